@@ -1,0 +1,23 @@
+//! The declarative transition table of the async-operation lifecycle.
+//!
+//! This crate is the single place where lifecycle rules are written. It
+//! holds the vocabulary ([`Status`], [`Input`], [`Guard`], [`Effect`], …),
+//! the table itself ([`Table::standard`]), a validator
+//! ([`Table::validate`]) and renderers for review ([`render`]).
+//!
+//! ```
+//! use oplife_spec::{Input, Status, Table, render};
+//!
+//! let table = Table::standard();
+//! table.validate().expect("the shipped table is valid");
+//! assert_eq!(render::cell(&table, Input::Complete, Status::Provisioning), "error InvalidTransition");
+//! ```
+
+pub mod render;
+mod table;
+mod validate;
+mod vocab;
+
+pub use table::{From, Refusal, RowId, Rule, TERMINAL_EFFECTS, Table, Target};
+pub use validate::{TableError, cascade_domain};
+pub use vocab::{Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Scope, Status, StatusSet};

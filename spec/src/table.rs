@@ -1,0 +1,259 @@
+//! The transition table: the only place where lifecycle rules are written.
+//!
+//! [`Table::standard`] is the table the project ships. Reading it top to
+//! bottom tells every rule: which input is allowed from which statuses (or
+//! registry phases), under which guards, where it goes, and which effects run
+//! in which order. Inputs that no row allows are refused with the error of
+//! the first matching [`Refusal`], or `InvalidTransition` when none matches.
+
+use std::fmt;
+
+use crate::vocab::{Effect, ErrorKind, Guard, Input, OutcomeKind, Phase, Status, StatusSet};
+
+/// What a row is allowed from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum From {
+    /// Per-operation rows: the statuses of the named operation.
+    Statuses(StatusSet),
+    /// Registry rows: the phases of the registry.
+    Phases(Vec<Phase>),
+}
+
+/// Where a row goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// The status (or phase) stays as it is.
+    Unchanged,
+    /// The operation moves to this status; `Absent` forgets the record.
+    Status(Status),
+    /// The registry moves to this phase.
+    Phase(Phase),
+}
+
+/// One lifecycle rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// The input the rule answers.
+    pub input: Input,
+    /// The statuses or phases it is allowed from.
+    pub from: From,
+    /// Conditions that must also hold, checked in order; the first that
+    /// fails refuses the input with its error.
+    pub guards: Vec<Guard>,
+    /// Where the rule goes.
+    pub target: Target,
+    /// The effects, in the order they run.
+    pub effects: Vec<Effect>,
+}
+
+/// The error an input gets from statuses no rule allows it from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Refusal {
+    /// The inputs the refusal covers.
+    pub inputs: Vec<Input>,
+    /// The statuses it covers.
+    pub from: StatusSet,
+    /// The error returned.
+    pub error: ErrorKind,
+}
+
+/// The whole rule set: rows, refusals and the outcome variant of each
+/// terminal status.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Table {
+    /// The rules, in reading order. A row is named by its index.
+    pub rows: Vec<Rule>,
+    /// Errors for inputs from statuses no row allows; the first match wins.
+    pub refusals: Vec<Refusal>,
+    /// The outcome variant each terminal status carries.
+    pub outcomes: Vec<(Status, OutcomeKind)>,
+}
+
+/// Identifies a row of a table by its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowId(pub usize);
+
+impl fmt::Display for RowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "row {}", self.0 + 1)
+    }
+}
+
+/// The effects every terminal transition runs, in the order SPEC.md gives:
+/// the outcome is recorded and the slot released, then the terminal event,
+/// every pending watcher, retention at the tail of the completion order,
+/// every wait tracking the op, and eviction of the overflow.
+pub const TERMINAL_EFFECTS: [Effect; 7] = [
+    Effect::RecordOutcome,
+    Effect::ReleaseSlot,
+    Effect::EmitEnded,
+    Effect::NotifyWatchers,
+    Effect::Retain,
+    Effect::SatisfyWaits,
+    Effect::EvictOverflow,
+];
+
+impl Rule {
+    /// A per-operation rule.
+    pub fn op(input: Input, from: StatusSet, guards: &[Guard], target: Target, effects: &[Effect]) -> Rule {
+        Rule { input, from: From::Statuses(from), guards: guards.to_vec(), target, effects: effects.to_vec() }
+    }
+
+    /// A registry rule.
+    pub fn registry(input: Input, from: &[Phase], guards: &[Guard], target: Target, effects: &[Effect]) -> Rule {
+        Rule { input, from: From::Phases(from.to_vec()), guards: guards.to_vec(), target, effects: effects.to_vec() }
+    }
+
+    /// Whether the rule may fire for an operation in `status`.
+    pub fn allows_status(&self, status: Status) -> bool {
+        matches!(&self.from, From::Statuses(set) if set.contains(status))
+    }
+
+    /// Whether the rule may fire for the registry in `phase`.
+    pub fn allows_phase(&self, phase: Phase) -> bool {
+        matches!(&self.from, From::Phases(phases) if phases.contains(&phase))
+    }
+
+    /// Whether some guard of `self` and some guard of `other` exclude each
+    /// other, so the two rules never fire together.
+    pub fn excludes(&self, other: &Rule) -> bool {
+        self.guards.iter().any(|g| other.guards.iter().any(|h| g.excludes(*h)))
+    }
+}
+
+impl Table {
+    /// The lifecycle rules this project ships (SPEC.md, with every **[ours]**
+    /// point).
+    pub fn standard() -> Table {
+        use Effect as E;
+        use Guard as G;
+        use Input as I;
+        use Status as S;
+        use Target as T;
+
+        let terminal = &TERMINAL_EFFECTS;
+        let live = StatusSet::of(&[S::Running, S::Retiring]);
+        let any = &[Phase::Open, Phase::OwnerTerminated];
+
+        let rows = vec![
+            Rule::op(
+                I::Register,
+                StatusSet::of(&[S::Absent]),
+                &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit],
+                T::Status(S::Provisioning),
+                &[E::ClaimSlot],
+            ),
+            Rule::op(
+                I::ProvisioningSucceeded,
+                StatusSet::of(&[S::Provisioning]),
+                &[],
+                T::Status(S::Running),
+                &[E::EmitStarted],
+            ),
+            Rule::op(I::ProvisioningFailed, StatusSet::of(&[S::Provisioning]), &[], T::Status(S::Failed), terminal),
+            Rule::op(I::AbortProvisioning, StatusSet::of(&[S::Provisioning]), &[], T::Status(S::Aborted), terminal),
+            Rule::op(
+                I::PeerReady,
+                live,
+                &[G::KindExpectsPeer, G::NotYetPeerReady],
+                T::Unchanged,
+                &[E::ExposePeer],
+            ),
+            Rule::op(I::RegisterWatcher, StatusSet::ACTIVE, &[], T::Unchanged, &[E::AddWatcher]),
+            Rule::op(I::RegisterWatcher, StatusSet::TERMINAL, &[], T::Unchanged, &[E::ResolveWatch]),
+            Rule::op(I::ReportProgress, live, &[], T::Unchanged, &[E::RecordProgress]),
+            Rule::op(I::Complete, live, &[], T::Status(S::Completed), terminal),
+            Rule::op(I::Fail, StatusSet::ACTIVE, &[], T::Status(S::Failed), terminal),
+            Rule::op(I::Cancel, StatusSet::ACTIVE, &[], T::Status(S::Cancelled), terminal),
+            Rule::op(I::RequestRetire, StatusSet::of(&[S::Running]), &[], T::Status(S::Retiring), &[]),
+            Rule::op(I::MarkRetired, live, &[], T::Status(S::Retired), terminal),
+            Rule::op(I::CollectTerminal, StatusSet::TERMINAL, &[G::Buffered], T::Unchanged, &[E::ClearBuffered]),
+            Rule::registry(
+                I::TerminateOwner,
+                &[Phase::Open],
+                &[],
+                T::Phase(Phase::OwnerTerminated),
+                &[E::TerminateEach],
+            ),
+            Rule::registry(I::TerminateOwner, &[Phase::OwnerTerminated], &[], T::Unchanged, &[]),
+            Rule::op(I::Terminate, StatusSet::ACTIVE, &[], T::Status(S::Terminated), terminal),
+            Rule::registry(I::CollectCompleted, any, &[], T::Unchanged, &[E::DrainRetained]),
+            Rule::op(
+                I::Drain,
+                StatusSet::TERMINAL,
+                &[],
+                T::Status(S::Absent),
+                &[E::Unretain, E::ReportCollected],
+            ),
+            Rule::op(I::Evict, StatusSet::TERMINAL, &[], T::Status(S::Absent), &[E::Unretain, E::ReportEvicted]),
+            Rule::registry(
+                I::BeginWait,
+                any,
+                &[G::WaitOpsKnown, G::WaitOpsDistinct, G::WaitIdFresh],
+                T::Unchanged,
+                &[E::OpenWait],
+            ),
+            Rule::registry(I::CancelWait, any, &[G::WaitPending], T::Unchanged, &[E::CloseWait]),
+        ];
+
+        let per_op_inputs: Vec<Input> =
+            Input::ALL.into_iter().filter(|i| i.scope() != crate::Scope::Registry && *i != I::Register).collect();
+        let refusals = vec![
+            Refusal { inputs: vec![I::Register], from: StatusSet::KNOWN, error: ErrorKind::AlreadyRegistered },
+            Refusal { inputs: per_op_inputs, from: StatusSet::of(&[S::Absent]), error: ErrorKind::NotFound },
+        ];
+
+        let outcomes = vec![
+            (S::Completed, OutcomeKind::Completed),
+            (S::Failed, OutcomeKind::Failed),
+            (S::Aborted, OutcomeKind::Aborted),
+            (S::Cancelled, OutcomeKind::Cancelled),
+            (S::Retired, OutcomeKind::Retired),
+            (S::Terminated, OutcomeKind::Terminated),
+        ];
+
+        Table { rows, refusals, outcomes }
+    }
+
+    /// The row with this id, if the table has it.
+    pub fn row(&self, id: RowId) -> Option<&Rule> {
+        self.rows.get(id.0)
+    }
+
+    /// The rows with their ids.
+    pub fn rows(&self) -> impl Iterator<Item = (RowId, &Rule)> {
+        self.rows.iter().enumerate().map(|(i, r)| (RowId(i), r))
+    }
+
+    /// The outcome variant the table gives a terminal status.
+    pub fn outcome_of(&self, status: Status) -> Option<OutcomeKind> {
+        self.outcomes.iter().find(|(s, _)| *s == status).map(|(_, k)| *k)
+    }
+
+    /// The error for `input` from `status` when no row allows it: the first
+    /// matching refusal, otherwise `InvalidTransition`.
+    pub fn refusal(&self, input: Input, status: Status) -> ErrorKind {
+        self.refusals
+            .iter()
+            .find(|r| r.from.contains(status) && r.inputs.contains(&input))
+            .map_or(ErrorKind::InvalidTransition, |r| r.error)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} from ", self.input)?;
+        match &self.from {
+            From::Statuses(set) => write!(f, "{set}")?,
+            From::Phases(phases) => {
+                let names: Vec<&str> = phases.iter().map(|p| p.name()).collect();
+                write!(f, "{}", names.join(", "))?;
+            }
+        }
+        match self.target {
+            Target::Unchanged => write!(f, " -> unchanged"),
+            Target::Status(s) => write!(f, " -> {s}"),
+            Target::Phase(p) => write!(f, " -> {p}"),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The validator: refuses a broken table with an error that names the row.
+
+use thiserror::Error;
+
+use crate::table::{From, RowId, Table, Target};
+use crate::vocab::{Effect, Input, Phase, Scope, Status, StatusSet};
+
+/// Why a table was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TableError {
+    /// Two rows can fire for the same input and status (or phase), and no
+    /// pair of their guards excludes the other.
+    #[error("{first} and {second} both answer {input} from {at}, and their guards do not exclude each other")]
+    OverlappingRows {
+        /// The earlier row.
+        first: RowId,
+        /// The later row.
+        second: RowId,
+        /// The input both answer.
+        input: Input,
+        /// A status or phase both are allowed from.
+        at: String,
+    },
+    /// An input has no row at all.
+    #[error("input {input} has no row")]
+    InputWithoutRow {
+        /// The input.
+        input: Input,
+    },
+    /// A row moves an operation out of a terminal status to anything but
+    /// `Absent` (forgetting the record).
+    #[error("{row} leaves terminal status {status} for {target}")]
+    LeavesTerminal {
+        /// The row.
+        row: RowId,
+        /// The terminal status it is allowed from.
+        status: Status,
+        /// Where it goes.
+        target: Status,
+    },
+    /// A known status cannot be reached from registration.
+    #[error("status {status} is unreachable from registration")]
+    UnreachableStatus {
+        /// The status.
+        status: Status,
+    },
+    /// A terminal status has no outcome variant.
+    #[error("terminal status {status} has no outcome variant")]
+    MissingOutcome {
+        /// The status.
+        status: Status,
+    },
+    /// A row reaches a terminal status without recording its outcome.
+    #[error("{row} reaches terminal status {status} without the effect `record outcome`")]
+    TerminalWithoutOutcome {
+        /// The row.
+        row: RowId,
+        /// The terminal status.
+        status: Status,
+    },
+    /// A row's "allowed from" or target does not fit the scope of its input.
+    #[error("{row} does not fit the scope of {input}")]
+    ScopeMismatch {
+        /// The row.
+        row: RowId,
+        /// Its input.
+        input: Input,
+    },
+    /// A cascade input is not allowed, unguarded, from every status its
+    /// registry-level effect cascades over.
+    #[error("cascade {input} has no unguarded row from {status}")]
+    CascadeNotTotal {
+        /// The cascade input.
+        input: Input,
+        /// The status left uncovered.
+        status: Status,
+    },
+}
+
+/// The statuses a cascade input is applied to by its registry-level effect.
+pub fn cascade_domain(input: Input) -> StatusSet {
+    match input {
+        Input::Terminate => StatusSet::ACTIVE,
+        Input::Evict | Input::Drain => StatusSet::TERMINAL,
+        _ => StatusSet::EMPTY,
+    }
+}
+
+impl Table {
+    /// Checks the table; returns the first problem found.
+    ///
+    /// # Errors
+    ///
+    /// A [`TableError`] naming the offending row, input or status.
+    pub fn validate(&self) -> Result<(), TableError> {
+        self.check_scopes()?;
+        self.check_every_input_has_a_row()?;
+        self.check_overlaps()?;
+        self.check_terminal_rows()?;
+        self.check_outcomes()?;
+        self.check_cascades()?;
+        self.check_reachability()
+    }
+
+    fn check_scopes(&self) -> Result<(), TableError> {
+        for (id, rule) in self.rows() {
+            let fits = match (&rule.from, rule.input.scope()) {
+                (From::Statuses(_), Scope::Operation | Scope::Cascade) => {
+                    !matches!(rule.target, Target::Phase(_))
+                }
+                (From::Phases(_), Scope::Registry) => !matches!(rule.target, Target::Status(_)),
+                _ => false,
+            };
+            if !fits {
+                return Err(TableError::ScopeMismatch { row: id, input: rule.input });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_every_input_has_a_row(&self) -> Result<(), TableError> {
+        for input in Input::ALL {
+            if !self.rows.iter().any(|r| r.input == input) {
+                return Err(TableError::InputWithoutRow { input });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_overlaps(&self) -> Result<(), TableError> {
+        for (i, a) in self.rows() {
+            for (j, b) in self.rows().skip(i.0 + 1) {
+                if a.input != b.input || a.excludes(b) {
+                    continue;
+                }
+                let shared = match (&a.from, &b.from) {
+                    (From::Statuses(x), From::Statuses(y)) => x.intersection(*y).iter().next().map(|s| s.to_string()),
+                    (From::Phases(x), From::Phases(y)) => {
+                        Phase::ALL.into_iter().find(|p| x.contains(p) && y.contains(p)).map(|p| p.to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(at) = shared {
+                    return Err(TableError::OverlappingRows { first: i, second: j, input: a.input, at });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_terminal_rows(&self) -> Result<(), TableError> {
+        for (id, rule) in self.rows() {
+            let (From::Statuses(from), Target::Status(target)) = (&rule.from, rule.target) else {
+                continue;
+            };
+            if let Some(status) = from.intersection(StatusSet::TERMINAL).iter().find(|s| *s != target)
+                && target != Status::Absent
+            {
+                return Err(TableError::LeavesTerminal { row: id, status, target });
+            }
+            if target.is_terminal() && !rule.effects.contains(&Effect::RecordOutcome) {
+                return Err(TableError::TerminalWithoutOutcome { row: id, status: target });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_outcomes(&self) -> Result<(), TableError> {
+        for status in StatusSet::TERMINAL.iter() {
+            if self.outcome_of(status).is_none() {
+                return Err(TableError::MissingOutcome { status });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_cascades(&self) -> Result<(), TableError> {
+        for input in [Input::Terminate, Input::Evict, Input::Drain] {
+            for status in cascade_domain(input).iter() {
+                let covered = self.rows.iter().any(|r| r.input == input && r.guards.is_empty() && r.allows_status(status));
+                if !covered {
+                    return Err(TableError::CascadeNotTotal { input, status });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_reachability(&self) -> Result<(), TableError> {
+        let mut reached = StatusSet::of(&[Status::Absent]);
+        loop {
+            let mut grown = reached;
+            for rule in &self.rows {
+                if let (From::Statuses(from), Target::Status(target)) = (&rule.from, rule.target)
+                    && !from.intersection(reached).is_empty()
+                {
+                    grown = grown.with(target);
+                }
+            }
+            if grown == reached {
+                break;
+            }
+            reached = grown;
+        }
+        match StatusSet::KNOWN.iter().find(|s| !reached.contains(*s)) {
+            Some(status) => Err(TableError::UnreachableStatus { status }),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Each validator refusal, produced by a deliberately broken table.
+
+use oplife_spec::{Effect, From, Guard, Input, Phase, RowId, Rule, Status, StatusSet, Table, TableError, Target};
+
+fn row_index(table: &Table, input: Input, status: Status) -> usize {
+    table.rows.iter().position(|r| r.input == input && r.allows_status(status)).unwrap()
+}
+
+#[test]
+fn the_standard_table_is_valid() {
+    assert_eq!(Table::standard().validate(), Ok(()));
+}
+
+#[test]
+fn overlapping_rows_are_refused() {
+    let mut table = Table::standard();
+    let complete = row_index(&table, Input::Complete, Status::Running);
+    let mut twin = table.rows[complete].clone();
+    twin.target = Target::Status(Status::Failed);
+    table.rows.push(twin);
+    let second = RowId(table.rows.len() - 1);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::OverlappingRows {
+            first: RowId(complete),
+            second,
+            input: Input::Complete,
+            at: "Running".to_owned()
+        })
+    );
+}
+
+#[test]
+fn overlapping_registry_rows_are_refused() {
+    let mut table = Table::standard();
+    table.rows.push(Rule::registry(Input::CollectCompleted, &[Phase::OwnerTerminated], &[], Target::Unchanged, &[]));
+    assert!(matches!(
+        table.validate(),
+        Err(TableError::OverlappingRows { input: Input::CollectCompleted, ref at, .. }) if at == "OwnerTerminated"
+    ));
+}
+
+#[test]
+fn rows_with_exclusive_guards_may_share_a_status() {
+    let mut table = Table::standard();
+    table.rows.push(Rule::op(Input::CollectTerminal, StatusSet::TERMINAL, &[Guard::NotBuffered], Target::Unchanged, &[]));
+    assert_eq!(table.validate(), Ok(()));
+}
+
+#[test]
+fn an_input_without_a_row_is_refused() {
+    let mut table = Table::standard();
+    table.rows.retain(|r| r.input != Input::RequestRetire);
+    assert_eq!(table.validate(), Err(TableError::InputWithoutRow { input: Input::RequestRetire }));
+}
+
+#[test]
+fn a_row_leaving_a_terminal_status_is_refused() {
+    let mut table = Table::standard();
+    let fail = row_index(&table, Input::Fail, Status::Running);
+    table.rows[fail].from = From::Statuses(StatusSet::ACTIVE.with(Status::Completed));
+    assert_eq!(
+        table.validate(),
+        Err(TableError::LeavesTerminal { row: RowId(fail), status: Status::Completed, target: Status::Failed })
+    );
+}
+
+#[test]
+fn an_unreachable_status_is_refused() {
+    let mut table = Table::standard();
+    table.rows.retain(|r| r.input != Input::RequestRetire);
+    table.rows.push(Rule::op(Input::RequestRetire, StatusSet::of(&[Status::Retiring]), &[], Target::Unchanged, &[]));
+    assert_eq!(table.validate(), Err(TableError::UnreachableStatus { status: Status::Retiring }));
+}
+
+#[test]
+fn a_terminal_status_without_an_outcome_variant_is_refused() {
+    let mut table = Table::standard();
+    table.outcomes.retain(|(s, _)| *s != Status::Retired);
+    assert_eq!(table.validate(), Err(TableError::MissingOutcome { status: Status::Retired }));
+}
+
+#[test]
+fn a_terminal_row_that_records_no_outcome_is_refused() {
+    let mut table = Table::standard();
+    let cancel = row_index(&table, Input::Cancel, Status::Running);
+    table.rows[cancel].effects.retain(|e| *e != Effect::RecordOutcome);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::TerminalWithoutOutcome { row: RowId(cancel), status: Status::Cancelled })
+    );
+}
+
+#[test]
+fn a_row_outside_its_scope_is_refused() {
+    let mut table = Table::standard();
+    table.rows.push(Rule::op(Input::CollectCompleted, StatusSet::TERMINAL, &[], Target::Unchanged, &[]));
+    let row = RowId(table.rows.len() - 1);
+    assert_eq!(table.validate(), Err(TableError::ScopeMismatch { row, input: Input::CollectCompleted }));
+}
+
+#[test]
+fn a_cascade_that_skips_a_status_is_refused() {
+    let mut table = Table::standard();
+    let terminate = row_index(&table, Input::Terminate, Status::Running);
+    table.rows[terminate].from = From::Statuses(StatusSet::ACTIVE.without(Status::Retiring));
+    assert_eq!(
+        table.validate(),
+        Err(TableError::CascadeNotTotal { input: Input::Terminate, status: Status::Retiring })
+    );
+}
+
+#[test]
+fn errors_name_the_row_in_their_message() {
+    let mut table = Table::standard();
+    let fail = row_index(&table, Input::Fail, Status::Running);
+    table.rows[fail].from = From::Statuses(StatusSet::ACTIVE.with(Status::Completed));
+    let message = table.validate().unwrap_err().to_string();
+    assert_eq!(message, format!("row {} leaves terminal status Completed for Failed", fail + 1));
+}

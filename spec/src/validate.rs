@@ -105,9 +105,7 @@ impl Table {
     fn check_scopes(&self) -> Result<(), TableError> {
         for (id, rule) in self.rows() {
             let fits = match (&rule.from, rule.input.scope()) {
-                (From::Statuses(_), Scope::Operation | Scope::Cascade) => {
-                    !matches!(rule.target, Target::Phase(_))
-                }
+                (From::Statuses(_), Scope::Operation | Scope::Cascade) => !matches!(rule.target, Target::Phase(_)),
                 (From::Phases(_), Scope::Registry) => !matches!(rule.target, Target::Status(_)),
                 _ => false,
             };
@@ -177,7 +175,8 @@ impl Table {
     fn check_cascades(&self) -> Result<(), TableError> {
         for input in [Input::Terminate, Input::Evict, Input::Drain] {
             for status in cascade_domain(input).iter() {
-                let covered = self.rows.iter().any(|r| r.input == input && r.guards.is_empty() && r.allows_status(status));
+                let covered =
+                    self.rows.iter().any(|r| r.input == input && r.guards.is_empty() && r.allows_status(status));
                 if !covered {
                     return Err(TableError::CascadeNotTotal { input, status });
                 }

@@ -110,8 +110,7 @@ impl StatusSet {
         Status::Terminated,
     ]);
     /// The known statuses that are not terminal.
-    pub const ACTIVE: StatusSet =
-        StatusSet::of(&[Status::Provisioning, Status::Running, Status::Retiring]);
+    pub const ACTIVE: StatusSet = StatusSet::of(&[Status::Provisioning, Status::Running, Status::Retiring]);
     /// Every status the registry knows (all but `Absent`).
     pub const KNOWN: StatusSet = StatusSet(StatusSet::ACTIVE.0 | StatusSet::TERMINAL.0);
 
@@ -315,9 +314,7 @@ impl Input {
     /// Where the input applies.
     pub const fn scope(self) -> Scope {
         match self {
-            Input::TerminateOwner | Input::CollectCompleted | Input::BeginWait | Input::CancelWait => {
-                Scope::Registry
-            }
+            Input::TerminateOwner | Input::CollectCompleted | Input::BeginWait | Input::CancelWait => Scope::Registry,
             Input::Terminate | Input::Evict | Input::Drain => Scope::Cascade,
             _ => Scope::Operation,
         }
@@ -404,10 +401,7 @@ impl Guard {
     /// Whether this guard and `other` can never hold together, so two rows
     /// guarded by them never both fire.
     pub const fn excludes(self, other: Guard) -> bool {
-        matches!(
-            (self, other),
-            (Guard::Buffered, Guard::NotBuffered) | (Guard::NotBuffered, Guard::Buffered)
-        )
+        matches!((self, other), (Guard::Buffered, Guard::NotBuffered) | (Guard::NotBuffered, Guard::Buffered))
     }
 
     /// The condition as rendered in tables.

@@ -1,6 +1,8 @@
 //! The rendered table, diagram and matrix are reviewed as snapshots; the
 //! Markdown is also committed as `spec/TABLE.md`.
 
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use oplife_spec::{Input, Status, Table, render};
 
 #[test]

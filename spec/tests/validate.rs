@@ -1,5 +1,7 @@
 //! Each validator refusal, produced by a deliberately broken table.
 
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use oplife_spec::{Effect, From, Guard, Input, Phase, RowId, Rule, Status, StatusSet, Table, TableError, Target};
 
 fn row_index(table: &Table, input: Input, status: Status) -> usize {
@@ -43,7 +45,13 @@ fn overlapping_registry_rows_are_refused() {
 #[test]
 fn rows_with_exclusive_guards_may_share_a_status() {
     let mut table = Table::standard();
-    table.rows.push(Rule::op(Input::CollectTerminal, StatusSet::TERMINAL, &[Guard::NotBuffered], Target::Unchanged, &[]));
+    table.rows.push(Rule::op(
+        Input::CollectTerminal,
+        StatusSet::TERMINAL,
+        &[Guard::NotBuffered],
+        Target::Unchanged,
+        &[],
+    ));
     assert_eq!(table.validate(), Ok(()));
 }
 

@@ -1,0 +1,87 @@
+//! The typed errors of the machine.
+
+use oplife_spec::{ErrorKind, Input, OperationKind, Status};
+use thiserror::Error;
+
+use crate::domain::Domain;
+
+/// Why the machine refused a request. A refused request changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Error)]
+pub enum LifecycleError<D: Domain> {
+    /// The operation is unknown (never registered, or forgotten).
+    #[error("operation {0:?} not found")]
+    NotFound(D::OpId),
+    /// The operation is already known.
+    #[error("operation {0:?} is already registered")]
+    AlreadyRegistered(D::OpId),
+    /// The table does not allow the input from the operation's status.
+    #[error("{action} is not allowed for operation {id:?} in status {status}")]
+    InvalidTransition {
+        /// The operation.
+        id: D::OpId,
+        /// Its status.
+        status: Status,
+        /// The refused input.
+        action: Input,
+    },
+    /// `peer_ready` for an operation whose kind has no peer channel.
+    #[error("operation {0:?} does not expose a peer channel")]
+    PeerNotExpected(D::OpId),
+    /// `peer_ready` a second time.
+    #[error("operation {0:?} is already peer-ready")]
+    AlreadyPeerReady(D::OpId),
+    /// Registration while `limit` operations are active.
+    #[error("concurrency limit reached: {active} of {limit} operations active")]
+    MaxConcurrentExceeded {
+        /// The configured limit.
+        limit: usize,
+        /// The active count.
+        active: usize,
+    },
+    /// A wait lists the same operation twice.
+    #[error("operation {0:?} is listed twice in one wait")]
+    DuplicateWaitOperation(D::OpId),
+    /// The wait request is not pending.
+    #[error("wait request {0:?} is not pending")]
+    WaitNotActive(D::WaitId),
+    /// The wait request id is already pending.
+    #[error("wait request {0:?} is already pending")]
+    DuplicateWaitRequest(D::WaitId),
+    /// The owner terminated; the registry takes no new operations.
+    #[error("the owner has terminated; no operation can be registered")]
+    OwnerTerminated,
+    /// The spec's `expect_peer_channel` disagrees with its kind.
+    #[error("operation {id:?} of kind {kind:?} cannot have expect_peer_channel = {expects_peer}")]
+    PeerExpectationMismatch {
+        /// The operation.
+        id: D::OpId,
+        /// Its kind.
+        kind: OperationKind,
+        /// What the spec said.
+        expects_peer: bool,
+    },
+    /// The machine met a table it cannot execute (only reachable with a
+    /// table built by [`crate::Lifecycle::new_unchecked`]).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl<D: Domain> LifecycleError<D> {
+    /// The kind of the error, without its payload.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            LifecycleError::NotFound(_) => ErrorKind::NotFound,
+            LifecycleError::AlreadyRegistered(_) => ErrorKind::AlreadyRegistered,
+            LifecycleError::InvalidTransition { .. } => ErrorKind::InvalidTransition,
+            LifecycleError::PeerNotExpected(_) => ErrorKind::PeerNotExpected,
+            LifecycleError::AlreadyPeerReady(_) => ErrorKind::AlreadyPeerReady,
+            LifecycleError::MaxConcurrentExceeded { .. } => ErrorKind::MaxConcurrentExceeded,
+            LifecycleError::DuplicateWaitOperation(_) => ErrorKind::DuplicateWaitOperation,
+            LifecycleError::WaitNotActive(_) => ErrorKind::WaitNotActive,
+            LifecycleError::DuplicateWaitRequest(_) => ErrorKind::DuplicateWaitRequest,
+            LifecycleError::OwnerTerminated => ErrorKind::OwnerTerminated,
+            LifecycleError::PeerExpectationMismatch { .. } => ErrorKind::PeerExpectationMismatch,
+            LifecycleError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}

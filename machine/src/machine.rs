@@ -1,0 +1,55 @@
+//! One lifecycle and one state, bundled for embedders.
+
+use crate::domain::{Domain, Output, Request};
+use crate::error::LifecycleError;
+use crate::lifecycle::{Lifecycle, Limits};
+use crate::state::State;
+
+/// A [`Lifecycle`] with the [`State`] it drives.
+#[derive(Debug, Clone)]
+pub struct Machine<D: Domain> {
+    lifecycle: Lifecycle,
+    state: State<D>,
+}
+
+impl<D: Domain> Machine<D> {
+    /// An empty registry running the shipped table with `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Self::with_lifecycle(Lifecycle::standard(limits))
+    }
+
+    /// An empty registry running `lifecycle`.
+    pub fn with_lifecycle(lifecycle: Lifecycle) -> Self {
+        Machine { lifecycle, state: State::new() }
+    }
+
+    /// Applies `request`; see [`Lifecycle::apply`].
+    ///
+    /// # Errors
+    ///
+    /// A [`LifecycleError`] when the table refuses the request; the state is
+    /// then unchanged.
+    pub fn apply(&mut self, request: Request<D>) -> Result<Vec<Output<D>>, LifecycleError<D>> {
+        self.lifecycle.apply(&mut self.state, request)
+    }
+
+    /// Applies `request`, appending the outputs to `out`; see
+    /// [`Lifecycle::apply_into`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Machine::apply`].
+    pub fn apply_into(&mut self, request: Request<D>, out: &mut Vec<Output<D>>) -> Result<(), LifecycleError<D>> {
+        self.lifecycle.apply_into(&mut self.state, request, out)
+    }
+
+    /// The state.
+    pub fn state(&self) -> &State<D> {
+        &self.state
+    }
+
+    /// The compiled lifecycle.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+}

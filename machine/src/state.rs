@@ -1,0 +1,300 @@
+//! The machine's state: plain data, no rules. Every change to it is made by
+//! an effect handler that a table row names.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+
+use oplife_spec::{OperationKind, Phase, Status};
+
+use crate::domain::{Domain, Outcome};
+
+/// One operation as the machine knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Operation<D: Domain> {
+    pub(crate) kind: OperationKind,
+    pub(crate) status: Status,
+    pub(crate) peer_ready: bool,
+    pub(crate) buffered: bool,
+    pub(crate) progress: u32,
+    pub(crate) last_progress: Option<D::Progress>,
+    pub(crate) watchers: u32,
+    pub(crate) outcome: Option<Outcome<D>>,
+    /// The waits tracking this operation, with the slot each keeps for it.
+    pub(crate) waiters: Vec<(D::WaitId, u32)>,
+}
+
+impl<D: Domain> Operation<D> {
+    pub(crate) fn new(kind: OperationKind, status: Status) -> Self {
+        Operation {
+            kind,
+            status,
+            peer_ready: false,
+            buffered: false,
+            progress: 0,
+            last_progress: None,
+            watchers: 0,
+            outcome: None,
+            waiters: Vec::new(),
+        }
+    }
+
+    /// The kind it was registered with.
+    pub fn kind(&self) -> OperationKind {
+        self.kind
+    }
+    /// Its status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    /// Whether it reported its peer ready.
+    pub fn peer_ready(&self) -> bool {
+        self.peer_ready
+    }
+    /// Whether its terminal outcome is still buffered for collection.
+    pub fn buffered(&self) -> bool {
+        self.buffered
+    }
+    /// How many progress reports it made.
+    pub fn progress_count(&self) -> u32 {
+        self.progress
+    }
+    /// The last progress update it reported.
+    pub fn last_progress(&self) -> Option<&D::Progress> {
+        self.last_progress.as_ref()
+    }
+    /// How many watchers are pending on it.
+    pub fn watcher_count(&self) -> u32 {
+        self.watchers
+    }
+    /// Its terminal outcome, once terminal.
+    pub fn outcome(&self) -> Option<&Outcome<D>> {
+        self.outcome.as_ref()
+    }
+    /// How many pending waits track it.
+    pub fn tracking_waits(&self) -> usize {
+        self.waiters.len()
+    }
+}
+
+/// A pending wait request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Wait<D: Domain> {
+    /// Each operation waited for, in the order asked, with the outcome
+    /// captured when it ended.
+    pub(crate) entries: Vec<(D::OpId, Option<Outcome<D>>)>,
+    /// How many entries still have no outcome.
+    pub(crate) remaining: u32,
+}
+
+impl<D: Domain> Wait<D> {
+    /// The operations waited for, in the order asked, with the outcomes
+    /// captured so far.
+    pub fn entries(&self) -> &[(D::OpId, Option<Outcome<D>>)] {
+        &self.entries
+    }
+    /// How many operations have not ended yet.
+    pub fn remaining(&self) -> u32 {
+        self.remaining
+    }
+}
+
+/// Below this many slots, lookups scan; from it on, a hash index is kept.
+const INDEX_FROM: usize = 16;
+
+/// Operations in registration order, with lookup by id. Identity (equality
+/// and hash) is the live operations in order; tombstones and the index are
+/// representation only.
+#[derive(Debug, Clone)]
+pub(crate) struct Operations<D: Domain> {
+    slots: Vec<Option<(D::OpId, Operation<D>)>>,
+    index: HashMap<D::OpId, usize>,
+    live: usize,
+}
+
+impl<D: Domain> Default for Operations<D> {
+    fn default() -> Self {
+        Operations { slots: Vec::new(), index: HashMap::new(), live: 0 }
+    }
+}
+
+impl<D: Domain> Operations<D> {
+    fn position(&self, id: &D::OpId) -> Option<usize> {
+        if self.slots.len() < INDEX_FROM {
+            self.slots.iter().position(|slot| matches!(slot, Some((known, _)) if known == id))
+        } else {
+            self.index.get(id).copied()
+        }
+    }
+
+    pub(crate) fn get(&self, id: &D::OpId) -> Option<&Operation<D>> {
+        let pos = self.position(id)?;
+        self.slots.get(pos)?.as_ref().map(|(_, op)| op)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &D::OpId) -> Option<&mut Operation<D>> {
+        let pos = self.position(id)?;
+        self.slots.get_mut(pos)?.as_mut().map(|(_, op)| op)
+    }
+
+    pub(crate) fn insert(&mut self, id: D::OpId, op: Operation<D>) {
+        self.slots.push(Some((id.clone(), op)));
+        self.live += 1;
+        if self.slots.len() == INDEX_FROM {
+            self.rebuild_index();
+        } else if self.slots.len() > INDEX_FROM {
+            self.index.insert(id, self.slots.len() - 1);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &D::OpId) -> Option<Operation<D>> {
+        let pos = self.position(id)?;
+        let (_, op) = self.slots.get_mut(pos)?.take()?;
+        self.index.remove(id);
+        self.live -= 1;
+        if self.slots.len() > 2 * self.live + 4 {
+            self.slots.retain(Option::is_some);
+            self.rebuild_index();
+        }
+        Some(op)
+    }
+
+    fn rebuild_index(&mut self) {
+        self.index.clear();
+        if self.slots.len() >= INDEX_FROM {
+            for (pos, slot) in self.slots.iter().enumerate() {
+                if let Some((id, _)) = slot {
+                    self.index.insert(id.clone(), pos);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&D::OpId, &Operation<D>)> {
+        self.slots.iter().filter_map(|slot| slot.as_ref().map(|(id, op)| (id, op)))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+}
+
+impl<D: Domain> PartialEq for Operations<D> {
+    fn eq(&self, other: &Self) -> bool {
+        self.live == other.live && self.iter().eq(other.iter())
+    }
+}
+
+impl<D: Domain> Eq for Operations<D> {}
+
+impl<D: Domain> Hash for Operations<D> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.live.hash(state);
+        for entry in self.iter() {
+            entry.hash(state);
+        }
+    }
+}
+
+/// Everything the machine knows: the registry phase, the operations in
+/// registration order, the retained terminal records in completion order,
+/// the pending waits and the active count.
+///
+/// It is plain data with read-only accessors; only
+/// [`crate::Lifecycle::apply`] changes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct State<D: Domain> {
+    pub(crate) phase: Phase,
+    pub(crate) ops: Operations<D>,
+    pub(crate) retained: VecDeque<D::OpId>,
+    pub(crate) waits: BTreeMap<D::WaitId, Wait<D>>,
+    pub(crate) active: u32,
+}
+
+impl<D: Domain> Default for State<D> {
+    fn default() -> Self {
+        State {
+            phase: Phase::Open,
+            ops: Operations::default(),
+            retained: VecDeque::new(),
+            waits: BTreeMap::new(),
+            active: 0,
+        }
+    }
+}
+
+impl<D: Domain> State<D> {
+    /// An empty, open registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The registry phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The status of `id` (`Absent` when unknown).
+    pub fn status(&self, id: &D::OpId) -> Status {
+        self.ops.get(id).map_or(Status::Absent, |op| op.status)
+    }
+
+    /// The operation `id`, if known.
+    pub fn operation(&self, id: &D::OpId) -> Option<&Operation<D>> {
+        self.ops.get(id)
+    }
+
+    /// Every known operation, in registration order.
+    pub fn operations(&self) -> impl Iterator<Item = (&D::OpId, &Operation<D>)> {
+        self.ops.iter()
+    }
+
+    /// How many operations are known.
+    pub fn operation_count(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// The retained terminal records, oldest first.
+    pub fn retained(&self) -> impl ExactSizeIterator<Item = &D::OpId> {
+        self.retained.iter()
+    }
+
+    /// The active count the machine keeps (non-terminal operations).
+    pub fn active_count(&self) -> u32 {
+        self.active
+    }
+
+    /// The pending waits, by wait request id.
+    pub fn pending_waits(&self) -> impl Iterator<Item = (&D::WaitId, &Wait<D>)> {
+        self.waits.iter()
+    }
+
+    /// The pending wait `wait`, if pending.
+    pub fn pending_wait(&self, wait: &D::WaitId) -> Option<&Wait<D>> {
+        self.waits.get(wait)
+    }
+
+    /// The same state with every operation id renamed by `rename`, which
+    /// must be a bijection. Order (registration, completion, wait entries)
+    /// is kept. Model checkers use it for symmetry reduction.
+    #[must_use]
+    pub fn relabel(&self, rename: impl Fn(&D::OpId) -> D::OpId) -> Self {
+        let mut ops = Operations::default();
+        for (id, op) in self.ops.iter() {
+            ops.insert(rename(id), op.clone());
+        }
+        State {
+            phase: self.phase,
+            ops,
+            retained: self.retained.iter().map(&rename).collect(),
+            waits: self
+                .waits
+                .iter()
+                .map(|(wait, w)| {
+                    let entries = w.entries.iter().map(|(id, o)| (rename(id), o.clone())).collect();
+                    (wait.clone(), Wait { entries, remaining: w.remaining })
+                })
+                .collect(),
+            active: self.active,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Property: any request, valid or not, on any reachable state either
+//! succeeds or is refused with the state left exactly as it was; and the
+//! bookkeeping invariants hold after every step.
+
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+use oplife_machine::{Domain, Lifecycle, Limits, Request, State};
+use oplife_spec::{OperationKind, Status};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+struct T;
+impl Domain for T {
+    type OpId = u8;
+    type WaitId = u8;
+    type Result = u8;
+    type Error = u8;
+    type Reason = u8;
+    type Progress = u8;
+}
+
+fn request() -> impl Strategy<Value = Request<T>> {
+    let id = 0u8..4;
+    prop_oneof![
+        (id.clone(), any::<bool>(), any::<bool>()).prop_map(|(id, child, expects_peer)| Request::Register {
+            id,
+            kind: if child { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp },
+            expects_peer
+        }),
+        id.clone().prop_map(|id| Request::ProvisioningSucceeded { id }),
+        (id.clone(), any::<u8>()).prop_map(|(id, error)| Request::ProvisioningFailed { id, error }),
+        (id.clone(), any::<Option<u8>>()).prop_map(|(id, reason)| Request::AbortProvisioning { id, reason }),
+        id.clone().prop_map(|id| Request::PeerReady { id }),
+        id.clone().prop_map(|id| Request::RegisterWatcher { id }),
+        (id.clone(), any::<u8>()).prop_map(|(id, update)| Request::ReportProgress { id, update }),
+        (id.clone(), any::<u8>()).prop_map(|(id, result)| Request::Complete { id, result }),
+        (id.clone(), any::<u8>()).prop_map(|(id, error)| Request::Fail { id, error }),
+        (id.clone(), any::<Option<u8>>()).prop_map(|(id, reason)| Request::Cancel { id, reason }),
+        id.clone().prop_map(|id| Request::RequestRetire { id }),
+        id.clone().prop_map(|id| Request::MarkRetired { id }),
+        id.clone().prop_map(|id| Request::CollectTerminal { id }),
+        any::<u8>().prop_map(|reason| Request::TerminateOwner { reason }),
+        Just(Request::CollectCompleted),
+        (0u8..3, proptest::collection::vec(0u8..5, 0..4)).prop_map(|(wait, ids)| Request::BeginWait { wait, ids }),
+        (0u8..3).prop_map(|wait| Request::CancelWait { wait }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    #[test]
+    fn refused_requests_change_nothing_and_bookkeeping_holds(
+        steps in proptest::collection::vec(request(), 1..60),
+        max_completed in 0usize..3,
+        max_concurrent in proptest::option::of(1usize..4),
+    ) {
+        let lc = Lifecycle::standard(Limits { max_completed, max_concurrent });
+        let mut st = State::<T>::new();
+        for step in steps {
+            let before = st.clone();
+            match lc.apply(&mut st, step) {
+                Ok(_) => {}
+                Err(error) => {
+                    prop_assert_eq!(&st, &before, "refused with {} but changed the state", error);
+                    prop_assert_ne!(error.kind(), oplife_spec::ErrorKind::Internal);
+                }
+            }
+            let active = st.operations().filter(|(_, op)| !op.status().is_terminal()).count();
+            prop_assert_eq!(st.active_count() as usize, active);
+            let terminal: Vec<u8> = st.operations().filter(|(_, op)| op.status().is_terminal()).map(|(id, _)| *id).collect();
+            let mut retained: Vec<u8> = st.retained().copied().collect();
+            prop_assert!(retained.len() <= max_completed);
+            retained.sort_unstable();
+            let mut terminal_sorted = terminal.clone();
+            terminal_sorted.sort_unstable();
+            prop_assert_eq!(retained, terminal_sorted);
+            for (_, wait) in st.pending_waits() {
+                let open = wait.entries().iter().filter(|(id, o)| o.is_none() && st.status(id) != Status::Absent && !st.status(id).is_terminal()).count();
+                prop_assert_eq!(open as u32, wait.remaining());
+                prop_assert!(wait.remaining() > 0);
+            }
+        }
+    }
+}

@@ -1,1 +1,26 @@
-//! placeholder
+//! A stateright model of the oplife lifecycle machine.
+//!
+//! The model does not restate the lifecycle rules: it drives the real
+//! machine ([`oplife_machine::Lifecycle`], compiled from a table) through
+//! every interleaving of registry calls over a small universe of ids, while
+//! an environment remembers what it was told (watchers pending, waits begun
+//! and the outcomes it saw) and checks every answer against that memory.
+//!
+//! - [`LifecycleModel`] is the model; [`properties`] names what it checks.
+//! - [`mutants`] is a catalogue of deliberately wrong tables; each must be
+//!   caught.
+//! - [`check`] runs the checker and builds the report the `check` command
+//!   prints.
+
+pub mod check;
+pub mod config;
+pub mod coverage;
+pub mod domain;
+pub mod model;
+pub mod mutants;
+pub mod properties;
+pub mod state;
+
+pub use config::ModelConfig;
+pub use model::{Action, LifecycleModel, OpCall};
+pub use state::ModelState;

@@ -1,0 +1,406 @@
+//! Running the checker and reporting what it found.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oplife_machine::Output;
+use oplife_spec::{RowId, Table};
+use stateright::{Checker, Expectation, HasDiscoveries, Model};
+
+use crate::config::ModelConfig;
+use crate::coverage::Coverage;
+use crate::domain::Tiny;
+use crate::model::{Action, LifecycleModel};
+use crate::mutants::Mutant;
+use crate::state::{ModelState, fault};
+
+/// How to run one check.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions {
+    /// What universe to explore.
+    pub config: ModelConfig,
+    /// Checker threads.
+    pub threads: usize,
+    /// Whether to reduce by symmetry over operation ids.
+    pub symmetry: bool,
+    /// Whether to print progress (states, states per second, depth) to
+    /// stderr every second.
+    pub progress: bool,
+}
+
+impl CheckOptions {
+    /// Exhaustive, two threads, no symmetry, no progress output.
+    pub fn new(config: ModelConfig) -> Self {
+        CheckOptions { config, threads: 2, symmetry: false, progress: false }
+    }
+}
+
+/// What happened to one property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyResult {
+    /// Its name.
+    pub name: &'static str,
+    /// `always` or `sometimes`.
+    pub expectation: Expectation,
+    /// For `always`: it held everywhere. For `sometimes`: an example was
+    /// found.
+    pub ok: bool,
+}
+
+/// One step of a counterexample: the registry call and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The call.
+    pub call: String,
+    /// The state change it made and the effects it returned.
+    pub change: String,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// States generated, duplicates included.
+    pub total_states: usize,
+    /// Unique states (equivalence classes with symmetry).
+    pub unique_states: usize,
+    /// The deepest path explored.
+    pub max_depth: usize,
+    /// Wall-clock time of the exploration.
+    pub duration: Duration,
+    /// Every property with its result.
+    pub properties: Vec<PropertyResult>,
+    /// Table rows that never fired, with their rendering.
+    pub rows_never_fired: Vec<(RowId, String)>,
+    /// The first violated `always` property and its shortest counterexample.
+    pub counterexample: Option<(&'static str, Vec<Step>)>,
+}
+
+impl CheckReport {
+    /// The `always` properties that were violated.
+    pub fn violations(&self) -> Vec<&'static str> {
+        self.properties.iter().filter(|p| p.expectation == Expectation::Always && !p.ok).map(|p| p.name).collect()
+    }
+
+    /// The `sometimes` properties never reached.
+    pub fn unreached(&self) -> Vec<&'static str> {
+        self.properties.iter().filter(|p| p.expectation == Expectation::Sometimes && !p.ok).map(|p| p.name).collect()
+    }
+
+    /// Unique states per second.
+    pub fn states_per_second(&self) -> f64 {
+        self.unique_states as f64 / self.duration.as_secs_f64().max(1e-9)
+    }
+
+    /// Whether everything held, every example was found and every row fired.
+    pub fn passed(&self) -> bool {
+        self.held() && self.rows_never_fired.is_empty()
+    }
+
+    /// Whether every invariant held and every example was found (row
+    /// coverage aside).
+    pub fn held(&self) -> bool {
+        self.violations().is_empty() && self.unreached().is_empty()
+    }
+
+    /// The human-readable report: figures, properties, coverage and any
+    /// counterexample.
+    pub fn render(&self) -> String {
+        format!("{}{}", self.render_properties(), self.render_coverage())
+    }
+
+    /// Figures, properties and any counterexample.
+    pub fn render_properties(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "unique states: {}  (generated {})\nmax depth:     {}\ntime:          {:.2} s  ({:.0} unique states/s)",
+            self.unique_states,
+            self.total_states,
+            self.max_depth,
+            self.duration.as_secs_f64(),
+            self.states_per_second()
+        );
+        s.push_str("properties:\n");
+        for p in &self.properties {
+            let verdict = match (&p.expectation, p.ok) {
+                (&Expectation::Sometimes, true) => "reached",
+                (&Expectation::Sometimes, false) => "NEVER REACHED",
+                (_, true) => "held",
+                (_, false) => "VIOLATED",
+            };
+            let _ = writeln!(s, "  {verdict:>13}  {}", p.name);
+        }
+        if let Some((property, steps)) = &self.counterexample {
+            let _ = writeln!(s, "shortest counterexample to \"{property}\":");
+            for (i, step) in steps.iter().enumerate() {
+                let _ = writeln!(s, "  {}. {}\n       {}", i + 1, step.call, step.change);
+            }
+        }
+        s
+    }
+
+    /// The row coverage.
+    pub fn render_coverage(&self) -> String {
+        let mut s = String::new();
+        match self.rows_never_fired.is_empty() {
+            true => s.push_str("row coverage: every row fired\n"),
+            false => {
+                s.push_str("row coverage: rows never fired:\n");
+                for (row, text) in &self.rows_never_fired {
+                    let _ = writeln!(s, "  {row}: {text}");
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Explores `table` under `options` exhaustively for the `always`
+/// properties, then searches (breadth-first, stopping once all are found)
+/// for an example of each `sometimes` property, and reports both.
+pub fn run(table: Table, options: CheckOptions) -> CheckReport {
+    let coverage = Arc::new(Coverage::new(table.rows.len()));
+    run_with_coverage(table, options, coverage)
+}
+
+/// Checks `table` under every configuration of `suite` in turn, with row
+/// coverage accumulated across them: the last report's
+/// `rows_never_fired` is what no configuration fired.
+pub fn run_suite(
+    table: &Table,
+    suite: &[(&'static str, ModelConfig)],
+    base: CheckOptions,
+) -> Vec<(&'static str, CheckReport)> {
+    let coverage = Arc::new(Coverage::new(table.rows.len()));
+    suite
+        .iter()
+        .map(|(name, config)| {
+            if base.progress {
+                eprintln!("[{name}] {config}");
+            }
+            (*name, run_with_coverage(table.clone(), CheckOptions { config: *config, ..base }, coverage.clone()))
+        })
+        .collect()
+}
+
+/// As [`run`], recording row coverage into `coverage`.
+pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Coverage>) -> CheckReport {
+    let model = LifecycleModel::new(table.clone(), options.config)
+        .with_symmetry(options.symmetry)
+        .with_coverage(coverage.clone());
+    let invariants = model.properties();
+    let started = Instant::now();
+    let checker = model.clone().checker().threads(options.threads.max(1)).spawn_bfs();
+    if options.progress {
+        let mut last = (Instant::now(), 0usize);
+        while !checker.is_done() {
+            std::thread::sleep(Duration::from_millis(100));
+            if last.0.elapsed() >= Duration::from_secs(1) {
+                let unique = checker.unique_state_count();
+                let rate = unique.saturating_sub(last.1) as f64 / last.0.elapsed().as_secs_f64();
+                eprintln!("  {unique} unique states, {rate:.0}/s, depth {}", checker.max_depth());
+                last = (Instant::now(), unique);
+            }
+        }
+    }
+    let checker = checker.join();
+    let duration = started.elapsed();
+    let discoveries = checker.discoveries();
+    let mut results: Vec<PropertyResult> = invariants
+        .iter()
+        .map(|p| PropertyResult {
+            name: p.name,
+            expectation: p.expectation.clone(),
+            ok: !discoveries.contains_key(p.name),
+        })
+        .collect();
+
+    let examples_model = model.with_witnesses();
+    let examples = examples_model.properties();
+    let wanted: BTreeSet<&'static str> = examples.iter().map(|p| p.name).collect();
+    let found = examples_model
+        .checker()
+        .threads(options.threads.max(1))
+        .finish_when(HasDiscoveries::AllOf(wanted))
+        .spawn_bfs()
+        .join()
+        .discoveries();
+    results.extend(examples.iter().map(|p| PropertyResult {
+        name: p.name,
+        expectation: p.expectation.clone(),
+        ok: found.contains_key(p.name),
+    }));
+
+    let rows_never_fired = coverage
+        .rows_never_fired()
+        .into_iter()
+        .map(|row| (row, table.row(row).map(ToString::to_string).unwrap_or_default()))
+        .collect();
+    let first_violation = results.iter().find(|p| p.expectation == Expectation::Always && !p.ok).map(|p| p.name);
+    let counterexample = first_violation.map(|name| (name, shortest_counterexample(&table, options.config, name)));
+    CheckReport {
+        total_states: checker.state_count(),
+        unique_states: checker.unique_state_count(),
+        max_depth: checker.max_depth(),
+        duration,
+        properties: results,
+        rows_never_fired,
+        counterexample,
+    }
+}
+
+/// The shortest path violating `property`, found by a single-threaded
+/// breadth-first search without symmetry (so ids keep their names from step
+/// to step), explained step by step. Empty if none is found.
+pub fn shortest_counterexample(table: &Table, config: ModelConfig, property: &'static str) -> Vec<Step> {
+    let model = LifecycleModel::new(table.clone(), config);
+    let checker = model
+        .clone()
+        .checker()
+        .threads(1)
+        .finish_when(HasDiscoveries::AnyOf(BTreeSet::from([property])))
+        .spawn_bfs()
+        .join();
+    match checker.discovery(property) {
+        Some(path) => explain(&model, path.into_vec()),
+        None => Vec::new(),
+    }
+}
+
+/// Explains a path as numbered registry calls with their state changes.
+pub fn explain(model: &LifecycleModel, path: Vec<(ModelState, Option<Action>)>) -> Vec<Step> {
+    path.into_iter()
+        .filter_map(|(state, action)| {
+            let action = action?;
+            let (next, result) = model.step(&state, action);
+            let change = match result {
+                Err(error) => format!("refused: {error}{}", describe_faults(next.faults & !state.faults)),
+                Ok(outputs) => describe_change(&state, &next, &outputs),
+            };
+            Some(Step { call: action.to_string(), change })
+        })
+        .collect()
+}
+
+fn describe_faults(faults: u16) -> String {
+    let names = [
+        (fault::REJECTION_CHANGED_STATE, "the refusal changed the state"),
+        (fault::TERMINAL_CHANGED, "a terminal op changed"),
+        (fault::REGISTERED_AFTER_TERMINATION, "registered after owner termination"),
+        (fault::WAIT_REPORT, "a wait report disagrees with what was seen"),
+        (fault::WATCHER, "a watcher was resolved wrongly"),
+        (fault::COLLECT, "collect did not hand over the retained records"),
+        (fault::RETAINED_OVERFLOW, "more records retained than ops"),
+    ];
+    let hits: Vec<&str> = names.iter().filter(|(bit, _)| faults & bit != 0).map(|(_, n)| *n).collect();
+    if hits.is_empty() { String::new() } else { format!("  !! {}", hits.join("; ")) }
+}
+
+fn describe_change(before: &ModelState, after: &ModelState, outputs: &[Output<Tiny>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for id in 0..crate::config::MAX_OPS as u8 {
+        let (a, b) = (before.machine.status(&id), after.machine.status(&id));
+        if a != b {
+            parts.push(format!("op{id}: {a} -> {b}"));
+        }
+    }
+    if before.machine.phase() != after.machine.phase() {
+        parts.push(format!("registry: {} -> {}", before.machine.phase(), after.machine.phase()));
+    }
+    if before.machine.active_count() != after.machine.active_count() {
+        parts.push(format!("active {} -> {}", before.machine.active_count(), after.machine.active_count()));
+    }
+    let retained = |s: &ModelState| s.machine.retained().map(|i| format!("op{i}")).collect::<Vec<_>>().join(",");
+    if retained(before) != retained(after) {
+        parts.push(format!("retained [{}] -> [{}]", retained(before), retained(after)));
+    }
+    let effects: Vec<String> = outputs.iter().map(describe_output).collect();
+    if !effects.is_empty() {
+        parts.push(format!("effects: {}", effects.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push("no change".to_owned());
+    }
+    format!("{}{}", parts.join("; "), describe_faults(after.faults & !before.faults))
+}
+
+fn describe_output(output: &Output<Tiny>) -> String {
+    match output {
+        Output::Started { id } => format!("Started(op{id})"),
+        Output::Progress { id, .. } => format!("Progress(op{id})"),
+        Output::PeerExposed { id } => format!("PeerExposed(op{id})"),
+        Output::Ended { id, outcome } => format!("Ended(op{id}, {:?})", outcome.kind()),
+        Output::WatchPending { id } => format!("WatchPending(op{id})"),
+        Output::WatchResolved { id, outcome } => format!("WatchResolved(op{id}, {:?})", outcome.kind()),
+        Output::WatchersNotified { id, count, outcome } => {
+            format!("WatchersNotified(op{id} x{count}, {:?})", outcome.kind())
+        }
+        Output::WaitPending { wait } => format!("WaitPending(wait{wait})"),
+        Output::WaitSatisfied(report) => {
+            let outcomes: Vec<String> =
+                report.outcomes.iter().map(|(id, o)| format!("op{id}={:?}", o.kind())).collect();
+            format!("WaitSatisfied(wait{}: {})", report.wait, outcomes.join(" "))
+        }
+        Output::WaitCancelled { wait } => format!("WaitCancelled(wait{wait})"),
+        Output::Acknowledged { id } => format!("Acknowledged(op{id})"),
+        Output::Evicted { id } => format!("Evicted(op{id})"),
+        Output::Collected { id, outcome } => format!("Collected(op{id}, {:?})", outcome.kind()),
+    }
+}
+
+/// What checking one mutant found.
+#[derive(Debug, Clone)]
+pub struct MutantVerdict {
+    /// The mutant.
+    pub mutant: Mutant,
+    /// The `always` properties found violated (empty: the mutant survived).
+    pub caught_by: Vec<&'static str>,
+    /// Unique states explored until it was caught.
+    pub unique_states: usize,
+}
+
+/// Checks one mutant, stopping at the first violation found.
+pub fn check_mutant(mutant: &Mutant, config: ModelConfig, threads: usize, symmetry: bool) -> MutantVerdict {
+    let model = LifecycleModel::new(mutant.table(), config).with_symmetry(symmetry);
+    let checker = model.checker().threads(threads.max(1)).finish_when(HasDiscoveries::AnyFailures).spawn_bfs().join();
+    let discoveries = checker.discoveries();
+    let caught_by = checker
+        .model()
+        .properties()
+        .iter()
+        .filter(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name))
+        .map(|p| p.name)
+        .collect();
+    MutantVerdict { mutant: *mutant, caught_by, unique_states: checker.unique_state_count() }
+}
+
+/// Checks every mutant of `catalogue` under each configuration in turn
+/// until one catches it, printing one line each to `log`.
+pub fn check_mutants(
+    catalogue: &[Mutant],
+    configs: &[ModelConfig],
+    threads: usize,
+    symmetry: bool,
+    log: &mut dyn std::io::Write,
+) -> Vec<MutantVerdict> {
+    catalogue
+        .iter()
+        .map(|m| {
+            let mut verdict = MutantVerdict { mutant: *m, caught_by: Vec::new(), unique_states: 0 };
+            for config in configs {
+                verdict = check_mutant(m, *config, threads, symmetry);
+                if !verdict.caught_by.is_empty() {
+                    break;
+                }
+            }
+            let status =
+                if verdict.caught_by.is_empty() { "SURVIVED".to_owned() } else { verdict.caught_by.join(", ") };
+            let _ = writeln!(log, "  {:<34} {status}", m.name);
+            let _ = log.flush();
+            verdict
+        })
+        .collect()
+}

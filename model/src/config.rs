@@ -1,0 +1,101 @@
+//! The configuration of one model check.
+
+use std::fmt;
+
+use oplife_machine::Limits;
+
+/// The largest number of operation ids the model supports.
+pub const MAX_OPS: usize = 4;
+/// The largest number of concurrently pending waits the model supports.
+pub const MAX_WAITS: usize = 3;
+
+/// What universe the model explores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModelConfig {
+    /// Number of operation ids (1 to [`MAX_OPS`]).
+    pub ops: u8,
+    /// `max_completed` of the machine: small, so eviction really happens.
+    pub max_completed: usize,
+    /// `max_concurrent` of the machine.
+    pub max_concurrent: Option<usize>,
+    /// How many waits may be pending at once (0 to [`MAX_WAITS`]).
+    pub waits: u8,
+    /// How many watchers may be pending on one operation.
+    pub watchers: u8,
+    /// How many progress reports one operation may make.
+    pub progress: u32,
+}
+
+impl ModelConfig {
+    /// Three ids with eviction (one retained record), one pending wait, a
+    /// watcher per op and a concurrency limit of 2. Progress reports are
+    /// left to [`ModelConfig::TWO_WAITS`]: they triple the states here.
+    pub const THREE_OPS: ModelConfig =
+        ModelConfig { ops: 3, max_completed: 1, max_concurrent: Some(2), waits: 1, watchers: 1, progress: 0 };
+
+    /// Two ids with two concurrent waits over them, eviction, a watcher and
+    /// a progress report per op, no concurrency limit (both ops run at
+    /// once; [`ModelConfig::THREE_OPS`] checks the limit).
+    pub const TWO_WAITS: ModelConfig =
+        ModelConfig { ops: 2, max_completed: 1, max_concurrent: None, waits: 2, watchers: 1, progress: 1 };
+
+    /// The first configuration of the default suite; the base that command
+    /// line flags adjust.
+    pub const DEFAULT: ModelConfig = ModelConfig::THREE_OPS;
+
+    /// The `--deep` configuration: 4 ids, two retained records.
+    pub const DEEP: ModelConfig =
+        ModelConfig { ops: 4, max_completed: 2, max_concurrent: None, waits: 1, watchers: 1, progress: 0 };
+
+    /// The machine limits this configuration runs with.
+    pub fn limits(&self) -> Limits {
+        Limits { max_completed: self.max_completed, max_concurrent: self.max_concurrent }
+    }
+
+    /// Checks the configuration is within what the model supports.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the offending field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.ops == 0 || usize::from(self.ops) > MAX_OPS {
+            return Err(format!("ops must be between 1 and {MAX_OPS}, not {}", self.ops));
+        }
+        if usize::from(self.waits) > MAX_WAITS {
+            return Err(format!("waits must be at most {MAX_WAITS}, not {}", self.waits));
+        }
+        if self.watchers > 3 {
+            return Err(format!("watchers must be at most 3, not {}", self.watchers));
+        }
+        if self.progress > 3 {
+            return Err(format!("progress must be at most 3, not {}", self.progress));
+        }
+        Ok(())
+    }
+}
+
+/// The configurations `check` runs by default (and `cargo test` checks):
+/// together they fire every row of the table and reach every example.
+pub const DEFAULT_SUITE: [(&str, ModelConfig); 2] =
+    [("three ops", ModelConfig::THREE_OPS), ("two waits", ModelConfig::TWO_WAITS)];
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig::DEFAULT
+    }
+}
+
+impl fmt::Display for ModelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={}",
+            self.ops,
+            self.max_completed,
+            self.max_concurrent.map_or("none".to_owned(), |m| m.to_string()),
+            self.waits,
+            self.watchers,
+            self.progress
+        )
+    }
+}

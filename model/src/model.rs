@@ -1,0 +1,475 @@
+//! The stateright model: the real machine, driven through every
+//! interleaving of registry calls, with an environment that remembers what
+//! it was told.
+
+use std::fmt;
+use std::sync::Arc;
+
+use oplife_machine::{Lifecycle, Outcome, Output, Request, State};
+use oplife_spec::{ErrorKind, OperationKind, Phase, Table};
+use stateright::{Model, Property, Representative};
+
+use crate::config::{MAX_OPS, ModelConfig};
+use crate::coverage::Coverage;
+use crate::domain::Tiny;
+use crate::properties;
+use crate::state::{EnvWait, ModelState, fault, witness};
+
+/// A per-operation registry call of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpCall {
+    /// `register_operation` with this kind and `expect_peer_channel`.
+    Register(OperationKind, bool),
+    /// `provisioning_succeeded`.
+    ProvisioningSucceeded,
+    /// `provisioning_failed`.
+    ProvisioningFailed,
+    /// `abort_provisioning`.
+    AbortProvisioning,
+    /// `peer_ready`.
+    PeerReady,
+    /// `register_watcher`.
+    RegisterWatcher,
+    /// `report_progress`.
+    ReportProgress,
+    /// `complete_operation`.
+    Complete,
+    /// `fail_operation`.
+    Fail,
+    /// `cancel_operation`.
+    Cancel,
+    /// `request_retire`.
+    RequestRetire,
+    /// `mark_retired`.
+    MarkRetired,
+    /// `collect_terminal`.
+    CollectTerminal,
+}
+
+impl OpCall {
+    /// Every per-operation call, registrations with both kinds and both
+    /// peer expectations included.
+    pub const ALL: [OpCall; 16] = [
+        OpCall::Register(OperationKind::MobMemberChild, true),
+        OpCall::Register(OperationKind::MobMemberChild, false),
+        OpCall::Register(OperationKind::BackgroundToolOp, false),
+        OpCall::Register(OperationKind::BackgroundToolOp, true),
+        OpCall::ProvisioningSucceeded,
+        OpCall::ProvisioningFailed,
+        OpCall::AbortProvisioning,
+        OpCall::PeerReady,
+        OpCall::RegisterWatcher,
+        OpCall::ReportProgress,
+        OpCall::Complete,
+        OpCall::Fail,
+        OpCall::Cancel,
+        OpCall::RequestRetire,
+        OpCall::MarkRetired,
+        OpCall::CollectTerminal,
+    ];
+}
+
+/// One step of the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// A per-operation call on id `.1`.
+    Op(OpCall, u8),
+    /// `terminate_owner`.
+    TerminateOwner,
+    /// `collect_completed`.
+    CollectCompleted,
+    /// `wait_all` over the ids of mask `ids`, as wait slot `slot`.
+    BeginWait {
+        /// The wait slot (wait request id).
+        slot: u8,
+        /// The ids, bit `i` for id `i`, asked in increasing order.
+        ids: u8,
+    },
+    /// Dropping the pending `wait_all` future of slot `.0`.
+    CancelWait(u8),
+}
+
+impl Action {
+    /// The machine request this action makes.
+    pub fn request(&self) -> Request<Tiny> {
+        match *self {
+            Action::Op(call, id) => match call {
+                OpCall::Register(kind, expects_peer) => Request::Register { id, kind, expects_peer },
+                OpCall::ProvisioningSucceeded => Request::ProvisioningSucceeded { id },
+                OpCall::ProvisioningFailed => Request::ProvisioningFailed { id, error: () },
+                OpCall::AbortProvisioning => Request::AbortProvisioning { id, reason: None },
+                OpCall::PeerReady => Request::PeerReady { id },
+                OpCall::RegisterWatcher => Request::RegisterWatcher { id },
+                OpCall::ReportProgress => Request::ReportProgress { id, update: () },
+                OpCall::Complete => Request::Complete { id, result: () },
+                OpCall::Fail => Request::Fail { id, error: () },
+                OpCall::Cancel => Request::Cancel { id, reason: None },
+                OpCall::RequestRetire => Request::RequestRetire { id },
+                OpCall::MarkRetired => Request::MarkRetired { id },
+                OpCall::CollectTerminal => Request::CollectTerminal { id },
+            },
+            Action::TerminateOwner => Request::TerminateOwner { reason: () },
+            Action::CollectCompleted => Request::CollectCompleted,
+            Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect() },
+            Action::CancelWait(slot) => Request::CancelWait { wait: slot },
+        }
+    }
+}
+
+fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
+    (0..8u8).filter(move |i| mask & (1 << i) != 0)
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Op(OpCall::Register(kind, expects), id) => {
+                write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects})")
+            }
+            Action::Op(call, id) => {
+                let name = self.request().input().name();
+                let _ = call;
+                write!(f, "{name}(op{id})")
+            }
+            Action::TerminateOwner => f.write_str("terminate_owner()"),
+            Action::CollectCompleted => f.write_str("collect_completed()"),
+            Action::BeginWait { slot, ids } => {
+                let ids: Vec<String> = ids_of(*ids).map(|i| format!("op{i}")).collect();
+                write!(f, "wait_all([{}]) as wait{slot}", ids.join(", "))
+            }
+            Action::CancelWait(slot) => write!(f, "drop wait{slot}"),
+        }
+    }
+}
+
+/// The model of one table (the shipped one or a mutant) under one
+/// configuration.
+#[derive(Debug, Clone)]
+pub struct LifecycleModel {
+    /// What universe is explored.
+    pub config: ModelConfig,
+    /// The compiled table under check.
+    pub lifecycle: Arc<Lifecycle>,
+    /// Rows fired and errors produced so far.
+    pub coverage: Arc<Coverage>,
+    /// Whether states record what the step into them showed, for the
+    /// `sometimes` properties. Off for the exhaustive run (witness bits would
+    /// multiply its states), on for the example run.
+    pub witnesses: bool,
+    /// Whether every successor is replaced by its symmetry representative
+    /// (reduction over operation ids that works with any search strategy).
+    pub symmetric: bool,
+}
+
+impl LifecycleModel {
+    /// The model of `table` (compiled without validation, so mutants run).
+    pub fn new(table: Table, config: ModelConfig) -> Self {
+        let rows = table.rows.len();
+        LifecycleModel {
+            config,
+            lifecycle: Arc::new(Lifecycle::new_unchecked(table, config.limits())),
+            coverage: Arc::new(Coverage::new(rows)),
+            witnesses: false,
+            symmetric: false,
+        }
+    }
+
+    /// The same model with witnesses on: it checks the `sometimes`
+    /// properties instead of the `always` ones.
+    #[must_use]
+    pub fn with_witnesses(mut self) -> Self {
+        self.witnesses = true;
+        self
+    }
+
+    /// The same model recording into `coverage` (shared across the
+    /// configurations of a suite).
+    #[must_use]
+    pub fn with_coverage(mut self, coverage: Arc<Coverage>) -> Self {
+        self.coverage = coverage;
+        self
+    }
+
+    /// The same model with symmetry reduction over operation ids.
+    #[must_use]
+    pub fn with_symmetry(mut self, on: bool) -> Self {
+        self.symmetric = on;
+        self
+    }
+
+    /// The model of the shipped table.
+    pub fn standard(config: ModelConfig) -> Self {
+        Self::new(Table::standard(), config)
+    }
+
+    /// Applies `action` to `state` and returns the machine's outputs with
+    /// the next state (or the refusal). Used by `next_state` and to explain
+    /// counterexamples.
+    pub fn step(
+        &self,
+        state: &ModelState,
+        action: Action,
+    ) -> (ModelState, Result<Vec<Output<Tiny>>, oplife_machine::LifecycleError<Tiny>>) {
+        let mut next = state.clone();
+        next.witnessed = 0;
+        let mut out = Vec::new();
+        let coverage = &self.coverage;
+        let result = self
+            .lifecycle
+            .apply_traced(&mut next.machine, action.request(), &mut out, &mut |row| coverage.row_fired(row));
+        match result {
+            Err(error) => {
+                coverage.error_produced(error.kind());
+                if next.machine != state.machine {
+                    next.faults |= fault::REJECTION_CHANGED_STATE;
+                }
+                if self.witnesses && error.kind() == ErrorKind::MaxConcurrentExceeded {
+                    next.witnessed |= witness::LIMIT_REFUSED;
+                }
+                (next, Err(error))
+            }
+            Ok(()) => {
+                observe(state, &mut next, action, &out);
+                if !self.witnesses {
+                    next.witnessed = 0;
+                    for w in &mut next.waits {
+                        w.evicted = 0;
+                    }
+                }
+                (next, Ok(out))
+            }
+        }
+    }
+}
+
+fn outcome_kind(outcome: &Outcome<Tiny>) -> oplife_spec::OutcomeKind {
+    outcome.kind()
+}
+
+fn current_outcome(machine: &State<Tiny>, id: u8) -> Option<oplife_spec::OutcomeKind> {
+    machine.operation(&id).and_then(|op| op.outcome()).map(outcome_kind)
+}
+
+/// The environment's bookkeeping of one successful step: it checks what it
+/// is told against what it saw, independently of the machine's own records.
+fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Output<Tiny>]) {
+    // A terminal operation never changes again; it can only be forgotten.
+    for (id, op) in before.machine.operations() {
+        if op.status().is_terminal()
+            && let Some(now) = next.machine.operation(id)
+            && (now.status() != op.status() || now.outcome() != op.outcome())
+        {
+            next.faults |= fault::TERMINAL_CHANGED;
+        }
+    }
+    if let Action::Op(OpCall::Register(kind, _), id) = action {
+        if before.machine.phase() == Phase::OwnerTerminated {
+            next.faults |= fault::REGISTERED_AFTER_TERMINATION;
+        }
+        if let Some(slot) = next.kinds.get_mut(usize::from(id)) {
+            *slot = Some(kind);
+        }
+    }
+    if let Action::BeginWait { slot, ids } = action
+        && let Some(w) = next.waits.get_mut(usize::from(slot))
+    {
+        if w.pending {
+            next.faults |= fault::WAIT_REPORT;
+        }
+        let mut seen = [None; MAX_OPS];
+        for id in ids_of(ids) {
+            if before.machine.status(&id).is_terminal() {
+                seen[usize::from(id)] = current_outcome(&before.machine, id);
+            }
+        }
+        *w = EnvWait { pending: true, ids, seen, evicted: 0 };
+    }
+
+    if let Action::CancelWait(slot) = action
+        && let Some(w) = next.waits.get_mut(usize::from(slot))
+    {
+        // The environment dropped its future: it waits no more, whatever
+        // the machine does with the request.
+        *w = EnvWait::default();
+    }
+
+    let mut ended = [None; MAX_OPS];
+    let mut watch_answers = 0u32;
+    let mut watchers_notified = false;
+    let mut pending_waits_satisfied = false;
+    let mut collected: Vec<(u8, oplife_spec::OutcomeKind)> = Vec::new();
+    for output in out {
+        match output {
+            Output::Ended { id, outcome } => {
+                if before.machine.status(id).is_terminal() {
+                    // It had ended already: ending again is a change.
+                    next.faults |= fault::TERMINAL_CHANGED;
+                }
+                if let Some(slot) = ended.get_mut(usize::from(*id)) {
+                    *slot = Some(outcome.kind());
+                }
+                if !next.completion.push(*id) {
+                    next.faults |= fault::RETAINED_OVERFLOW;
+                }
+                for w in next.waits.iter_mut().filter(|w| w.pending && w.ids & (1 << id) != 0) {
+                    if let Some(seen) = w.seen.get_mut(usize::from(*id))
+                        && seen.is_none()
+                    {
+                        *seen = Some(outcome.kind());
+                    }
+                }
+            }
+            Output::WatchPending { id } => {
+                watch_answers += 1;
+                if let Some(count) = next.watchers.get_mut(usize::from(*id)) {
+                    *count += 1;
+                }
+            }
+            Output::WatchResolved { id, outcome } => {
+                watch_answers += 1;
+                if current_outcome(&next.machine, *id) != Some(outcome.kind()) {
+                    next.faults |= fault::WATCHER;
+                }
+            }
+            Output::WatchersNotified { id, count, outcome } => {
+                watchers_notified = true;
+                let held = next.watchers.get(usize::from(*id)).copied().unwrap_or(0);
+                let ended_with = ended.get(usize::from(*id)).copied().flatten();
+                if u32::from(held) != *count || ended_with != Some(outcome.kind()) {
+                    next.faults |= fault::WATCHER;
+                }
+                if let Some(count) = next.watchers.get_mut(usize::from(*id)) {
+                    *count = 0;
+                }
+            }
+            Output::WaitSatisfied(report) => {
+                let Some(w) = next.waits.get_mut(usize::from(report.wait)).filter(|w| w.pending) else {
+                    next.faults |= fault::WAIT_REPORT;
+                    continue;
+                };
+                let asked: Vec<u8> = ids_of(w.ids).collect();
+                let reported: Vec<u8> = report.outcomes.iter().map(|(id, _)| *id).collect();
+                let mut sorted = reported.clone();
+                sorted.sort_unstable();
+                let real = report.outcomes.iter().all(|(id, o)| w.seen.get(usize::from(*id)) == Some(&Some(o.kind())));
+                if sorted != asked || !real {
+                    next.faults |= fault::WAIT_REPORT;
+                }
+                if w.evicted != 0 {
+                    next.witnessed |= witness::SATISFIED_AFTER_EVICTION;
+                }
+                if !matches!(action, Action::BeginWait { .. }) {
+                    pending_waits_satisfied = true;
+                }
+                *w = EnvWait::default();
+            }
+            Output::WaitCancelled { wait } => {
+                if action != Action::CancelWait(*wait) {
+                    next.faults |= fault::WAIT_REPORT;
+                }
+                next.witnessed |= witness::WAIT_CANCELLED;
+            }
+            Output::Evicted { id } => {
+                next.witnessed |= witness::EVICTED;
+                forget(next, *id);
+                for w in next.waits.iter_mut().filter(|w| w.pending && w.ids & (1 << id) != 0) {
+                    w.evicted |= 1 << id;
+                }
+            }
+            Output::Collected { id, outcome } => {
+                collected.push((*id, outcome.kind()));
+                forget(next, *id);
+            }
+            Output::Started { .. }
+            | Output::Progress { .. }
+            | Output::PeerExposed { .. }
+            | Output::WaitPending { .. }
+            | Output::Acknowledged { .. } => {}
+        }
+    }
+    if matches!(action, Action::Op(OpCall::RegisterWatcher, _)) && watch_answers != 1 {
+        next.faults |= fault::WATCHER;
+    }
+    if action == Action::CollectCompleted {
+        let expected: Vec<(u8, oplife_spec::OutcomeKind)> = before
+            .machine
+            .retained()
+            .map(|id| (*id, current_outcome(&before.machine, *id).unwrap_or(oplife_spec::OutcomeKind::Retired)))
+            .collect();
+        let expected_ids: Vec<u8> = before.completion.as_slice().to_vec();
+        let got_ids: Vec<u8> = collected.iter().map(|(id, _)| *id).collect();
+        if collected != expected || got_ids != expected_ids {
+            next.faults |= fault::COLLECT;
+        }
+    }
+    if action == Action::TerminateOwner && watchers_notified && pending_waits_satisfied {
+        next.witnessed |= witness::TERMINATION_RESOLVED_PENDING;
+    }
+}
+
+fn forget(next: &mut ModelState, id: u8) {
+    next.completion.remove(id);
+    if let Some(kind) = next.kinds.get_mut(usize::from(id)) {
+        *kind = None;
+    }
+}
+
+impl Model for LifecycleModel {
+    type State = ModelState;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<ModelState> {
+        vec![ModelState::initial(self.config.ops)]
+    }
+
+    fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
+        for id in 0..self.config.ops {
+            let op = state.machine.operation(&id);
+            for call in OpCall::ALL {
+                let bounded = match call {
+                    OpCall::RegisterWatcher => state.watchers[usize::from(id)] < self.config.watchers,
+                    OpCall::ReportProgress => op.is_none_or(|op| op.progress_count() < self.config.progress),
+                    _ => true,
+                };
+                if bounded {
+                    actions.push(Action::Op(call, id));
+                }
+            }
+        }
+        actions.push(Action::TerminateOwner);
+        actions.push(Action::CollectCompleted);
+        let free = state.waits.iter().take(usize::from(self.config.waits)).position(|w| !w.pending);
+        if let Some(slot) = free {
+            let slot = u8::try_from(slot).unwrap_or(0);
+            for ids in 0..(1u8 << self.config.ops) {
+                actions.push(Action::BeginWait { slot, ids });
+            }
+        }
+        for (slot, w) in state.waits.iter().enumerate() {
+            if w.pending {
+                actions.push(Action::CancelWait(u8::try_from(slot).unwrap_or(0)));
+            }
+        }
+    }
+
+    fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
+        let (next, result) = self.step(state, action);
+        // A refusal that changed nothing is a self-loop: no new state.
+        match result {
+            Err(_) if next.faults == state.faults && next.witnessed == 0 => None,
+            _ if self.symmetric => Some(next.representative()),
+            _ => Some(next),
+        }
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        action.to_string()
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        match self.witnesses {
+            true => properties::examples(self.config),
+            false => properties::invariants(),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Deliberately wrong tables. Each is the shipped table with one rule
+//! altered; the model must catch every one, and names the property that
+//! should.
+
+use oplife_spec::{Effect, From, Guard, Input, OutcomeKind, Status, StatusSet, Table};
+
+use crate::properties as p;
+
+/// One mutant: how it breaks the table and which property must catch it.
+#[derive(Debug, Clone, Copy)]
+pub struct Mutant {
+    /// A short name.
+    pub name: &'static str,
+    /// What is wrong, in the domain's words.
+    pub description: &'static str,
+    /// The property that catches it.
+    pub caught_by: &'static str,
+    alter: fn(&mut Table),
+}
+
+impl Mutant {
+    /// The shipped table with this mutant's alteration.
+    pub fn table(&self) -> Table {
+        let mut table = Table::standard();
+        (self.alter)(&mut table);
+        table
+    }
+}
+
+fn rows_of(table: &mut Table, input: Input) -> impl Iterator<Item = &mut oplife_spec::Rule> {
+    table.rows.iter_mut().filter(move |r| r.input == input)
+}
+
+fn drop_effect(table: &mut Table, input: Input, effect: Effect) {
+    for row in rows_of(table, input) {
+        row.effects.retain(|e| *e != effect);
+    }
+}
+
+fn drop_guard(table: &mut Table, input: Input, guard: Guard) {
+    for row in rows_of(table, input) {
+        row.guards.retain(|g| *g != guard);
+    }
+}
+
+/// The catalogue.
+pub const CATALOGUE: &[Mutant] = &[
+    Mutant {
+        name: "complete-forgets-active-count",
+        description: "complete_operation does not release the active slot",
+        caught_by: p::ACTIVE_COUNT_IS_EXACT,
+        alter: |t| drop_effect(t, Input::Complete, Effect::ReleaseSlot),
+    },
+    Mutant {
+        name: "register-ignores-limit",
+        description: "register_operation does not check max_concurrent",
+        caught_by: p::ACTIVE_COUNT_IS_EXACT,
+        alter: |t| drop_guard(t, Input::Register, Guard::BelowConcurrencyLimit),
+    },
+    Mutant {
+        name: "cancel-skips-waits",
+        description: "cancel_operation does not satisfy the waits tracking the op",
+        caught_by: p::NO_WAIT_STRANDED,
+        alter: |t| drop_effect(t, Input::Cancel, Effect::SatisfyWaits),
+    },
+    Mutant {
+        name: "waits-satisfied-before-outcome",
+        description: "terminal effects satisfy waits before the outcome is recorded",
+        caught_by: p::NO_WAIT_STRANDED,
+        alter: |t| {
+            for row in rows_of(t, Input::Complete) {
+                row.effects.retain(|e| *e != Effect::SatisfyWaits);
+                row.effects.insert(0, Effect::SatisfyWaits);
+            }
+        },
+    },
+    Mutant {
+        name: "wait-accepts-unknown-ids",
+        description: "wait_all accepts ids the registry does not know",
+        caught_by: p::NO_WAIT_STRANDED,
+        alter: |t| drop_guard(t, Input::BeginWait, Guard::WaitOpsKnown),
+    },
+    Mutant {
+        name: "dropped-wait-stays-pending",
+        description: "dropping a wait future does not cancel its wait request",
+        caught_by: p::NO_WAIT_STRANDED,
+        alter: |t| drop_effect(t, Input::CancelWait, Effect::CloseWait),
+    },
+    Mutant {
+        name: "watcher-notified-twice",
+        description: "a watcher registered on a terminal op is resolved twice",
+        caught_by: p::WATCHERS_RESOLVED_ONCE,
+        alter: |t| {
+            for row in rows_of(t, Input::RegisterWatcher) {
+                if row.effects == [Effect::ResolveWatch] {
+                    row.effects.push(Effect::ResolveWatch);
+                }
+            }
+        },
+    },
+    Mutant {
+        name: "fail-forgets-watchers",
+        description: "fail_operation does not notify pending watchers",
+        caught_by: p::WATCHERS_RESOLVED_ONCE,
+        alter: |t| drop_effect(t, Input::Fail, Effect::NotifyWatchers),
+    },
+    Mutant {
+        name: "fail-from-terminal",
+        description: "fail_operation is allowed from Completed",
+        caught_by: p::TERMINAL_IS_FINAL,
+        alter: |t| {
+            for row in rows_of(t, Input::Fail) {
+                row.from = From::Statuses(StatusSet::ACTIVE.with(Status::Completed));
+            }
+        },
+    },
+    Mutant {
+        name: "collect-drops-outcomes",
+        description: "collect_completed forgets records without handing them over",
+        caught_by: p::COLLECT_HANDS_OVER_RETAINED,
+        alter: |t| drop_effect(t, Input::Drain, Effect::ReportCollected),
+    },
+    Mutant {
+        name: "termination-leaves-retiring",
+        description: "terminate_owner leaves retiring operations running",
+        caught_by: p::TERMINATION_IS_FINAL,
+        alter: |t| {
+            for row in rows_of(t, Input::Terminate) {
+                row.from = From::Statuses(StatusSet::ACTIVE.without(Status::Retiring));
+            }
+        },
+    },
+    Mutant {
+        name: "register-after-termination",
+        description: "register_operation is accepted after the owner terminated",
+        caught_by: p::TERMINATION_IS_FINAL,
+        alter: |t| drop_guard(t, Input::Register, Guard::OwnerActive),
+    },
+    Mutant {
+        name: "peer-ready-for-background",
+        description: "peer_ready is accepted for a background tool op",
+        caught_by: p::PEER_READY_ONLY_FOR_PEER_KINDS,
+        alter: |t| drop_guard(t, Input::PeerReady, Guard::KindExpectsPeer),
+    },
+    Mutant {
+        name: "started-op-is-buffered",
+        description: "provisioning_succeeded retains and buffers a running op",
+        caught_by: p::BUFFERED_ONLY_WHEN_TERMINAL,
+        alter: |t| {
+            for row in rows_of(t, Input::ProvisioningSucceeded) {
+                row.effects.push(Effect::Retain);
+            }
+        },
+    },
+    Mutant {
+        name: "no-eviction-on-complete",
+        description: "complete_operation never evicts, so retention grows past max_completed",
+        caught_by: p::RETAINED_ARE_TERMINAL_IN_ORDER,
+        alter: |t| drop_effect(t, Input::Complete, Effect::EvictOverflow),
+    },
+    Mutant {
+        name: "evicted-record-stays-retained",
+        description: "eviction forgets the record but leaves it in the completion order",
+        caught_by: p::RETAINED_ARE_TERMINAL_IN_ORDER,
+        alter: |t| drop_effect(t, Input::Evict, Effect::Unretain),
+    },
+    Mutant {
+        name: "cancelled-carries-aborted",
+        description: "the Cancelled status carries an Aborted outcome",
+        caught_by: p::OUTCOME_MATCHES_STATUS,
+        alter: |t| {
+            for (status, kind) in &mut t.outcomes {
+                if *status == Status::Cancelled {
+                    *kind = OutcomeKind::Aborted;
+                }
+            }
+        },
+    },
+];

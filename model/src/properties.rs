@@ -1,0 +1,182 @@
+//! The properties the model checks: each invariant of SPEC.md as its own
+//! named `always` property, and `sometimes` properties proving the
+//! interesting states are reached.
+//!
+//! Liveness ("no wait is stranded", "every watcher is resolved") is stated
+//! as safety, because stateright's `eventually` is unsound on cycles.
+
+use stateright::Property;
+
+use crate::config::{MAX_OPS, ModelConfig};
+use crate::model::LifecycleModel;
+use crate::state::{ModelState, fault, witness};
+
+type M = LifecycleModel;
+
+/// 1. The buffered flag is set only on terminal operations.
+pub const BUFFERED_ONLY_WHEN_TERMINAL: &str = "1 buffered only when terminal";
+/// 2. Peer-ready implies the kind expects a peer channel.
+pub const PEER_READY_ONLY_FOR_PEER_KINDS: &str = "2 peer-ready only for kinds with a peer";
+/// 3. Every known operation keeps the kind it was registered with.
+pub const KIND_IS_KEPT: &str = "3 kind is kept";
+/// 4. Terminal status ⇔ an outcome of its own variant.
+pub const OUTCOME_MATCHES_STATUS: &str = "4 outcome matches status";
+/// 5. The active count is exact and within `max_concurrent`.
+pub const ACTIVE_COUNT_IS_EXACT: &str = "5 active count is exact and within the limit";
+/// 6. Retained records are the terminal ops in completion order.
+pub const RETAINED_ARE_TERMINAL_IN_ORDER: &str = "6 retained are the terminal ops in completion order";
+/// 7. No pending wait has nothing left to wait for.
+pub const NO_WAIT_STRANDED: &str = "7 no wait is stranded";
+/// 8. A satisfied wait reports the outcomes its ops really reached.
+pub const WAITS_REPORT_REAL_OUTCOMES: &str = "8 waits report real outcomes";
+/// 9. Every watcher is resolved exactly once, with its op's outcome.
+pub const WATCHERS_RESOLVED_ONCE: &str = "9 watchers resolved exactly once";
+/// 10. A rejected input leaves the whole state unchanged.
+pub const REJECTION_CHANGES_NOTHING: &str = "10 rejection changes nothing";
+/// 11. A terminal op never changes again; it can only be forgotten.
+pub const TERMINAL_IS_FINAL: &str = "11 terminal is final";
+/// 12. After owner termination nothing is active and nothing registers.
+pub const TERMINATION_IS_FINAL: &str = "12 owner termination is final";
+/// 13. `collect_completed` hands over exactly the retained records.
+pub const COLLECT_HANDS_OVER_RETAINED: &str = "13 collect hands over the retained records";
+
+/// An op is evicted.
+pub const SOMETIMES_EVICTION: &str = "sometimes: a record is evicted";
+/// A wait is satisfied after a record it tracked was evicted.
+pub const SOMETIMES_SATISFIED_AFTER_EVICTION: &str = "sometimes: a wait is satisfied after its op was evicted";
+/// A pending wait is cancelled.
+pub const SOMETIMES_WAIT_CANCELLED: &str = "sometimes: a pending wait is cancelled";
+/// Owner termination resolves a pending wait and a pending watcher.
+pub const SOMETIMES_TERMINATION_WITH_PENDING: &str = "sometimes: owner termination resolves pending waits and watchers";
+/// The concurrency limit refuses a registration.
+pub const SOMETIMES_LIMIT_REFUSES: &str = "sometimes: the concurrency limit refuses a registration";
+
+fn buffered_only_when_terminal(_: &M, s: &ModelState) -> bool {
+    s.machine.operations().all(|(_, op)| !op.buffered() || op.status().is_terminal())
+}
+
+fn peer_ready_only_for_peer_kinds(_: &M, s: &ModelState) -> bool {
+    s.machine.operations().all(|(_, op)| !op.peer_ready() || op.kind().expects_peer_channel())
+}
+
+fn kind_is_kept(_: &M, s: &ModelState) -> bool {
+    s.machine.operations().all(|(id, op)| s.kinds.get(usize::from(*id)) == Some(&Some(op.kind())))
+}
+
+fn outcome_matches_status(_: &M, s: &ModelState) -> bool {
+    s.machine.operations().all(|(_, op)| match op.outcome() {
+        Some(outcome) => op.status().is_terminal() && outcome.kind().status() == op.status(),
+        None => !op.status().is_terminal(),
+    })
+}
+
+fn active_count_is_exact(m: &M, s: &ModelState) -> bool {
+    let active = s.machine.operations().filter(|(_, op)| !op.status().is_terminal()).count();
+    s.machine.active_count() as usize == active && m.config.max_concurrent.is_none_or(|limit| active <= limit)
+}
+
+fn retained_are_terminal_in_order(m: &M, s: &ModelState) -> bool {
+    let retained: Vec<u8> = s.machine.retained().copied().collect();
+    let terminal = s.machine.operations().filter(|(_, op)| op.status().is_terminal()).count();
+    let all_terminal = retained.iter().all(|id| s.machine.status(id).is_terminal());
+    let distinct = retained.iter().enumerate().all(|(i, id)| !retained[..i].contains(id));
+    s.faults & fault::RETAINED_OVERFLOW == 0
+        && retained == s.completion.as_slice()
+        && retained.len() == terminal
+        && all_terminal
+        && distinct
+        && retained.len() <= m.config.max_completed
+}
+
+fn no_wait_stranded(_: &M, s: &ModelState) -> bool {
+    s.waits.iter().enumerate().all(|(slot, w)| {
+        let machine_pending = u8::try_from(slot).is_ok_and(|slot| s.machine.pending_wait(&slot).is_some());
+        if !w.pending {
+            return !machine_pending;
+        }
+        let waiting_on_live_op = (0..MAX_OPS).any(|id| {
+            let status = s.machine.status(&u8::try_from(id).unwrap_or(u8::MAX));
+            w.ids & (1 << id) != 0 && w.seen[id].is_none() && status.is_known() && !status.is_terminal()
+        });
+        machine_pending && waiting_on_live_op
+    })
+}
+
+fn waits_report_real_outcomes(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::WAIT_REPORT == 0
+}
+
+fn watchers_resolved_once(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::WATCHER == 0
+        && s.watchers.iter().enumerate().all(|(id, held)| {
+            let id = u8::try_from(id).unwrap_or(u8::MAX);
+            match s.machine.operation(&id) {
+                Some(op) => op.watcher_count() == u32::from(*held) && (*held == 0 || !op.status().is_terminal()),
+                None => *held == 0,
+            }
+        })
+}
+
+fn rejection_changes_nothing(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::REJECTION_CHANGED_STATE == 0
+}
+
+fn terminal_is_final(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::TERMINAL_CHANGED == 0
+}
+
+fn termination_is_final(_: &M, s: &ModelState) -> bool {
+    let terminated = s.machine.phase() == oplife_spec::Phase::OwnerTerminated;
+    s.faults & fault::REGISTERED_AFTER_TERMINATION == 0
+        && (!terminated || s.machine.operations().all(|(_, op)| op.status().is_terminal()))
+}
+
+fn collect_hands_over_retained(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::COLLECT == 0
+}
+
+fn saw(s: &ModelState, bit: u8) -> bool {
+    s.witnessed & bit != 0
+}
+
+/// The `always` properties: every invariant of SPEC.md, and one more.
+pub fn invariants() -> Vec<Property<M>> {
+    vec![
+        Property::always(BUFFERED_ONLY_WHEN_TERMINAL, buffered_only_when_terminal),
+        Property::always(PEER_READY_ONLY_FOR_PEER_KINDS, peer_ready_only_for_peer_kinds),
+        Property::always(KIND_IS_KEPT, kind_is_kept),
+        Property::always(OUTCOME_MATCHES_STATUS, outcome_matches_status),
+        Property::always(ACTIVE_COUNT_IS_EXACT, active_count_is_exact),
+        Property::always(RETAINED_ARE_TERMINAL_IN_ORDER, retained_are_terminal_in_order),
+        Property::always(NO_WAIT_STRANDED, no_wait_stranded),
+        Property::always(WAITS_REPORT_REAL_OUTCOMES, waits_report_real_outcomes),
+        Property::always(WATCHERS_RESOLVED_ONCE, watchers_resolved_once),
+        Property::always(REJECTION_CHANGES_NOTHING, rejection_changes_nothing),
+        Property::always(TERMINAL_IS_FINAL, terminal_is_final),
+        Property::always(TERMINATION_IS_FINAL, termination_is_final),
+        Property::always(COLLECT_HANDS_OVER_RETAINED, collect_hands_over_retained),
+    ]
+}
+
+/// The `sometimes` properties that make sense under `config`; they are
+/// checked by the example run (witnesses on).
+pub fn examples(config: ModelConfig) -> Vec<Property<M>> {
+    let mut properties = vec![Property::sometimes(SOMETIMES_EVICTION, |_, s| saw(s, witness::EVICTED))];
+    if config.waits > 0 {
+        properties.push(Property::sometimes(SOMETIMES_WAIT_CANCELLED, |_, s| saw(s, witness::WAIT_CANCELLED)));
+    }
+    if config.waits > 0 && usize::from(config.ops) >= config.max_completed + 2 {
+        properties.push(Property::sometimes(SOMETIMES_SATISFIED_AFTER_EVICTION, |_, s| {
+            saw(s, witness::SATISFIED_AFTER_EVICTION)
+        }));
+    }
+    if config.waits > 0 && config.watchers > 0 {
+        properties.push(Property::sometimes(SOMETIMES_TERMINATION_WITH_PENDING, |_, s| {
+            saw(s, witness::TERMINATION_RESOLVED_PENDING)
+        }));
+    }
+    if config.max_concurrent.is_some_and(|limit| limit < usize::from(config.ops)) {
+        properties.push(Property::sometimes(SOMETIMES_LIMIT_REFUSES, |_, s| saw(s, witness::LIMIT_REFUSED)));
+    }
+    properties
+}

@@ -1,0 +1,196 @@
+//! The model's state: the machine's state plus what the environment has
+//! seen, and the symmetry representative over operation ids.
+
+use oplife_machine::State;
+use oplife_spec::{OperationKind, OutcomeKind};
+use stateright::Representative;
+
+use crate::config::{MAX_OPS, MAX_WAITS};
+use crate::domain::Tiny;
+
+/// The environment's view of one wait slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EnvWait {
+    /// Whether a wait begun in this slot is pending.
+    pub pending: bool,
+    /// The ids it waits for (bit `i` for id `i`).
+    pub ids: u8,
+    /// The outcome the environment saw each id end with while the wait was
+    /// pending (or already had when it began).
+    pub seen: [Option<OutcomeKind>; MAX_OPS],
+    /// The ids whose record was evicted while the wait was pending.
+    pub evicted: u8,
+}
+
+/// Records of ids, oldest first, in a fixed array (no allocation per state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Order {
+    ids: [u8; 2 * MAX_OPS],
+    len: u8,
+}
+
+impl Order {
+    /// Appends `id`; false when full.
+    pub fn push(&mut self, id: u8) -> bool {
+        match self.ids.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = id;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+    /// Removes the first `id`; false when absent.
+    pub fn remove(&mut self, id: u8) -> bool {
+        let Some(pos) = self.as_slice().iter().position(|x| *x == id) else { return false };
+        self.ids.copy_within(pos + 1..usize::from(self.len), pos);
+        self.len -= 1;
+        true
+    }
+    /// The ids, oldest first.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.ids[..usize::from(self.len)]
+    }
+}
+
+/// Transition properties found violated on the step into a state. A
+/// correct machine never sets any, so they add no states.
+pub mod fault {
+    /// A refused input changed the machine state.
+    pub const REJECTION_CHANGED_STATE: u16 = 1 << 0;
+    /// A terminal operation changed status or outcome.
+    pub const TERMINAL_CHANGED: u16 = 1 << 1;
+    /// A registration succeeded after owner termination.
+    pub const REGISTERED_AFTER_TERMINATION: u16 = 1 << 2;
+    /// A wait report disagreed with the outcomes the environment saw, or a
+    /// wait was satisfied or cancelled that was not pending.
+    pub const WAIT_REPORT: u16 = 1 << 3;
+    /// A watcher was resolved twice, not at all, or with a wrong outcome.
+    pub const WATCHER: u16 = 1 << 4;
+    /// `collect_completed` did not hand over exactly the retained records in
+    /// completion order with their outcomes.
+    pub const COLLECT: u16 = 1 << 5;
+    /// More terminal records were retained than the environment can track.
+    pub const RETAINED_OVERFLOW: u16 = 1 << 6;
+}
+
+/// What the step into a state showed; cleared on every step. `sometimes`
+/// properties read it.
+pub mod witness {
+    /// A record was evicted.
+    pub const EVICTED: u8 = 1 << 0;
+    /// A wait was satisfied after the record of one of its ops was evicted.
+    pub const SATISFIED_AFTER_EVICTION: u8 = 1 << 1;
+    /// A pending wait was cancelled.
+    pub const WAIT_CANCELLED: u8 = 1 << 2;
+    /// Owner termination resolved a pending wait and a pending watcher.
+    pub const TERMINATION_RESOLVED_PENDING: u8 = 1 << 3;
+    /// The concurrency limit refused a registration.
+    pub const LIMIT_REFUSED: u8 = 1 << 4;
+}
+
+/// One state of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModelState {
+    /// How many ids the configuration uses (constant; the representative
+    /// keeps ids beyond it out of the renaming).
+    pub ops: u8,
+    /// The real machine's state.
+    pub machine: State<Tiny>,
+    /// The kind each id was registered with, while it is known.
+    pub kinds: [Option<OperationKind>; MAX_OPS],
+    /// The terminal records the environment saw retained, oldest first.
+    pub completion: Order,
+    /// Watchers the environment holds pending, per id.
+    pub watchers: [u8; MAX_OPS],
+    /// The environment's wait slots.
+    pub waits: [EnvWait; MAX_WAITS],
+    /// Transition properties violated on the step into this state.
+    pub faults: u16,
+    /// What the step into this state showed.
+    pub witnessed: u8,
+}
+
+impl ModelState {
+    /// The initial state: an empty, open registry.
+    pub fn initial(ops: u8) -> Self {
+        ModelState {
+            ops,
+            machine: State::new(),
+            kinds: [None; MAX_OPS],
+            completion: Order::default(),
+            watchers: [0; MAX_OPS],
+            waits: [EnvWait::default(); MAX_WAITS],
+            faults: 0,
+            witnessed: 0,
+        }
+    }
+
+    /// The same state with ids renamed by `to` (old id -> new id).
+    pub fn permuted(&self, to: &[u8; MAX_OPS]) -> Self {
+        let map = |id: &u8| to.get(usize::from(*id)).copied().unwrap_or(*id);
+        let mut kinds = [None; MAX_OPS];
+        let mut watchers = [0; MAX_OPS];
+        for (old, new) in to.iter().enumerate() {
+            kinds[usize::from(*new)] = self.kinds[old];
+            watchers[usize::from(*new)] = self.watchers[old];
+        }
+        let mut completion = Order::default();
+        for id in self.completion.as_slice() {
+            completion.push(map(id));
+        }
+        let remap_mask = |mask: u8| (0..MAX_OPS).filter(|i| mask & (1 << i) != 0).fold(0u8, |m, i| m | 1 << to[i]);
+        let waits = self.waits.map(|w| {
+            let mut seen = [None; MAX_OPS];
+            for (old, new) in to.iter().enumerate() {
+                seen[usize::from(*new)] = w.seen[old];
+            }
+            EnvWait { pending: w.pending, ids: remap_mask(w.ids), seen, evicted: remap_mask(w.evicted) }
+        });
+        ModelState {
+            ops: self.ops,
+            machine: self.machine.relabel(map),
+            kinds,
+            completion,
+            watchers,
+            waits,
+            faults: self.faults,
+            witnessed: self.witnessed,
+        }
+    }
+}
+
+impl Representative for ModelState {
+    /// Renames ids canonically: known operations in registration order get
+    /// the lowest ids; forgotten ids follow, ordered by what pending waits
+    /// remember of them. The model is symmetric in ids (operations are kept
+    /// in registration order, owner termination follows it, every action is
+    /// offered for every id), so any renaming is a sound representative.
+    fn representative(&self) -> Self {
+        // (out of range, registration position, what waits remember, id)
+        type Key = (bool, u8, [(bool, bool, Option<OutcomeKind>); MAX_WAITS], u8);
+        let mut keys: [Key; MAX_OPS] = [(false, u8::MAX, [(false, false, None); MAX_WAITS], 0); MAX_OPS];
+        for (pos, (id, _)) in self.machine.operations().enumerate() {
+            if let Some(key) = keys.get_mut(usize::from(*id)) {
+                key.1 = u8::try_from(pos).unwrap_or(u8::MAX);
+            }
+        }
+        for (id, key) in keys.iter_mut().enumerate() {
+            key.0 = id >= usize::from(self.ops);
+            for (slot, w) in self.waits.iter().enumerate() {
+                key.2[slot] = (w.ids & (1 << id) != 0, w.evicted & (1 << id) != 0, w.seen[id]);
+            }
+            key.3 = u8::try_from(id).unwrap_or(u8::MAX);
+        }
+        keys.sort_unstable();
+        let mut to = [0u8; MAX_OPS];
+        for (new, key) in keys.iter().enumerate() {
+            to[usize::from(key.3)] = u8::try_from(new).unwrap_or(u8::MAX);
+        }
+        if to.iter().enumerate().all(|(old, new)| usize::from(*new) == old) {
+            return self.clone();
+        }
+        self.permuted(&to)
+    }
+}

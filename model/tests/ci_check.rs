@@ -1,0 +1,29 @@
+//! The exhaustive check `cargo test` runs: the default suite, not sampled
+//! and not depth-bounded, with its unique state counts pinned so that any
+//! semantic change of the table or the machine shows up in review.
+
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+use oplife_model::check::{CheckOptions, run_suite};
+use oplife_model::config::DEFAULT_SUITE;
+use oplife_spec::Table;
+
+/// Unique states (symmetry classes) of each configuration of the default
+/// suite. A change here means the reachable behaviour changed: say why in
+/// the commit.
+const PINNED: [(&str, usize); 2] = [("three ops", PINNED_THREE_OPS), ("two waits", PINNED_TWO_WAITS)];
+const PINNED_THREE_OPS: usize = 1_582_400;
+const PINNED_TWO_WAITS: usize = 527_750;
+
+#[test]
+fn the_default_suite_holds_exhaustively_with_pinned_state_counts() {
+    let options = CheckOptions { symmetry: true, ..CheckOptions::new(DEFAULT_SUITE[0].1) };
+    let reports = run_suite(&Table::standard(), &DEFAULT_SUITE, options);
+    for ((name, report), (pinned_name, pinned)) in reports.iter().zip(PINNED) {
+        assert_eq!(*name, pinned_name);
+        assert!(report.held(), "{name}:\n{}", report.render());
+        assert_eq!(report.unique_states, pinned, "{name}: unique state count changed");
+    }
+    let (_, last) = reports.last().unwrap();
+    assert!(last.rows_never_fired.is_empty(), "{}", last.render_coverage());
+}

@@ -42,11 +42,17 @@ impl OperationCompletionWatch {
         }
     }
 
-    /// The outcome if it is already there, without waiting.
+    /// The outcome if it is already there, without waiting. Once it has
+    /// arrived, every later call (and [`OperationCompletionWatch::wait`])
+    /// returns it too.
     pub fn try_outcome(&mut self) -> Option<OperationTerminalOutcome> {
-        match &mut self.inner {
+        if let Inner::Pending(rx) = &mut self.inner {
+            let outcome = rx.try_recv().ok()?;
+            self.inner = Inner::Resolved(outcome);
+        }
+        match &self.inner {
             Inner::Resolved(outcome) => Some(outcome.clone()),
-            Inner::Pending(rx) => rx.try_recv().ok(),
+            Inner::Pending(_) => None,
         }
     }
 }

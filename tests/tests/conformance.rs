@@ -1,0 +1,367 @@
+//! Conformance: random sequences of registry calls, valid or not, run
+//! against the shell and against the machine alone. After every step the
+//! return values, the outcomes delivered to watchers and waits, and the
+//! snapshots must agree. A failure is shrunk by proptest and reported as a
+//! numbered call list with the first difference.
+
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use oplife_machine::{Limits, Machine, Output, Request};
+use oplife_shell::{
+    OperationCompletionWatch, OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate,
+    OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
+    OpsLifecycleRegistry, RunId, Runtime, RuntimeOpsLifecycleRegistry, SessionId, WaitAllFuture, WaitAllResult,
+    WaitRequestId,
+};
+use proptest::prelude::*;
+
+const POOL: usize = 4;
+
+#[derive(Debug, Clone)]
+enum Call {
+    Register(usize, bool, bool),
+    Succeed(usize),
+    ProvisioningFailed(usize),
+    Abort(usize),
+    PeerReady(usize),
+    Watch(usize),
+    Progress(usize, u8),
+    Complete(usize),
+    Fail(usize),
+    Cancel(usize),
+    Retire(usize),
+    Retired(usize),
+    TerminateOwner,
+    Collect,
+    Wait(Vec<usize>),
+    DropWait(usize),
+    DropWatch(usize),
+}
+
+fn call() -> impl Strategy<Value = Call> {
+    // Index POOL is an id that is never registered.
+    let id = 0..=POOL;
+    prop_oneof![
+        3 => (id.clone(), any::<bool>(), any::<bool>()).prop_map(|(i, c, e)| Call::Register(i, c, e)),
+        3 => id.clone().prop_map(Call::Succeed),
+        1 => id.clone().prop_map(Call::ProvisioningFailed),
+        1 => id.clone().prop_map(Call::Abort),
+        1 => id.clone().prop_map(Call::PeerReady),
+        2 => id.clone().prop_map(Call::Watch),
+        1 => (id.clone(), 0u8..=100).prop_map(|(i, p)| Call::Progress(i, p)),
+        3 => id.clone().prop_map(Call::Complete),
+        1 => id.clone().prop_map(Call::Fail),
+        1 => id.clone().prop_map(Call::Cancel),
+        1 => id.clone().prop_map(Call::Retire),
+        1 => id.clone().prop_map(Call::Retired),
+        1 => Just(Call::TerminateOwner),
+        1 => Just(Call::Collect),
+        3 => proptest::collection::vec(0..=POOL, 0..4).prop_map(Call::Wait),
+        1 => (0usize..8).prop_map(Call::DropWait),
+        1 => (0usize..8).prop_map(Call::DropWatch),
+    ]
+}
+
+/// The machine alone, with the bookkeeping a caller of it would do.
+struct Reference {
+    machine: Machine<Runtime>,
+    waits: Vec<(WaitRequestId, Option<Vec<(OperationId, OperationTerminalOutcome)>>)>,
+    watches: Vec<(OperationId, Option<OperationTerminalOutcome>)>,
+}
+
+/// The shell, with the watches and wait futures the caller holds.
+struct Shell {
+    registry: &'static RuntimeOpsLifecycleRegistry,
+    dropped: Vec<bool>,
+    waits: Vec<Option<WaitAllFuture<'static>>>,
+    wait_results: Vec<Option<Result<WaitAllResult, OpsLifecycleError>>>,
+    watches: Vec<Option<OperationCompletionWatch>>,
+}
+
+fn poll_now<T>(future: &mut Pin<Box<dyn Future<Output = T> + Send + '_>>) -> Option<T> {
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(value) => Some(value),
+        Poll::Pending => None,
+    }
+}
+
+struct Harness {
+    ids: Vec<OperationId>,
+    reference: Reference,
+    shell: Shell,
+    log: Vec<String>,
+}
+
+impl Harness {
+    fn new(max_completed: usize, max_concurrent: Option<usize>) -> Self {
+        let config = OpsLifecycleConfig { max_completed, max_concurrent };
+        // Wait futures borrow the registry and live next to it in this
+        // harness, so the registry is leaked: one small registry per case.
+        let registry: &'static RuntimeOpsLifecycleRegistry =
+            Box::leak(Box::new(RuntimeOpsLifecycleRegistry::with_config(config)));
+        Harness {
+            ids: (0..=POOL).map(|_| OperationId::new()).collect(),
+            reference: Reference {
+                machine: Machine::new(Limits { max_completed, max_concurrent }),
+                waits: Vec::new(),
+                watches: Vec::new(),
+            },
+            shell: Shell {
+                registry,
+                dropped: Vec::new(),
+                waits: Vec::new(),
+                wait_results: Vec::new(),
+                watches: Vec::new(),
+            },
+            log: Vec::new(),
+        }
+    }
+
+    fn fail(&self, difference: String) -> String {
+        let mut text = String::from("calls:\n");
+        for (i, line) in self.log.iter().enumerate() {
+            text.push_str(&format!("  {}. {line}\n", i + 1));
+        }
+        text.push_str(&format!("first difference after call {}: {difference}", self.log.len()));
+        text
+    }
+
+    /// Applies to the reference; records what it delivers.
+    fn reference(&mut self, request: Request<Runtime>) -> Result<(), OpsLifecycleError> {
+        let outputs = self.reference.machine.apply(request).map_err(OpsLifecycleError::from)?;
+        for output in outputs {
+            match output {
+                Output::WatchPending { id } => self.reference.watches.push((id, None)),
+                Output::WatchResolved { id, outcome } => self.reference.watches.push((id, Some(outcome))),
+                Output::WatchersNotified { id, outcome, .. } => {
+                    for (watched, got) in &mut self.reference.watches {
+                        if *watched == id && got.is_none() {
+                            *got = Some(outcome.clone());
+                        }
+                    }
+                }
+                Output::WaitSatisfied(report) => {
+                    if let Some(slot) = self.reference.waits.iter_mut().find(|(w, _)| *w == report.wait) {
+                        slot.1 = Some(report.outcomes);
+                    } else {
+                        self.reference.waits.push((report.wait, Some(report.outcomes)));
+                    }
+                }
+                Output::WaitPending { wait } => self.reference.waits.push((wait, None)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, call: &Call) -> Result<(), String> {
+        self.log.push(format!("{call:?}"));
+        let id = |i: usize| self.ids[i];
+        let registry = self.shell.registry;
+        let (shell, reference): (Result<(), OpsLifecycleError>, Result<(), OpsLifecycleError>) = match call.clone() {
+            Call::Register(i, child, expects) => {
+                let kind = if child { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
+                let spec = OperationSpec {
+                    id: id(i),
+                    kind,
+                    owner_session_id: SessionId::new(),
+                    display_name: format!("op{i}"),
+                    source_label: "conformance".into(),
+                    child_session_id: None,
+                    expect_peer_channel: expects,
+                };
+                (
+                    registry.register_operation(spec),
+                    self.reference(Request::Register { id: id(i), kind, expects_peer: expects }),
+                )
+            }
+            Call::Succeed(i) => {
+                (registry.provisioning_succeeded(&id(i)), self.reference(Request::ProvisioningSucceeded { id: id(i) }))
+            }
+            Call::ProvisioningFailed(i) => (
+                registry.provisioning_failed(&id(i), "boom".into()),
+                self.reference(Request::ProvisioningFailed { id: id(i), error: "boom".into() }),
+            ),
+            Call::Abort(i) => (
+                registry.abort_provisioning(&id(i), None),
+                self.reference(Request::AbortProvisioning { id: id(i), reason: None }),
+            ),
+            Call::PeerReady(i) => {
+                let peer =
+                    OperationPeerHandle { peer_name: "p".into(), peer_id: "p".into(), address: "inproc://p".into() };
+                (registry.peer_ready(&id(i), peer), self.reference(Request::PeerReady { id: id(i) }))
+            }
+            Call::Watch(i) => {
+                let shell = registry.register_watcher(&id(i)).map(|w| self.shell.watches.push(Some(w)));
+                (shell, self.reference(Request::RegisterWatcher { id: id(i) }))
+            }
+            Call::Progress(i, p) => {
+                let update = OperationProgressUpdate { message: format!("{p}%"), percent: Some(p) };
+                (
+                    registry.report_progress(&id(i), update.clone()),
+                    self.reference(Request::ReportProgress { id: id(i), update }),
+                )
+            }
+            Call::Complete(i) => {
+                let result = OperationResult { id: id(i), content: format!("result {i}"), ..Default::default() };
+                (
+                    registry.complete_operation(&id(i), result.clone()),
+                    self.reference(Request::Complete { id: id(i), result }),
+                )
+            }
+            Call::Fail(i) => (
+                registry.fail_operation(&id(i), "failed".into()),
+                self.reference(Request::Fail { id: id(i), error: "failed".into() }),
+            ),
+            Call::Cancel(i) => (
+                registry.cancel_operation(&id(i), Some("stop".into())),
+                self.reference(Request::Cancel { id: id(i), reason: Some("stop".into()) }),
+            ),
+            Call::Retire(i) => (registry.request_retire(&id(i)), self.reference(Request::RequestRetire { id: id(i) })),
+            Call::Retired(i) => (registry.mark_retired(&id(i)), self.reference(Request::MarkRetired { id: id(i) })),
+            Call::TerminateOwner => (
+                registry.terminate_owner("bye".into()),
+                self.reference(Request::TerminateOwner { reason: "bye".into() }),
+            ),
+            Call::Collect => {
+                let shell = registry.collect_completed();
+                let before: Vec<OperationId> = self.reference.machine.state().retained().copied().collect();
+                let reference = self.reference(Request::CollectCompleted);
+                let expected: Vec<OperationId> = before;
+                match &shell {
+                    Ok(list) if list.iter().map(|(id, _)| *id).collect::<Vec<_>>() != expected => {
+                        return Err(
+                            self.fail(format!("collect_completed handed over {list:?}, machine retained {expected:?}"))
+                        );
+                    }
+                    _ => {}
+                }
+                (shell.map(|_| ()), reference)
+            }
+            Call::Wait(indices) => {
+                let ids: Vec<OperationId> = indices.iter().map(|i| id(*i)).collect();
+                let mut future = registry.wait_all(&RunId::new(), &ids);
+                let ready = poll_now(&mut future);
+                let shell = match &ready {
+                    Some(Err(error)) => Err(error.clone()),
+                    _ => Ok(()),
+                };
+                let reference = self.reference(Request::BeginWait { wait: WaitRequestId::new(), ids });
+                if shell.is_ok() {
+                    self.shell.wait_results.push(ready);
+                    self.shell.waits.push(Some(future));
+                    self.shell.dropped.push(false);
+                }
+                (shell, reference)
+            }
+            Call::DropWait(k) => {
+                // Dropping a future that has not resolved cancels its wait
+                // in the shell; the reference caller cancels it by hand.
+                let pending =
+                    self.shell.waits.get(k).is_some_and(|w| w.is_some()) && self.shell.wait_results[k].is_none();
+                if pending {
+                    self.shell.waits[k] = None;
+                    self.shell.dropped[k] = true;
+                    let wait = self.reference.waits[k].0;
+                    let cancelled = self.reference.machine.apply(Request::CancelWait { wait });
+                    if cancelled.is_err() {
+                        return Err(self.fail(format!("the machine had no pending wait {k} to cancel")));
+                    }
+                }
+                (Ok(()), Ok(()))
+            }
+            Call::DropWatch(k) => {
+                if let Some(slot) = self.shell.watches.get_mut(k) {
+                    *slot = None;
+                }
+                (Ok(()), Ok(()))
+            }
+        };
+        if shell != reference {
+            return Err(self.fail(format!("shell returned {shell:?}, machine {reference:?}")));
+        }
+        self.compare()
+    }
+
+    fn compare(&mut self) -> Result<(), String> {
+        // Snapshots agree with the machine.
+        for (i, id) in self.ids.iter().enumerate() {
+            let snapshot = self.shell.registry.snapshot(id).unwrap();
+            let op = self.reference.machine.state().operation(id);
+            match (snapshot, op) {
+                (None, None) => {}
+                (Some(s), Some(op)) => {
+                    let agree = s.status == op.status()
+                        && s.peer_ready == op.peer_ready()
+                        && s.progress_count == op.progress_count()
+                        && s.last_progress.as_ref() == op.last_progress()
+                        && s.watcher_count == op.watcher_count()
+                        && s.terminal_outcome.as_ref() == op.outcome();
+                    if !agree {
+                        return Err(self.fail(format!("op{i}: shell snapshot {s:?} vs machine {op:?}")));
+                    }
+                }
+                (s, op) => return Err(self.fail(format!("op{i}: shell snapshot {s:?} vs machine {op:?}"))),
+            }
+        }
+        let listed = self.shell.registry.list_operations().unwrap().len();
+        if listed != self.reference.machine.state().operation_count() {
+            return Err(self.fail(format!("list_operations has {listed} entries")));
+        }
+        // Watchers received exactly what the machine delivered.
+        for (k, watch) in self.shell.watches.iter_mut().enumerate() {
+            if let Some(watch) = watch {
+                let got = watch.try_outcome();
+                let expected = self.reference.watches[k].1.clone();
+                if got != expected {
+                    return Err(self.fail(format!("watch {k}: shell {got:?}, machine {expected:?}")));
+                }
+            }
+        }
+        // Waits resolve exactly when and how the machine satisfied them.
+        for k in 0..self.shell.waits.len() {
+            if self.shell.dropped[k] {
+                continue;
+            }
+            if self.shell.wait_results[k].is_none()
+                && let Some(future) = self.shell.waits[k].as_mut()
+            {
+                self.shell.wait_results[k] = poll_now(future);
+            }
+            let expected = self.reference.waits[k].1.clone();
+            let got = match &self.shell.wait_results[k] {
+                Some(Ok(result)) => Some(result.outcomes.clone()),
+                Some(Err(error)) => return Err(self.fail(format!("wait {k} failed: {error}"))),
+                None => None,
+            };
+            if got != expected {
+                return Err(self.fail(format!("wait {k}: shell {got:?}, machine {expected:?}")));
+            }
+        }
+        if self.shell.registry.pending_waits().unwrap() != self.reference.machine.state().pending_waits().count() {
+            return Err(self.fail("pending wait counts differ".into()));
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn shell_and_machine_agree(
+        calls in proptest::collection::vec(call(), 1..80),
+        max_completed in 0usize..4,
+        max_concurrent in proptest::option::of(1usize..4),
+    ) {
+        let mut harness = Harness::new(max_completed, max_concurrent);
+        for call in &calls {
+            if let Err(report) = harness.step(call) {
+                prop_assert!(false, "{}", report);
+            }
+        }
+    }
+}

@@ -66,10 +66,13 @@ fn call() -> impl Strategy<Value = Call> {
     ]
 }
 
+/// The outcomes a satisfied wait reports.
+type Outcomes = Vec<(OperationId, OperationTerminalOutcome)>;
+
 /// The machine alone, with the bookkeeping a caller of it would do.
 struct Reference {
     machine: Machine<Runtime>,
-    waits: Vec<(WaitRequestId, Option<Vec<(OperationId, OperationTerminalOutcome)>>)>,
+    waits: Vec<(WaitRequestId, Option<Outcomes>)>,
     watches: Vec<(OperationId, Option<OperationTerminalOutcome>)>,
 }
 

@@ -282,8 +282,14 @@ impl<D: Domain> Run<'_, D> {
             }
             _ => {}
         }
+        // The operation's slot is looked up once; only eviction can move it
+        // (by compacting the slots), so it is looked up again after that.
+        let mut slot = st.ops.position(id);
         for effect in &rule.effects {
-            self.operation_effect(st, *effect, id, &mut outcome, &mut payload);
+            self.operation_effect(st, *effect, id, slot, &mut outcome, &mut payload);
+            if *effect == Effect::EvictOverflow {
+                slot = st.ops.position(id);
+            }
         }
         if rule.target == Target::Status(Status::Absent) {
             st.ops.remove(id);
@@ -322,6 +328,7 @@ impl<D: Domain> Run<'_, D> {
         st: &mut State<D>,
         effect: Effect,
         id: &D::OpId,
+        slot: Option<usize>,
         outcome: &mut Option<Outcome<D>>,
         payload: &mut Payload<D>,
     ) {
@@ -329,13 +336,13 @@ impl<D: Domain> Run<'_, D> {
             Effect::ClaimSlot => st.active = st.active.saturating_add(1),
             Effect::ReleaseSlot => st.active = st.active.saturating_sub(1),
             Effect::RecordOutcome => {
-                if let Some(op) = st.ops.get_mut(id) {
+                if let Some(op) = op_at(st, slot) {
                     op.outcome = outcome.take();
                 }
             }
             Effect::EmitStarted => self.out.push(Output::Started { id: id.clone() }),
             Effect::RecordProgress => {
-                if let Some(op) = st.ops.get_mut(id) {
+                if let Some(op) = op_at(st, slot) {
                     op.progress = op.progress.saturating_add(1);
                     let update = match std::mem::replace(payload, Payload::None) {
                         Payload::Progress(update) => Some(update),
@@ -346,29 +353,29 @@ impl<D: Domain> Run<'_, D> {
                 }
             }
             Effect::EmitEnded => {
-                if let Some(outcome) = st.ops.get(id).and_then(|op| op.outcome.clone()) {
+                if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
                     self.out.push(Output::Ended { id: id.clone(), outcome });
                 }
             }
             Effect::ExposePeer => {
-                if let Some(op) = st.ops.get_mut(id) {
+                if let Some(op) = op_at(st, slot) {
                     op.peer_ready = true;
                     self.out.push(Output::PeerExposed { id: id.clone() });
                 }
             }
             Effect::AddWatcher => {
-                if let Some(op) = st.ops.get_mut(id) {
+                if let Some(op) = op_at(st, slot) {
                     op.watchers = op.watchers.saturating_add(1);
                     self.out.push(Output::WatchPending { id: id.clone() });
                 }
             }
             Effect::ResolveWatch => {
-                if let Some(outcome) = st.ops.get(id).and_then(|op| op.outcome.clone()) {
+                if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
                     self.out.push(Output::WatchResolved { id: id.clone(), outcome });
                 }
             }
             Effect::NotifyWatchers => {
-                if let Some(op) = st.ops.get_mut(id)
+                if let Some(op) = op_at(st, slot)
                     && op.watchers > 0
                     && let Some(outcome) = op.outcome.clone()
                 {
@@ -377,12 +384,12 @@ impl<D: Domain> Run<'_, D> {
                 }
             }
             Effect::Retain => {
-                if let Some(op) = st.ops.get_mut(id) {
+                if let Some(op) = op_at(st, slot) {
                     op.buffered = true;
                     st.retained.push_back(id.clone());
                 }
             }
-            Effect::SatisfyWaits => self.satisfy_waits(st, id),
+            Effect::SatisfyWaits => self.satisfy_waits(st, id, slot),
             Effect::EvictOverflow => {
                 let excess = st.retained.len().saturating_sub(self.lifecycle.limits.max_completed);
                 for _ in 0..excess {
@@ -393,7 +400,7 @@ impl<D: Domain> Run<'_, D> {
                 }
             }
             Effect::ClearBuffered => {
-                if let Some(op) = st.ops.get_mut(id) {
+                if let Some(op) = op_at(st, slot) {
                     op.buffered = false;
                     self.out.push(Output::Acknowledged { id: id.clone() });
                 }
@@ -407,7 +414,7 @@ impl<D: Domain> Run<'_, D> {
             }
             Effect::ReportEvicted => self.out.push(Output::Evicted { id: id.clone() }),
             Effect::ReportCollected => {
-                if let Some(outcome) = st.ops.get(id).and_then(|op| op.outcome.clone()) {
+                if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
                     self.out.push(Output::Collected { id: id.clone(), outcome });
                 }
             }
@@ -418,8 +425,9 @@ impl<D: Domain> Run<'_, D> {
 
     /// Captures the outcome of `id` in every wait tracking it: O(1) per
     /// tracking wait, no scan of other operations.
-    fn satisfy_waits(&mut self, st: &mut State<D>, id: &D::OpId) {
-        let Some(op) = st.ops.get_mut(id) else { return };
+    fn satisfy_waits(&mut self, st: &mut State<D>, id: &D::OpId, slot: Option<usize>) {
+        let _ = id;
+        let Some(op) = slot.and_then(|pos| st.ops.at_mut(pos)) else { return };
         let Some(outcome) = op.outcome.clone() else { return };
         for (wait_id, slot) in std::mem::take(&mut op.waiters) {
             let Some(wait) = st.waits.get_mut(&wait_id) else { continue };
@@ -533,6 +541,11 @@ impl<D: Domain> Run<'_, D> {
         }
         self.out.push(Output::WaitCancelled { wait });
     }
+}
+
+/// The operation in `slot`, if any.
+fn op_at<D: Domain>(st: &mut State<D>, slot: Option<usize>) -> Option<&mut Operation<D>> {
+    slot.and_then(|pos| st.ops.at_mut(pos))
 }
 
 fn report<D: Domain>(wait: D::WaitId, entries: Vec<(D::OpId, Option<Outcome<D>>)>) -> WaitReport<D> {

@@ -118,7 +118,7 @@ impl<D: Domain> Default for Operations<D> {
 }
 
 impl<D: Domain> Operations<D> {
-    fn position(&self, id: &D::OpId) -> Option<usize> {
+    pub(crate) fn position(&self, id: &D::OpId) -> Option<usize> {
         if self.slots.len() < INDEX_FROM {
             self.slots.iter().position(|slot| matches!(slot, Some((known, _)) if known == id))
         } else {
@@ -129,6 +129,16 @@ impl<D: Domain> Operations<D> {
     pub(crate) fn get(&self, id: &D::OpId) -> Option<&Operation<D>> {
         let pos = self.position(id)?;
         self.slots.get(pos)?.as_ref().map(|(_, op)| op)
+    }
+
+    /// The operation in slot `pos`, if that slot is live.
+    pub(crate) fn at(&self, pos: usize) -> Option<&Operation<D>> {
+        self.slots.get(pos)?.as_ref().map(|(_, op)| op)
+    }
+
+    /// The operation in slot `pos`, if that slot is live.
+    pub(crate) fn at_mut(&mut self, pos: usize) -> Option<&mut Operation<D>> {
+        self.slots.get_mut(pos)?.as_mut().map(|(_, op)| op)
     }
 
     pub(crate) fn get_mut(&mut self, id: &D::OpId) -> Option<&mut Operation<D>> {

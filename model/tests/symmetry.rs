@@ -89,46 +89,31 @@ fn permutations(v: &mut Vec<u8>, k: usize, f: &mut dyn FnMut(&[u8])) {
     }
 }
 
-fn orbits_visited(checker_for: impl FnOnce(Arc<Mutex<BTreeSet<String>>>)) -> BTreeSet<String> {
+/// The orbits of every state a checker visits: `search` adds the collecting
+/// visitor to a builder and runs it.
+fn orbits_visited(
+    builder: stateright::CheckerBuilder<LifecycleModel>,
+    search: fn(stateright::CheckerBuilder<LifecycleModel>),
+) -> BTreeSet<String> {
     let seen = Arc::new(Mutex::new(BTreeSet::new()));
-    checker_for(seen.clone());
+    let sink = seen.clone();
+    search(builder.threads(1).visitor(move |p: stateright::Path<ModelState, _>| {
+        sink.lock().unwrap().insert(orbit(p.last_state()));
+    }));
     Arc::try_unwrap(seen).unwrap().into_inner().unwrap()
 }
 
 #[test]
 fn symmetry_explores_exactly_the_reachable_orbits() {
-    let plain = orbits_visited(|seen| {
-        LifecycleModel::standard(SMALL)
-            .checker()
-            .threads(1)
-            .visitor(move |p: stateright::Path<ModelState, _>| {
-                seen.lock().unwrap().insert(orbit(p.last_state()));
-            })
-            .spawn_bfs()
-            .join();
-    });
-    let ours = orbits_visited(|seen| {
-        LifecycleModel::standard(SMALL)
-            .with_symmetry(true)
-            .checker()
-            .threads(1)
-            .visitor(move |p: stateright::Path<ModelState, _>| {
-                seen.lock().unwrap().insert(orbit(p.last_state()));
-            })
-            .spawn_bfs()
-            .join();
-    });
-    let stateright_dfs = orbits_visited(|seen| {
-        LifecycleModel::standard(SMALL)
-            .checker()
-            .threads(1)
-            .symmetry()
-            .visitor(move |p: stateright::Path<ModelState, _>| {
-                seen.lock().unwrap().insert(orbit(p.last_state()));
-            })
-            .spawn_dfs()
-            .join();
-    });
+    let bfs = |b: stateright::CheckerBuilder<LifecycleModel>| {
+        b.spawn_bfs().join();
+    };
+    let dfs = |b: stateright::CheckerBuilder<LifecycleModel>| {
+        b.spawn_dfs().join();
+    };
+    let plain = orbits_visited(LifecycleModel::standard(SMALL).checker(), bfs);
+    let ours = orbits_visited(LifecycleModel::standard(SMALL).with_symmetry(true).checker(), bfs);
+    let stateright_dfs = orbits_visited(LifecycleModel::standard(SMALL).checker().symmetry(), dfs);
     assert!(plain.len() > 1000);
     assert_eq!(ours, plain, "canonical successors missed or invented orbits");
     assert_eq!(stateright_dfs, plain, "stateright's depth-first symmetry disagrees");

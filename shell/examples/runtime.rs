@@ -44,7 +44,11 @@ async fn main() -> Result<(), OpsLifecycleError> {
     registry.provisioning_succeeded(&child_id)?;
     registry.peer_ready(
         &child_id,
-        OperationPeerHandle { peer_name: "researcher".into(), peer_id: "peer-7".into(), address: "inproc://researcher".into() },
+        OperationPeerHandle {
+            peer_name: "researcher".into(),
+            peer_id: "peer-7".into(),
+            address: "inproc://researcher".into(),
+        },
     )?;
     let peer = registry.snapshot(&child_id)?.and_then(|s| s.peer_handle);
     println!("child {child_id} is peer-ready at {:?}", peer.map(|p| p.address));
@@ -62,9 +66,13 @@ async fn main() -> Result<(), OpsLifecycleError> {
             for step in 1..=steps {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 let percent = u8::try_from(u16::from(step) * 100 / u16::from(steps)).unwrap_or(100);
-                let _ = registry.report_progress(&id, OperationProgressUpdate { message: format!("step {step}"), percent: Some(percent) });
+                let _ = registry.report_progress(
+                    &id,
+                    OperationProgressUpdate { message: format!("step {step}"), percent: Some(percent) },
+                );
             }
-            let _ = registry.complete_operation(&id, OperationResult { id, content: format!("{name} done"), ..Default::default() });
+            let _ = registry
+                .complete_operation(&id, OperationResult { id, content: format!("{name} done"), ..Default::default() });
         });
     }
 

@@ -167,7 +167,9 @@ fn check_command(args: &Args) -> ExitCode {
     }
     if args.mutants {
         println!("mutants (each must be caught):");
-        let configs: Vec<ModelConfig> = suite.iter().map(|(_, c)| *c).collect();
+        // The catalogue is built for the default suite (a custom
+        // configuration may lack the waits or watchers a mutant breaks).
+        let configs: Vec<ModelConfig> = DEFAULT_SUITE.iter().map(|(_, c)| *c).collect();
         let mut stdout = std::io::stdout();
         let verdicts = check::check_mutants(CATALOGUE, &configs, options.threads, options.symmetry, &mut stdout);
         let caught = verdicts.iter().filter(|v| !v.caught_by.is_empty()).count();

@@ -389,7 +389,7 @@ impl<D: Domain> Run<'_, D> {
                     st.retained.push_back(id.clone());
                 }
             }
-            Effect::SatisfyWaits => self.satisfy_waits(st, id, slot),
+            Effect::SatisfyWaits => self.satisfy_waits(st, slot),
             Effect::EvictOverflow => {
                 let excess = st.retained.len().saturating_sub(self.lifecycle.limits.max_completed);
                 for _ in 0..excess {
@@ -423,10 +423,9 @@ impl<D: Domain> Run<'_, D> {
         }
     }
 
-    /// Captures the outcome of `id` in every wait tracking it: O(1) per
-    /// tracking wait, no scan of other operations.
-    fn satisfy_waits(&mut self, st: &mut State<D>, id: &D::OpId, slot: Option<usize>) {
-        let _ = id;
+    /// Captures the outcome of the operation in `slot` in every wait
+    /// tracking it: O(1) per tracking wait, no scan of other operations.
+    fn satisfy_waits(&mut self, st: &mut State<D>, slot: Option<usize>) {
         let Some(op) = slot.and_then(|pos| st.ops.at_mut(pos)) else { return };
         let Some(outcome) = op.outcome.clone() else { return };
         for (wait_id, slot) in std::mem::take(&mut op.waiters) {
@@ -453,7 +452,7 @@ impl<D: Domain> Run<'_, D> {
         let mut first_error = None;
         let mut chosen = None;
         for &row in &lc.registry_rows[cell] {
-            match lc.table.rows[row.0].guards.iter().find_map(|g| registry_guard(lc, st, *g, &request).err()) {
+            match lc.table.rows[row.0].guards.iter().find_map(|g| registry_guard(st, *g, &request).err()) {
                 None => {
                     chosen = Some(row);
                     break;
@@ -623,13 +622,7 @@ fn operation_guard<D: Domain>(
     }
 }
 
-fn registry_guard<D: Domain>(
-    lc: &Lifecycle,
-    st: &State<D>,
-    guard: Guard,
-    request: &Request<D>,
-) -> Result<(), LifecycleError<D>> {
-    let _ = lc;
+fn registry_guard<D: Domain>(st: &State<D>, guard: Guard, request: &Request<D>) -> Result<(), LifecycleError<D>> {
     match (guard, request) {
         (Guard::OwnerActive, _) => match st.phase {
             Phase::Open => Ok(()),

@@ -126,11 +126,7 @@ impl fmt::Display for Action {
             Action::Op(OpCall::Register(kind, expects), id) => {
                 write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects})")
             }
-            Action::Op(call, id) => {
-                let name = self.request().input().name();
-                let _ = call;
-                write!(f, "{name}(op{id})")
-            }
+            Action::Op(_, id) => write!(f, "{}(op{id})", self.request().input().name()),
             Action::TerminateOwner => f.write_str("terminate_owner()"),
             Action::CollectCompleted => f.write_str("collect_completed()"),
             Action::BeginWait { slot, ids } => {

@@ -416,11 +416,10 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     }
 
     fn cancel_wait(&self, wait: WaitRequestId) {
-        match self.call(Request::CancelWait { wait }, &mut Call::default()) {
-            // Already satisfied (its result is in the dropped channel), or
-            // the registry is poisoned: nothing is left to cancel.
-            Ok(()) | Err(_) => {}
-        }
+        // An error means the wait was already satisfied (its result is in
+        // the dropped channel) or the lock is poisoned: either way there is
+        // nothing left to cancel, and a drop cannot report anything.
+        let _ = self.call(Request::CancelWait { wait }, &mut Call::default());
     }
 }
 
@@ -521,8 +520,7 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
         Ok(call.collected)
     }
 
-    fn wait_all(&self, run_id: &RunId, ids: &[OperationId]) -> WaitAllFuture<'_> {
-        let _ = run_id;
+    fn wait_all(&self, _run_id: &RunId, ids: &[OperationId]) -> WaitAllFuture<'_> {
         let wait = WaitRequestId::new();
         let mut call = Call { beginning_wait: Some(wait), ..Call::default() };
         let state = match self.call(Request::BeginWait { wait, ids: ids.to_vec() }, &mut call) {

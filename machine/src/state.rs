@@ -107,13 +107,13 @@ const INDEX_FROM: usize = 16;
 #[derive(Debug, Clone)]
 pub(crate) struct Operations<D: Domain> {
     slots: Vec<Option<(D::OpId, Operation<D>)>>,
-    index: HashMap<D::OpId, usize>,
+    index: HashMap<D::OpId, usize, foldhash::fast::RandomState>,
     live: usize,
 }
 
 impl<D: Domain> Default for Operations<D> {
     fn default() -> Self {
-        Operations { slots: Vec::new(), index: HashMap::new(), live: 0 }
+        Operations { slots: Vec::new(), index: HashMap::default(), live: 0 }
     }
 }
 

@@ -162,8 +162,8 @@ struct Record {
 #[derive(Debug)]
 pub struct RegistryState {
     machine: Machine<Runtime>,
-    records: HashMap<OperationId, Record>,
-    waits: HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>>,
+    records: HashMap<OperationId, Record, foldhash::fast::RandomState>,
+    waits: HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
     outputs: Vec<Output<Runtime>>,
 }
 
@@ -223,8 +223,8 @@ impl RegistryState {
         let limits = Limits { max_completed: config.max_completed, max_concurrent: config.max_concurrent };
         RegistryState {
             machine: Machine::new(limits),
-            records: HashMap::new(),
-            waits: HashMap::new(),
+            records: HashMap::default(),
+            waits: HashMap::default(),
             outputs: Vec::new(),
         }
     }

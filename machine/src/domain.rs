@@ -6,6 +6,8 @@ use std::hash::Hash;
 
 use oplife_spec::{Input, OperationKind, OutcomeKind};
 
+use crate::image::Image;
+
 /// The payload types a machine runs with. The model uses tiny ids and unit
 /// payloads; the runtime shell uses UUIDs and real results, on the same code.
 ///
@@ -42,6 +44,7 @@ pub trait Domain: Debug + Clone + Copy + Eq + Hash + Ord + Default + Send + Sync
 
 /// The terminal outcome of an operation: one variant per terminal status.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Outcome<D: Domain> {
     /// Finished with a result.
     Completed(D::Result),
@@ -187,6 +190,31 @@ pub enum Request<D: Domain> {
         /// The wait request id.
         wait: D::WaitId,
     },
+    /// Rebuild a never-used registry from `image` (captured with
+    /// [`crate::State::image`], usually by another process). Operations that
+    /// were not terminal in the image end as `policy` says.
+    Restore {
+        /// The captured image.
+        image: Box<Image<D>>,
+        /// How operations lost with the old process end.
+        policy: LostPolicy<D>,
+    },
+}
+
+/// How [`Request::Restore`] ends the operations that were not terminal when
+/// the image was captured: their work was lost with the old process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LostPolicy<D: Domain> {
+    /// They end `Terminated` with this reason.
+    Terminate {
+        /// Why (for example, "lost in a restart").
+        reason: D::Reason,
+    },
+    /// They end `Cancelled` with this reason.
+    Cancel {
+        /// Why, if said.
+        reason: Option<D::Reason>,
+    },
 }
 
 impl<D: Domain> Request<D> {
@@ -210,6 +238,7 @@ impl<D: Domain> Request<D> {
             Request::CollectCompleted => Input::CollectCompleted,
             Request::BeginWait { .. } => Input::BeginWait,
             Request::CancelWait { .. } => Input::CancelWait,
+            Request::Restore { .. } => Input::Restore,
         }
     }
 
@@ -232,7 +261,8 @@ impl<D: Domain> Request<D> {
             Request::TerminateOwner { .. }
             | Request::CollectCompleted
             | Request::BeginWait { .. }
-            | Request::CancelWait { .. } => None,
+            | Request::CancelWait { .. }
+            | Request::Restore { .. } => None,
         }
     }
 }
@@ -252,6 +282,13 @@ pub struct WaitReport<D: Domain> {
 /// [`crate::Lifecycle::apply`] in the order the table's effects ran.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Output<D: Domain> {
+    /// Event: the operation was registered.
+    Registered {
+        /// The operation.
+        id: D::OpId,
+        /// Its kind.
+        kind: OperationKind,
+    },
     /// Event: the operation started running.
     Started {
         /// The operation.
@@ -275,6 +312,13 @@ pub enum Output<D: Domain> {
         id: D::OpId,
         /// Its outcome.
         outcome: Outcome<D>,
+    },
+    /// The terminal transition got completion feed entry `seq`.
+    FeedAppended {
+        /// The sequence number minted.
+        seq: u64,
+        /// The operation.
+        id: D::OpId,
     },
     /// A new watcher is pending.
     WatchPending {

@@ -60,6 +60,12 @@ pub enum LifecycleError<D: Domain> {
         /// What the spec said.
         expects_peer: bool,
     },
+    /// `restore` into a registry that has already been used.
+    #[error("restore needs a registry that was never used")]
+    RegistryInUse,
+    /// The image to restore is inconsistent.
+    #[error("the image cannot be restored: {0}")]
+    InvalidImage(String),
     /// The machine met a table it cannot execute (only reachable with a
     /// table built by [`crate::Lifecycle::new_unchecked`]).
     #[error("internal error: {0}")]
@@ -81,6 +87,8 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::DuplicateWaitRequest(_) => ErrorKind::DuplicateWaitRequest,
             LifecycleError::OwnerTerminated => ErrorKind::OwnerTerminated,
             LifecycleError::PeerExpectationMismatch { .. } => ErrorKind::PeerExpectationMismatch,
+            LifecycleError::RegistryInUse => ErrorKind::RegistryInUse,
+            LifecycleError::InvalidImage(_) => ErrorKind::InvalidImage,
             LifecycleError::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -10,17 +10,24 @@
 //!   carry out, in order, or a [`LifecycleError`]; a refused request changes
 //!   nothing.
 //! - [`Machine`] bundles one `Lifecycle` with one `State` for embedders.
+//! - Every terminal transition mints the next sequence number of the
+//!   completion [`Feed`]; [`State::image`] captures the durable part of a
+//!   state and [`Request::Restore`] rebuilds a registry from it.
 //!
 //! No clocks, no I/O, no async: the shell adds those.
 
 mod domain;
 mod error;
+mod feed;
+mod image;
 mod lifecycle;
 mod machine;
 mod state;
 
-pub use domain::{Domain, Outcome, Output, Request, WaitReport};
+pub use domain::{Domain, LostPolicy, Outcome, Output, Request, WaitReport};
 pub use error::LifecycleError;
+pub use feed::{Feed, FeedEntry, FeedSince};
+pub use image::{Image, MAX_WATERMARK, OperationImage};
 pub use lifecycle::{DEFAULT_MAX_COMPLETED, Lifecycle, Limits};
 pub use machine::Machine;
 pub use oplife_spec as spec;

@@ -10,12 +10,17 @@ use oplife_spec::{
     Effect, ErrorKind, From, Guard, Input, OperationKind, OutcomeKind, Phase, RowId, Status, Table, TableError, Target,
 };
 
-use crate::domain::{Domain, Outcome, Output, Request, WaitReport};
+use crate::domain::{Domain, LostPolicy, Outcome, Output, Request, WaitReport};
 use crate::error::LifecycleError;
+use crate::feed::Feed;
+use crate::image::Image;
 use crate::state::{Operation, State, Wait};
 
 /// The default number of terminal records retained.
 pub const DEFAULT_MAX_COMPLETED: usize = 256;
+
+/// The default number of completion feed entries retained.
+pub const DEFAULT_FEED_RETENTION: usize = 1024;
 
 /// Registry limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,11 +29,14 @@ pub struct Limits {
     pub max_completed: usize,
     /// How many operations may be non-terminal at once (`None`: no limit).
     pub max_concurrent: Option<usize>,
+    /// How many completion feed entries are retained before the oldest is
+    /// dropped.
+    pub feed_retention: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_completed: DEFAULT_MAX_COMPLETED, max_concurrent: None }
+        Limits { max_completed: DEFAULT_MAX_COMPLETED, max_concurrent: None, feed_retention: DEFAULT_FEED_RETENTION }
     }
 }
 
@@ -44,6 +52,7 @@ enum Payload<D: Domain> {
     Error(D::Error),
     Reason(Option<D::Reason>),
     Progress(D::Progress),
+    Lost(LostPolicy<D>),
 }
 
 /// A transition table compiled for execution, with the registry limits.
@@ -225,6 +234,7 @@ impl Lifecycle {
             ErrorKind::PeerNotExpected => LifecycleError::PeerNotExpected(id.clone()),
             ErrorKind::AlreadyPeerReady => LifecycleError::AlreadyPeerReady(id.clone()),
             ErrorKind::OwnerTerminated => LifecycleError::OwnerTerminated,
+            ErrorKind::RegistryInUse => LifecycleError::RegistryInUse,
             other => LifecycleError::Internal(format!("refusal {other} cannot name operation {id:?}")),
         }
     }
@@ -334,6 +344,19 @@ impl<D: Domain> Run<'_, D> {
     ) {
         match effect {
             Effect::ClaimSlot => st.active = st.active.saturating_add(1),
+            Effect::EmitRegistered => {
+                if let Some(op) = slot.and_then(|pos| st.ops.at(pos)) {
+                    self.out.push(Output::Registered { id: id.clone(), kind: op.kind });
+                }
+            }
+            Effect::AppendFeed => {
+                if let Some(op) = slot.and_then(|pos| st.ops.at(pos))
+                    && let Some(outcome) = op.outcome.clone()
+                {
+                    let seq = st.feed.append(id.clone(), op.kind, outcome, self.lifecycle.limits.feed_retention);
+                    self.out.push(Output::FeedAppended { seq, id: id.clone() });
+                }
+            }
             Effect::ReleaseSlot => st.active = st.active.saturating_sub(1),
             Effect::RecordOutcome => {
                 if let Some(op) = op_at(st, slot) {
@@ -390,15 +413,7 @@ impl<D: Domain> Run<'_, D> {
                 }
             }
             Effect::SatisfyWaits => self.satisfy_waits(st, slot),
-            Effect::EvictOverflow => {
-                let excess = st.retained.len().saturating_sub(self.lifecycle.limits.max_completed);
-                for _ in 0..excess {
-                    let Some(oldest) = st.retained.front().cloned() else { break };
-                    if self.operation(st, Input::Evict, &oldest, Payload::None).is_err() {
-                        break;
-                    }
-                }
-            }
+            Effect::EvictOverflow => self.evict_overflow(st),
             Effect::ClearBuffered => {
                 if let Some(op) = op_at(st, slot) {
                     op.buffered = false;
@@ -419,7 +434,24 @@ impl<D: Domain> Run<'_, D> {
                 }
             }
             // Registry-level effects have no meaning for one operation.
-            Effect::TerminateEach | Effect::DrainRetained | Effect::OpenWait | Effect::CloseWait => {}
+            Effect::TerminateEach
+            | Effect::DrainRetained
+            | Effect::OpenWait
+            | Effect::CloseWait
+            | Effect::LoadImage
+            | Effect::ResolveEachLost => {}
+        }
+    }
+
+    /// Evicts the oldest retained records while more than `max_completed`
+    /// are retained, through the table's `Evict` cascade.
+    fn evict_overflow(&mut self, st: &mut State<D>) {
+        let excess = st.retained.len().saturating_sub(self.lifecycle.limits.max_completed);
+        for _ in 0..excess {
+            let Some(oldest) = st.retained.front().cloned() else { break };
+            if self.operation(st, Input::Evict, &oldest, Payload::None).is_err() {
+                break;
+            }
         }
     }
 
@@ -472,6 +504,7 @@ impl<D: Domain> Run<'_, D> {
             st.phase = phase;
         }
         let mut request = Some(request);
+        let mut lost = None;
         for effect in &rule.effects {
             match (effect, &request) {
                 (Effect::TerminateEach, Some(Request::TerminateOwner { reason })) => {
@@ -496,6 +529,23 @@ impl<D: Domain> Run<'_, D> {
                 (Effect::CloseWait, Some(Request::CancelWait { wait })) => {
                     let wait = wait.clone();
                     self.close_wait(st, wait);
+                }
+                (Effect::LoadImage, Some(Request::Restore { .. })) => {
+                    if let Some(Request::Restore { image, policy }) = request.take() {
+                        self.load_image(st, *image);
+                        lost = Some(policy);
+                    }
+                }
+                (Effect::ResolveEachLost, _) => {
+                    let policy = match (&lost, &request) {
+                        (Some(policy), _) | (None, Some(Request::Restore { policy, .. })) => policy.clone(),
+                        _ => continue,
+                    };
+                    let ids: Vec<D::OpId> =
+                        st.ops.iter().filter(|(_, op)| !op.status.is_terminal()).map(|(id, _)| id.clone()).collect();
+                    for id in ids {
+                        let _ = self.operation(st, Input::ResolveLost, &id, Payload::Lost(policy.clone()));
+                    }
                 }
                 _ => {}
             }
@@ -527,6 +577,27 @@ impl<D: Domain> Run<'_, D> {
             st.waits.insert(wait.clone(), Wait { entries, remaining });
             self.out.push(Output::WaitPending { wait });
         }
+    }
+
+    /// Installs an image's operations, retained records and feed, then
+    /// applies this lifecycle's limits to them.
+    fn load_image(&mut self, st: &mut State<D>, image: Image<D>) {
+        for op in image.operations {
+            if !op.status.is_terminal() {
+                st.active = st.active.saturating_add(1);
+            }
+            let mut record = Operation::new(op.kind, op.status);
+            record.peer_ready = op.peer_ready;
+            record.buffered = op.buffered;
+            record.progress = op.progress_count;
+            record.last_progress = op.last_progress;
+            record.outcome = op.outcome;
+            st.ops.insert(op.id, record);
+        }
+        st.retained = image.retained.into();
+        st.feed = Feed { watermark: image.feed_watermark, entries: image.feed.into() };
+        st.feed.trim(self.lifecycle.limits.feed_retention);
+        self.evict_overflow(st);
     }
 
     fn close_wait(&mut self, st: &mut State<D>, wait: D::WaitId) {
@@ -568,7 +639,10 @@ fn build_outcome<D: Domain>(
         (OutcomeKind::Aborted, Payload::Reason(reason)) => Ok(Outcome::Aborted { reason }),
         (OutcomeKind::Cancelled, Payload::Reason(reason)) => Ok(Outcome::Cancelled { reason }),
         (OutcomeKind::Retired, _) => Ok(Outcome::Retired),
-        (OutcomeKind::Terminated, Payload::Reason(Some(reason))) => Ok(Outcome::Terminated { reason }),
+        (OutcomeKind::Terminated, Payload::Reason(Some(reason)) | Payload::Lost(LostPolicy::Terminate { reason })) => {
+            Ok(Outcome::Terminated { reason })
+        }
+        (OutcomeKind::Cancelled, Payload::Lost(LostPolicy::Cancel { reason })) => Ok(Outcome::Cancelled { reason }),
         (kind, other) => Err(internal(format!("outcome {kind:?} cannot be built from payload {other:?}"))),
     }
 }
@@ -611,7 +685,16 @@ fn operation_guard<D: Domain>(
         Guard::NotYetPeerReady => op.is_some_and(|op| !op.peer_ready),
         Guard::Buffered => op.is_some_and(|op| op.buffered),
         Guard::NotBuffered => op.is_some_and(|op| !op.buffered),
-        Guard::WaitOpsKnown | Guard::WaitOpsDistinct | Guard::WaitIdFresh | Guard::WaitPending => {
+        Guard::LostAsTerminated => matches!(payload, Payload::Lost(LostPolicy::Terminate { .. })),
+        Guard::LostAsCancelled => matches!(payload, Payload::Lost(LostPolicy::Cancel { .. })),
+        Guard::WaitOpsKnown
+        | Guard::WaitOpsDistinct
+        | Guard::WaitIdFresh
+        | Guard::WaitPending
+        | Guard::RegistryPristine
+        | Guard::ImageConsistent
+        | Guard::ImageOpen
+        | Guard::ImageOwnerTerminated => {
             return Err(internal(format!("guard `{guard}` does not apply to one operation")));
         }
     };
@@ -643,6 +726,19 @@ fn registry_guard<D: Domain>(st: &State<D>, guard: Guard, request: &Request<D>) 
         (Guard::WaitPending, Request::CancelWait { wait }) => match st.waits.contains_key(wait) {
             true => Ok(()),
             false => Err(LifecycleError::WaitNotActive(wait.clone())),
+        },
+        (Guard::RegistryPristine, _) => match st.is_pristine() {
+            true => Ok(()),
+            false => Err(LifecycleError::RegistryInUse),
+        },
+        (Guard::ImageConsistent, Request::Restore { image, .. }) => image.check().map_err(LifecycleError::InvalidImage),
+        (Guard::ImageOpen, Request::Restore { image, .. }) => match image.phase {
+            Phase::Open => Ok(()),
+            Phase::OwnerTerminated => Err(LifecycleError::InvalidImage("captured after owner termination".into())),
+        },
+        (Guard::ImageOwnerTerminated, Request::Restore { image, .. }) => match image.phase {
+            Phase::OwnerTerminated => Ok(()),
+            Phase::Open => Err(LifecycleError::InvalidImage("captured while the owner was active".into())),
         },
         (guard, request) => Err(internal(format!("guard `{guard}` does not apply to {}", request.input()))),
     }

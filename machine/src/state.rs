@@ -7,6 +7,8 @@ use std::hash::{Hash, Hasher};
 use oplife_spec::{OperationKind, Phase, Status};
 
 use crate::domain::{Domain, Outcome};
+use crate::feed::Feed;
+use crate::image::{Image, OperationImage};
 
 /// One operation as the machine knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -207,7 +209,7 @@ impl<D: Domain> Hash for Operations<D> {
 
 /// Everything the machine knows: the registry phase, the operations in
 /// registration order, the retained terminal records in completion order,
-/// the pending waits and the active count.
+/// the pending waits, the completion feed and the active count.
 ///
 /// It is plain data with read-only accessors; only
 /// [`crate::Lifecycle::apply`] changes it.
@@ -217,6 +219,7 @@ pub struct State<D: Domain> {
     pub(crate) ops: Operations<D>,
     pub(crate) retained: VecDeque<D::OpId>,
     pub(crate) waits: BTreeMap<D::WaitId, Wait<D>>,
+    pub(crate) feed: Feed<D>,
     pub(crate) active: u32,
 }
 
@@ -227,6 +230,7 @@ impl<D: Domain> Default for State<D> {
             ops: Operations::default(),
             retained: VecDeque::new(),
             waits: BTreeMap::new(),
+            feed: Feed::default(),
             active: 0,
         }
     }
@@ -283,9 +287,72 @@ impl<D: Domain> State<D> {
         self.waits.get(wait)
     }
 
+    /// The completion feed.
+    pub fn feed(&self) -> &Feed<D> {
+        &self.feed
+    }
+
+    /// Whether the registry was never used: open, with no operation, no
+    /// pending wait and no feed entry ever minted. Only such a state can be
+    /// restored into.
+    pub fn is_pristine(&self) -> bool {
+        self.phase == Phase::Open
+            && self.ops.len() == 0
+            && self.retained.is_empty()
+            && self.waits.is_empty()
+            && self.feed.watermark == 0
+            && self.feed.entries.is_empty()
+    }
+
+    /// The durable part of the state, for [`crate::Request::Restore`] in a
+    /// new process: pending watchers and waits are left out.
+    pub fn image(&self) -> Image<D> {
+        Image {
+            phase: self.phase,
+            operations: self
+                .ops
+                .iter()
+                .map(|(id, op)| OperationImage {
+                    id: id.clone(),
+                    kind: op.kind,
+                    status: op.status,
+                    peer_ready: op.peer_ready,
+                    buffered: op.buffered,
+                    progress_count: op.progress,
+                    last_progress: op.last_progress.clone(),
+                    outcome: op.outcome.clone(),
+                })
+                .collect(),
+            retained: self.retained.iter().cloned().collect(),
+            feed_watermark: self.feed.watermark,
+            feed: self.feed.entries.iter().cloned().collect(),
+        }
+    }
+
+    /// Shifts every feed sequence number by the same amount, so that the
+    /// watermark equals the number of retained feed entries. The machine's
+    /// behaviour depends only on differences between sequence numbers, so
+    /// model checkers call this to keep the state space finite.
+    pub fn normalize_feed(&mut self) {
+        self.feed.normalize();
+    }
+
+    /// Rewrites the id, kind and outcome of every feed entry with `rewrite`
+    /// (sequence numbers are kept). The machine never reads an entry's
+    /// content back, so model checkers use this to blank entries they have
+    /// already checked, merging states that differ only there. Runtimes have
+    /// no use for it.
+    pub fn rewrite_feed_entries(&mut self, mut rewrite: impl FnMut(&mut crate::feed::FeedEntry<D>)) {
+        for entry in &mut self.feed.entries {
+            let seq = entry.seq;
+            rewrite(entry);
+            entry.seq = seq;
+        }
+    }
+
     /// The same state with every operation id renamed by `rename`, which
-    /// must be a bijection. Order (registration, completion, wait entries)
-    /// is kept. Model checkers use it for symmetry reduction.
+    /// must be a bijection. Order (registration, completion, wait entries
+    /// and feed) is kept. Model checkers use it for symmetry reduction.
     #[must_use]
     pub fn relabel(&self, rename: impl Fn(&D::OpId) -> D::OpId) -> Self {
         let mut ops = Operations::default();
@@ -304,6 +371,15 @@ impl<D: Domain> State<D> {
                     (wait.clone(), Wait { entries, remaining: w.remaining })
                 })
                 .collect(),
+            feed: Feed {
+                watermark: self.feed.watermark,
+                entries: self
+                    .feed
+                    .entries
+                    .iter()
+                    .map(|e| crate::feed::FeedEntry { id: rename(&e.id), ..e.clone() })
+                    .collect(),
+            },
             active: self.active,
         }
     }

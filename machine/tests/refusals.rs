@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use oplife_machine::{Domain, Lifecycle, Limits, Request, State};
+use oplife_machine::{Domain, Lifecycle, Limits, LostPolicy, Request, State};
 use oplife_spec::{OperationKind, Status};
 use proptest::prelude::*;
 
@@ -43,6 +43,15 @@ fn request() -> impl Strategy<Value = Request<T>> {
         Just(Request::CollectCompleted),
         (0u8..3, proptest::collection::vec(0u8..5, 0..4)).prop_map(|(wait, ids)| Request::BeginWait { wait, ids }),
         (0u8..3).prop_map(|wait| Request::CancelWait { wait }),
+        // A restart: the test replaces the empty image with the current
+        // state's image and restores it into a fresh state.
+        any::<Option<u8>>().prop_map(|reason| Request::Restore {
+            image: Box::new(State::<T>::new().image()),
+            policy: match reason {
+                Some(reason) => LostPolicy::Terminate { reason },
+                None => LostPolicy::Cancel { reason },
+            },
+        }),
     ]
 }
 
@@ -53,10 +62,38 @@ proptest! {
         steps in proptest::collection::vec(request(), 1..60),
         max_completed in 0usize..3,
         max_concurrent in proptest::option::of(1usize..4),
+        max_feed in 0usize..4,
     ) {
-        let lc = Lifecycle::standard(Limits { max_completed, max_concurrent });
+        let lc = Lifecycle::standard(Limits { max_completed, max_concurrent, feed_retention: max_feed });
         let mut st = State::<T>::new();
         for step in steps {
+            if let Request::Restore { policy, .. } = step {
+                let image = st.image();
+                let mut fresh = State::<T>::new();
+                lc.apply(&mut fresh, Request::Restore { image: Box::new(image.clone()), policy }).unwrap();
+                // Every captured terminal record and feed entry survives the
+                // restart; the lost operations' endings follow them, and only
+                // retention (the oldest first) makes room for those.
+                let lost: Vec<u8> =
+                    image.operations.iter().filter(|op| !op.status.is_terminal()).map(|op| op.id).collect();
+                let mut expected: Vec<u8> = image.retained.iter().copied().chain(lost.iter().copied()).collect();
+                expected.drain(..expected.len().saturating_sub(max_completed));
+                prop_assert_eq!(fresh.retained().copied().collect::<Vec<_>>(), expected);
+                for op in image.operations.iter().filter(|op| op.status.is_terminal()) {
+                    if fresh.status(&op.id).is_known() {
+                        prop_assert_eq!(fresh.operation(&op.id).and_then(|o| o.outcome()), op.outcome.as_ref());
+                    }
+                }
+                let after: Vec<_> = fresh.feed().entries().cloned().collect();
+                prop_assert_eq!(fresh.feed().watermark(), image.feed_watermark + lost.len() as u64);
+                prop_assert_eq!(after.len(), (image.feed.len() + lost.len()).min(max_feed));
+                for entry in after.iter().filter(|e| e.seq <= image.feed_watermark) {
+                    prop_assert!(image.feed.contains(entry));
+                }
+                prop_assert!(fresh.operations().all(|(_, op)| op.status().is_terminal()));
+                st = fresh;
+                continue;
+            }
             let before = st.clone();
             match lc.apply(&mut st, step) {
                 Ok(_) => {}
@@ -65,6 +102,10 @@ proptest! {
                     prop_assert_ne!(error.kind(), oplife_spec::ErrorKind::Internal);
                 }
             }
+            // Every reachable state has a consistent image (so it can be
+            // restored), whose feed entries run consecutively to the watermark.
+            prop_assert_eq!(st.image().check(), Ok(()));
+            prop_assert!(st.feed().entries().len() <= max_feed);
             let active = st.operations().filter(|(_, op)| !op.status().is_terminal()).count();
             prop_assert_eq!(st.active_count() as usize, active);
             let terminal: Vec<u8> = st.operations().filter(|(_, op)| op.status().is_terminal()).map(|(id, _)| *id).collect();

@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use oplife_machine::{Domain, Lifecycle, LifecycleError, Limits, Outcome, Output, Request, State, WaitReport};
+use oplife_machine::{
+    Domain, Image, Lifecycle, LifecycleError, Limits, LostPolicy, Outcome, Output, Request, State, WaitReport,
+};
 use oplife_spec::{Effect, ErrorKind, Input, OperationKind, OutcomeKind, Phase, RowId, Status, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -80,7 +82,10 @@ fn standard_table_compiles_and_validates() {
 #[test]
 fn register_goes_to_provisioning_and_claims_a_slot() {
     let mut h = Harness::new();
-    assert_eq!(h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false }), vec![]);
+    assert_eq!(
+        h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false }),
+        vec![Output::Registered { id: 1, kind: Bg }]
+    );
     assert_eq!(h.status(1), Status::Provisioning);
     assert_eq!(h.st.active_count(), 1);
     assert_eq!(h.err(Request::Register { id: 1, kind: Bg, expects_peer: false }), LifecycleError::AlreadyRegistered(1));
@@ -102,7 +107,7 @@ fn register_refuses_a_spec_whose_peer_expectation_disagrees_with_its_kind() {
 
 #[test]
 fn register_respects_the_concurrency_limit() {
-    let mut h = Harness::with(Limits { max_completed: 8, max_concurrent: Some(2) });
+    let mut h = Harness::with(Limits { max_completed: 8, max_concurrent: Some(2), ..Limits::default() });
     h.register(1, Bg);
     h.running(2, Bg);
     assert_eq!(
@@ -128,7 +133,7 @@ fn provisioning_succeeded_starts_the_operation() {
 
 #[test]
 fn provisioning_failed_runs_the_terminal_effects_in_order() {
-    let mut h = Harness::with(Limits { max_completed: 1, max_concurrent: None });
+    let mut h = Harness::with(Limits { max_completed: 1, max_concurrent: None, ..Limits::default() });
     h.running(9, Bg);
     h.ok(done(9));
     h.register(1, Bg);
@@ -140,6 +145,7 @@ fn provisioning_failed_runs_the_terminal_effects_in_order() {
         out,
         vec![
             Output::Ended { id: 1, outcome: failed.clone() },
+            Output::FeedAppended { seq: 2, id: 1 },
             Output::WatchersNotified { id: 1, count: 1, outcome: failed.clone() },
             Output::WaitSatisfied(WaitReport { wait: 7, outcomes: vec![(1, failed.clone())] }),
             Output::Evicted { id: 9 },
@@ -150,6 +156,8 @@ fn provisioning_failed_runs_the_terminal_effects_in_order() {
     assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(h.st.active_count(), 0);
     assert!(h.st.operation(&1).unwrap().buffered());
+    let feed: Vec<(u64, u32, Outcome<T>)> = h.st.feed().entries().map(|e| (e.seq, e.id, e.outcome.clone())).collect();
+    assert_eq!(feed, vec![(1, 9, Outcome::Completed("ok")), (2, 1, failed)]);
 }
 
 #[test]
@@ -302,7 +310,7 @@ fn collect_completed_hands_over_every_retained_record_in_order_and_forgets_them(
 
 #[test]
 fn eviction_forgets_the_oldest_beyond_max_completed() {
-    let mut h = Harness::with(Limits { max_completed: 2, max_concurrent: None });
+    let mut h = Harness::with(Limits { max_completed: 2, max_concurrent: None, ..Limits::default() });
     for id in 0..4 {
         h.running(id, Bg);
         h.ok(done(id));
@@ -337,7 +345,7 @@ fn begin_wait_validates_ids_and_resolves_at_once_when_nothing_is_left() {
 
 #[test]
 fn many_waits_are_pending_at_once_and_each_reports_captured_outcomes() {
-    let mut h = Harness::with(Limits { max_completed: 1, max_concurrent: None });
+    let mut h = Harness::with(Limits { max_completed: 1, max_concurrent: None, ..Limits::default() });
     h.running(1, Bg);
     h.running(2, Bg);
     h.running(3, Bg);
@@ -417,7 +425,7 @@ fn relabel_renames_every_id_and_keeps_order() {
 /// replays a compact tour and checks none is left out.
 #[test]
 fn every_row_fires() {
-    let mut h = Harness::with(Limits { max_completed: 1, max_concurrent: None });
+    let mut h = Harness::with(Limits { max_completed: 1, max_concurrent: None, ..Limits::default() });
     h.running(1, Child);
     h.ok(Request::PeerReady { id: 1 });
     h.ok(Request::RegisterWatcher { id: 1 });
@@ -442,8 +450,19 @@ fn every_row_fires() {
     h.ok(done(6));
     h.ok(Request::CollectCompleted);
     h.register(7, Bg);
+    let open_image = h.st.image();
     h.ok(Request::TerminateOwner { reason: "r" });
     h.ok(Request::TerminateOwner { reason: "r" });
+    let closed_image = h.st.image();
+    for (image, policy) in [
+        (open_image.clone(), LostPolicy::Terminate { reason: "lost" }),
+        (open_image, LostPolicy::Cancel { reason: None }),
+        (closed_image, LostPolicy::Terminate { reason: "lost" }),
+    ] {
+        let mut restored = Harness::with(Limits { max_completed: 1, max_concurrent: None, ..Limits::default() });
+        restored.ok(Request::Restore { image: Box::new(image), policy });
+        h.fired.extend(restored.fired);
+    }
     let mut missing: Vec<String> = Vec::new();
     for (id, rule) in h.lc.table().rows() {
         if !h.fired.contains(&id) {
@@ -455,4 +474,174 @@ fn every_row_fires() {
     assert!(h.fired.contains(&h.row_of(Input::Evict, Status::Completed)));
     assert!(h.fired.contains(&h.registry_row(Input::TerminateOwner, Phase::OwnerTerminated)));
     assert!(h.lc.table().rows[h.row_of(Input::Complete, Status::Running).0].effects.contains(&Effect::SatisfyWaits));
+}
+
+#[test]
+fn every_terminal_transition_mints_the_next_feed_sequence() {
+    let mut h = Harness::with(Limits { feed_retention: 2, ..Limits::default() });
+    assert_eq!(h.st.feed().watermark(), 0);
+    h.running(1, Bg);
+    h.running(2, Child);
+    h.register(3, Bg);
+    h.ok(done(1));
+    // A refused request mints nothing.
+    h.err(done(1));
+    let out = h.ok(Request::TerminateOwner { reason: "r" });
+    let minted: Vec<(u64, u32)> = out
+        .iter()
+        .filter_map(|o| if let Output::FeedAppended { seq, id } = o { Some((*seq, *id)) } else { None })
+        .collect();
+    assert_eq!(minted, vec![(2, 2), (3, 3)]);
+    assert_eq!(h.st.feed().watermark(), 3);
+    // Retention keeps the last two; the answer names the dropped range.
+    let since = h.st.feed().since(0);
+    assert_eq!(since.missed, Some(1..=1));
+    assert_eq!(since.entries.iter().map(|e| (e.seq, e.id)).collect::<Vec<_>>(), vec![(2, 2), (3, 3)]);
+    assert_eq!(since.entries[0].outcome, Outcome::Terminated { reason: "r" });
+    assert_eq!(since.entries[0].kind, Child);
+    let since = h.st.feed().since(2);
+    assert_eq!((since.missed, since.entries.len()), (None, 1));
+    assert!(h.st.feed().since(3).entries.is_empty());
+    assert!(h.st.feed().since(99).entries.is_empty());
+    // Collection and eviction forget records, never feed entries.
+    h.ok(Request::CollectCompleted);
+    assert_eq!(h.st.feed().entries().len(), 2);
+}
+
+#[test]
+fn normalize_feed_keeps_differences_only() {
+    let mut h = Harness::with(Limits { feed_retention: 1, ..Limits::default() });
+    for id in 0..3 {
+        h.register(id, Bg);
+        h.ok(Request::Cancel { id, reason: None });
+    }
+    let mut normal = h.st.clone();
+    normal.normalize_feed();
+    assert_eq!(normal.feed().watermark(), 1);
+    assert_eq!(normal.feed().entries().map(|e| (e.seq, e.id)).collect::<Vec<_>>(), vec![(1, 2)]);
+    let mut again = normal.clone();
+    again.normalize_feed();
+    assert_eq!(again, normal);
+}
+
+fn used_registry() -> Harness {
+    let mut h = Harness::with(Limits { max_completed: 8, ..Limits::default() });
+    h.running(1, Child);
+    h.ok(Request::PeerReady { id: 1 });
+    h.ok(Request::ReportProgress { id: 1, update: 40 });
+    h.running(2, Bg);
+    h.ok(done(2));
+    h.register(3, Bg);
+    h.ok(Request::Fail { id: 3, error: "e" });
+    h.ok(Request::CollectTerminal { id: 3 });
+    h.ok(Request::RegisterWatcher { id: 1 });
+    h.ok(Request::BeginWait { wait: 1, ids: vec![1] });
+    h
+}
+
+#[test]
+fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() {
+    let old = used_registry();
+    let image = old.st.image();
+    let mut h = Harness::with(Limits { max_completed: 8, ..Limits::default() });
+    let out =
+        h.ok(Request::Restore { image: Box::new(image.clone()), policy: LostPolicy::Terminate { reason: "lost" } });
+    let lost = Outcome::Terminated { reason: "lost" };
+    assert_eq!(out, vec![Output::Ended { id: 1, outcome: lost.clone() }, Output::FeedAppended { seq: 3, id: 1 }]);
+    // Terminal records survive exactly, in completion order, with flags.
+    assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![2, 3, 1]);
+    assert_eq!(h.st.operation(&2).unwrap().outcome(), Some(&Outcome::Completed("ok")));
+    assert!(!h.st.operation(&3).unwrap().buffered());
+    // The lost op keeps what it had, but not its watchers or waits.
+    let one = h.st.operation(&1).unwrap();
+    assert_eq!(
+        (one.status(), one.peer_ready(), one.progress_count(), one.last_progress()),
+        (Status::Terminated, true, 1, Some(&40))
+    );
+    assert_eq!((one.watcher_count(), one.tracking_waits()), (0, 0));
+    assert_eq!(h.st.pending_waits().count(), 0);
+    assert_eq!(h.st.active_count(), 0);
+    // The feed continues after the old watermark.
+    let feed: Vec<u64> = h.st.feed().entries().map(|e| e.seq).collect();
+    assert_eq!(feed, vec![1, 2, 3]);
+    assert_eq!(h.st.image().feed[..2], image.feed[..]);
+    // The restored registry is open and used: a second restore is refused.
+    h.register(4, Bg);
+    assert_eq!(
+        h.err(Request::Restore { image: Box::new(image), policy: LostPolicy::Cancel { reason: None } }),
+        LifecycleError::RegistryInUse
+    );
+}
+
+#[test]
+fn restore_under_the_cancel_policy_and_after_owner_termination() {
+    let old = used_registry();
+    let mut h = Harness::new();
+    h.ok(Request::Restore { image: Box::new(old.st.image()), policy: LostPolicy::Cancel { reason: Some("restart") } });
+    assert_eq!(h.st.operation(&1).unwrap().outcome(), Some(&Outcome::Cancelled { reason: Some("restart") }));
+    assert_eq!(h.st.phase(), Phase::Open);
+
+    let mut old = used_registry();
+    old.ok(Request::TerminateOwner { reason: "bye" });
+    let mut h = Harness::new();
+    let out = h.ok(Request::Restore { image: Box::new(old.st.image()), policy: LostPolicy::Cancel { reason: None } });
+    assert_eq!(out, vec![]);
+    assert_eq!(h.st.phase(), Phase::OwnerTerminated);
+    assert_eq!(h.err(Request::Register { id: 9, kind: Bg, expects_peer: false }), LifecycleError::OwnerTerminated);
+    assert_eq!(h.st.image(), old.st.image());
+}
+
+#[test]
+fn restore_applies_the_new_limits() {
+    let old = used_registry();
+    let mut h = Harness::with(Limits { max_completed: 1, feed_retention: 1, ..Limits::default() });
+    let out = h.ok(Request::Restore { image: Box::new(old.st.image()), policy: LostPolicy::Terminate { reason: "x" } });
+    assert!(out.contains(&Output::Evicted { id: 2 }));
+    assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(h.st.feed().entries().map(|e| e.seq).collect::<Vec<_>>(), vec![3]);
+}
+
+#[test]
+fn restore_refuses_inconsistent_images_and_changes_nothing() {
+    let image = used_registry().st.image();
+    type Corruption = Box<dyn Fn(&mut Image<T>)>;
+    let broken: Vec<(&str, Corruption)> = vec![
+        ("twice", Box::new(|i: &mut Image<T>| i.operations.push(i.operations[0].clone()))),
+        ("without outcome", Box::new(|i: &mut Image<T>| i.operations[1].outcome = None)),
+        (
+            "with a Failed outcome",
+            Box::new(|i: &mut Image<T>| i.operations[1].outcome = Some(Outcome::Failed { error: "e" })),
+        ),
+        (
+            "Running with a Retired outcome",
+            Box::new(|i: &mut Image<T>| i.operations[0].outcome = Some(Outcome::Retired)),
+        ),
+        ("Absent", Box::new(|i: &mut Image<T>| i.operations[0].status = Status::Absent)),
+        ("buffered but", Box::new(|i: &mut Image<T>| i.operations[0].buffered = true)),
+        ("peer-ready", Box::new(|i: &mut Image<T>| i.operations[1].peer_ready = true)),
+        ("not an operation", Box::new(|i: &mut Image<T>| i.retained.push(7))),
+        ("appears twice", Box::new(|i: &mut Image<T>| i.retained.push(2))),
+        ("not terminal", Box::new(|i: &mut Image<T>| i.retained[0] = 1)),
+        (
+            "retained records",
+            Box::new(|i: &mut Image<T>| {
+                i.retained.pop();
+            }),
+        ),
+        ("after owner termination", Box::new(|i: &mut Image<T>| i.phase = Phase::OwnerTerminated)),
+        ("watermark", Box::new(|i: &mut Image<T>| i.feed_watermark = 1)),
+        ("out of range", Box::new(|i: &mut Image<T>| i.feed_watermark = u64::MAX)),
+        ("where 1 was expected", Box::new(|i: &mut Image<T>| i.feed[0].seq = 0)),
+    ];
+    for (expected, corrupt) in broken {
+        let mut image = image.clone();
+        corrupt(&mut image);
+        let mut h = Harness::new();
+        let err = h.err(Request::Restore { image: Box::new(image), policy: LostPolicy::Terminate { reason: "x" } });
+        match err {
+            LifecycleError::InvalidImage(why) => assert!(why.contains(expected), "{expected:?} not in {why:?}"),
+            other => panic!("{expected}: {other:?}"),
+        }
+        assert!(h.st.is_pristine());
+    }
 }

@@ -294,6 +294,10 @@ fn describe_faults(faults: u16) -> String {
         (fault::WATCHER, "a watcher was resolved wrongly"),
         (fault::COLLECT, "collect did not hand over the retained records"),
         (fault::RETAINED_OVERFLOW, "more records retained than ops"),
+        (fault::FEED_SEQUENCE, "a feed entry skipped or reused a sequence number"),
+        (fault::FEED_ENTRY, "a terminal transition did not get exactly one feed entry"),
+        (fault::FEED_OUTCOME, "a feed entry disagrees with the op's outcome"),
+        (fault::RESTORE, "the restart lost or altered a record, or left a lost op unended"),
     ];
     let hits: Vec<&str> = names.iter().filter(|(bit, _)| faults & bit != 0).map(|(_, n)| *n).collect();
     if hits.is_empty() { String::new() } else { format!("  !! {}", hits.join("; ")) }
@@ -317,6 +321,13 @@ fn describe_change(before: &ModelState, after: &ModelState, outputs: &[Output<Ti
     if retained(before) != retained(after) {
         parts.push(format!("retained [{}] -> [{}]", retained(before), retained(after)));
     }
+    let feed = |s: &ModelState| {
+        let entries: Vec<String> = s.machine.feed().entries().map(|e| format!("#{} op{}", e.seq, e.id)).collect();
+        format!("[{}] up to #{}", entries.join(", "), s.machine.feed().watermark())
+    };
+    if feed(before) != feed(after) {
+        parts.push(format!("feed {} -> {}", feed(before), feed(after)));
+    }
     let effects: Vec<String> = outputs.iter().map(describe_output).collect();
     if !effects.is_empty() {
         parts.push(format!("effects: {}", effects.join(", ")));
@@ -329,6 +340,8 @@ fn describe_change(before: &ModelState, after: &ModelState, outputs: &[Output<Ti
 
 fn describe_output(output: &Output<Tiny>) -> String {
     match output {
+        Output::Registered { id, .. } => format!("Registered(op{id})"),
+        Output::FeedAppended { seq, id } => format!("FeedAppended(#{seq}, op{id})"),
         Output::Started { id } => format!("Started(op{id})"),
         Output::Progress { id, .. } => format!("Progress(op{id})"),
         Output::PeerExposed { id } => format!("PeerExposed(op{id})"),

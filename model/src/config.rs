@@ -8,6 +8,8 @@ use oplife_machine::Limits;
 pub const MAX_OPS: usize = 4;
 /// The largest number of concurrently pending waits the model supports.
 pub const MAX_WAITS: usize = 3;
+/// The largest completion feed retention the model supports.
+pub const MAX_FEED: usize = 3;
 
 /// What universe the model explores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,20 +26,42 @@ pub struct ModelConfig {
     pub watchers: u8,
     /// How many progress reports one operation may make.
     pub progress: u32,
+    /// How many completion feed entries the machine retains (0 to
+    /// [`MAX_FEED`]): small, so the feed really drops entries.
+    pub feed_retention: usize,
+    /// Whether the environment may restart the registry (capture its image
+    /// and restore it into a fresh one, under either lost-operation policy).
+    pub restarts: bool,
 }
 
 impl ModelConfig {
     /// Three ids with eviction (one retained record), one pending wait, a
     /// watcher per op and a concurrency limit of 2. Progress reports are
     /// left to [`ModelConfig::TWO_WAITS`]: they triple the states here.
-    pub const THREE_OPS: ModelConfig =
-        ModelConfig { ops: 3, max_completed: 1, max_concurrent: Some(2), waits: 1, watchers: 1, progress: 0 };
+    pub const THREE_OPS: ModelConfig = ModelConfig {
+        ops: 3,
+        max_completed: 1,
+        max_concurrent: Some(2),
+        waits: 1,
+        watchers: 1,
+        progress: 0,
+        feed_retention: 1,
+        restarts: true,
+    };
 
     /// Two ids with two concurrent waits over them, eviction, a watcher and
     /// a progress report per op, no concurrency limit (both ops run at
     /// once; [`ModelConfig::THREE_OPS`] checks the limit).
-    pub const TWO_WAITS: ModelConfig =
-        ModelConfig { ops: 2, max_completed: 1, max_concurrent: None, waits: 2, watchers: 1, progress: 1 };
+    pub const TWO_WAITS: ModelConfig = ModelConfig {
+        ops: 2,
+        max_completed: 1,
+        max_concurrent: None,
+        waits: 2,
+        watchers: 1,
+        progress: 1,
+        feed_retention: 2,
+        restarts: true,
+    };
 
     /// The first configuration of the default suite; the base that command
     /// line flags adjust.
@@ -46,12 +70,24 @@ impl ModelConfig {
     /// The `--deep` configuration: 4 ids, two retained records. Waits and
     /// watchers are left to the default suite: with 4 ids, one wait passes
     /// 25 M symmetry classes, and a watcher per op more than doubles them.
-    pub const DEEP: ModelConfig =
-        ModelConfig { ops: 4, max_completed: 2, max_concurrent: None, waits: 0, watchers: 0, progress: 0 };
+    pub const DEEP: ModelConfig = ModelConfig {
+        ops: 4,
+        max_completed: 2,
+        max_concurrent: None,
+        waits: 0,
+        watchers: 0,
+        progress: 0,
+        feed_retention: 2,
+        restarts: true,
+    };
 
     /// The machine limits this configuration runs with.
     pub fn limits(&self) -> Limits {
-        Limits { max_completed: self.max_completed, max_concurrent: self.max_concurrent }
+        Limits {
+            max_completed: self.max_completed,
+            max_concurrent: self.max_concurrent,
+            feed_retention: self.feed_retention,
+        }
     }
 
     /// Checks the configuration is within what the model supports.
@@ -72,6 +108,9 @@ impl ModelConfig {
         if self.progress > 3 {
             return Err(format!("progress must be at most 3, not {}", self.progress));
         }
+        if self.feed_retention > MAX_FEED {
+            return Err(format!("feed retention must be at most {MAX_FEED}, not {}", self.feed_retention));
+        }
         Ok(())
     }
 }
@@ -91,13 +130,15 @@ impl fmt::Display for ModelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={}",
+            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={} feed={} restarts={}",
             self.ops,
             self.max_completed,
             self.max_concurrent.map_or("none".to_owned(), |m| m.to_string()),
             self.waits,
             self.watchers,
-            self.progress
+            self.progress,
+            self.feed_retention,
+            if self.restarts { "on" } else { "off" }
         )
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! oplife-model check   [--ops N] [--max-completed K] [--max-concurrent C|none] [--waits W]
-//!                      [--threads T] [--symmetry] [--deep] [--no-mutants]
+//!                      [--watchers N] [--progress N] [--feed N] [--restarts | --no-restarts]
+//!                      [--threads T] [--symmetry | --no-symmetry] [--deep] [--no-mutants]
 //! oplife-model explore [--port P] [same model flags]
 //! oplife-model table   [--matrix | --mermaid]
 //! ```
@@ -18,7 +19,8 @@ use stateright::Model;
 
 const USAGE: &str = "usage:
   oplife-model check   [--ops N] [--max-completed K] [--max-concurrent C|none] [--waits W]
-                       [--watchers N] [--progress N] [--threads T] [--symmetry | --no-symmetry]
+                       [--watchers N] [--progress N] [--feed N] [--restarts | --no-restarts]
+                       [--threads T] [--symmetry | --no-symmetry]
                        [--deep] [--no-mutants]
   oplife-model explore [--port P] [model flags as for check]
   oplife-model table   [--matrix | --mermaid]
@@ -61,10 +63,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--no-symmetry" => args.options.symmetry = false,
             "--deep" => deep = true,
             "--no-mutants" => args.mutants = false,
+            "--restarts" | "--no-restarts" => overrides.push((flag.clone(), String::new())),
             "--matrix" => args.table_view = "matrix",
             "--mermaid" => args.table_view = "mermaid",
             "-h" | "--help" => return Err(String::new()),
-            "--ops" | "--max-completed" | "--max-concurrent" | "--waits" | "--watchers" | "--progress"
+            "--ops" | "--max-completed" | "--max-concurrent" | "--waits" | "--watchers" | "--progress" | "--feed"
             | "--threads" | "--port" => {
                 let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 overrides.push((flag, value));
@@ -93,6 +96,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--progress" => {
                 config.progress = u32::try_from(number(&flag, &value)?).map_err(|_| "--progress is too large")?
             }
+            "--feed" => config.feed_retention = number(&flag, &value)?,
+            "--restarts" => config.restarts = true,
+            "--no-restarts" => config.restarts = false,
             "--threads" => args.options.threads = number(&flag, &value)?.max(1),
             "--port" => args.port = u16::try_from(number(&flag, &value)?).map_err(|_| "--port is too large")?,
             _ => {}

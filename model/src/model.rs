@@ -5,8 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use oplife_machine::{Lifecycle, Outcome, Output, Request, State};
-use oplife_spec::{ErrorKind, OperationKind, Phase, Table};
+use oplife_machine::{Lifecycle, LostPolicy, Outcome, Output, Request, State};
+use oplife_spec::{ErrorKind, OperationKind, OutcomeKind, Phase, Status, Table};
 use stateright::{Model, Property, Representative};
 
 use crate::config::{MAX_OPS, ModelConfig};
@@ -87,11 +87,20 @@ pub enum Action {
     },
     /// Dropping the pending `wait_all` future of slot `.0`.
     CancelWait(u8),
+    /// The process restarts: the registry's image is captured and restored
+    /// into a fresh registry; lost operations end `Cancelled` when `cancel`
+    /// is set, `Terminated` otherwise. Pending watchers and waits die with
+    /// the old process.
+    Restart {
+        /// The lost-operation policy: `Cancelled` instead of `Terminated`.
+        cancel: bool,
+    },
 }
 
 impl Action {
-    /// The machine request this action makes.
-    pub fn request(&self) -> Request<Tiny> {
+    /// The machine request this action makes in `state` (a restart restores
+    /// the image of `state` into a fresh registry).
+    pub fn request(&self, state: &State<Tiny>) -> Request<Tiny> {
         match *self {
             Action::Op(call, id) => match call {
                 OpCall::Register(kind, expects_peer) => Request::Register { id, kind, expects_peer },
@@ -112,7 +121,36 @@ impl Action {
             Action::CollectCompleted => Request::CollectCompleted,
             Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect() },
             Action::CancelWait(slot) => Request::CancelWait { wait: slot },
+            Action::Restart { cancel } => Request::Restore {
+                image: Box::new(state.image()),
+                policy: match cancel {
+                    true => LostPolicy::Cancel { reason: None },
+                    false => LostPolicy::Terminate { reason: () },
+                },
+            },
         }
+    }
+}
+
+impl OpCall {
+    /// The name of the registry call.
+    pub fn name(self) -> &'static str {
+        let input = match self {
+            OpCall::Register(..) => oplife_spec::Input::Register,
+            OpCall::ProvisioningSucceeded => oplife_spec::Input::ProvisioningSucceeded,
+            OpCall::ProvisioningFailed => oplife_spec::Input::ProvisioningFailed,
+            OpCall::AbortProvisioning => oplife_spec::Input::AbortProvisioning,
+            OpCall::PeerReady => oplife_spec::Input::PeerReady,
+            OpCall::RegisterWatcher => oplife_spec::Input::RegisterWatcher,
+            OpCall::ReportProgress => oplife_spec::Input::ReportProgress,
+            OpCall::Complete => oplife_spec::Input::Complete,
+            OpCall::Fail => oplife_spec::Input::Fail,
+            OpCall::Cancel => oplife_spec::Input::Cancel,
+            OpCall::RequestRetire => oplife_spec::Input::RequestRetire,
+            OpCall::MarkRetired => oplife_spec::Input::MarkRetired,
+            OpCall::CollectTerminal => oplife_spec::Input::CollectTerminal,
+        };
+        input.name()
     }
 }
 
@@ -126,7 +164,7 @@ impl fmt::Display for Action {
             Action::Op(OpCall::Register(kind, expects), id) => {
                 write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects})")
             }
-            Action::Op(_, id) => write!(f, "{}(op{id})", self.request().input().name()),
+            Action::Op(call, id) => write!(f, "{}(op{id})", call.name()),
             Action::TerminateOwner => f.write_str("terminate_owner()"),
             Action::CollectCompleted => f.write_str("collect_completed()"),
             Action::BeginWait { slot, ids } => {
@@ -134,6 +172,8 @@ impl fmt::Display for Action {
                 write!(f, "wait_all([{}]) as wait{slot}", ids.join(", "))
             }
             Action::CancelWait(slot) => write!(f, "drop wait{slot}"),
+            Action::Restart { cancel: false } => f.write_str("restart (capture, restore: lost ops Terminated)"),
+            Action::Restart { cancel: true } => f.write_str("restart (capture, restore: lost ops Cancelled)"),
         }
     }
 }
@@ -210,13 +250,20 @@ impl LifecycleModel {
         next.witnessed = 0;
         let mut out = Vec::new();
         let coverage = &self.coverage;
-        let result = self
-            .lifecycle
-            .apply_traced(&mut next.machine, action.request(), &mut out, &mut |row| coverage.row_fired(row));
+        let request = action.request(&state.machine);
+        if let Action::Restart { .. } = action {
+            next.machine = State::new();
+        }
+        let result =
+            self.lifecycle.apply_traced(&mut next.machine, request, &mut out, &mut |row| coverage.row_fired(row));
         match result {
             Err(error) => {
                 coverage.error_produced(error.kind());
-                if next.machine != state.machine {
+                if let Action::Restart { .. } = action {
+                    // A fresh registry must accept the image of any state.
+                    next.machine = state.machine.clone();
+                    next.faults |= fault::RESTORE;
+                } else if next.machine != state.machine {
                     next.faults |= fault::REJECTION_CHANGED_STATE;
                 }
                 if self.witnesses && error.kind() == ErrorKind::MaxConcurrentExceeded {
@@ -226,6 +273,9 @@ impl LifecycleModel {
             }
             Ok(()) => {
                 observe(state, &mut next, action, &out);
+                if let Action::Restart { cancel } = action {
+                    observe_restart(self, state, &mut next, cancel);
+                }
                 if !self.witnesses {
                     next.witnessed = 0;
                     for w in &mut next.waits {
@@ -288,6 +338,17 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
         // the machine does with the request.
         *w = EnvWait::default();
     }
+    if let Action::Restart { .. } = action {
+        // Watchers and waits belonged to the old process: their channels
+        // closed with it.
+        next.watchers = [0; MAX_OPS];
+        next.waits = Default::default();
+    }
+
+    let feed_before = before.machine.feed();
+    let mut next_seq = feed_before.watermark().saturating_add(1);
+    let mut unfed: Option<(u8, OutcomeKind)> = None;
+    let mut appended = 0usize;
 
     let mut ended = [None; MAX_OPS];
     let mut watch_answers = 0u32;
@@ -297,6 +358,9 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
     for output in out {
         match output {
             Output::Ended { id, outcome } => {
+                if unfed.replace((*id, outcome.kind())).is_some() {
+                    next.faults |= fault::FEED_ENTRY;
+                }
                 if before.machine.status(id).is_terminal() {
                     // It had ended already: ending again is a change.
                     next.faults |= fault::TERMINAL_CHANGED;
@@ -314,6 +378,24 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
                         *seen = Some(outcome.kind());
                     }
                 }
+            }
+            Output::FeedAppended { seq, id } => {
+                appended += 1;
+                match unfed.take() {
+                    Some((ended, _)) if ended != *id => next.faults |= fault::FEED_ENTRY,
+                    None => next.faults |= fault::FEED_ENTRY,
+                    Some((_, outcome)) => {
+                        let entry = next.machine.feed().entries().find(|e| e.seq == *seq);
+                        let kind = next.kinds.get(usize::from(*id)).copied().flatten();
+                        if entry.is_some_and(|e| e.id != *id || e.outcome.kind() != outcome || Some(e.kind) != kind) {
+                            next.faults |= fault::FEED_OUTCOME;
+                        }
+                    }
+                }
+                if *seq != next_seq {
+                    next.faults |= fault::FEED_SEQUENCE;
+                }
+                next_seq = seq.saturating_add(1);
             }
             Output::WatchPending { id } => {
                 watch_answers += 1;
@@ -376,12 +458,19 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
                 collected.push((*id, outcome.kind()));
                 forget(next, *id);
             }
-            Output::Started { .. }
+            Output::Registered { .. }
+            | Output::Started { .. }
             | Output::Progress { .. }
             | Output::PeerExposed { .. }
             | Output::WaitPending { .. }
             | Output::Acknowledged { .. } => {}
         }
+    }
+    if unfed.is_some() {
+        next.faults |= fault::FEED_ENTRY;
+    }
+    if feed_before.entries().len() + appended > next.machine.feed().entries().len() {
+        next.witnessed |= witness::FEED_DROPPED;
     }
     if matches!(action, Action::Op(OpCall::RegisterWatcher, _)) && watch_answers != 1 {
         next.faults |= fault::WATCHER;
@@ -401,6 +490,74 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
     if action == Action::TerminateOwner && watchers_notified && pending_waits_satisfied {
         next.witnessed |= witness::TERMINATION_RESOLVED_PENDING;
     }
+}
+
+/// What a restart must keep: every terminal record and feed entry of the
+/// old registry (only retention may drop the oldest, to make room for the
+/// lost operations' endings), every operation's details, and the phase; and
+/// every lost operation ends as the policy says.
+fn observe_restart(model: &LifecycleModel, before: &ModelState, next: &mut ModelState, cancel: bool) {
+    let (old, new) = (&before.machine, &next.machine);
+    let lost: Vec<u8> = old.operations().filter(|(_, op)| !op.status().is_terminal()).map(|(id, _)| *id).collect();
+    let mut expected: Vec<u8> = old.retained().copied().chain(lost.iter().copied()).collect();
+    expected.drain(..expected.len().saturating_sub(model.config.max_completed));
+    let retained: Vec<u8> = new.retained().copied().collect();
+    let policy = if cancel { Status::Cancelled } else { Status::Terminated };
+    let details_kept = old.operations().all(|(id, op)| match new.operation(id) {
+        None => !expected.contains(id),
+        Some(now) => {
+            let status_ok = match op.status().is_terminal() {
+                true => now.status() == op.status() && now.outcome() == op.outcome(),
+                false => now.status() == policy,
+            };
+            status_ok
+                && now.kind() == op.kind()
+                && now.peer_ready() == op.peer_ready()
+                && now.progress_count() == op.progress_count()
+                && (now.buffered() == op.buffered() || !op.status().is_terminal())
+        }
+    });
+    let (old_feed, new_feed) = (old.feed(), new.feed());
+    let lost_count = u64::try_from(lost.len()).unwrap_or(u64::MAX);
+    let feed_kept = new_feed.watermark() == old_feed.watermark().saturating_add(lost_count)
+        && new_feed.entries().len() == (old_feed.entries().len() + lost.len()).min(model.config.feed_retention)
+        && new_feed.entries().filter(|e| e.seq <= old_feed.watermark()).all(|e| old_feed.entries().any(|o| o == e));
+    let kept = retained == expected && new.operation_count() == expected.len() && new.phase() == old.phase();
+    if !kept || !details_kept || !feed_kept {
+        next.faults |= fault::RESTORE;
+    }
+    if !lost.is_empty() {
+        next.witnessed |= witness::RESTART_RESOLVED_LOST;
+    }
+    if old.retained().any(|id| retained.contains(id)) {
+        next.witnessed |= witness::RESTART_KEPT_RECORD;
+    }
+}
+
+/// The id a blanked feed entry carries.
+pub const BLANK_ID: u8 = u8::MAX;
+
+/// Blanks the feed entries that no property reads any more: those of
+/// operations that are forgotten, no longer terminal (the id was reused), or
+/// that ended again since. Each entry's content was checked when it was
+/// appended, the machine never reads it back, and restores copy entries as
+/// they are; so blanking merges states without hiding a violation.
+fn blank_checked_feed_entries(machine: &mut State<Tiny>) {
+    let mut live = [None::<u64>; MAX_OPS];
+    for entry in machine.feed().entries() {
+        if machine.status(&entry.id).is_terminal()
+            && let Some(newest) = live.get_mut(usize::from(entry.id))
+        {
+            *newest = Some(entry.seq);
+        }
+    }
+    machine.rewrite_feed_entries(|entry| {
+        if live.get(usize::from(entry.id)).copied().flatten() != Some(entry.seq) {
+            entry.id = BLANK_ID;
+            entry.kind = OperationKind::BackgroundToolOp;
+            entry.outcome = Outcome::Retired;
+        }
+    });
 }
 
 fn forget(next: &mut ModelState, id: u8) {
@@ -446,10 +603,18 @@ impl Model for LifecycleModel {
                 actions.push(Action::CancelWait(u8::try_from(slot).unwrap_or(0)));
             }
         }
+        if self.config.restarts {
+            actions.push(Action::Restart { cancel: false });
+            actions.push(Action::Restart { cancel: true });
+        }
     }
 
     fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
-        let (next, result) = self.step(state, action);
+        let (mut next, result) = self.step(state, action);
+        // Only differences between feed sequence numbers matter, so states
+        // are kept with the feed rebased (the state space stays finite).
+        next.machine.normalize_feed();
+        blank_checked_feed_entries(&mut next.machine);
         // A refusal that changed nothing is a self-loop: no new state.
         match result {
             Err(_) if next.faults == state.faults && next.witnessed == 0 => None,

@@ -165,6 +165,54 @@ pub const CATALOGUE: &[Mutant] = &[
         alter: |t| drop_effect(t, Input::Evict, Effect::Unretain),
     },
     Mutant {
+        name: "complete-skips-feed",
+        description: "complete_operation mints no completion feed entry",
+        caught_by: p::ONE_FEED_ENTRY_PER_TERMINAL,
+        alter: |t| drop_effect(t, Input::Complete, Effect::AppendFeed),
+    },
+    Mutant {
+        name: "fail-feeds-twice",
+        description: "fail_operation mints two feed entries for one terminal transition",
+        caught_by: p::ONE_FEED_ENTRY_PER_TERMINAL,
+        alter: |t| {
+            for row in rows_of(t, Input::Fail) {
+                if let Some(at) = row.effects.iter().position(|e| *e == Effect::AppendFeed) {
+                    row.effects.insert(at, Effect::AppendFeed);
+                }
+            }
+        },
+    },
+    Mutant {
+        name: "restore-forgets-image",
+        description: "restore does not load the captured image",
+        caught_by: p::RESTART_KEEPS_TERMINAL,
+        alter: |t| drop_effect(t, Input::Restore, Effect::LoadImage),
+    },
+    Mutant {
+        name: "restore-leaves-lost-running",
+        description: "restore does not end the operations lost with the old process",
+        caught_by: p::RESTART_KEEPS_TERMINAL,
+        alter: |t| drop_effect(t, Input::Restore, Effect::ResolveEachLost),
+    },
+    Mutant {
+        name: "lost-ops-end-retired",
+        description: "the Terminated restore policy ends lost operations Retired",
+        caught_by: p::RESTART_KEEPS_TERMINAL,
+        alter: |t| {
+            for row in rows_of(t, Input::ResolveLost) {
+                if row.guards == [Guard::LostAsTerminated] {
+                    row.target = oplife_spec::Target::Status(Status::Retired);
+                }
+            }
+        },
+    },
+    Mutant {
+        name: "lost-ops-not-retained",
+        description: "operations ended by a restore are not retained",
+        caught_by: p::RETAINED_ARE_TERMINAL_IN_ORDER,
+        alter: |t| drop_effect(t, Input::ResolveLost, Effect::Retain),
+    },
+    Mutant {
         name: "cancelled-carries-aborted",
         description: "the Cancelled status carries an Aborted outcome",
         caught_by: p::OUTCOME_MATCHES_STATUS,

@@ -40,6 +40,17 @@ pub const TERMINATION_IS_FINAL: &str = "12 owner termination is final";
 /// 13. `collect_completed` hands over exactly the retained records.
 pub const COLLECT_HANDS_OVER_RETAINED: &str = "13 collect hands over the retained records";
 
+/// 14. Feed sequence numbers strictly increase, one after the other.
+pub const FEED_SEQUENCES_INCREASE: &str = "14 feed sequences strictly increase";
+/// 15. Exactly one feed entry per terminal transition.
+pub const ONE_FEED_ENTRY_PER_TERMINAL: &str = "15 one feed entry per terminal transition";
+/// 16. A retained feed entry carries its op's outcome and kind.
+pub const FEED_CARRIES_OUTCOME: &str = "16 feed entries carry the op's outcome";
+/// 17. A restart keeps terminal records and feed entries, ends lost ops.
+///
+/// Lost operations end as the restore policy says.
+pub const RESTART_KEEPS_TERMINAL: &str = "17 restart keeps terminal records and feed entries";
+
 /// An op is evicted.
 pub const SOMETIMES_EVICTION: &str = "sometimes: a record is evicted";
 /// A wait is satisfied after a record it tracked was evicted.
@@ -48,6 +59,12 @@ pub const SOMETIMES_SATISFIED_AFTER_EVICTION: &str = "sometimes: a wait is satis
 pub const SOMETIMES_WAIT_CANCELLED: &str = "sometimes: a pending wait is cancelled";
 /// Owner termination resolves a pending wait and a pending watcher.
 pub const SOMETIMES_TERMINATION_WITH_PENDING: &str = "sometimes: owner termination resolves pending waits and watchers";
+/// The feed drops its oldest entry.
+pub const SOMETIMES_FEED_DROPS: &str = "sometimes: the feed drops its oldest entry";
+/// A restart ends a lost operation.
+pub const SOMETIMES_RESTART_RESOLVES_LOST: &str = "sometimes: a restart ends a lost operation";
+/// A retained record survives a restart.
+pub const SOMETIMES_RESTART_KEEPS_RECORD: &str = "sometimes: a retained record survives a restart";
 /// The concurrency limit refuses a registration.
 pub const SOMETIMES_LIMIT_REFUSES: &str = "sometimes: the concurrency limit refuses a registration";
 
@@ -135,11 +152,44 @@ fn collect_hands_over_retained(_: &M, s: &ModelState) -> bool {
     s.faults & fault::COLLECT == 0
 }
 
+fn feed_sequences_increase(m: &M, s: &ModelState) -> bool {
+    let feed = s.machine.feed();
+    let consecutive = feed.entries().zip(feed.entries().skip(1)).all(|(a, b)| b.seq == a.seq.saturating_add(1));
+    let ends_at_watermark = feed.entries().last().is_none_or(|e| e.seq == feed.watermark());
+    s.faults & fault::FEED_SEQUENCE == 0
+        && consecutive
+        && ends_at_watermark
+        && feed.entries().len() <= m.config.feed_retention
+}
+
+fn one_feed_entry_per_terminal(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::FEED_ENTRY == 0
+}
+
+fn feed_carries_outcome(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::FEED_OUTCOME == 0
+        && s.machine.operations().filter(|(_, op)| op.status().is_terminal()).all(|(id, op)| {
+            // Older entries of a reused id are dropped first, so the newest
+            // entry for a terminal op is its own.
+            s.machine
+                .feed()
+                .entries()
+                .filter(|e| e.id == *id)
+                .last()
+                .is_none_or(|e| Some(&e.outcome) == op.outcome() && e.kind == op.kind())
+        })
+}
+
+fn restart_keeps_terminal(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::RESTORE == 0
+}
+
 fn saw(s: &ModelState, bit: u8) -> bool {
     s.witnessed & bit != 0
 }
 
-/// The `always` properties: every invariant of SPEC.md, and one more.
+/// The `always` properties: every invariant of SPEC.md, collection, the
+/// completion feed, and restarts.
 pub fn invariants() -> Vec<Property<M>> {
     vec![
         Property::always(BUFFERED_ONLY_WHEN_TERMINAL, buffered_only_when_terminal),
@@ -155,6 +205,10 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(TERMINAL_IS_FINAL, terminal_is_final),
         Property::always(TERMINATION_IS_FINAL, termination_is_final),
         Property::always(COLLECT_HANDS_OVER_RETAINED, collect_hands_over_retained),
+        Property::always(FEED_SEQUENCES_INCREASE, feed_sequences_increase),
+        Property::always(ONE_FEED_ENTRY_PER_TERMINAL, one_feed_entry_per_terminal),
+        Property::always(FEED_CARRIES_OUTCOME, feed_carries_outcome),
+        Property::always(RESTART_KEEPS_TERMINAL, restart_keeps_terminal),
     ]
 }
 
@@ -174,6 +228,15 @@ pub fn examples(config: ModelConfig) -> Vec<Property<M>> {
         properties.push(Property::sometimes(SOMETIMES_TERMINATION_WITH_PENDING, |_, s| {
             saw(s, witness::TERMINATION_RESOLVED_PENDING)
         }));
+    }
+    if usize::from(config.ops) > config.feed_retention {
+        properties.push(Property::sometimes(SOMETIMES_FEED_DROPS, |_, s| saw(s, witness::FEED_DROPPED)));
+    }
+    if config.restarts {
+        properties
+            .push(Property::sometimes(SOMETIMES_RESTART_RESOLVES_LOST, |_, s| saw(s, witness::RESTART_RESOLVED_LOST)));
+        properties
+            .push(Property::sometimes(SOMETIMES_RESTART_KEEPS_RECORD, |_, s| saw(s, witness::RESTART_KEPT_RECORD)));
     }
     if config.max_concurrent.is_some_and(|limit| limit < usize::from(config.ops)) {
         properties.push(Property::sometimes(SOMETIMES_LIMIT_REFUSES, |_, s| saw(s, witness::LIMIT_REFUSED)));

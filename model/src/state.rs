@@ -73,6 +73,16 @@ pub mod fault {
     pub const COLLECT: u16 = 1 << 5;
     /// More terminal records were retained than the environment can track.
     pub const RETAINED_OVERFLOW: u16 = 1 << 6;
+    /// A feed entry got a sequence number that was not the next one.
+    pub const FEED_SEQUENCE: u16 = 1 << 7;
+    /// A terminal transition got no feed entry or more than one, or a feed
+    /// entry was appended without a terminal transition.
+    pub const FEED_ENTRY: u16 = 1 << 8;
+    /// A feed entry disagreed with the outcome or kind of the op that ended.
+    pub const FEED_OUTCOME: u16 = 1 << 9;
+    /// A restart lost or altered a terminal record or feed entry, or did not
+    /// end a lost operation as the policy says.
+    pub const RESTORE: u16 = 1 << 10;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -88,6 +98,12 @@ pub mod witness {
     pub const TERMINATION_RESOLVED_PENDING: u8 = 1 << 3;
     /// The concurrency limit refused a registration.
     pub const LIMIT_REFUSED: u8 = 1 << 4;
+    /// The feed dropped its oldest entry to stay within its retention.
+    pub const FEED_DROPPED: u8 = 1 << 5;
+    /// A restart ended an operation lost with the old process.
+    pub const RESTART_RESOLVED_LOST: u8 = 1 << 6;
+    /// A retained record survived a restart.
+    pub const RESTART_KEPT_RECORD: u8 = 1 << 7;
 }
 
 /// One state of the model.
@@ -164,13 +180,14 @@ impl ModelState {
 impl Representative for ModelState {
     /// Renames ids canonically: known operations in registration order get
     /// the lowest ids; forgotten ids follow, ordered by what pending waits
-    /// remember of them. The model is symmetric in ids (operations are kept
+    /// remember of them and where they appear in the completion feed. The model is symmetric in ids (operations are kept
     /// in registration order, owner termination follows it, every action is
     /// offered for every id), so any renaming is a sound representative.
     fn representative(&self) -> Self {
-        // (out of range, registration position, what waits remember, id)
-        type Key = (bool, u8, [(bool, bool, Option<OutcomeKind>); MAX_WAITS], u8);
-        let mut keys: [Key; MAX_OPS] = [(false, u8::MAX, [(false, false, None); MAX_WAITS], 0); MAX_OPS];
+        // (out of range, registration position, what waits remember, feed
+        // positions, id)
+        type Key = (bool, u8, [(bool, bool, Option<OutcomeKind>); MAX_WAITS], u8, u8);
+        let mut keys: [Key; MAX_OPS] = [(false, u8::MAX, [(false, false, None); MAX_WAITS], 0, 0); MAX_OPS];
         for (pos, (id, _)) in self.machine.operations().enumerate() {
             if let Some(key) = keys.get_mut(usize::from(*id)) {
                 key.1 = u8::try_from(pos).unwrap_or(u8::MAX);
@@ -181,12 +198,17 @@ impl Representative for ModelState {
             for (slot, w) in self.waits.iter().enumerate() {
                 key.2[slot] = (w.ids & (1 << id) != 0, w.evicted & (1 << id) != 0, w.seen[id]);
             }
-            key.3 = u8::try_from(id).unwrap_or(u8::MAX);
+            key.4 = u8::try_from(id).unwrap_or(u8::MAX);
+        }
+        for (pos, entry) in self.machine.feed().entries().enumerate() {
+            if let Some(key) = keys.get_mut(usize::from(entry.id)) {
+                key.3 |= 1 << pos.min(7);
+            }
         }
         keys.sort_unstable();
         let mut to = [0u8; MAX_OPS];
         for (new, key) in keys.iter().enumerate() {
-            to[usize::from(key.3)] = u8::try_from(new).unwrap_or(u8::MAX);
+            to[usize::from(key.4)] = u8::try_from(new).unwrap_or(u8::MAX);
         }
         if to.iter().enumerate().all(|(old, new)| usize::from(*new) == old) {
             return self.clone();

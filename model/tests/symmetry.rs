@@ -13,8 +13,16 @@ use oplife_model::{LifecycleModel, ModelConfig, ModelState};
 use oplife_spec::Table;
 use stateright::{Checker, Model, Representative};
 
-const SMALL: ModelConfig =
-    ModelConfig { ops: 2, max_completed: 1, max_concurrent: Some(1), waits: 1, watchers: 1, progress: 1 };
+const SMALL: ModelConfig = ModelConfig {
+    ops: 2,
+    max_completed: 1,
+    max_concurrent: Some(1),
+    waits: 1,
+    watchers: 1,
+    progress: 1,
+    feed_retention: 2,
+    restarts: true,
+};
 
 /// A description of the state that ignores the order of wait entries
 /// (which only orders a report), as a string.

@@ -89,6 +89,9 @@ impl From<LifecycleError<Runtime>> for OpsLifecycleError {
             LifecycleError::PeerExpectationMismatch { id, kind, expects_peer } => {
                 Self::PeerExpectationMismatch { id, kind, expect_peer_channel: expects_peer }
             }
+            // Only `restore` produces these, and it reports them as a
+            // snapshot error; a registry call never does.
+            LifecycleError::RegistryInUse | LifecycleError::InvalidImage(_) => Self::Internal(error.to_string()),
             LifecycleError::Internal(message) => Self::Internal(message),
         }
     }

@@ -220,7 +220,8 @@ fn millis(from: Instant, to: Instant) -> u64 {
 
 impl RegistryState {
     fn new(config: OpsLifecycleConfig) -> Self {
-        let limits = Limits { max_completed: config.max_completed, max_concurrent: config.max_concurrent };
+        let limits =
+            Limits { max_completed: config.max_completed, max_concurrent: config.max_concurrent, ..Limits::default() };
         RegistryState {
             machine: Machine::new(limits),
             records: HashMap::default(),
@@ -301,7 +302,10 @@ impl RegistryState {
                 self.records.remove(&id);
                 call.collected.push((id, outcome));
             }
-            Output::Progress { .. } | Output::Acknowledged { .. } => {}
+            Output::Registered { .. }
+            | Output::FeedAppended { .. }
+            | Output::Progress { .. }
+            | Output::Acknowledged { .. } => {}
         }
     }
 

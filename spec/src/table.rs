@@ -81,12 +81,14 @@ impl fmt::Display for RowId {
 
 /// The effects every terminal transition runs, in the order SPEC.md gives:
 /// the outcome is recorded and the slot released, then the terminal event,
-/// every pending watcher, retention at the tail of the completion order,
-/// every wait tracking the op, and eviction of the overflow.
-pub const TERMINAL_EFFECTS: [Effect; 7] = [
+/// the completion feed entry, every pending watcher, retention at the tail
+/// of the completion order, every wait tracking the op, and eviction of the
+/// overflow.
+pub const TERMINAL_EFFECTS: [Effect; 8] = [
     Effect::RecordOutcome,
     Effect::ReleaseSlot,
     Effect::EmitEnded,
+    Effect::AppendFeed,
     Effect::NotifyWatchers,
     Effect::Retain,
     Effect::SatisfyWaits,
@@ -141,7 +143,7 @@ impl Table {
                 StatusSet::of(&[S::Absent]),
                 &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit],
                 T::Status(S::Provisioning),
-                &[E::ClaimSlot],
+                &[E::ClaimSlot, E::EmitRegistered],
             ),
             Rule::op(
                 I::ProvisioningSucceeded,
@@ -182,6 +184,22 @@ impl Table {
                 &[E::OpenWait],
             ),
             Rule::registry(I::CancelWait, any, &[G::WaitPending], T::Unchanged, &[E::CloseWait]),
+            Rule::registry(
+                I::Restore,
+                any,
+                &[G::RegistryPristine, G::ImageConsistent, G::ImageOpen],
+                T::Unchanged,
+                &[E::LoadImage, E::ResolveEachLost],
+            ),
+            Rule::registry(
+                I::Restore,
+                any,
+                &[G::RegistryPristine, G::ImageConsistent, G::ImageOwnerTerminated],
+                T::Phase(Phase::OwnerTerminated),
+                &[E::LoadImage, E::ResolveEachLost],
+            ),
+            Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsTerminated], T::Status(S::Terminated), terminal),
+            Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsCancelled], T::Status(S::Cancelled), terminal),
         ];
 
         let per_op_inputs: Vec<Input> =

@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 use crate::table::{From, RowId, Table, Target};
-use crate::vocab::{Effect, Input, Phase, Scope, Status, StatusSet};
+use crate::vocab::{Effect, Guard, Input, Phase, Scope, Status, StatusSet};
 
 /// Why a table was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -66,8 +66,9 @@ pub enum TableError {
         /// Its input.
         input: Input,
     },
-    /// A cascade input is not allowed, unguarded, from every status its
-    /// registry-level effect cascades over.
+    /// A cascade input is not allowed from every status its registry-level
+    /// effect cascades over, unguarded or under every choice of a payload
+    /// guard group ([`crate::Guard::CHOICES`]).
     #[error("cascade {input} has no unguarded row from {status}")]
     CascadeNotTotal {
         /// The cascade input.
@@ -80,7 +81,7 @@ pub enum TableError {
 /// The statuses a cascade input is applied to by its registry-level effect.
 pub fn cascade_domain(input: Input) -> StatusSet {
     match input {
-        Input::Terminate => StatusSet::ACTIVE,
+        Input::Terminate | Input::ResolveLost => StatusSet::ACTIVE,
         Input::Evict | Input::Drain => StatusSet::TERMINAL,
         _ => StatusSet::EMPTY,
     }
@@ -173,10 +174,13 @@ impl Table {
     }
 
     fn check_cascades(&self) -> Result<(), TableError> {
-        for input in [Input::Terminate, Input::Evict, Input::Drain] {
+        for input in Input::ALL.into_iter().filter(|i| i.scope() == Scope::Cascade) {
             for status in cascade_domain(input).iter() {
+                let answers = |guards: &[Guard]| {
+                    self.rows.iter().any(|r| r.input == input && r.guards == guards && r.allows_status(status))
+                };
                 let covered =
-                    self.rows.iter().any(|r| r.input == input && r.guards.is_empty() && r.allows_status(status));
+                    answers(&[]) || Guard::CHOICES.iter().any(|group| group.iter().all(|choice| answers(&[*choice])));
                 if !covered {
                     return Err(TableError::CascadeNotTotal { input, status });
                 }

@@ -9,6 +9,7 @@ use std::fmt;
 /// `Absent` means the registry does not know the id (never registered, or
 /// forgotten after eviction or collection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Status {
     /// Unknown to the registry.
     Absent,
@@ -177,6 +178,7 @@ impl fmt::Display for StatusSet {
 
 /// The phase of the registry as a whole: open until its owner terminates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Phase {
     /// The owner session is alive; operations may be registered.
     Open,
@@ -205,6 +207,7 @@ impl fmt::Display for Phase {
 
 /// The kind of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OperationKind {
     /// A child agent of a mob; it exposes a peer channel once ready.
     MobMemberChild,
@@ -273,17 +276,23 @@ pub enum Input {
     BeginWait,
     /// Dropping a pending `wait_all` future: cancel its wait request.
     CancelWait,
+    /// `restore(snapshot, policy)`: rebuild a fresh registry from a captured
+    /// image.
+    Restore,
     /// Cascade of `terminate_owner`: terminate one operation.
     Terminate,
     /// Cascade of retention: forget the oldest retained record.
     Evict,
     /// Cascade of `collect_completed`: hand over and forget one record.
     Drain,
+    /// Cascade of `restore`: end one operation that was not terminal when
+    /// the image was captured, as the restore policy says.
+    ResolveLost,
 }
 
 impl Input {
     /// Every input, in declaration order.
-    pub const ALL: [Input; 20] = [
+    pub const ALL: [Input; 22] = [
         Input::Register,
         Input::ProvisioningSucceeded,
         Input::ProvisioningFailed,
@@ -301,9 +310,11 @@ impl Input {
         Input::CollectCompleted,
         Input::BeginWait,
         Input::CancelWait,
+        Input::Restore,
         Input::Terminate,
         Input::Evict,
         Input::Drain,
+        Input::ResolveLost,
     ];
 
     /// Position of the input in [`Input::ALL`].
@@ -314,8 +325,10 @@ impl Input {
     /// Where the input applies.
     pub const fn scope(self) -> Scope {
         match self {
-            Input::TerminateOwner | Input::CollectCompleted | Input::BeginWait | Input::CancelWait => Scope::Registry,
-            Input::Terminate | Input::Evict | Input::Drain => Scope::Cascade,
+            Input::TerminateOwner | Input::CollectCompleted | Input::BeginWait | Input::CancelWait | Input::Restore => {
+                Scope::Registry
+            }
+            Input::Terminate | Input::Evict | Input::Drain | Input::ResolveLost => Scope::Cascade,
             _ => Scope::Operation,
         }
     }
@@ -340,9 +353,11 @@ impl Input {
             Input::CollectCompleted => "collect_completed",
             Input::BeginWait => "begin_wait",
             Input::CancelWait => "cancel_wait",
+            Input::Restore => "restore",
             Input::Terminate => "terminate (cascade)",
             Input::Evict => "evict (cascade)",
             Input::Drain => "drain (cascade)",
+            Input::ResolveLost => "resolve lost (cascade)",
         }
     }
 }
@@ -379,6 +394,20 @@ pub enum Guard {
     WaitIdFresh,
     /// The wait request is pending.
     WaitPending,
+    /// The registry has never been used: open, no operation, no wait, no
+    /// feed entry minted.
+    RegistryPristine,
+    /// The image to restore is consistent (its records satisfy the machine's
+    /// invariants).
+    ImageConsistent,
+    /// The image was captured while the owner was active.
+    ImageOpen,
+    /// The image was captured after the owner terminated.
+    ImageOwnerTerminated,
+    /// The restore policy ends lost operations `Terminated`.
+    LostAsTerminated,
+    /// The restore policy ends lost operations `Cancelled`.
+    LostAsCancelled,
 }
 
 impl Guard {
@@ -395,14 +424,30 @@ impl Guard {
             Guard::WaitOpsDistinct => ErrorKind::DuplicateWaitOperation,
             Guard::WaitIdFresh => ErrorKind::DuplicateWaitRequest,
             Guard::WaitPending => ErrorKind::WaitNotActive,
+            Guard::RegistryPristine => ErrorKind::RegistryInUse,
+            Guard::ImageConsistent | Guard::ImageOpen | Guard::ImageOwnerTerminated => ErrorKind::InvalidImage,
+            Guard::LostAsTerminated | Guard::LostAsCancelled => ErrorKind::InvalidTransition,
         }
     }
 
     /// Whether this guard and `other` can never hold together, so two rows
     /// guarded by them never both fire.
     pub const fn excludes(self, other: Guard) -> bool {
-        matches!((self, other), (Guard::Buffered, Guard::NotBuffered) | (Guard::NotBuffered, Guard::Buffered))
+        matches!(
+            (self, other),
+            (Guard::Buffered, Guard::NotBuffered)
+                | (Guard::NotBuffered, Guard::Buffered)
+                | (Guard::ImageOpen, Guard::ImageOwnerTerminated)
+                | (Guard::ImageOwnerTerminated, Guard::ImageOpen)
+                | (Guard::LostAsTerminated, Guard::LostAsCancelled)
+                | (Guard::LostAsCancelled, Guard::LostAsTerminated)
+        )
     }
+
+    /// The guards that choose between rows by the request's payload alone
+    /// (one of each group always holds), in groups.
+    pub const CHOICES: [[Guard; 2]; 2] =
+        [[Guard::ImageOpen, Guard::ImageOwnerTerminated], [Guard::LostAsTerminated, Guard::LostAsCancelled]];
 
     /// The condition as rendered in tables.
     pub const fn description(self) -> &'static str {
@@ -418,6 +463,12 @@ impl Guard {
             Guard::WaitOpsDistinct => "no id repeated",
             Guard::WaitIdFresh => "wait id not pending",
             Guard::WaitPending => "wait pending",
+            Guard::RegistryPristine => "registry never used",
+            Guard::ImageConsistent => "image consistent",
+            Guard::ImageOpen => "image captured while open",
+            Guard::ImageOwnerTerminated => "image captured after owner termination",
+            Guard::LostAsTerminated => "policy: lost ops end Terminated",
+            Guard::LostAsCancelled => "policy: lost ops end Cancelled",
         }
     }
 }
@@ -434,6 +485,8 @@ impl fmt::Display for Guard {
 pub enum Effect {
     /// Count the operation as active (non-terminal).
     ClaimSlot,
+    /// Emit the `Registered` event.
+    EmitRegistered,
     /// Stop counting the operation as active.
     ReleaseSlot,
     /// Record the terminal outcome of the target status, built from the
@@ -445,6 +498,9 @@ pub enum Effect {
     RecordProgress,
     /// Emit the `Ended` event carrying the terminal outcome.
     EmitEnded,
+    /// Append an entry to the completion feed with the next sequence number
+    /// (dropping the oldest entries beyond the feed's retention).
+    AppendFeed,
     /// Mark the operation peer-ready and expose its peer.
     ExposePeer,
     /// Add a pending watcher.
@@ -480,6 +536,12 @@ pub enum Effect {
     OpenWait,
     /// Cancel a pending wait request and stop tracking its operations.
     CloseWait,
+    /// Install the image's operations, retained records and feed. Watchers
+    /// and waits are not part of an image: they belonged to the old process.
+    LoadImage,
+    /// Cascade [`Input::ResolveLost`] over every operation that is not
+    /// terminal, in registration order.
+    ResolveEachLost,
 }
 
 impl Effect {
@@ -487,11 +549,13 @@ impl Effect {
     pub const fn name(self) -> &'static str {
         match self {
             Effect::ClaimSlot => "claim active slot",
+            Effect::EmitRegistered => "event Registered",
             Effect::ReleaseSlot => "release active slot",
             Effect::RecordOutcome => "record outcome",
             Effect::EmitStarted => "event Started",
             Effect::RecordProgress => "progress +1, event Progress",
             Effect::EmitEnded => "event Ended",
+            Effect::AppendFeed => "feed entry",
             Effect::ExposePeer => "expose peer",
             Effect::AddWatcher => "pending watch",
             Effect::ResolveWatch => "resolved watch",
@@ -507,6 +571,8 @@ impl Effect {
             Effect::DrainRetained => "drain each retained",
             Effect::OpenWait => "open wait",
             Effect::CloseWait => "close wait",
+            Effect::LoadImage => "load image",
+            Effect::ResolveEachLost => "resolve each lost op",
         }
     }
 }
@@ -573,13 +639,17 @@ pub enum ErrorKind {
     OwnerTerminated,
     /// The spec's `expect_peer_channel` disagrees with its kind.
     PeerExpectationMismatch,
+    /// `restore` into a registry that has already been used.
+    RegistryInUse,
+    /// The image to restore is inconsistent.
+    InvalidImage,
     /// The machine met a table it cannot execute.
     Internal,
 }
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
@@ -591,6 +661,8 @@ impl ErrorKind {
         ErrorKind::DuplicateWaitRequest,
         ErrorKind::OwnerTerminated,
         ErrorKind::PeerExpectationMismatch,
+        ErrorKind::RegistryInUse,
+        ErrorKind::InvalidImage,
         ErrorKind::Internal,
     ];
 

@@ -119,6 +119,18 @@ fn a_cascade_that_skips_a_status_is_refused() {
 }
 
 #[test]
+fn a_cascade_needs_every_choice_of_its_payload_guards() {
+    let mut table = Table::standard();
+    let cancelled =
+        table.rows.iter().position(|r| r.input == Input::ResolveLost && r.guards == [Guard::LostAsCancelled]).unwrap();
+    table.rows.remove(cancelled);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::CascadeNotTotal { input: Input::ResolveLost, status: Status::Provisioning })
+    );
+}
+
+#[test]
 fn errors_name_the_row_in_their_message() {
     let mut table = Table::standard();
     let fail = row_index(&table, Input::Fail, Status::Running);

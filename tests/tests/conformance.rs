@@ -109,7 +109,7 @@ impl Harness {
         Harness {
             ids: (0..=POOL).map(|_| OperationId::new()).collect(),
             reference: Reference {
-                machine: Machine::new(Limits { max_completed, max_concurrent }),
+                machine: Machine::new(Limits { max_completed, max_concurrent, ..Limits::default() }),
                 waits: Vec::new(),
                 watches: Vec::new(),
             },

@@ -44,7 +44,14 @@ pub trait Domain: Debug + Clone + Copy + Eq + Hash + Ord + Default + Send + Sync
 
 /// The terminal outcome of an operation: one variant per terminal status.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "D::Result: serde::Serialize, D::Error: serde::Serialize, D::Reason: serde::Serialize",
+        deserialize = "D::Result: serde::Deserialize<'de>, D::Error: serde::Deserialize<'de>, D::Reason: serde::Deserialize<'de>"
+    ))
+)]
 pub enum Outcome<D: Domain> {
     /// Finished with a result.
     Completed(D::Result),

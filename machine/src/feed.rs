@@ -10,7 +10,14 @@ use crate::domain::{Domain, Outcome};
 
 /// One terminal transition, as the feed records it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, Outcome<D>: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, Outcome<D>: serde::Deserialize<'de>"
+    ))
+)]
 pub struct FeedEntry<D: Domain> {
     /// The sequence number the machine minted for the transition: one per
     /// terminal transition, strictly increasing, never reused.

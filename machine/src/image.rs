@@ -12,7 +12,14 @@ pub const MAX_WATERMARK: u64 = 1 << 62;
 
 /// One operation of an [`Image`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, Outcome<D>: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, Outcome<D>: serde::Deserialize<'de>"
+    ))
+)]
 pub struct OperationImage<D: Domain> {
     /// Its id.
     pub id: D::OpId,
@@ -39,7 +46,14 @@ pub struct OperationImage<D: Domain> {
 /// Pending watchers and waits are not part of an image: they belong to the
 /// process that registered them, which a restore replaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, Outcome<D>: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, Outcome<D>: serde::Deserialize<'de>"
+    ))
+)]
 pub struct Image<D: Domain> {
     /// The registry phase.
     pub phase: Phase,

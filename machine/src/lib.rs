@@ -28,7 +28,7 @@ pub use domain::{Domain, LostPolicy, Outcome, Output, Request, WaitReport};
 pub use error::LifecycleError;
 pub use feed::{Feed, FeedEntry, FeedSince};
 pub use image::{Image, MAX_WATERMARK, OperationImage};
-pub use lifecycle::{DEFAULT_MAX_COMPLETED, Lifecycle, Limits};
+pub use lifecycle::{DEFAULT_FEED_RETENTION, DEFAULT_MAX_COMPLETED, Lifecycle, Limits};
 pub use machine::Machine;
 pub use oplife_spec as spec;
 pub use state::{Operation, State, Wait};

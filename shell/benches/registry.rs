@@ -98,8 +98,11 @@ fn s2(n: usize) -> f64 {
 
 /// S3: N started, one wait_all over all N pending, completed one at a time.
 fn s3(n: usize) -> Duration {
-    let registry =
-        RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig { max_completed: n, max_concurrent: None });
+    let registry = RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig {
+        max_completed: n,
+        max_concurrent: None,
+        ..OpsLifecycleConfig::default()
+    });
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     timed(|| {
         let ids: Vec<OperationId> = (0..n).map(|i| start(&registry, i)).collect();
@@ -123,8 +126,11 @@ fn s4(n: usize) -> Duration {
 
 /// S5: list_operations with N retained operations; time per call.
 fn s5(n: usize) -> Duration {
-    let registry =
-        RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig { max_completed: n, max_concurrent: None });
+    let registry = RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig {
+        max_completed: n,
+        max_concurrent: None,
+        ..OpsLifecycleConfig::default()
+    });
     for i in 0..n {
         let id = start(&registry, i);
         registry.complete_operation(&id, result(id)).unwrap();

@@ -13,20 +13,35 @@
 //! polled; dropping a wait future cancels exactly its own wait; the last
 //! progress update is kept; owner termination is final; a poisoned lock is a
 //! typed error, never a silent `None`.
+//!
+//! Beyond the reference's interface: a completion feed
+//! ([`RuntimeOpsLifecycleRegistry::list_since`],
+//! [`RuntimeOpsLifecycleRegistry::wait_for_watermark`]) whose sequence
+//! numbers the machine mints; a typed stream of operation events with
+//! explicit gaps ([`RuntimeOpsLifecycleRegistry::subscribe_events`]); and
+//! durable snapshots ([`RuntimeOpsLifecycleRegistry::capture`],
+//! [`RuntimeOpsLifecycleRegistry::restore`]), serialisable with the `serde`
+//! feature (off by default).
 
 mod error;
+mod events;
+mod feed;
 mod lock;
 mod registry;
+mod snapshot;
 mod types;
 mod watch;
 
 pub use error::OpsLifecycleError;
+pub use events::{ObservedEvent, OperationEvent, OperationEvents};
+pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
 pub use lock::StateLock;
 pub use oplife_machine::Outcome;
 pub use registry::{OpsLifecycleRegistry, RegistryState, RuntimeOpsLifecycleRegistry, WaitAllFuture};
+pub use snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 pub use types::{
-    OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate,
-    OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome, OpsLifecycleConfig, RunId, Runtime,
-    SessionId, WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    DEFAULT_EVENT_CAPACITY, OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle,
+    OperationProgressUpdate, OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome,
+    OpsLifecycleConfig, RestorePolicy, RunId, Runtime, SessionId, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 pub use watch::OperationCompletionWatch;

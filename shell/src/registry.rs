@@ -8,17 +8,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use oplife_machine::{Limits, Machine, Operation, Output, Request, WaitReport};
-use tokio::sync::oneshot;
+use oplife_machine::{Machine, Operation, Output, Request, WaitReport};
+use tokio::sync::{oneshot, watch};
 
 use crate::error::OpsLifecycleError;
+use crate::events::{OperationEvent, OperationEvents, Publisher};
+use crate::feed::{FeedDetail, FeedDetails, FeedPage};
 use crate::lock::StateLock;
+use crate::snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::types::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate,
-    OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig, RunId, Runtime, SessionId,
-    WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig, RestorePolicy, RunId, Runtime,
+    SessionId, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 use crate::watch::OperationCompletionWatch;
 
@@ -151,19 +154,64 @@ struct Record {
     child_session_id: Option<SessionId>,
     peer_handle: Option<OperationPeerHandle>,
     watchers: Vec<oneshot::Sender<OperationTerminalOutcome>>,
+    /// The monotonic clock at registration (for a restored record: as far
+    /// back as its wall-clock age says).
     created_at: Instant,
     created_wall_ms: u64,
-    started_at: Option<Instant>,
-    completed_at: Option<Instant>,
+    started_wall_ms: Option<u64>,
+    completed_wall_ms: Option<u64>,
+    elapsed_ms: Option<u64>,
+}
+
+impl Record {
+    /// Wall-clock milliseconds at `at`, measured on the monotonic clock from
+    /// registration so that the times of one record never go backwards.
+    fn wall_ms(&self, at: Instant) -> u64 {
+        self.created_wall_ms.saturating_add(millis(self.created_at, at))
+    }
+
+    fn capture(&self, id: OperationId) -> RecordSnapshot {
+        RecordSnapshot {
+            id,
+            kind: self.kind,
+            display_name: self.display_name.clone(),
+            child_session_id: self.child_session_id,
+            peer_handle: self.peer_handle.clone(),
+            created_at_ms: self.created_wall_ms,
+            started_at_ms: self.started_wall_ms,
+            completed_at_ms: self.completed_wall_ms,
+            elapsed_ms: self.elapsed_ms,
+        }
+    }
+
+    fn restore(snapshot: RecordSnapshot, now: Instant, now_wall_ms: u64) -> Record {
+        let age = Duration::from_millis(now_wall_ms.saturating_sub(snapshot.created_at_ms));
+        Record {
+            kind: snapshot.kind,
+            display_name: snapshot.display_name,
+            child_session_id: snapshot.child_session_id,
+            peer_handle: snapshot.peer_handle,
+            watchers: Vec::new(),
+            created_at: now.checked_sub(age).unwrap_or(now),
+            created_wall_ms: snapshot.created_at_ms,
+            started_wall_ms: snapshot.started_at_ms,
+            completed_wall_ms: snapshot.completed_at_ms,
+            elapsed_ms: snapshot.elapsed_ms,
+        }
+    }
 }
 
 /// The state the registry keeps behind its lock: the machine and the
 /// shell's records and channels.
 #[derive(Debug)]
 pub struct RegistryState {
+    config: OpsLifecycleConfig,
     machine: Machine<Runtime>,
     records: HashMap<OperationId, Record, foldhash::fast::RandomState>,
     waits: HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
+    feed_details: FeedDetails,
+    /// The number the next operation event gets.
+    next_event: u64,
     outputs: Vec<Output<Runtime>>,
 }
 
@@ -173,6 +221,10 @@ pub struct RegistryState {
 struct Deliveries {
     watchers: Vec<(Vec<oneshot::Sender<OperationTerminalOutcome>>, OperationTerminalOutcome)>,
     waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
+    /// Events of the transition, when anyone subscribes.
+    events: Vec<OperationEvent>,
+    /// The feed watermark, when the transition minted sequence numbers.
+    watermark: Option<u64>,
 }
 
 impl Deliveries {
@@ -194,6 +246,12 @@ impl Deliveries {
 /// What one call needs back from the effects it caused.
 #[derive(Default)]
 struct Call {
+    /// Whether events are built (someone subscribes).
+    listening: bool,
+    /// The record of the operation being registered.
+    registering: Option<Record>,
+    /// The outcome of the operation that just ended, until its feed entry.
+    ended: Option<OperationTerminalOutcome>,
     peer: Option<OperationPeerHandle>,
     beginning_wait: Option<WaitRequestId>,
     watch: Option<OperationCompletionWatch>,
@@ -220,12 +278,13 @@ fn millis(from: Instant, to: Instant) -> u64 {
 
 impl RegistryState {
     fn new(config: OpsLifecycleConfig) -> Self {
-        let limits =
-            Limits { max_completed: config.max_completed, max_concurrent: config.max_concurrent, ..Limits::default() };
         RegistryState {
-            machine: Machine::new(limits),
+            config,
+            machine: Machine::new(config.limits()),
             records: HashMap::default(),
             waits: HashMap::default(),
+            feed_details: FeedDetails::default(),
+            next_event: 0,
             outputs: Vec::new(),
         }
     }
@@ -245,6 +304,9 @@ impl RegistryState {
             for output in outputs.drain(..) {
                 self.execute(output, call, now, &mut deliveries);
             }
+            if deliveries.watermark.is_some() {
+                self.feed_details.trim(self.machine.state().feed());
+            }
         }
         self.outputs = outputs;
         applied.map(|()| deliveries).map_err(OpsLifecycleError::from)
@@ -252,20 +314,60 @@ impl RegistryState {
 
     fn execute(&mut self, output: Output<Runtime>, call: &mut Call, now: Instant, deliveries: &mut Deliveries) {
         match output {
+            Output::Registered { id, kind } => {
+                if let Some(record) = call.registering.take() {
+                    if call.listening {
+                        let display_name = record.display_name.clone();
+                        deliveries.events.push(OperationEvent::Registered { id, kind, display_name });
+                    }
+                    self.records.insert(id, record);
+                }
+            }
             Output::Started { id } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    record.started_at = Some(now);
+                    record.started_wall_ms = Some(record.wall_ms(now));
+                }
+                if call.listening {
+                    deliveries.events.push(OperationEvent::Started { id });
+                }
+            }
+            Output::Progress { id, update } => {
+                if call.listening
+                    && let Some(update) = update
+                {
+                    deliveries.events.push(OperationEvent::Progress { id, update });
                 }
             }
             Output::PeerExposed { id } => {
                 if let Some(record) = self.records.get_mut(&id) {
                     record.peer_handle = call.peer.take();
+                    if call.listening
+                        && let Some(peer) = record.peer_handle.clone()
+                    {
+                        deliveries.events.push(OperationEvent::PeerReady { id, peer });
+                    }
                 }
             }
-            Output::Ended { id, .. } => {
+            Output::Ended { id, outcome } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    record.completed_at = Some(now);
+                    record.completed_wall_ms = Some(record.wall_ms(now));
+                    record.elapsed_ms = Some(millis(record.created_at, now));
                 }
+                call.ended = Some(outcome);
+            }
+            Output::FeedAppended { seq, id } => {
+                let outcome = call.ended.take();
+                if let Some(record) = self.records.get(&id) {
+                    let completed_at_ms = record.completed_wall_ms.unwrap_or(record.created_wall_ms);
+                    let display_name = record.display_name.clone();
+                    self.feed_details.push(FeedDetail { seq, display_name, completed_at_ms });
+                }
+                if call.listening
+                    && let Some(outcome) = outcome
+                {
+                    deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
+                }
+                deliveries.watermark = Some(seq);
             }
             Output::WatchPending { id } => {
                 if let Some(record) = self.records.get_mut(&id) {
@@ -302,10 +404,7 @@ impl RegistryState {
                 self.records.remove(&id);
                 call.collected.push((id, outcome));
             }
-            Output::Registered { .. }
-            | Output::FeedAppended { .. }
-            | Output::Progress { .. }
-            | Output::Acknowledged { .. } => {}
+            Output::Acknowledged { .. } => {}
         }
     }
 
@@ -317,7 +416,6 @@ impl RegistryState {
 }
 
 fn snapshot_of(id: OperationId, op: &Operation<Runtime>, record: &Record) -> OperationLifecycleSnapshot {
-    let wall = |at: Option<Instant>| at.map(|at| record.created_wall_ms.saturating_add(millis(record.created_at, at)));
     OperationLifecycleSnapshot {
         id,
         kind: record.kind,
@@ -331,9 +429,9 @@ fn snapshot_of(id: OperationId, op: &Operation<Runtime>, record: &Record) -> Ope
         terminal_outcome: op.outcome().cloned(),
         child_session_id: record.child_session_id,
         created_at_ms: record.created_wall_ms,
-        started_at_ms: wall(record.started_at),
-        completed_at_ms: wall(record.completed_at),
-        elapsed_ms: record.completed_at.map(|at| millis(record.created_at, at)),
+        started_at_ms: record.started_wall_ms,
+        completed_at_ms: record.completed_wall_ms,
+        elapsed_ms: record.elapsed_ms,
     }
 }
 
@@ -366,6 +464,8 @@ fn snapshot_of(id: OperationId, op: &Operation<Runtime>, record: &Record) -> Ope
 #[derive(Debug)]
 pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = Mutex<RegistryState>> {
     state: L,
+    events: Publisher,
+    watermark: watch::Sender<u64>,
 }
 
 impl RuntimeOpsLifecycleRegistry {
@@ -377,6 +477,43 @@ impl RuntimeOpsLifecycleRegistry {
     /// A registry with `config`.
     pub fn with_config(config: OpsLifecycleConfig) -> Self {
         Self::with_lock(config)
+    }
+
+    /// Rebuilds a registry from `snapshot` (usually captured by another
+    /// process), with the snapshot's configuration. Terminal records and
+    /// feed entries come back exactly; operations that had not ended end now
+    /// as `policy` says (by default `Terminated` with the reason "lost in a
+    /// restart"), each with a feed entry after the captured ones. Pending
+    /// watchers and waits are not restored: they belonged to the old process.
+    ///
+    /// ```
+    /// use oplife_shell::{OperationId, OperationKind, OperationSpec, OperationStatus, OpsLifecycleRegistry, RestorePolicy, RuntimeOpsLifecycleRegistry, SessionId};
+    ///
+    /// let old = RuntimeOpsLifecycleRegistry::new();
+    /// let id = OperationId::new();
+    /// old.register_operation(OperationSpec {
+    ///     id,
+    ///     kind: OperationKind::BackgroundToolOp,
+    ///     owner_session_id: SessionId::new(),
+    ///     display_name: "crawl".into(),
+    ///     source_label: "tool".into(),
+    ///     child_session_id: None,
+    ///     expect_peer_channel: false,
+    /// })?;
+    /// let snapshot = old.capture()?; // `crawl` is still provisioning
+    /// let restored = RuntimeOpsLifecycleRegistry::restore(snapshot, RestorePolicy::default()).unwrap();
+    /// assert_eq!(restored.snapshot(&id)?.unwrap().status, OperationStatus::Terminated);
+    /// assert_eq!(restored.list_since(0)?.entries[0].id, id);
+    /// # Ok::<(), oplife_shell::OpsLifecycleError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError::UnsupportedVersion`] for another format version;
+    /// [`SnapshotError::Inconsistent`] when the snapshot describes a state
+    /// no registry can be in. Nothing is created then.
+    pub fn restore(snapshot: RegistrySnapshot, policy: RestorePolicy) -> Result<Self, SnapshotError> {
+        Self::restore_with_lock(snapshot, policy)
     }
 }
 
@@ -390,7 +527,13 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// A registry with `config` behind a lock of type `L` (concurrency tests
     /// use a schedule-exploring lock).
     pub fn with_lock(config: OpsLifecycleConfig) -> Self {
-        RuntimeOpsLifecycleRegistry { state: L::new(RegistryState::new(config)) }
+        Self::from_state(RegistryState::new(config))
+    }
+
+    fn from_state(state: RegistryState) -> Self {
+        let watermark = watch::Sender::new(state.machine.state().feed().watermark());
+        let events = Publisher::new(state.config.event_capacity);
+        RuntimeOpsLifecycleRegistry { state: L::new(state), events, watermark }
     }
 
     fn lock(&self) -> Result<impl std::ops::DerefMut<Target = RegistryState> + '_, OpsLifecycleError> {
@@ -401,8 +544,31 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// lock released.
     fn call(&self, request: Request<Runtime>, call: &mut Call) -> Result<(), OpsLifecycleError> {
         let now = Instant::now();
-        let deliveries = self.lock()?.apply(request, call, now)?;
+        let mut state = self.lock()?;
+        call.listening = self.events.listening();
+        let mut deliveries = state.apply(request, call, now)?;
+        let events = std::mem::take(&mut deliveries.events);
+        let publish = !events.is_empty();
+        if publish {
+            let state = &mut *state;
+            self.events.enqueue(&mut state.next_event, events);
+        }
+        drop(state);
+        let watermark = deliveries.watermark;
         deliveries.send();
+        if publish {
+            self.events.publish();
+        }
+        if let Some(seq) = watermark {
+            // Calls release the lock in any order: only ever move forward.
+            self.watermark.send_if_modified(|current| {
+                let moved = seq > *current;
+                if moved {
+                    *current = seq;
+                }
+                moved
+            });
+        }
         Ok(())
     }
 
@@ -419,6 +585,166 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         Ok(self.lock()?.machine.state().pending_waits().count())
     }
 
+    /// Subscribes to every operation event of the transitions made from now
+    /// on, in order.
+    ///
+    /// A subscriber that falls more than the configured `event_capacity`
+    /// events behind receives an [`crate::ObservedEvent::Gap`] with the
+    /// number it missed; publishing never waits for a subscriber.
+    ///
+    /// ```
+    /// use oplife_shell::{ObservedEvent, OperationEvent, OperationId, OperationKind, OperationSpec, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry, SessionId};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let mut events = registry.subscribe_events()?;
+    /// let id = OperationId::new();
+    /// registry.register_operation(OperationSpec {
+    ///     id,
+    ///     kind: OperationKind::BackgroundToolOp,
+    ///     owner_session_id: SessionId::new(),
+    ///     display_name: "index".into(),
+    ///     source_label: "tool".into(),
+    ///     child_session_id: None,
+    ///     expect_peer_channel: false,
+    /// })?;
+    /// registry.provisioning_succeeded(&id)?;
+    /// assert!(matches!(events.recv().await, Some(ObservedEvent::Event(OperationEvent::Registered { .. }))));
+    /// assert_eq!(events.recv().await, Some(ObservedEvent::Event(OperationEvent::Started { id })));
+    /// # Ok::<(), oplife_shell::OpsLifecycleError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    pub fn subscribe_events(&self) -> Result<OperationEvents, OpsLifecycleError> {
+        let state = self.lock()?;
+        Ok(self.events.subscribe(state.next_event))
+    }
+
+    /// The completion feed's watermark: the last sequence number minted (0
+    /// before the first operation ends).
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    pub fn feed_watermark(&self) -> Result<u64, OpsLifecycleError> {
+        Ok(self.lock()?.machine.state().feed().watermark())
+    }
+
+    /// The completion feed entries after `seq`, oldest first, and the range
+    /// after `seq` that retention dropped before it was read (never skipped
+    /// silently). Start with `list_since(0)`, then pass the page's
+    /// watermark.
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    pub fn list_since(&self, seq: u64) -> Result<FeedPage, OpsLifecycleError> {
+        let state = self.lock()?;
+        Ok(state.feed_details.page(state.machine.state().feed(), seq))
+    }
+
+    /// Resolves with the watermark once it is past `seq`: at once if it
+    /// already is. No wake-up is lost: an operation that ends between
+    /// reading the watermark and calling this still resolves it.
+    ///
+    /// ```
+    /// use oplife_shell::{OperationId, OperationKind, OperationSpec, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry, SessionId};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let seen = registry.feed_watermark()?;
+    /// let id = OperationId::new();
+    /// registry.register_operation(OperationSpec {
+    ///     id,
+    ///     kind: OperationKind::BackgroundToolOp,
+    ///     owner_session_id: SessionId::new(),
+    ///     display_name: "fetch".into(),
+    ///     source_label: "tool".into(),
+    ///     child_session_id: None,
+    ///     expect_peer_channel: false,
+    /// })?;
+    /// registry.cancel_operation(&id, None)?; // ends before anyone waits
+    /// let watermark = registry.wait_for_watermark(seen).await?;
+    /// let page = registry.list_since(seen)?;
+    /// assert_eq!((watermark, page.entries[0].id, page.missed), (1, id, None));
+    /// # Ok::<(), oplife_shell::OpsLifecycleError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Closed` if the registry is dropped first (it cannot be while this
+    /// future borrows it).
+    pub async fn wait_for_watermark(&self, seq: u64) -> Result<u64, OpsLifecycleError> {
+        let mut receiver = self.watermark.subscribe();
+        let watermark =
+            *receiver.wait_for(|watermark| *watermark > seq).await.map_err(|_| OpsLifecycleError::Closed)?;
+        Ok(watermark)
+    }
+
+    /// Captures the registry's durable state: every operation, the retained
+    /// terminal records, the completion feed and the configuration. Pending
+    /// watchers and waits are not captured (see [`RegistrySnapshot`]).
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    pub fn capture(&self) -> Result<RegistrySnapshot, OpsLifecycleError> {
+        let state = self.lock()?;
+        let image = state.machine.state().image();
+        let mut records = Vec::with_capacity(image.operations.len());
+        for op in &image.operations {
+            let record = state
+                .records
+                .get(&op.id)
+                .ok_or_else(|| OpsLifecycleError::Internal(format!("operation {} has no record", op.id)))?;
+            records.push(record.capture(op.id));
+        }
+        Ok(RegistrySnapshot {
+            version: SNAPSHOT_VERSION,
+            config: state.config,
+            image,
+            records,
+            feed_details: state.feed_details.all(),
+        })
+    }
+
+    /// [`RuntimeOpsLifecycleRegistry::restore`] behind a lock of type `L`.
+    ///
+    /// Rebuilds a registry from `snapshot` (usually captured by another
+    /// process). Terminal records and feed entries come back exactly;
+    /// operations that had not ended end now as `policy` says, each with a
+    /// feed entry of its own after the captured ones (if that overflows the
+    /// configured retention, the oldest records and entries go, as on any
+    /// ending). Watchers and waits are not restored.
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError::UnsupportedVersion`] for another format version;
+    /// [`SnapshotError::Inconsistent`] when the snapshot describes a state
+    /// no registry can be in. Nothing is created then.
+    pub fn restore_with_lock(snapshot: RegistrySnapshot, policy: RestorePolicy) -> Result<Self, SnapshotError> {
+        snapshot.check_shell_parts()?;
+        let now = Instant::now();
+        let now_wall_ms = epoch_ms(SystemTime::now());
+        let mut state = RegistryState::new(snapshot.config);
+        for record in snapshot.records {
+            let id = record.id;
+            state.records.insert(id, Record::restore(record, now, now_wall_ms));
+        }
+        state.feed_details = FeedDetails::from_details(snapshot.feed_details);
+        let request = Request::Restore { image: Box::new(snapshot.image), policy: policy.into() };
+        state.apply(request, &mut Call::default(), now).map_err(|error| match error {
+            OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),
+            other => SnapshotError::Inconsistent(other.to_string()),
+        })?;
+        state.feed_details.trim(state.machine.state().feed());
+        Ok(Self::from_state(state))
+    }
+
     fn cancel_wait(&self, wait: WaitRequestId) {
         // An error means the wait was already satisfied (its result is in
         // the dropped channel) or the lock is poisoned: either way there is
@@ -429,25 +755,20 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
 
 impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRegistry<L> {
     fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError> {
-        let now = Instant::now();
         let record = Record {
             kind: spec.kind,
             display_name: spec.display_name,
             child_session_id: spec.child_session_id,
             peer_handle: None,
             watchers: Vec::new(),
-            created_at: now,
+            created_at: Instant::now(),
             created_wall_ms: epoch_ms(SystemTime::now()),
-            started_at: None,
-            completed_at: None,
+            started_wall_ms: None,
+            completed_wall_ms: None,
+            elapsed_ms: None,
         };
         let request = Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel };
-        let mut state = self.lock()?;
-        let deliveries = state.apply(request, &mut Call::default(), now)?;
-        state.records.insert(spec.id, record);
-        drop(state);
-        deliveries.send();
-        Ok(())
+        self.call(request, &mut Call { registering: Some(record), ..Call::default() })
     }
 
     fn provisioning_succeeded(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {

@@ -11,6 +11,7 @@ macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
         pub struct $name(pub Uuid);
 
         impl $name {
@@ -73,6 +74,7 @@ pub struct OperationSpec {
 
 /// The result of a completed operation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OperationResult {
     /// The operation it belongs to.
     pub id: OperationId,
@@ -88,6 +90,7 @@ pub struct OperationResult {
 
 /// A progress report.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OperationProgressUpdate {
     /// What is happening.
     pub message: String,
@@ -97,6 +100,7 @@ pub struct OperationProgressUpdate {
 
 /// How to reach a child agent's peer channel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OperationPeerHandle {
     /// The peer's name.
     pub peer_name: String,
@@ -147,17 +151,75 @@ pub struct WaitAllResult {
 
 /// Registry limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OpsLifecycleConfig {
     /// How many terminal records are retained (default 256); the oldest
     /// beyond it are forgotten.
     pub max_completed: usize,
     /// How many operations may be non-terminal at once (`None`: no limit).
     pub max_concurrent: Option<usize>,
+    /// How many completion feed entries are retained (default 1024); a
+    /// consumer asking for older ones is told which range is gone.
+    pub feed_retention: usize,
+    /// How many events a subscriber may fall behind before it gets a gap
+    /// (default 1024).
+    pub event_capacity: usize,
 }
+
+/// The default number of events a subscriber may fall behind.
+pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 
 impl Default for OpsLifecycleConfig {
     fn default() -> Self {
-        OpsLifecycleConfig { max_completed: oplife_machine::DEFAULT_MAX_COMPLETED, max_concurrent: None }
+        OpsLifecycleConfig {
+            max_completed: oplife_machine::DEFAULT_MAX_COMPLETED,
+            max_concurrent: None,
+            feed_retention: oplife_machine::DEFAULT_FEED_RETENTION,
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+        }
+    }
+}
+
+impl OpsLifecycleConfig {
+    /// The machine limits of this configuration.
+    pub fn limits(&self) -> oplife_machine::Limits {
+        oplife_machine::Limits {
+            max_completed: self.max_completed,
+            max_concurrent: self.max_concurrent,
+            feed_retention: self.feed_retention,
+        }
+    }
+}
+
+/// How a restore ends the operations that had not ended when the snapshot
+/// was captured: their work was lost with the old process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// They end `Terminated` with this reason (the default: "lost in a
+    /// restart").
+    Terminate {
+        /// Why.
+        reason: String,
+    },
+    /// They end `Cancelled` with this reason.
+    Cancel {
+        /// Why, if said.
+        reason: Option<String>,
+    },
+}
+
+impl Default for RestorePolicy {
+    fn default() -> Self {
+        RestorePolicy::Terminate { reason: "lost in a restart".to_owned() }
+    }
+}
+
+impl From<RestorePolicy> for oplife_machine::LostPolicy<Runtime> {
+    fn from(policy: RestorePolicy) -> Self {
+        match policy {
+            RestorePolicy::Terminate { reason } => oplife_machine::LostPolicy::Terminate { reason },
+            RestorePolicy::Cancel { reason } => oplife_machine::LostPolicy::Cancel { reason },
+        }
     }
 }
 

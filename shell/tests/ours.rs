@@ -11,7 +11,11 @@ use oplife_shell::{
 };
 
 fn small(max_completed: usize) -> RuntimeOpsLifecycleRegistry {
-    RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig { max_completed, max_concurrent: None })
+    RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig {
+        max_completed,
+        max_concurrent: None,
+        ..OpsLifecycleConfig::default()
+    })
 }
 
 #[tokio::test]

@@ -111,8 +111,11 @@ fn collect_completed_drains_terminal_operations() {
 
 #[test]
 fn bounded_completed_retention_evicts_oldest() {
-    let registry =
-        RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig { max_completed: 3, max_concurrent: None });
+    let registry = RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig {
+        max_completed: 3,
+        max_concurrent: None,
+        ..OpsLifecycleConfig::default()
+    });
     let ids: Vec<_> = (0..5)
         .map(|i| {
             let id = running(&registry, &format!("op-{i}"));
@@ -127,8 +130,11 @@ fn bounded_completed_retention_evicts_oldest() {
 
 #[test]
 fn max_concurrent_enforcement() {
-    let registry =
-        RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig { max_completed: 256, max_concurrent: Some(2) });
+    let registry = RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig {
+        max_completed: 256,
+        max_concurrent: Some(2),
+        ..OpsLifecycleConfig::default()
+    });
     let a = background_spec("a");
     let a_id = a.id;
     registry.register_operation(a).unwrap();

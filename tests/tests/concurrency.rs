@@ -29,7 +29,11 @@ impl StateLock<RegistryState> for ShuttleLock {
 type Registry = RuntimeOpsLifecycleRegistry<ShuttleLock>;
 
 fn registry(max_completed: usize) -> Arc<Registry> {
-    Arc::new(Registry::with_lock(OpsLifecycleConfig { max_completed, max_concurrent: None }))
+    Arc::new(Registry::with_lock(OpsLifecycleConfig {
+        max_completed,
+        max_concurrent: None,
+        ..OpsLifecycleConfig::default()
+    }))
 }
 
 fn start(registry: &impl OpsLifecycleRegistry, name: &str) -> OperationId {
@@ -170,6 +174,7 @@ fn stress_no_watcher_or_wait_is_lost_or_resolved_twice() {
     let registry = Arc::new(RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig {
         max_completed: 8,
         max_concurrent: None,
+        ..OpsLifecycleConfig::default()
     }));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let workers: Vec<_> = (0..WORKERS)

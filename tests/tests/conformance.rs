@@ -101,7 +101,8 @@ struct Harness {
 
 impl Harness {
     fn new(max_completed: usize, max_concurrent: Option<usize>) -> Self {
-        let config = OpsLifecycleConfig { max_completed, max_concurrent };
+        let config =
+            OpsLifecycleConfig { max_completed, max_concurrent, feed_retention: 3, ..OpsLifecycleConfig::default() };
         // Wait futures borrow the registry and live next to it in this
         // harness, so the registry is leaked: one small registry per case.
         let registry: &'static RuntimeOpsLifecycleRegistry =
@@ -109,7 +110,7 @@ impl Harness {
         Harness {
             ids: (0..=POOL).map(|_| OperationId::new()).collect(),
             reference: Reference {
-                machine: Machine::new(Limits { max_completed, max_concurrent, ..Limits::default() }),
+                machine: Machine::new(Limits { max_completed, max_concurrent, feed_retention: 3 }),
                 waits: Vec::new(),
                 watches: Vec::new(),
             },
@@ -314,6 +315,17 @@ impl Harness {
         let listed = self.shell.registry.list_operations().unwrap().len();
         if listed != self.reference.machine.state().operation_count() {
             return Err(self.fail(format!("list_operations has {listed} entries")));
+        }
+        // The completion feed is the machine's, with a name for every entry.
+        let page = self.shell.registry.list_since(0).unwrap();
+        let feed = self.reference.machine.state().feed();
+        let shell_feed: Vec<_> = page.entries.iter().map(|e| (e.seq, e.id, e.kind, e.outcome.clone())).collect();
+        let machine_feed: Vec<_> = feed.entries().map(|e| (e.seq, e.id, e.kind, e.outcome.clone())).collect();
+        if shell_feed != machine_feed || page.watermark != feed.watermark() || page.missed != feed.since(0).missed {
+            return Err(self.fail(format!("feed: shell {shell_feed:?}, machine {machine_feed:?}")));
+        }
+        if let Some(entry) = page.entries.iter().find(|e| !self.ids.contains(&e.id) || e.display_name.is_empty()) {
+            return Err(self.fail(format!("feed entry {} has no name", entry.seq)));
         }
         // Watchers received exactly what the machine delivered.
         for (k, watch) in self.shell.watches.iter_mut().enumerate() {

@@ -7,7 +7,8 @@
 //! lifecycle call.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
@@ -91,6 +92,14 @@ pub struct OperationEvents {
     receiver: broadcast::Receiver<(u64, OperationEvent)>,
     /// The number of the first event made after subscribing.
     from: u64,
+    /// The registry's count of subscribers, decremented on drop.
+    subscribers: Arc<AtomicUsize>,
+}
+
+impl Drop for OperationEvents {
+    fn drop(&mut self) {
+        self.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl OperationEvents {
@@ -126,23 +135,33 @@ pub(crate) struct Publisher {
     sender: broadcast::Sender<(u64, OperationEvent)>,
     outbox: Mutex<VecDeque<(u64, OperationEvent)>>,
     turn: Mutex<()>,
+    /// Subscribers alive (the broadcast channel's own count takes a lock).
+    subscribers: Arc<AtomicUsize>,
 }
 
 impl Publisher {
     pub(crate) fn new(capacity: usize) -> Self {
         let (sender, _) = broadcast::channel(capacity.max(1));
-        Publisher { sender, outbox: Mutex::new(VecDeque::new()), turn: Mutex::new(()) }
+        Publisher {
+            sender,
+            outbox: Mutex::new(VecDeque::new()),
+            turn: Mutex::new(()),
+            subscribers: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
     /// Whether anyone subscribes (otherwise no event is built).
     pub(crate) fn listening(&self) -> bool {
-        self.sender.receiver_count() > 0
+        // Subscribing happens under the registry lock, as does this read, so
+        // the count seen here is exact for the call being made.
+        self.subscribers.load(Ordering::Relaxed) > 0
     }
 
     /// A subscription whose first event will be number `from`. Call it with
     /// the registry lock held, so no transition is numbered concurrently.
     pub(crate) fn subscribe(&self, from: u64) -> OperationEvents {
-        OperationEvents { receiver: self.sender.subscribe(), from }
+        self.subscribers.fetch_add(1, Ordering::Relaxed);
+        OperationEvents { receiver: self.sender.subscribe(), from, subscribers: Arc::clone(&self.subscribers) }
     }
 
     /// Queues `events`, numbering them from `*next`. Call it with the

@@ -31,6 +31,7 @@ mod registry;
 mod snapshot;
 mod types;
 mod watch;
+mod watermark;
 
 pub use error::OpsLifecycleError;
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use oplife_machine::{Machine, Operation, Output, Request, WaitReport};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use crate::error::OpsLifecycleError;
 use crate::events::{OperationEvent, OperationEvents, Publisher};
@@ -24,6 +24,7 @@ use crate::types::{
     SessionId, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 use crate::watch::OperationCompletionWatch;
+use crate::watermark::Watermark;
 
 /// The future `wait_all` returns.
 pub type WaitAllFuture<'a> = Pin<Box<dyn Future<Output = Result<WaitAllResult, OpsLifecycleError>> + Send + 'a>>;
@@ -158,9 +159,8 @@ struct Record {
     /// back as its wall-clock age says).
     created_at: Instant,
     created_wall_ms: u64,
-    started_wall_ms: Option<u64>,
-    completed_wall_ms: Option<u64>,
-    elapsed_ms: Option<u64>,
+    started_at: Option<Instant>,
+    completed_at: Option<Instant>,
 }
 
 impl Record {
@@ -168,6 +168,18 @@ impl Record {
     /// registration so that the times of one record never go backwards.
     fn wall_ms(&self, at: Instant) -> u64 {
         self.created_wall_ms.saturating_add(millis(self.created_at, at))
+    }
+
+    fn started_wall_ms(&self) -> Option<u64> {
+        self.started_at.map(|at| self.wall_ms(at))
+    }
+
+    fn completed_wall_ms(&self) -> Option<u64> {
+        self.completed_at.map(|at| self.wall_ms(at))
+    }
+
+    fn elapsed_ms(&self) -> Option<u64> {
+        self.completed_at.map(|at| millis(self.created_at, at))
     }
 
     fn capture(&self, id: OperationId) -> RecordSnapshot {
@@ -178,25 +190,33 @@ impl Record {
             child_session_id: self.child_session_id,
             peer_handle: self.peer_handle.clone(),
             created_at_ms: self.created_wall_ms,
-            started_at_ms: self.started_wall_ms,
-            completed_at_ms: self.completed_wall_ms,
-            elapsed_ms: self.elapsed_ms,
+            started_at_ms: self.started_wall_ms(),
+            completed_at_ms: self.completed_wall_ms(),
+            elapsed_ms: self.elapsed_ms(),
         }
     }
 
+    /// The record of `snapshot`, with its times placed on this process's
+    /// monotonic clock so that they read back exactly.
     fn restore(snapshot: RecordSnapshot, now: Instant, now_wall_ms: u64) -> Record {
         let age = Duration::from_millis(now_wall_ms.saturating_sub(snapshot.created_at_ms));
+        let created_at = now.checked_sub(age).unwrap_or(now);
+        let at = |wall_ms: Option<u64>| {
+            wall_ms.map(|ms| {
+                let since = Duration::from_millis(ms.saturating_sub(snapshot.created_at_ms));
+                created_at.checked_add(since).unwrap_or(created_at)
+            })
+        };
         Record {
             kind: snapshot.kind,
             display_name: snapshot.display_name,
             child_session_id: snapshot.child_session_id,
             peer_handle: snapshot.peer_handle,
             watchers: Vec::new(),
-            created_at: now.checked_sub(age).unwrap_or(now),
+            created_at,
             created_wall_ms: snapshot.created_at_ms,
-            started_wall_ms: snapshot.started_at_ms,
-            completed_wall_ms: snapshot.completed_at_ms,
-            elapsed_ms: snapshot.elapsed_ms,
+            started_at: at(snapshot.started_at_ms),
+            completed_at: at(snapshot.completed_at_ms),
         }
     }
 }
@@ -325,7 +345,7 @@ impl RegistryState {
             }
             Output::Started { id } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    record.started_wall_ms = Some(record.wall_ms(now));
+                    record.started_at = Some(now);
                 }
                 if call.listening {
                     deliveries.events.push(OperationEvent::Started { id });
@@ -350,15 +370,14 @@ impl RegistryState {
             }
             Output::Ended { id, outcome } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    record.completed_wall_ms = Some(record.wall_ms(now));
-                    record.elapsed_ms = Some(millis(record.created_at, now));
+                    record.completed_at = Some(now);
                 }
                 call.ended = Some(outcome);
             }
             Output::FeedAppended { seq, id } => {
                 let outcome = call.ended.take();
                 if let Some(record) = self.records.get(&id) {
-                    let completed_at_ms = record.completed_wall_ms.unwrap_or(record.created_wall_ms);
+                    let completed_at_ms = record.wall_ms(record.completed_at.unwrap_or(now));
                     let display_name = record.display_name.clone();
                     self.feed_details.push(FeedDetail { seq, display_name, completed_at_ms });
                 }
@@ -429,9 +448,9 @@ fn snapshot_of(id: OperationId, op: &Operation<Runtime>, record: &Record) -> Ope
         terminal_outcome: op.outcome().cloned(),
         child_session_id: record.child_session_id,
         created_at_ms: record.created_wall_ms,
-        started_at_ms: record.started_wall_ms,
-        completed_at_ms: record.completed_wall_ms,
-        elapsed_ms: record.elapsed_ms,
+        started_at_ms: record.started_wall_ms(),
+        completed_at_ms: record.completed_wall_ms(),
+        elapsed_ms: record.elapsed_ms(),
     }
 }
 
@@ -465,7 +484,7 @@ fn snapshot_of(id: OperationId, op: &Operation<Runtime>, record: &Record) -> Ope
 pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = Mutex<RegistryState>> {
     state: L,
     events: Publisher,
-    watermark: watch::Sender<u64>,
+    watermark: Watermark,
 }
 
 impl RuntimeOpsLifecycleRegistry {
@@ -531,7 +550,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     }
 
     fn from_state(state: RegistryState) -> Self {
-        let watermark = watch::Sender::new(state.machine.state().feed().watermark());
+        let watermark = Watermark::new(state.machine.state().feed().watermark());
         let events = Publisher::new(state.config.event_capacity);
         RuntimeOpsLifecycleRegistry { state: L::new(state), events, watermark }
     }
@@ -560,14 +579,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             self.events.publish();
         }
         if let Some(seq) = watermark {
-            // Calls release the lock in any order: only ever move forward.
-            self.watermark.send_if_modified(|current| {
-                let moved = seq > *current;
-                if moved {
-                    *current = seq;
-                }
-                moved
-            });
+            self.watermark.advance(seq);
         }
         Ok(())
     }
@@ -667,22 +679,16 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///     expect_peer_channel: false,
     /// })?;
     /// registry.cancel_operation(&id, None)?; // ends before anyone waits
-    /// let watermark = registry.wait_for_watermark(seen).await?;
+    /// let watermark = registry.wait_for_watermark(seen).await;
     /// let page = registry.list_since(seen)?;
     /// assert_eq!((watermark, page.entries[0].id, page.missed), (1, id, None));
     /// # Ok::<(), oplife_shell::OpsLifecycleError>(())
     /// # }).unwrap();
     /// ```
     ///
-    /// # Errors
-    ///
-    /// `Closed` if the registry is dropped first (it cannot be while this
-    /// future borrows it).
-    pub async fn wait_for_watermark(&self, seq: u64) -> Result<u64, OpsLifecycleError> {
-        let mut receiver = self.watermark.subscribe();
-        let watermark =
-            *receiver.wait_for(|watermark| *watermark > seq).await.map_err(|_| OpsLifecycleError::Closed)?;
-        Ok(watermark)
+    /// It cannot fail: the registry outlives the future, which borrows it.
+    pub async fn wait_for_watermark(&self, seq: u64) -> u64 {
+        self.watermark.wait_past(seq).await
     }
 
     /// Captures the registry's durable state: every operation, the retained
@@ -763,9 +769,8 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
             watchers: Vec::new(),
             created_at: Instant::now(),
             created_wall_ms: epoch_ms(SystemTime::now()),
-            started_wall_ms: None,
-            completed_wall_ms: None,
-            elapsed_ms: None,
+            started_at: None,
+            completed_at: None,
         };
         let request = Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel };
         self.call(request, &mut Call { registering: Some(record), ..Call::default() })

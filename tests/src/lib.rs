@@ -1,1 +1,6 @@
-//! Cross-crate tests of oplife live in `tests/`; this library is empty.
+//! Cross-crate tests of oplife live in `tests/`. This library only runs the
+//! README's examples as doc tests, so the README cannot drift from the code.
+
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeExamples;

@@ -560,7 +560,10 @@ impl<D: Domain> Run<'_, D> {
             let captured = match st.ops.get_mut(&id) {
                 Some(op) if op.status.is_terminal() && op.outcome.is_some() => op.outcome.clone(),
                 Some(op) => {
-                    op.waiters.push((wait.clone(), u32::try_from(slot).unwrap_or(u32::MAX)));
+                    // Kept in wait-id order, so the waits an ending satisfies
+                    // are reported in that order, whatever order they began in.
+                    let at = op.waiters.partition_point(|(w, _)| *w < wait);
+                    op.waiters.insert(at, (wait.clone(), u32::try_from(slot).unwrap_or(u32::MAX)));
                     remaining += 1;
                     None
                 }

@@ -337,6 +337,21 @@ impl<D: Domain> State<D> {
         self.feed.normalize();
     }
 
+    /// Rewrites every outcome a pending wait has captured with `rewrite`.
+    /// The machine only ever fills an empty entry and hands captured
+    /// outcomes over unchanged, so model checkers use this to blank outcomes
+    /// they checked when they were captured, merging states that differ
+    /// only there. Runtimes have no use for it.
+    pub fn rewrite_captured_outcomes(&mut self, mut rewrite: impl FnMut(&mut Outcome<D>)) {
+        for wait in self.waits.values_mut() {
+            for (_, captured) in &mut wait.entries {
+                if let Some(outcome) = captured {
+                    rewrite(outcome);
+                }
+            }
+        }
+    }
+
     /// Rewrites the id, kind and outcome of every feed entry with `rewrite`
     /// (sequence numbers are kept). The machine never reads an entry's
     /// content back, so model checkers use this to blank entries they have

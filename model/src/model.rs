@@ -469,6 +469,17 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
     if unfed.is_some() {
         next.faults |= fault::FEED_ENTRY;
     }
+    // Every pending wait holds exactly the outcomes the environment saw its
+    // ops end with, captured the moment they ended.
+    for (slot, w) in next.waits.iter().enumerate() {
+        let Some(pending) = u8::try_from(slot).ok().and_then(|slot| next.machine.pending_wait(&slot)) else { continue };
+        let agrees = pending.entries().iter().all(|(id, captured)| {
+            w.seen.get(usize::from(*id)).copied().flatten() == captured.as_ref().map(Outcome::kind)
+        });
+        if w.pending && !agrees {
+            next.faults |= fault::WAIT_REPORT;
+        }
+    }
     if feed_before.entries().len() + appended > next.machine.feed().entries().len() {
         next.witnessed |= witness::FEED_DROPPED;
     }
@@ -531,6 +542,20 @@ fn observe_restart(model: &LifecycleModel, before: &ModelState, next: &mut Model
     }
     if old.retained().any(|id| retained.contains(id)) {
         next.witnessed |= witness::RESTART_KEPT_RECORD;
+    }
+}
+
+/// Blanks the outcomes pending waits captured, in the machine and in the
+/// environment's memory alike. Each was checked against the outcome the
+/// environment saw when it was captured (`observe`); the machine never
+/// changes a captured outcome, and a capture and the satisfaction it
+/// completes happen in one step, before any blanking.
+fn blank_checked_captures(next: &mut ModelState) {
+    next.machine.rewrite_captured_outcomes(|outcome| *outcome = Outcome::Retired);
+    for w in &mut next.waits {
+        for seen in w.seen.iter_mut().filter(|s| s.is_some()) {
+            *seen = Some(OutcomeKind::Retired);
+        }
     }
 }
 
@@ -615,6 +640,7 @@ impl Model for LifecycleModel {
         // are kept with the feed rebased (the state space stays finite).
         next.machine.normalize_feed();
         blank_checked_feed_entries(&mut next.machine);
+        blank_checked_captures(&mut next);
         // A refusal that changed nothing is a self-loop: no new state.
         match result {
             Err(_) if next.faults == state.faults && next.witnessed == 0 => None,

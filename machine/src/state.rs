@@ -365,6 +365,24 @@ impl<D: Domain> State<D> {
         }
     }
 
+    /// The same state with every wait request id renamed by `rename`, which
+    /// must be a bijection. Each operation's waits stay in wait-id order, as
+    /// the machine keeps them. Model checkers use it for symmetry reduction
+    /// over wait ids.
+    #[must_use]
+    pub fn relabel_waits(&self, rename: impl Fn(&D::WaitId) -> D::WaitId) -> Self {
+        let mut renamed = self.clone();
+        renamed.waits = self.waits.iter().map(|(wait, w)| (rename(wait), w.clone())).collect();
+        for slot in renamed.ops.slots.iter_mut().flatten() {
+            let waiters = &mut slot.1.waiters;
+            for (wait, _) in waiters.iter_mut() {
+                *wait = rename(wait);
+            }
+            waiters.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        renamed
+    }
+
     /// The same state with every operation id renamed by `rename`, which
     /// must be a bijection. Order (registration, completion, wait entries
     /// and feed) is kept. Model checkers use it for symmetry reduction.

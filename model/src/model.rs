@@ -597,7 +597,7 @@ impl Model for LifecycleModel {
     type Action = Action;
 
     fn init_states(&self) -> Vec<ModelState> {
-        vec![ModelState::initial(self.config.ops)]
+        vec![ModelState::initial(self.config.ops, self.config.waits)]
     }
 
     fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {

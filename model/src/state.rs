@@ -3,6 +3,8 @@
 
 use oplife_machine::State;
 use oplife_spec::{OperationKind, OutcomeKind};
+use std::hash::BuildHasher;
+
 use stateright::Representative;
 
 use crate::config::{MAX_OPS, MAX_WAITS};
@@ -112,6 +114,9 @@ pub struct ModelState {
     /// How many ids the configuration uses (constant; the representative
     /// keeps ids beyond it out of the renaming).
     pub ops: u8,
+    /// How many wait slots the configuration uses (constant; the
+    /// representative only reorders these).
+    pub wait_slots: u8,
     /// The real machine's state.
     pub machine: State<Tiny>,
     /// The kind each id was registered with, while it is known.
@@ -130,9 +135,10 @@ pub struct ModelState {
 
 impl ModelState {
     /// The initial state: an empty, open registry.
-    pub fn initial(ops: u8) -> Self {
+    pub fn initial(ops: u8, wait_slots: u8) -> Self {
         ModelState {
             ops,
+            wait_slots,
             machine: State::new(),
             kinds: [None; MAX_OPS],
             completion: Order::default(),
@@ -166,6 +172,7 @@ impl ModelState {
         });
         ModelState {
             ops: self.ops,
+            wait_slots: self.wait_slots,
             machine: self.machine.relabel(map),
             kinds,
             completion,
@@ -177,13 +184,29 @@ impl ModelState {
     }
 }
 
-impl Representative for ModelState {
-    /// Renames ids canonically: known operations in registration order get
-    /// the lowest ids; forgotten ids follow, ordered by what pending waits
-    /// remember of them and where they appear in the completion feed. The model is symmetric in ids (operations are kept
-    /// in registration order, owner termination follows it, every action is
-    /// offered for every id), so any renaming is a sound representative.
-    fn representative(&self) -> Self {
+/// The orders of up to three wait slots (old slot -> new slot).
+const SLOT_ORDERS: [[u8; MAX_WAITS]; 6] = [[0, 1, 2], [1, 0, 2], [0, 2, 1], [2, 1, 0], [1, 2, 0], [2, 0, 1]];
+
+impl ModelState {
+    /// The same state with wait slots renamed by `to` (old slot -> new
+    /// slot).
+    pub fn with_wait_slots(&self, to: &[u8; MAX_WAITS]) -> Self {
+        let mut waits = self.waits;
+        for (old, new) in to.iter().enumerate() {
+            waits[usize::from(*new)] = self.waits[old];
+        }
+        ModelState {
+            machine: self.machine.relabel_waits(|w| to.get(usize::from(*w)).copied().unwrap_or(*w)),
+            waits,
+            ..self.clone()
+        }
+    }
+
+    /// Renames operation ids canonically: known operations in registration
+    /// order get the lowest ids; forgotten ids follow, ordered by what
+    /// pending waits remember of them and where they appear in the
+    /// completion feed.
+    fn canonical_ids(&self) -> Self {
         // (out of range, registration position, what waits remember, feed
         // positions, id)
         type Key = (bool, u8, [(bool, bool, Option<OutcomeKind>); MAX_WAITS], u8, u8);
@@ -214,5 +237,64 @@ impl Representative for ModelState {
             return self.clone();
         }
         self.permuted(&to)
+    }
+}
+
+impl Representative for ModelState {
+    /// The canonical renaming of operation ids and wait slots. The model is
+    /// symmetric in both: operations are kept in registration order, owner
+    /// termination follows it, every action is offered for every id; a wait
+    /// begins in the first free slot and any pending one may be dropped. So
+    /// any renaming is a sound representative.
+    ///
+    /// Slots are ordered by what no renaming changes (pending first, then
+    /// by how many ops they wait for and how many outcomes they hold); ids
+    /// are then renamed canonically. Where slots tie, each order of the tied
+    /// slots is tried and the candidate with the least hash is kept, which
+    /// is the same for every state of an orbit.
+    fn representative(&self) -> Self {
+        let slots = usize::from(self.wait_slots).min(MAX_WAITS);
+        if slots < 2 || self.waits.iter().filter(|w| w.pending).count() == 0 {
+            return self.canonical_ids();
+        }
+        let key = |slot: usize| {
+            let w = &self.waits[slot];
+            let held = w.seen.iter().filter(|s| s.is_some()).count();
+            (!w.pending, w.ids.count_ones(), held)
+        };
+        let mut orders = [[0u8; MAX_WAITS]; 6];
+        let mut count = 0;
+        for order in SLOT_ORDERS.iter() {
+            // `order` maps old slot -> new slot; keep only orders that fix
+            // unused slots and sort the used ones by their key.
+            let fixes_unused = order.iter().enumerate().skip(slots).all(|(old, new)| usize::from(*new) == old);
+            let mut by_new = [0usize; MAX_WAITS];
+            for (old, new) in order.iter().enumerate() {
+                by_new[usize::from(*new)] = old;
+            }
+            let sorted = (1..slots).all(|n| key(by_new[n - 1]) <= key(by_new[n]));
+            if fixes_unused && sorted {
+                orders[count] = *order;
+                count += 1;
+            }
+        }
+        let candidate = |order: &[u8; MAX_WAITS]| match order {
+            [0, 1, 2] => self.canonical_ids(),
+            _ => self.with_wait_slots(order).canonical_ids(),
+        };
+        if count == 1 {
+            return candidate(&orders[0]);
+        }
+        // A fixed seed: the choice must be the same in every thread and run.
+        let digest = |state: &ModelState| foldhash::fast::FixedState::with_seed(0x6f70_6c69_6665).hash_one(state);
+        let mut best: Option<(u64, ModelState)> = None;
+        for order in &orders[..count] {
+            let state = candidate(order);
+            let hash = digest(&state);
+            if best.as_ref().is_none_or(|(least, _)| hash < *least) {
+                best = Some((hash, state));
+            }
+        }
+        best.map_or_else(|| self.canonical_ids(), |(_, state)| state)
     }
 }

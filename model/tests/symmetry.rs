@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use oplife_model::check::{CheckOptions, run};
-use oplife_model::config::MAX_OPS;
+use oplife_model::config::{MAX_OPS, MAX_WAITS};
 use oplife_model::{LifecycleModel, ModelConfig, ModelState};
 use oplife_spec::Table;
 use stateright::{Checker, Model, Representative};
@@ -23,6 +23,9 @@ const SMALL: ModelConfig = ModelConfig {
     feed_retention: 2,
     restarts: true,
 };
+
+/// Two ids with two concurrent waits: wait slots are renamed too.
+const TWO_SLOTS: ModelConfig = ModelConfig { waits: 2, max_concurrent: None, progress: 0, ..SMALL };
 
 /// A description of the state that ignores the order of wait entries
 /// (which only orders a report), as a string.
@@ -68,20 +71,29 @@ fn describe(s: &ModelState) -> String {
 }
 
 /// The orbit of a state: the least description over every renaming of the
-/// configured ids.
+/// configured ids and wait slots.
 fn orbit(s: &ModelState) -> String {
     let ops = usize::from(s.ops);
+    let slots = usize::from(s.wait_slots);
     let mut best: Option<String> = None;
-    let mut perm: Vec<u8> = (0..ops as u8).collect();
-    permutations(&mut perm, 0, &mut |p| {
-        let mut to = [0u8; MAX_OPS];
-        for (i, slot) in to.iter_mut().enumerate() {
-            *slot = if i < ops { p[i] } else { i as u8 };
+    let mut slot_perm: Vec<u8> = (0..slots as u8).collect();
+    permutations(&mut slot_perm, 0, &mut |q| {
+        let mut to_slot = [0u8; MAX_WAITS];
+        for (i, slot) in to_slot.iter_mut().enumerate() {
+            *slot = if i < slots { q[i] } else { i as u8 };
         }
-        let d = describe(&s.permuted(&to));
-        if best.as_ref().is_none_or(|b| d < *b) {
-            best = Some(d);
-        }
+        let renamed = s.with_wait_slots(&to_slot);
+        let mut perm: Vec<u8> = (0..ops as u8).collect();
+        permutations(&mut perm, 0, &mut |p| {
+            let mut to = [0u8; MAX_OPS];
+            for (i, slot) in to.iter_mut().enumerate() {
+                *slot = if i < ops { p[i] } else { i as u8 };
+            }
+            let d = describe(&renamed.permuted(&to));
+            if best.as_ref().is_none_or(|b| d < *b) {
+                best = Some(d);
+            }
+        });
     });
     best.unwrap()
 }
@@ -111,37 +123,59 @@ fn orbits_visited(
     Arc::try_unwrap(seen).unwrap().into_inner().unwrap()
 }
 
-#[test]
-fn symmetry_explores_exactly_the_reachable_orbits() {
+fn explores_exactly_the_reachable_orbits(config: ModelConfig) {
     let bfs = |b: stateright::CheckerBuilder<LifecycleModel>| {
         b.spawn_bfs().join();
     };
     let dfs = |b: stateright::CheckerBuilder<LifecycleModel>| {
         b.spawn_dfs().join();
     };
-    let plain = orbits_visited(LifecycleModel::standard(SMALL).checker(), bfs);
-    let ours = orbits_visited(LifecycleModel::standard(SMALL).with_symmetry(true).checker(), bfs);
-    let stateright_dfs = orbits_visited(LifecycleModel::standard(SMALL).checker().symmetry(), dfs);
+    let plain = orbits_visited(LifecycleModel::standard(config).checker(), bfs);
+    let ours = orbits_visited(LifecycleModel::standard(config).with_symmetry(true).checker(), bfs);
+    let stateright_dfs = orbits_visited(LifecycleModel::standard(config).checker().symmetry(), dfs);
     assert!(plain.len() > 1000);
     assert_eq!(ours, plain, "canonical successors missed or invented orbits");
     assert_eq!(stateright_dfs, plain, "stateright's depth-first symmetry disagrees");
 }
 
 #[test]
+fn symmetry_explores_exactly_the_reachable_orbits() {
+    explores_exactly_the_reachable_orbits(SMALL);
+}
+
+#[test]
+fn symmetry_over_wait_slots_explores_exactly_the_reachable_orbits() {
+    explores_exactly_the_reachable_orbits(TWO_SLOTS);
+}
+
+#[test]
 fn symmetry_visits_fewer_states_and_reaches_the_same_verdicts() {
-    let plain = run(Table::standard(), CheckOptions::new(SMALL));
-    let reduced = run(Table::standard(), CheckOptions { symmetry: true, ..CheckOptions::new(SMALL) });
-    assert!(plain.held(), "{}", plain.render());
-    assert!(reduced.held(), "{}", reduced.render());
-    assert_eq!(plain.properties, reduced.properties);
-    assert!(reduced.unique_states * 2 < plain.unique_states, "{} vs {}", reduced.unique_states, plain.unique_states);
+    for config in [SMALL, TWO_SLOTS] {
+        let plain = run(Table::standard(), CheckOptions::new(config));
+        let reduced = run(Table::standard(), CheckOptions { symmetry: true, ..CheckOptions::new(config) });
+        assert!(plain.held(), "{}", plain.render());
+        assert!(reduced.held(), "{}", reduced.render());
+        assert_eq!(plain.properties, reduced.properties);
+        assert!(
+            reduced.unique_states * 2 < plain.unique_states,
+            "{} vs {}",
+            reduced.unique_states,
+            plain.unique_states
+        );
+    }
 }
 
 #[test]
 fn the_representative_is_idempotent_and_keeps_every_property() {
-    let model = LifecycleModel::standard(SMALL);
+    for config in [SMALL, TWO_SLOTS] {
+        representative_is_idempotent_and_keeps_every_property(config);
+    }
+}
+
+fn representative_is_idempotent_and_keeps_every_property(config: ModelConfig) {
+    let model = LifecycleModel::standard(config);
     let examples = model.clone().with_witnesses();
-    let mut frontier = vec![ModelState::initial(SMALL.ops)];
+    let mut frontier = vec![ModelState::initial(config.ops, config.waits)];
     let mut seen = BTreeSet::new();
     while let Some(state) = frontier.pop() {
         if !seen.insert(describe(&state)) || seen.len() > 5_000 {

@@ -106,11 +106,23 @@ const INDEX_FROM: usize = 16;
 /// Operations in registration order, with lookup by id. Identity (equality
 /// and hash) is the live operations in order; tombstones and the index are
 /// representation only.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Operations<D: Domain> {
     slots: Vec<Option<(D::OpId, Operation<D>)>>,
     index: HashMap<D::OpId, usize, foldhash::fast::RandomState>,
     live: usize,
+}
+
+impl<D: Domain> Clone for Operations<D> {
+    fn clone(&self) -> Self {
+        Operations { slots: self.slots.clone(), index: self.index.clone(), live: self.live }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.slots.clone_from(&source.slots);
+        self.index.clone_from(&source.index);
+        self.live = source.live;
+    }
 }
 
 impl<D: Domain> Default for Operations<D> {
@@ -213,7 +225,7 @@ impl<D: Domain> Hash for Operations<D> {
 ///
 /// It is plain data with read-only accessors; only
 /// [`crate::Lifecycle::apply`] changes it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct State<D: Domain> {
     pub(crate) phase: Phase,
     pub(crate) ops: Operations<D>,
@@ -221,6 +233,30 @@ pub struct State<D: Domain> {
     pub(crate) waits: BTreeMap<D::WaitId, Wait<D>>,
     pub(crate) feed: Feed<D>,
     pub(crate) active: u32,
+}
+
+impl<D: Domain> Clone for State<D> {
+    fn clone(&self) -> Self {
+        State {
+            phase: self.phase,
+            ops: self.ops.clone(),
+            retained: self.retained.clone(),
+            waits: self.waits.clone(),
+            feed: self.feed.clone(),
+            active: self.active,
+        }
+    }
+
+    /// Reuses `self`'s allocations where it can (model checkers copy states
+    /// into reused buffers).
+    fn clone_from(&mut self, source: &Self) {
+        self.phase = source.phase;
+        self.ops.clone_from(&source.ops);
+        self.retained.clone_from(&source.retained);
+        self.waits.clone_from(&source.waits);
+        self.feed.clone_from(&source.feed);
+        self.active = source.active;
+    }
 }
 
 impl<D: Domain> Default for State<D> {

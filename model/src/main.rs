@@ -29,8 +29,10 @@ check    explores every interleaving of registry calls over the configured ids,
          reports each property, row coverage, and checks the mutant catalogue;
          exits 1 on a violation, an unreached example, an unfired row or a
          surviving mutant. Without model flags it runs the default suite
-         (3 ids with a wait; 2 ids with two concurrent waits). Symmetry
-         reduction over ids is on unless --no-symmetry is given.
+         (2 ids with two concurrent waits and watchers; 3 ids with a wait and
+         watchers; 3 ids with two concurrent waits). Model flags adjust the
+         last. Symmetry reduction over ids and wait slots is on unless
+         --no-symmetry is given.
 explore  serves stateright's Explorer on 127.0.0.1 (default port 3000).
 table    prints the transition table (Markdown), or the full matrix, or the
          Mermaid diagram.";

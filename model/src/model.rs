@@ -247,15 +247,27 @@ impl LifecycleModel {
         action: Action,
     ) -> (ModelState, Result<Vec<Output<Tiny>>, oplife_machine::LifecycleError<Tiny>>) {
         let mut next = state.clone();
-        next.witnessed = 0;
         let mut out = Vec::new();
+        let result = self.step_into(state, action, &mut next, &mut out);
+        (next, result.map(|()| out))
+    }
+
+    /// [`LifecycleModel::step`] into `next`, which must equal `state`, with
+    /// the outputs appended to `out` (both buffers are reused by the search).
+    fn step_into(
+        &self,
+        state: &ModelState,
+        action: Action,
+        next: &mut ModelState,
+        out: &mut Vec<Output<Tiny>>,
+    ) -> Result<(), oplife_machine::LifecycleError<Tiny>> {
+        next.witnessed = 0;
         let coverage = &self.coverage;
         let request = action.request(&state.machine);
         if let Action::Restart { .. } = action {
             next.machine = State::new();
         }
-        let result =
-            self.lifecycle.apply_traced(&mut next.machine, request, &mut out, &mut |row| coverage.row_fired(row));
+        let result = self.lifecycle.apply_traced(&mut next.machine, request, out, &mut |row| coverage.row_fired(row));
         match result {
             Err(error) => {
                 coverage.error_produced(error.kind());
@@ -269,12 +281,12 @@ impl LifecycleModel {
                 if self.witnesses && error.kind() == ErrorKind::MaxConcurrentExceeded {
                     next.witnessed |= witness::LIMIT_REFUSED;
                 }
-                (next, Err(error))
+                Err(error)
             }
             Ok(()) => {
-                observe(state, &mut next, action, &out);
+                observe(state, next, action, out);
                 if let Action::Restart { cancel } = action {
-                    observe_restart(self, state, &mut next, cancel);
+                    observe_restart(self, state, next, cancel);
                 }
                 if !self.witnesses {
                     next.witnessed = 0;
@@ -282,7 +294,7 @@ impl LifecycleModel {
                         w.evicted = 0;
                     }
                 }
-                (next, Ok(out))
+                Ok(())
             }
         }
     }
@@ -559,6 +571,12 @@ fn blank_checked_captures(next: &mut ModelState) {
     }
 }
 
+thread_local! {
+    /// The successor buffer and output buffer of `next_state`.
+    static SCRATCH: std::cell::RefCell<(ModelState, Vec<Output<Tiny>>)> =
+        std::cell::RefCell::new((ModelState::initial(0, 0), Vec::new()));
+}
+
 /// The id a blanked feed entry carries.
 pub const BLANK_ID: u8 = u8::MAX;
 
@@ -635,18 +653,29 @@ impl Model for LifecycleModel {
     }
 
     fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
-        let (mut next, result) = self.step(state, action);
-        // Only differences between feed sequence numbers matter, so states
-        // are kept with the feed rebased (the state space stays finite).
-        next.machine.normalize_feed();
-        blank_checked_feed_entries(&mut next.machine);
-        blank_checked_captures(&mut next);
-        // A refusal that changed nothing is a self-loop: no new state.
-        match result {
-            Err(_) if next.faults == state.faults && next.witnessed == 0 => None,
-            _ if self.symmetric => Some(next.representative()),
-            _ => Some(next),
-        }
+        // Most actions are refused: the successor is built in a buffer of
+        // this thread, reused from call to call, so a refusal allocates
+        // nothing.
+        SCRATCH.with(|scratch| {
+            let (ref mut next, ref mut out) = *scratch.borrow_mut();
+            next.clone_from(state);
+            out.clear();
+            let result = self.step_into(state, action, next, out);
+            // A refusal that changed nothing is a self-loop: no new state.
+            if result.is_err() && next.faults == state.faults && next.witnessed == 0 {
+                return None;
+            }
+            // Only differences between feed sequence numbers matter, so
+            // states are kept with the feed rebased (the state space stays
+            // finite).
+            next.machine.normalize_feed();
+            blank_checked_feed_entries(&mut next.machine);
+            blank_checked_captures(next);
+            match self.symmetric {
+                true => Some(next.representative()),
+                false => Some(next.clone()),
+            }
+        })
     }
 
     fn format_action(&self, action: &Action) -> String {

@@ -10,7 +10,7 @@ use oplife_model::mutants::CATALOGUE;
 use oplife_model::{LifecycleModel, ModelConfig};
 use stateright::{Checker, HasDiscoveries, Model};
 
-/// The first configuration of the default suite: eviction, a wait, a
+/// The "three ops" configuration of the default suite: eviction, a wait, a
 /// watcher, the concurrency limit. Every mutant has a short counterexample
 /// there, and a breadth-first search stops at it.
 const TEETH: ModelConfig = ModelConfig::THREE_OPS;

@@ -48,6 +48,10 @@ pub struct RecordSnapshot {
 
 /// A registry's durable state, from
 /// [`crate::RuntimeOpsLifecycleRegistry::capture`].
+///
+/// It holds no pending watchers and no pending `wait_all` requests: they
+/// belong to the process that made them and end with it. Operations that had
+/// not ended are ended by the [`crate::RestorePolicy`] given to `restore`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RegistrySnapshot {

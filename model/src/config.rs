@@ -82,9 +82,9 @@ impl ModelConfig {
     /// concurrent waits.
     pub const DEFAULT: ModelConfig = ModelConfig::THREE_OPS_TWO_WAITS;
 
-    /// The `--deep` configuration: 4 ids, two retained records. Waits and
-    /// watchers are left to the default suite: with 4 ids, one wait passes
-    /// 25 M symmetry classes, and a watcher per op more than doubles them.
+    /// The `--deep` configuration: 4 ids, two retained records, two feed
+    /// entries, restarts. Waits and watchers are left to the default suite:
+    /// with 4 ids and one wait the check did not finish within 400 s.
     pub const DEEP: ModelConfig = ModelConfig {
         ops: 4,
         max_completed: 2,

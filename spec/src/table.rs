@@ -124,7 +124,7 @@ impl Rule {
 }
 
 impl Table {
-    /// The lifecycle rules this project ships (SPEC.md, with every **[ours]**
+    /// The lifecycle rules this project ships (SPEC.md, with every **\[ours\]**
     /// point).
     pub fn standard() -> Table {
         use Effect as E;

@@ -541,9 +541,10 @@ impl<D: Domain> Run<'_, D> {
                         (Some(policy), _) | (None, Some(Request::Restore { policy, .. })) => policy.clone(),
                         _ => continue,
                     };
-                    let ids: Vec<D::OpId> =
-                        st.ops.iter().filter(|(_, op)| !op.status.is_terminal()).map(|(id, _)| id.clone()).collect();
+                    let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
                     for id in ids {
+                        // The table decides which operations were lost; the
+                        // others are left as they are.
                         let _ = self.operation(st, Input::ResolveLost, &id, Payload::Lost(policy.clone()));
                     }
                 }

@@ -132,28 +132,6 @@ impl Action {
     }
 }
 
-impl OpCall {
-    /// The name of the registry call.
-    pub fn name(self) -> &'static str {
-        let input = match self {
-            OpCall::Register(..) => oplife_spec::Input::Register,
-            OpCall::ProvisioningSucceeded => oplife_spec::Input::ProvisioningSucceeded,
-            OpCall::ProvisioningFailed => oplife_spec::Input::ProvisioningFailed,
-            OpCall::AbortProvisioning => oplife_spec::Input::AbortProvisioning,
-            OpCall::PeerReady => oplife_spec::Input::PeerReady,
-            OpCall::RegisterWatcher => oplife_spec::Input::RegisterWatcher,
-            OpCall::ReportProgress => oplife_spec::Input::ReportProgress,
-            OpCall::Complete => oplife_spec::Input::Complete,
-            OpCall::Fail => oplife_spec::Input::Fail,
-            OpCall::Cancel => oplife_spec::Input::Cancel,
-            OpCall::RequestRetire => oplife_spec::Input::RequestRetire,
-            OpCall::MarkRetired => oplife_spec::Input::MarkRetired,
-            OpCall::CollectTerminal => oplife_spec::Input::CollectTerminal,
-        };
-        input.name()
-    }
-}
-
 fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
     (0..8u8).filter(move |i| mask & (1 << i) != 0)
 }
@@ -164,7 +142,8 @@ impl fmt::Display for Action {
             Action::Op(OpCall::Register(kind, expects), id) => {
                 write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects})")
             }
-            Action::Op(call, id) => write!(f, "{}(op{id})", call.name()),
+            // A per-operation request does not depend on the state.
+            Action::Op(_, id) => write!(f, "{}(op{id})", self.request(&State::new()).input().name()),
             Action::TerminateOwner => f.write_str("terminate_owner()"),
             Action::CollectCompleted => f.write_str("collect_completed()"),
             Action::BeginWait { slot, ids } => {

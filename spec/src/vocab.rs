@@ -539,8 +539,8 @@ pub enum Effect {
     /// Install the image's operations, retained records and feed. Watchers
     /// and waits are not part of an image: they belonged to the old process.
     LoadImage,
-    /// Cascade [`Input::ResolveLost`] over every operation that is not
-    /// terminal, in registration order.
+    /// Cascade [`Input::ResolveLost`] over every operation, in registration
+    /// order (the table allows it from the non-terminal statuses only).
     ResolveEachLost,
 }
 

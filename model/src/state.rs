@@ -48,6 +48,10 @@ impl Order {
         let Some(pos) = self.as_slice().iter().position(|x| *x == id) else { return false };
         self.ids.copy_within(pos + 1..usize::from(self.len), pos);
         self.len -= 1;
+        // Unused places stay zero: equality and hash read the whole array.
+        if let Some(vacated) = self.ids.get_mut(usize::from(self.len)) {
+            *vacated = 0;
+        }
         true
     }
     /// The ids, oldest first.

@@ -16,9 +16,9 @@ const PINNED: [(&str, usize); 3] = [
     ("three ops", PINNED_THREE_OPS),
     ("three ops, two waits", PINNED_THREE_OPS_TWO_WAITS),
 ];
-const PINNED_TWO_WAITS: usize = 105_514;
-const PINNED_THREE_OPS: usize = 214_280;
-const PINNED_THREE_OPS_TWO_WAITS: usize = 385_762;
+const PINNED_TWO_WAITS: usize = 85_662;
+const PINNED_THREE_OPS: usize = 211_112;
+const PINNED_THREE_OPS_TWO_WAITS: usize = 379_840;
 
 #[test]
 fn the_default_suite_holds_exhaustively_with_pinned_state_counts() {

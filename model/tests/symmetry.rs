@@ -156,8 +156,10 @@ fn symmetry_visits_fewer_states_and_reaches_the_same_verdicts() {
         assert!(plain.held(), "{}", plain.render());
         assert!(reduced.held(), "{}", reduced.render());
         assert_eq!(plain.properties, reduced.properties);
+        // Two ids: an orbit holds at most two states (a few hold one), so
+        // the reduction approaches but cannot reach one half.
         assert!(
-            reduced.unique_states * 2 < plain.unique_states,
+            reduced.unique_states * 19 < plain.unique_states * 10,
             "{} vs {}",
             reduced.unique_states,
             plain.unique_states

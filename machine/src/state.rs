@@ -1,7 +1,7 @@
 //! The machine's state: plain data, no rules. Every change to it is made by
 //! an effect handler that a table row names.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use oplife_spec::{OperationKind, Phase, Status};
@@ -11,7 +11,7 @@ use crate::feed::Feed;
 use crate::image::{Image, OperationImage};
 
 /// One operation as the machine knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Operation<D: Domain> {
     pub(crate) kind: OperationKind,
     pub(crate) status: Status,
@@ -23,6 +23,32 @@ pub struct Operation<D: Domain> {
     pub(crate) outcome: Option<Outcome<D>>,
     /// The waits tracking this operation, with the slot each keeps for it.
     pub(crate) waiters: Vec<(D::WaitId, u32)>,
+}
+
+impl<D: Domain> Clone for Operation<D> {
+    fn clone(&self) -> Self {
+        Operation {
+            kind: self.kind,
+            status: self.status,
+            peer_ready: self.peer_ready,
+            buffered: self.buffered,
+            progress: self.progress,
+            last_progress: self.last_progress.clone(),
+            watchers: self.watchers,
+            outcome: self.outcome.clone(),
+            waiters: self.waiters.clone(),
+        }
+    }
+
+    /// Reuses the waiter list's allocation.
+    fn clone_from(&mut self, source: &Self) {
+        (self.kind, self.status, self.peer_ready, self.buffered) =
+            (source.kind, source.status, source.peer_ready, source.buffered);
+        (self.progress, self.watchers) = (source.progress, source.watchers);
+        self.last_progress.clone_from(&source.last_progress);
+        self.outcome.clone_from(&source.outcome);
+        self.waiters.clone_from(&source.waiters);
+    }
 }
 
 impl<D: Domain> Operation<D> {
@@ -79,13 +105,129 @@ impl<D: Domain> Operation<D> {
 }
 
 /// A pending wait request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Wait<D: Domain> {
     /// Each operation waited for, in the order asked, with the outcome
     /// captured when it ended.
     pub(crate) entries: Vec<(D::OpId, Option<Outcome<D>>)>,
     /// How many entries still have no outcome.
     pub(crate) remaining: u32,
+}
+
+impl<D: Domain> Clone for Wait<D> {
+    fn clone(&self) -> Self {
+        Wait { entries: self.entries.clone(), remaining: self.remaining }
+    }
+
+    /// Reuses the entry list's allocation.
+    fn clone_from(&mut self, source: &Self) {
+        self.entries.clone_from(&source.entries);
+        self.remaining = source.remaining;
+    }
+}
+
+/// A pending wait with its request id: an entry of [`Waits`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PendingWait<D: Domain> {
+    id: D::WaitId,
+    wait: Wait<D>,
+}
+
+impl<D: Domain> Clone for PendingWait<D> {
+    fn clone(&self) -> Self {
+        PendingWait { id: self.id.clone(), wait: self.wait.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.id.clone_from(&source.id);
+        self.wait.clone_from(&source.wait);
+    }
+}
+
+/// The pending waits, sorted by request id (a map with binary-search
+/// lookup). Runtimes hold few waits at once, so a sorted list beats a tree,
+/// and copying it into an existing one reuses every allocation. Its hash
+/// and equality are those of a map: the entries in id order.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Waits<D: Domain> {
+    sorted: Vec<PendingWait<D>>,
+}
+
+impl<D: Domain> Clone for Waits<D> {
+    fn clone(&self) -> Self {
+        Waits { sorted: self.sorted.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.sorted.clone_from(&source.sorted);
+    }
+}
+
+impl<D: Domain> Default for Waits<D> {
+    fn default() -> Self {
+        Waits { sorted: Vec::new() }
+    }
+}
+
+impl<D: Domain> Waits<D> {
+    fn find(&self, id: &D::WaitId) -> Result<usize, usize> {
+        self.sorted.binary_search_by(|pending| pending.id.cmp(id))
+    }
+
+    pub(crate) fn get(&self, id: &D::WaitId) -> Option<&Wait<D>> {
+        let pos = self.find(id).ok()?;
+        self.sorted.get(pos).map(|pending| &pending.wait)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &D::WaitId) -> Option<&mut Wait<D>> {
+        let pos = self.find(id).ok()?;
+        self.sorted.get_mut(pos).map(|pending| &mut pending.wait)
+    }
+
+    pub(crate) fn contains_key(&self, id: &D::WaitId) -> bool {
+        self.find(id).is_ok()
+    }
+
+    /// Inserts `wait` as `id`, replacing any wait of that id.
+    pub(crate) fn insert(&mut self, id: D::WaitId, wait: Wait<D>) {
+        match self.find(&id) {
+            Ok(pos) => {
+                if let Some(pending) = self.sorted.get_mut(pos) {
+                    pending.wait = wait;
+                }
+            }
+            Err(pos) => self.sorted.insert(pos, PendingWait { id, wait }),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &D::WaitId) -> Option<Wait<D>> {
+        let pos = self.find(id).ok()?;
+        Some(self.sorted.remove(pos).wait)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&D::WaitId, &Wait<D>)> {
+        self.sorted.iter().map(|pending| (&pending.id, &pending.wait))
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Wait<D>> {
+        self.sorted.iter_mut().map(|pending| &mut pending.wait)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// Renames every request id with `rename` (a bijection) and every
+    /// operation id in the entries with `rename_op`, keeping the id order.
+    fn rename(&mut self, rename_op: &impl Fn(&D::OpId) -> D::OpId, rename: &impl Fn(&D::WaitId) -> D::WaitId) {
+        for pending in &mut self.sorted {
+            pending.id = rename(&pending.id);
+            for (id, _) in &mut pending.wait.entries {
+                *id = rename_op(id);
+            }
+        }
+        self.sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    }
 }
 
 impl<D: Domain> Wait<D> {
@@ -100,6 +242,24 @@ impl<D: Domain> Wait<D> {
     }
 }
 
+/// A live operation slot: the id and the operation.
+#[derive(Debug)]
+struct Slot<D: Domain> {
+    id: D::OpId,
+    op: Operation<D>,
+}
+
+impl<D: Domain> Clone for Slot<D> {
+    fn clone(&self) -> Self {
+        Slot { id: self.id.clone(), op: self.op.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.id.clone_from(&source.id);
+        self.op.clone_from(&source.op);
+    }
+}
+
 /// Below this many slots, lookups scan; from it on, a hash index is kept.
 const INDEX_FROM: usize = 16;
 
@@ -108,7 +268,7 @@ const INDEX_FROM: usize = 16;
 /// representation only.
 #[derive(Debug)]
 pub(crate) struct Operations<D: Domain> {
-    slots: Vec<Option<(D::OpId, Operation<D>)>>,
+    slots: Vec<Option<Slot<D>>>,
     index: HashMap<D::OpId, usize, foldhash::fast::RandomState>,
     live: usize,
 }
@@ -134,7 +294,7 @@ impl<D: Domain> Default for Operations<D> {
 impl<D: Domain> Operations<D> {
     pub(crate) fn position(&self, id: &D::OpId) -> Option<usize> {
         if self.slots.len() < INDEX_FROM {
-            self.slots.iter().position(|slot| matches!(slot, Some((known, _)) if known == id))
+            self.slots.iter().position(|slot| slot.as_ref().is_some_and(|slot| slot.id == *id))
         } else {
             self.index.get(id).copied()
         }
@@ -142,26 +302,26 @@ impl<D: Domain> Operations<D> {
 
     pub(crate) fn get(&self, id: &D::OpId) -> Option<&Operation<D>> {
         let pos = self.position(id)?;
-        self.slots.get(pos)?.as_ref().map(|(_, op)| op)
+        self.slots.get(pos)?.as_ref().map(|slot| &slot.op)
     }
 
     /// The operation in slot `pos`, if that slot is live.
     pub(crate) fn at(&self, pos: usize) -> Option<&Operation<D>> {
-        self.slots.get(pos)?.as_ref().map(|(_, op)| op)
+        self.slots.get(pos)?.as_ref().map(|slot| &slot.op)
     }
 
     /// The operation in slot `pos`, if that slot is live.
     pub(crate) fn at_mut(&mut self, pos: usize) -> Option<&mut Operation<D>> {
-        self.slots.get_mut(pos)?.as_mut().map(|(_, op)| op)
+        self.slots.get_mut(pos)?.as_mut().map(|slot| &mut slot.op)
     }
 
     pub(crate) fn get_mut(&mut self, id: &D::OpId) -> Option<&mut Operation<D>> {
         let pos = self.position(id)?;
-        self.slots.get_mut(pos)?.as_mut().map(|(_, op)| op)
+        self.slots.get_mut(pos)?.as_mut().map(|slot| &mut slot.op)
     }
 
     pub(crate) fn insert(&mut self, id: D::OpId, op: Operation<D>) {
-        self.slots.push(Some((id.clone(), op)));
+        self.slots.push(Some(Slot { id: id.clone(), op }));
         self.live += 1;
         if self.slots.len() == INDEX_FROM {
             self.rebuild_index();
@@ -172,7 +332,7 @@ impl<D: Domain> Operations<D> {
 
     pub(crate) fn remove(&mut self, id: &D::OpId) -> Option<Operation<D>> {
         let pos = self.position(id)?;
-        let (_, op) = self.slots.get_mut(pos)?.take()?;
+        let Slot { op, .. } = self.slots.get_mut(pos)?.take()?;
         self.index.remove(id);
         self.live -= 1;
         if self.slots.len() > 2 * self.live + 4 {
@@ -186,15 +346,15 @@ impl<D: Domain> Operations<D> {
         self.index.clear();
         if self.slots.len() >= INDEX_FROM {
             for (pos, slot) in self.slots.iter().enumerate() {
-                if let Some((id, _)) = slot {
-                    self.index.insert(id.clone(), pos);
+                if let Some(slot) = slot {
+                    self.index.insert(slot.id.clone(), pos);
                 }
             }
         }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&D::OpId, &Operation<D>)> {
-        self.slots.iter().filter_map(|slot| slot.as_ref().map(|(id, op)| (id, op)))
+        self.slots.iter().filter_map(|slot| slot.as_ref().map(|slot| (&slot.id, &slot.op)))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -230,7 +390,7 @@ pub struct State<D: Domain> {
     pub(crate) phase: Phase,
     pub(crate) ops: Operations<D>,
     pub(crate) retained: VecDeque<D::OpId>,
-    pub(crate) waits: BTreeMap<D::WaitId, Wait<D>>,
+    pub(crate) waits: Waits<D>,
     pub(crate) feed: Feed<D>,
     pub(crate) active: u32,
 }
@@ -265,7 +425,7 @@ impl<D: Domain> Default for State<D> {
             phase: Phase::Open,
             ops: Operations::default(),
             retained: VecDeque::new(),
-            waits: BTreeMap::new(),
+            waits: Waits::default(),
             feed: Feed::default(),
             active: 0,
         }
@@ -407,15 +567,8 @@ impl<D: Domain> State<D> {
     /// over wait ids.
     #[must_use]
     pub fn relabel_waits(&self, rename: impl Fn(&D::WaitId) -> D::WaitId) -> Self {
-        let mut renamed = self.clone();
-        renamed.waits = self.waits.iter().map(|(wait, w)| (rename(wait), w.clone())).collect();
-        for slot in renamed.ops.slots.iter_mut().flatten() {
-            let waiters = &mut slot.1.waiters;
-            for (wait, _) in waiters.iter_mut() {
-                *wait = rename(wait);
-            }
-            waiters.sort_by(|a, b| a.0.cmp(&b.0));
-        }
+        let mut renamed = State::new();
+        self.relabel_into(|id| id.clone(), rename, &mut renamed);
         renamed
     }
 
@@ -424,32 +577,48 @@ impl<D: Domain> State<D> {
     /// and feed) is kept. Model checkers use it for symmetry reduction.
     #[must_use]
     pub fn relabel(&self, rename: impl Fn(&D::OpId) -> D::OpId) -> Self {
-        let mut ops = Operations::default();
-        for (id, op) in self.ops.iter() {
-            ops.insert(rename(id), op.clone());
+        let mut renamed = State::new();
+        self.relabel_into(rename, |wait| wait.clone(), &mut renamed);
+        renamed
+    }
+
+    /// Writes into `out` this state with every operation id renamed by
+    /// `rename` and every wait request id by `rename_wait` (see
+    /// [`State::relabel_in_place`]), reusing `out`'s allocations.
+    pub fn relabel_into(
+        &self,
+        rename: impl Fn(&D::OpId) -> D::OpId,
+        rename_wait: impl Fn(&D::WaitId) -> D::WaitId,
+        out: &mut Self,
+    ) {
+        out.clone_from(self);
+        out.relabel_in_place(rename, rename_wait);
+    }
+
+    /// Renames every operation id with `rename` and every wait request id
+    /// with `rename_wait` (both must be bijections), allocating nothing.
+    /// Order (registration, completion, wait entries, feed) is kept; each
+    /// operation's waits stay in wait-id order. Model checkers use it for
+    /// symmetry reduction, once per successor.
+    pub fn relabel_in_place(
+        &mut self,
+        rename: impl Fn(&D::OpId) -> D::OpId,
+        rename_wait: impl Fn(&D::WaitId) -> D::WaitId,
+    ) {
+        for slot in self.ops.slots.iter_mut().flatten() {
+            slot.id = rename(&slot.id);
+            for (wait, _) in &mut slot.op.waiters {
+                *wait = rename_wait(wait);
+            }
+            slot.op.waiters.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        State {
-            phase: self.phase,
-            ops,
-            retained: self.retained.iter().map(&rename).collect(),
-            waits: self
-                .waits
-                .iter()
-                .map(|(wait, w)| {
-                    let entries = w.entries.iter().map(|(id, o)| (rename(id), o.clone())).collect();
-                    (wait.clone(), Wait { entries, remaining: w.remaining })
-                })
-                .collect(),
-            feed: Feed {
-                watermark: self.feed.watermark,
-                entries: self
-                    .feed
-                    .entries
-                    .iter()
-                    .map(|e| crate::feed::FeedEntry { id: rename(&e.id), ..e.clone() })
-                    .collect(),
-            },
-            active: self.active,
+        self.ops.rebuild_index();
+        for id in &mut self.retained {
+            *id = rename(id);
+        }
+        self.waits.rename(&rename, &rename_wait);
+        for entry in &mut self.feed.entries {
+            entry.id = rename(&entry.id);
         }
     }
 }

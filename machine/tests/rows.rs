@@ -421,6 +421,47 @@ fn relabel_renames_every_id_and_keeps_order() {
     assert_eq!(renamed.relabel(|id| 3 - id), h.st);
 }
 
+#[test]
+fn relabel_in_place_renames_waits_too_and_a_copy_into_any_state_is_equal() {
+    let mut h = Harness::new();
+    h.running(1, Bg);
+    h.running(2, Bg);
+    h.ok(Request::BeginWait { wait: 5, ids: vec![2, 1] });
+    h.ok(Request::BeginWait { wait: 7, ids: vec![1] });
+    h.ok(done(2));
+    // A copy into a state of another shape reuses its buffers and is equal.
+    let mut copy = State::<T>::new();
+    copy.clone_from(&h.st);
+    assert_eq!(copy, h.st);
+    let mut other = Harness::new();
+    other.running(9, Bg);
+    other.ok(Request::BeginWait { wait: 1, ids: vec![9] });
+    other.st.clone_from(&h.st);
+    assert_eq!(other.st, h.st);
+
+    let mut renamed = h.st.clone();
+    renamed.relabel_in_place(|id| 3 - id, |wait| 12 - wait);
+    assert_eq!(renamed.pending_waits().map(|(w, _)| *w).collect::<Vec<_>>(), vec![5, 7]);
+    assert_eq!(renamed.pending_wait(&5).unwrap().entries()[0].0, 2);
+    assert_eq!(renamed.pending_wait(&7).unwrap().entries()[0].0, 1);
+    assert_eq!(renamed.operation(&2).unwrap().tracking_waits(), 2);
+    let mut back = State::<T>::new();
+    renamed.relabel_into(|id| 3 - id, |wait| 12 - wait, &mut back);
+    assert_eq!(back, h.st);
+    // The renamed state behaves as the original: ending op 2 (old op 1)
+    // satisfies both waits, in wait-id order.
+    let mut lc_state = renamed;
+    let out = h.lc.apply(&mut lc_state, done(2)).unwrap();
+    let satisfied: Vec<u32> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::WaitSatisfied(report) => Some(report.wait),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(satisfied, vec![5, 7]);
+}
+
 /// Every row of the shipped table fires in the scenarios above; this test
 /// replays a compact tour and checks none is left out.
 #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use oplife_machine::{Lifecycle, LostPolicy, Outcome, Output, Request, State};
 use oplife_spec::{ErrorKind, OperationKind, OutcomeKind, Phase, Status, Table};
-use stateright::{Model, Property, Representative};
+use stateright::{Model, Property};
 
 use crate::config::{MAX_OPS, ModelConfig};
 use crate::coverage::Coverage;
@@ -550,10 +550,23 @@ fn blank_checked_captures(next: &mut ModelState) {
     }
 }
 
+/// The buffers `next_state` reuses from call to call.
+struct Scratch {
+    /// The successor.
+    next: ModelState,
+    /// The machine's outputs.
+    out: Vec<Output<Tiny>>,
+    /// A second candidate for the successor's representative.
+    spare: ModelState,
+}
+
 thread_local! {
-    /// The successor buffer and output buffer of `next_state`.
-    static SCRATCH: std::cell::RefCell<(ModelState, Vec<Output<Tiny>>)> =
-        std::cell::RefCell::new((ModelState::initial(0, 0), Vec::new()));
+    /// The buffers of `next_state`.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
+        next: ModelState::initial(0, 0),
+        out: Vec::new(),
+        spare: ModelState::initial(0, 0),
+    });
 }
 
 /// The id a blanked feed entry carries.
@@ -636,8 +649,13 @@ impl Model for LifecycleModel {
         // this thread, reused from call to call, so a refusal allocates
         // nothing.
         SCRATCH.with(|scratch| {
-            let (ref mut next, ref mut out) = *scratch.borrow_mut();
-            next.clone_from(state);
+            let Scratch { ref mut next, ref mut out, ref mut spare } = *scratch.borrow_mut();
+            // After a refusal the buffer still equals the state (property 10
+            // checks that), and the search asks for the next action of the
+            // same state: comparing is cheaper than copying.
+            if *next != *state {
+                next.clone_from(state);
+            }
             out.clear();
             let result = self.step_into(state, action, next, out);
             // A refusal that changed nothing is a self-loop: no new state.
@@ -651,7 +669,10 @@ impl Model for LifecycleModel {
             blank_checked_feed_entries(&mut next.machine);
             blank_checked_captures(next);
             match self.symmetric {
-                true => Some(next.representative()),
+                true => {
+                    next.become_representative(spare);
+                    Some(next.clone())
+                }
                 false => Some(next.clone()),
             }
         })

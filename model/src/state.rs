@@ -179,62 +179,63 @@ impl ModelState {
 
     /// The same state with ids renamed by `to` (old id -> new id).
     pub fn permuted(&self, to: &[u8; MAX_OPS]) -> Self {
-        let map = |id: &u8| to.get(usize::from(*id)).copied().unwrap_or(*id);
-        let mut kinds = [None; MAX_OPS];
-        let mut watchers = [0; MAX_OPS];
-        for (old, new) in to.iter().enumerate() {
-            kinds[usize::from(*new)] = self.kinds[old];
-            watchers[usize::from(*new)] = self.watchers[old];
-        }
-        let mut completion = Order::default();
-        for id in self.completion.as_slice() {
-            completion.push(map(id));
-        }
-        let remap_mask = |mask: u8| (0..MAX_OPS).filter(|i| mask & (1 << i) != 0).fold(0u8, |m, i| m | 1 << to[i]);
-        let waits = self.waits.map(|w| {
-            let mut seen = [None; MAX_OPS];
-            for (old, new) in to.iter().enumerate() {
-                seen[usize::from(*new)] = w.seen[old];
-            }
-            EnvWait { pending: w.pending, ids: remap_mask(w.ids), seen, evicted: remap_mask(w.evicted) }
-        });
-        ModelState {
-            ops: self.ops,
-            wait_slots: self.wait_slots,
-            machine: self.machine.relabel(map),
-            kinds,
-            completion,
-            watchers,
-            waits,
-            faults: self.faults,
-            witnessed: self.witnessed,
-        }
+        let mut out = ModelState::initial(self.ops, self.wait_slots);
+        self.renamed_into(to, &SAME_SLOTS, &mut out);
+        out
     }
-}
 
-/// The orders of up to three wait slots (old slot -> new slot).
-const SLOT_ORDERS: [[u8; MAX_WAITS]; 6] = [[0, 1, 2], [1, 0, 2], [0, 2, 1], [2, 1, 0], [1, 2, 0], [2, 0, 1]];
-
-impl ModelState {
     /// The same state with wait slots renamed by `to` (old slot -> new
     /// slot).
     pub fn with_wait_slots(&self, to: &[u8; MAX_WAITS]) -> Self {
-        let mut waits = self.waits;
-        for (old, new) in to.iter().enumerate() {
-            waits[usize::from(*new)] = self.waits[old];
+        let mut out = ModelState::initial(self.ops, self.wait_slots);
+        self.renamed_into(&SAME_IDS, to, &mut out);
+        out
+    }
+
+    /// Writes into `out` this state with operation ids renamed by `ids` and
+    /// wait slots by `slots` (old -> new; both permutations), reusing
+    /// `out`'s allocations.
+    pub fn renamed_into(&self, ids: &[u8; MAX_OPS], slots: &[u8; MAX_WAITS], out: &mut ModelState) {
+        out.clone_from(self);
+        out.rename(ids, slots);
+    }
+
+    /// Renames operation ids by `ids` and wait slots by `slots` (old -> new;
+    /// both permutations) in place, allocating nothing.
+    pub fn rename(&mut self, ids: &[u8; MAX_OPS], slots: &[u8; MAX_WAITS]) {
+        if *ids == SAME_IDS && *slots == SAME_SLOTS {
+            return;
         }
-        ModelState {
-            machine: self.machine.relabel_waits(|w| to.get(usize::from(*w)).copied().unwrap_or(*w)),
-            waits,
-            ..self.clone()
+        let map = |id: &u8| ids.get(usize::from(*id)).copied().unwrap_or(*id);
+        let map_slot = |slot: &u8| slots.get(usize::from(*slot)).copied().unwrap_or(*slot);
+        self.machine.relabel_in_place(map, map_slot);
+        let (kinds, watchers, waits) = (self.kinds, self.watchers, self.waits);
+        for (old, new) in ids.iter().enumerate() {
+            self.kinds[usize::from(*new)] = kinds[old];
+            self.watchers[usize::from(*new)] = watchers[old];
+        }
+        let completion = self.completion;
+        self.completion = Order::default();
+        for id in completion.as_slice() {
+            self.completion.push(map(id));
+        }
+        let remap_mask = |mask: u8| (0..MAX_OPS).filter(|i| mask & (1 << i) != 0).fold(0u8, |m, i| m | 1 << ids[i]);
+        for (old, w) in waits.iter().enumerate() {
+            let mut seen = [None; MAX_OPS];
+            for (old_id, new_id) in ids.iter().enumerate() {
+                seen[usize::from(*new_id)] = w.seen[old_id];
+            }
+            self.waits[usize::from(slots[old])] =
+                EnvWait { pending: w.pending, ids: remap_mask(w.ids), seen, evicted: remap_mask(w.evicted) };
         }
     }
 
-    /// Renames operation ids canonically: known operations in registration
-    /// order get the lowest ids; forgotten ids follow, ordered by what
-    /// pending waits remember of them and where they appear in the
+    /// The canonical renaming of operation ids (old id -> new id) of this
+    /// state with its wait slots renamed by `slots`: known operations in
+    /// registration order get the lowest ids; forgotten ids follow, ordered
+    /// by what pending waits remember of them and where they appear in the
     /// completion feed.
-    fn canonical_ids(&self) -> Self {
+    fn canonical_ids(&self, slots: &[u8; MAX_WAITS]) -> [u8; MAX_OPS] {
         // (out of range, registration position, what waits remember, feed
         // positions, id)
         type Key = (bool, u8, [(bool, bool, Option<OutcomeKind>); MAX_WAITS], u8, u8);
@@ -246,8 +247,8 @@ impl ModelState {
         }
         for (id, key) in keys.iter_mut().enumerate() {
             key.0 = id >= usize::from(self.ops);
-            for (slot, w) in self.waits.iter().enumerate() {
-                key.2[slot] = (w.ids & (1 << id) != 0, w.evicted & (1 << id) != 0, w.seen[id]);
+            for (old, w) in self.waits.iter().enumerate() {
+                key.2[usize::from(slots[old])] = (w.ids & (1 << id) != 0, w.evicted & (1 << id) != 0, w.seen[id]);
             }
             key.4 = u8::try_from(id).unwrap_or(u8::MAX);
         }
@@ -261,29 +262,19 @@ impl ModelState {
         for (new, key) in keys.iter().enumerate() {
             to[usize::from(key.4)] = u8::try_from(new).unwrap_or(u8::MAX);
         }
-        if to.iter().enumerate().all(|(old, new)| usize::from(*new) == old) {
-            return self.clone();
-        }
-        self.permuted(&to)
+        to
     }
-}
 
-impl Representative for ModelState {
-    /// The canonical renaming of operation ids and wait slots. The model is
-    /// symmetric in both: operations are kept in registration order, owner
-    /// termination follows it, every action is offered for every id; a wait
-    /// begins in the first free slot and any pending one may be dropped. So
-    /// any renaming is a sound representative.
-    ///
-    /// Slots are ordered by what no renaming changes (pending first, then
-    /// by how many ops they wait for and how many outcomes they hold); ids
-    /// are then renamed canonically. Where slots tie, each order of the tied
-    /// slots is tried and the candidate with the least hash is kept, which
-    /// is the same for every state of an orbit.
-    fn representative(&self) -> Self {
+    /// Turns this state into its symmetry representative (see
+    /// [`Representative::representative`]) in place, with `spare` as a
+    /// buffer for a second candidate; both keep their allocations from call
+    /// to call.
+    pub fn become_representative(&mut self, spare: &mut ModelState) {
         let slots = usize::from(self.wait_slots).min(MAX_WAITS);
-        if slots < 2 || self.waits.iter().filter(|w| w.pending).count() == 0 {
-            return self.canonical_ids();
+        if slots < 2 || self.waits.iter().all(|w| !w.pending) {
+            let ids = self.canonical_ids(&SAME_SLOTS);
+            self.rename(&ids, &SAME_SLOTS);
+            return;
         }
         let key = |slot: usize| {
             let w = &self.waits[slot];
@@ -306,23 +297,65 @@ impl Representative for ModelState {
                 count += 1;
             }
         }
-        let candidate = |order: &[u8; MAX_WAITS]| match order {
-            [0, 1, 2] => self.canonical_ids(),
-            _ => self.with_wait_slots(order).canonical_ids(),
-        };
-        if count == 1 {
-            return candidate(&orders[0]);
+        let mut renamings = [(SAME_IDS, SAME_SLOTS); 6];
+        for (renaming, order) in renamings.iter_mut().zip(&orders[..count]) {
+            *renaming = (self.canonical_ids(order), *order);
+        }
+        let Some(((ids, order), others)) = renamings[..count].split_first() else { return };
+        if others.is_empty() {
+            self.rename(ids, order);
+            return;
         }
         // A fixed seed: the choice must be the same in every thread and run.
         let digest = |state: &ModelState| foldhash::fast::FixedState::with_seed(0x6f70_6c69_6665).hash_one(state);
-        let mut best: Option<(u64, ModelState)> = None;
-        for order in &orders[..count] {
-            let state = candidate(order);
-            let hash = digest(&state);
-            if best.as_ref().is_none_or(|(least, _)| hash < *least) {
-                best = Some((hash, state));
+        // Each candidate is the state as it was, renamed; the one with the
+        // least hash is kept in `self`. The last candidate is built in
+        // `spare` itself, so two candidates (two wait slots) allocate
+        // nothing.
+        spare.clone_from(self);
+        self.rename(ids, order);
+        let mut least = digest(self);
+        for (i, (ids, order)) in others.iter().enumerate() {
+            let mut copy;
+            let candidate = match i + 1 == others.len() {
+                true => &mut *spare,
+                false => {
+                    copy = spare.clone();
+                    &mut copy
+                }
+            };
+            candidate.rename(ids, order);
+            let hash = digest(candidate);
+            if hash < least {
+                least = hash;
+                std::mem::swap(self, candidate);
             }
         }
-        best.map_or_else(|| self.canonical_ids(), |(_, state)| state)
+    }
+}
+
+/// The orders of up to three wait slots (old slot -> new slot).
+const SLOT_ORDERS: [[u8; MAX_WAITS]; 6] = [[0, 1, 2], [1, 0, 2], [0, 2, 1], [2, 1, 0], [1, 2, 0], [2, 0, 1]];
+/// The identity renaming of wait slots.
+const SAME_SLOTS: [u8; MAX_WAITS] = [0, 1, 2];
+/// The identity renaming of operation ids.
+const SAME_IDS: [u8; MAX_OPS] = [0, 1, 2, 3];
+
+impl Representative for ModelState {
+    /// The canonical renaming of operation ids and wait slots. The model is
+    /// symmetric in both: operations are kept in registration order, owner
+    /// termination follows it, every action is offered for every id; a wait
+    /// begins in the first free slot and any pending one may be dropped. So
+    /// any renaming is a sound representative.
+    ///
+    /// Slots are ordered by what no renaming changes (pending first, then
+    /// by how many ops they wait for and how many outcomes they hold); ids
+    /// are then renamed canonically. Where slots tie, each order of the tied
+    /// slots is tried and the candidate with the least hash is kept, which
+    /// is the same for every state of an orbit.
+    fn representative(&self) -> Self {
+        let mut representative = self.clone();
+        representative.become_representative(&mut ModelState::initial(self.ops, self.wait_slots));
+        representative
     }
 }

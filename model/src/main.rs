@@ -29,7 +29,7 @@ check    explores every interleaving of registry calls over the configured ids,
          reports each property, row coverage, and checks the mutant catalogue;
          exits 1 on a violation, an unreached example, an unfired row or a
          surviving mutant. Without model flags it runs the default suite
-         (2 ids with two concurrent waits and watchers; 3 ids with a wait and
+         (3 ids with a wait and watchers; 2 ids with two concurrent waits and
          watchers; 3 ids with two concurrent waits). Model flags adjust the
          last. Symmetry reduction over ids and wait slots is on unless
          --no-symmetry is given.

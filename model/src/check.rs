@@ -70,6 +70,9 @@ pub struct CheckReport {
     pub max_depth: usize,
     /// Wall-clock time of the exploration.
     pub duration: Duration,
+    /// Wall-clock time of the search for an example of each `sometimes`
+    /// property.
+    pub examples_duration: Duration,
     /// Every property with its result.
     pub properties: Vec<PropertyResult>,
     /// Table rows that never fired, with their rendering.
@@ -116,12 +119,14 @@ impl CheckReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "unique states: {}  (generated {})\nmax depth:     {}\ntime:          {:.2} s  ({:.0} unique states/s)",
+            "unique states: {}  (generated {})\nmax depth:     {}\ntime:          {:.2} s  ({:.0} unique states/s), \
+             examples {:.2} s",
             self.unique_states,
             self.total_states,
             self.max_depth,
             self.duration.as_secs_f64(),
-            self.states_per_second()
+            self.states_per_second(),
+            self.examples_duration.as_secs_f64()
         );
         s.push_str("properties:\n");
         for p in &self.properties {
@@ -218,6 +223,7 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         })
         .collect();
 
+    let examples_started = Instant::now();
     let examples_model = model.with_witnesses();
     let examples = examples_model.properties();
     let wanted: BTreeSet<&'static str> = examples.iter().map(|p| p.name).collect();
@@ -228,6 +234,7 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         .spawn_bfs()
         .join()
         .discoveries();
+    let examples_duration = examples_started.elapsed();
     results.extend(examples.iter().map(|p| PropertyResult {
         name: p.name,
         expectation: p.expectation.clone(),
@@ -246,6 +253,7 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         unique_states: checker.unique_state_count(),
         max_depth: checker.max_depth(),
         duration,
+        examples_duration,
         properties: results,
         rows_never_fired,
         counterexample,
@@ -391,7 +399,10 @@ pub fn check_mutant(mutant: &Mutant, config: ModelConfig, threads: usize, symmet
 }
 
 /// Checks every mutant of `catalogue` under each configuration in turn
-/// until one catches it, printing one line each to `log`.
+/// until one catches it, printing one line each to `log` in catalogue
+/// order. Mutants are checked `threads` at a time, each by a one-thread
+/// search: a mutant is caught within a few thousand states, where a second
+/// thread per search gains little.
 pub fn check_mutants(
     catalogue: &[Mutant],
     configs: &[ModelConfig],
@@ -399,16 +410,42 @@ pub fn check_mutants(
     symmetry: bool,
     log: &mut dyn std::io::Write,
 ) -> Vec<MutantVerdict> {
+    let check = |m: &Mutant| {
+        let mut verdict = MutantVerdict { mutant: *m, caught_by: Vec::new(), unique_states: 0 };
+        for config in configs {
+            verdict = check_mutant(m, *config, 1, symmetry);
+            if !verdict.caught_by.is_empty() {
+                break;
+            }
+        }
+        verdict
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<Option<MutantVerdict>>> = std::sync::Mutex::new(vec![None; catalogue.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(mutant) = catalogue.get(i) else { break };
+                    let verdict = check(mutant);
+                    if let Ok(mut done) = done.lock()
+                        && let Some(slot) = done.get_mut(i)
+                    {
+                        *slot = Some(verdict);
+                    }
+                }
+            });
+        }
+    });
+    let done = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     catalogue
         .iter()
-        .map(|m| {
-            let mut verdict = MutantVerdict { mutant: *m, caught_by: Vec::new(), unique_states: 0 };
-            for config in configs {
-                verdict = check_mutant(m, *config, threads, symmetry);
-                if !verdict.caught_by.is_empty() {
-                    break;
-                }
-            }
+        .zip(done)
+        .map(|(m, verdict)| {
+            // A worker that failed to record its verdict leaves the mutant
+            // uncaught: it is checked again here rather than passed.
+            let verdict = verdict.unwrap_or_else(|| check(m));
             let status =
                 if verdict.caught_by.is_empty() { "SURVIVED".to_owned() } else { verdict.caught_by.join(", ") };
             let _ = writeln!(log, "  {:<34} {status}", m.name);

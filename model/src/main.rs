@@ -149,6 +149,7 @@ fn main() -> ExitCode {
 
 fn check_command(args: &Args) -> ExitCode {
     let options = args.options;
+    let started = std::time::Instant::now();
     let table = Table::standard();
     let suite: Vec<(&'static str, ModelConfig)> =
         if args.custom { vec![("custom", options.config)] } else { DEFAULT_SUITE.to_vec() };
@@ -179,11 +180,13 @@ fn check_command(args: &Args) -> ExitCode {
         // configuration may lack the waits or watchers a mutant breaks).
         let configs: Vec<ModelConfig> = DEFAULT_SUITE.iter().map(|(_, c)| *c).collect();
         let mut stdout = std::io::stdout();
+        let mutants_started = std::time::Instant::now();
         let verdicts = check::check_mutants(CATALOGUE, &configs, options.threads, options.symmetry, &mut stdout);
         let caught = verdicts.iter().filter(|v| !v.caught_by.is_empty()).count();
-        println!("mutants caught: {caught}/{}", verdicts.len());
+        println!("mutants caught: {caught}/{}  ({:.2} s)", verdicts.len(), mutants_started.elapsed().as_secs_f64());
         ok &= caught == verdicts.len();
     }
+    println!("total time: {:.2} s", started.elapsed().as_secs_f64());
     println!("{}", if ok { "RESULT: ok" } else { "RESULT: FAILED" });
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -179,25 +179,17 @@ impl ModelState {
 
     /// The same state with ids renamed by `to` (old id -> new id).
     pub fn permuted(&self, to: &[u8; MAX_OPS]) -> Self {
-        let mut out = ModelState::initial(self.ops, self.wait_slots);
-        self.renamed_into(to, &SAME_SLOTS, &mut out);
-        out
+        let mut renamed = self.clone();
+        renamed.rename(to, &SAME_SLOTS);
+        renamed
     }
 
     /// The same state with wait slots renamed by `to` (old slot -> new
     /// slot).
     pub fn with_wait_slots(&self, to: &[u8; MAX_WAITS]) -> Self {
-        let mut out = ModelState::initial(self.ops, self.wait_slots);
-        self.renamed_into(&SAME_IDS, to, &mut out);
-        out
-    }
-
-    /// Writes into `out` this state with operation ids renamed by `ids` and
-    /// wait slots by `slots` (old -> new; both permutations), reusing
-    /// `out`'s allocations.
-    pub fn renamed_into(&self, ids: &[u8; MAX_OPS], slots: &[u8; MAX_WAITS], out: &mut ModelState) {
-        out.clone_from(self);
-        out.rename(ids, slots);
+        let mut renamed = self.clone();
+        renamed.rename(&SAME_IDS, to);
+        renamed
     }
 
     /// Renames operation ids by `ids` and wait slots by `slots` (old -> new;

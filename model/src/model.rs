@@ -668,13 +668,13 @@ impl Model for LifecycleModel {
             next.machine.normalize_feed();
             blank_checked_feed_entries(&mut next.machine);
             blank_checked_captures(next);
-            match self.symmetric {
-                true => {
-                    next.become_representative(spare);
-                    Some(next.clone())
-                }
-                false => Some(next.clone()),
+            if self.symmetric {
+                next.become_representative(spare);
             }
+            // The successor is handed over as it is; the next call copies
+            // the state into an empty buffer, which costs what a clone here
+            // would, without a second copy.
+            Some(std::mem::replace(next, ModelState::initial(state.ops, state.wait_slots)))
         })
     }
 

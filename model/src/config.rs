@@ -83,7 +83,7 @@ impl ModelConfig {
     pub const DEFAULT: ModelConfig = ModelConfig::THREE_OPS_TWO_WAITS;
 
     /// The `--deep` configuration: 4 ids, two retained records, two feed
-    /// entries, restarts: 853,214 classes in about 10 s with two threads.
+    /// entries, restarts: 853,214 classes in about 9 s with two threads.
     /// Waits and watchers are left to the default suite: with 4 ids and one
     /// wait the check had passed 11.7 M classes at depth 14 after four and a
     /// half minutes, unfinished.

@@ -1,4 +1,4 @@
-//! The properties the model checks: each invariant of SPEC.md as its own
+//! The properties the model checks: each invariant of `spec/SPEC.md` as its own
 //! named `always` property, and `sometimes` properties proving the
 //! interesting states are reached.
 //!
@@ -188,7 +188,7 @@ fn saw(s: &ModelState, bit: u8) -> bool {
     s.witnessed & bit != 0
 }
 
-/// The `always` properties: every invariant of SPEC.md, collection, the
+/// The `always` properties: every invariant of `spec/SPEC.md`, collection, the
 /// completion feed, and restarts.
 pub fn invariants() -> Vec<Property<M>> {
     vec![

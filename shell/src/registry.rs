@@ -31,7 +31,7 @@ pub type WaitAllFuture<'a> = Pin<Box<dyn Future<Output = Result<WaitAllResult, O
 
 /// The lifecycle registry of one owner session's async operations.
 ///
-/// Every method is a registry call of SPEC.md; each either applies and
+/// Every method is a registry call of `spec/SPEC.md`; each either applies and
 /// returns `Ok`, or is refused with a typed [`OpsLifecycleError`] and changes
 /// nothing.
 pub trait OpsLifecycleRegistry: Send + Sync {

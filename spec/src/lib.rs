@@ -5,6 +5,10 @@
 //! the table itself ([`Table::standard`]), a validator
 //! ([`Table::validate`]) and renderers for review ([`render`]).
 //!
+//! The behaviour these rules implement, the invariants the model checks and
+//! where the project goes beyond its reference design are explained in
+//! [`behaviour`] (the repository's `spec/SPEC.md`).
+//!
 //! ```
 //! use oplife_spec::{Input, Status, Table, render};
 //!
@@ -17,6 +21,9 @@ pub mod render;
 mod table;
 mod validate;
 mod vocab;
+
+#[doc = include_str!("../SPEC.md")]
+pub mod behaviour {}
 
 pub use table::{From, Refusal, RowId, Rule, TERMINAL_EFFECTS, Table, Target};
 pub use validate::{TableError, cascade_domain};

@@ -79,7 +79,7 @@ impl fmt::Display for RowId {
     }
 }
 
-/// The effects every terminal transition runs, in the order SPEC.md gives:
+/// The effects every terminal transition runs, in the order `spec/SPEC.md` gives:
 /// the outcome is recorded and the slot released, then the terminal event,
 /// the completion feed entry, every pending watcher, retention at the tail
 /// of the completion order, every wait tracking the op, and eviction of the
@@ -124,8 +124,8 @@ impl Rule {
 }
 
 impl Table {
-    /// The lifecycle rules this project ships (SPEC.md, with every **\[ours\]**
-    /// point).
+    /// The lifecycle rules this project ships, as `spec/SPEC.md` explains
+    /// them (see [`crate::behaviour`]).
     pub fn standard() -> Table {
         use Effect as E;
         use Guard as G;

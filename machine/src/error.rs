@@ -3,7 +3,7 @@
 use oplife_spec::{ErrorKind, Input, OperationKind, Status};
 use thiserror::Error;
 
-use crate::domain::Domain;
+use crate::outcome::Domain;
 
 /// Why the machine refused a request. A refused request changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Error)]

@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 
 use oplife_spec::OperationKind;
 
-use crate::domain::{Domain, Outcome};
+use crate::outcome::{Domain, Outcome};
 
 /// One terminal transition, as the feed records it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -133,16 +133,6 @@ impl<D: Domain> Feed<D> {
     pub(crate) fn trim(&mut self, retention: usize) {
         while self.entries.len() > retention {
             self.entries.pop_front();
-        }
-    }
-
-    /// Shifts every sequence number so that the watermark equals the number
-    /// of retained entries.
-    pub(crate) fn normalize(&mut self) {
-        let shift = self.watermark.saturating_sub(u64::try_from(self.entries.len()).unwrap_or(u64::MAX));
-        self.watermark = self.watermark.saturating_sub(shift);
-        for entry in &mut self.entries {
-            entry.seq = entry.seq.saturating_sub(shift);
         }
     }
 }

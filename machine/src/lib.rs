@@ -13,22 +13,63 @@
 //! - Every terminal transition mints the next sequence number of the
 //!   completion [`Feed`]; [`State::image`] captures the durable part of a
 //!   state and [`Request::Restore`] rebuilds a registry from it.
+//! - [`invariants`] states each invariant of `spec/SPEC.md` once.
 //!
 //! No clocks, no I/O, no async: the shell adds those.
+//!
+//! ```
+//! use oplife_machine::{Domain, Limits, Machine, Outcome, Output, Request};
+//! use oplife_machine::spec::{OperationKind, Status};
+//!
+//! // The payload types: tiny ids, a text result.
+//! #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+//! struct Jobs;
+//! impl Domain for Jobs {
+//!     type OpId = u32;
+//!     type WaitId = u32;
+//!     type Result = String;
+//!     type Error = String;
+//!     type Reason = String;
+//!     type Progress = u8;
+//! }
+//!
+//! let mut machine = Machine::<Jobs>::new(Limits::default());
+//! machine.apply(Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false })?;
+//! machine.apply(Request::ProvisioningSucceeded { id: 1 })?;
+//! let outputs = machine.apply(Request::Complete { id: 1, result: "42 files".into() })?;
+//! assert!(outputs.contains(&Output::Ended { id: 1, outcome: Outcome::Completed("42 files".into()) }));
+//! assert_eq!(machine.state().status(&1), Status::Completed);
+//!
+//! // The table refuses what it does not allow, and nothing changes.
+//! assert!(machine.apply(Request::Cancel { id: 1, reason: None }).is_err());
+//! assert_eq!(machine.state().status(&1), Status::Completed);
+//! # Ok::<(), oplife_machine::LifecycleError<Jobs>>(())
+//! ```
 
-mod domain;
 mod error;
 mod feed;
+mod guards;
 mod image;
+pub mod invariants;
 mod lifecycle;
 mod machine;
+mod outcome;
+mod output;
+#[cfg(feature = "remap")]
+mod remap;
+mod request;
+mod run;
 mod state;
 
-pub use domain::{Domain, LostPolicy, Outcome, Output, Request, WaitReport};
 pub use error::LifecycleError;
 pub use feed::{Feed, FeedEntry, FeedSince};
 pub use image::{Image, MAX_WATERMARK, OperationImage};
 pub use lifecycle::{DEFAULT_FEED_RETENTION, DEFAULT_MAX_COMPLETED, Lifecycle, Limits};
 pub use machine::Machine;
 pub use oplife_spec as spec;
+pub use outcome::{Domain, Outcome};
+pub use output::{Output, WaitReport};
+#[cfg(feature = "remap")]
+pub use remap::Remap;
+pub use request::{LostPolicy, Payload, Request};
 pub use state::{Operation, State, Wait};

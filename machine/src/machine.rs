@@ -1,8 +1,10 @@
 //! One lifecycle and one state, bundled for embedders.
 
-use crate::domain::{Domain, Output, Request};
 use crate::error::LifecycleError;
 use crate::lifecycle::{Lifecycle, Limits};
+use crate::outcome::Domain;
+use crate::output::Output;
+use crate::request::Request;
 use crate::state::State;
 
 /// A [`Lifecycle`] with the [`State`] it drives.

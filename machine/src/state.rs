@@ -6,9 +6,9 @@ use std::hash::{Hash, Hasher};
 
 use oplife_spec::{OperationKind, Phase, Status};
 
-use crate::domain::{Domain, Outcome};
 use crate::feed::Feed;
 use crate::image::{Image, OperationImage};
+use crate::outcome::{Domain, Outcome};
 
 /// One operation as the machine knows it.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -129,8 +129,8 @@ impl<D: Domain> Clone for Wait<D> {
 /// A pending wait with its request id: an entry of [`Waits`].
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct PendingWait<D: Domain> {
-    id: D::WaitId,
-    wait: Wait<D>,
+    pub(crate) id: D::WaitId,
+    pub(crate) wait: Wait<D>,
 }
 
 impl<D: Domain> Clone for PendingWait<D> {
@@ -150,7 +150,7 @@ impl<D: Domain> Clone for PendingWait<D> {
 /// and equality are those of a map: the entries in id order.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Waits<D: Domain> {
-    sorted: Vec<PendingWait<D>>,
+    pub(crate) sorted: Vec<PendingWait<D>>,
 }
 
 impl<D: Domain> Clone for Waits<D> {
@@ -209,24 +209,8 @@ impl<D: Domain> Waits<D> {
         self.sorted.iter().map(|pending| (&pending.id, &pending.wait))
     }
 
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Wait<D>> {
-        self.sorted.iter_mut().map(|pending| &mut pending.wait)
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.sorted.is_empty()
-    }
-
-    /// Renames every request id with `rename` (a bijection) and every
-    /// operation id in the entries with `rename_op`, keeping the id order.
-    fn rename(&mut self, rename_op: &impl Fn(&D::OpId) -> D::OpId, rename: &impl Fn(&D::WaitId) -> D::WaitId) {
-        for pending in &mut self.sorted {
-            pending.id = rename(&pending.id);
-            for (id, _) in &mut pending.wait.entries {
-                *id = rename_op(id);
-            }
-        }
-        self.sorted.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 
@@ -244,9 +228,9 @@ impl<D: Domain> Wait<D> {
 
 /// A live operation slot: the id and the operation.
 #[derive(Debug)]
-struct Slot<D: Domain> {
-    id: D::OpId,
-    op: Operation<D>,
+pub(crate) struct Slot<D: Domain> {
+    pub(crate) id: D::OpId,
+    pub(crate) op: Operation<D>,
 }
 
 impl<D: Domain> Clone for Slot<D> {
@@ -268,7 +252,7 @@ const INDEX_FROM: usize = 16;
 /// representation only.
 #[derive(Debug)]
 pub(crate) struct Operations<D: Domain> {
-    slots: Vec<Option<Slot<D>>>,
+    pub(crate) slots: Vec<Option<Slot<D>>>,
     index: HashMap<D::OpId, usize, foldhash::fast::RandomState>,
     live: usize,
 }
@@ -342,7 +326,7 @@ impl<D: Domain> Operations<D> {
         Some(op)
     }
 
-    fn rebuild_index(&mut self) {
+    pub(crate) fn rebuild_index(&mut self) {
         self.index.clear();
         if self.slots.len() >= INDEX_FROM {
             for (pos, slot) in self.slots.iter().enumerate() {
@@ -522,103 +506,6 @@ impl<D: Domain> State<D> {
             retained: self.retained.iter().cloned().collect(),
             feed_watermark: self.feed.watermark,
             feed: self.feed.entries.iter().cloned().collect(),
-        }
-    }
-
-    /// Shifts every feed sequence number by the same amount, so that the
-    /// watermark equals the number of retained feed entries. The machine's
-    /// behaviour depends only on differences between sequence numbers, so
-    /// model checkers call this to keep the state space finite.
-    pub fn normalize_feed(&mut self) {
-        self.feed.normalize();
-    }
-
-    /// Rewrites every outcome a pending wait has captured with `rewrite`.
-    /// The machine only ever fills an empty entry and hands captured
-    /// outcomes over unchanged, so model checkers use this to blank outcomes
-    /// they checked when they were captured, merging states that differ
-    /// only there. Runtimes have no use for it.
-    pub fn rewrite_captured_outcomes(&mut self, mut rewrite: impl FnMut(&mut Outcome<D>)) {
-        for wait in self.waits.values_mut() {
-            for (_, captured) in &mut wait.entries {
-                if let Some(outcome) = captured {
-                    rewrite(outcome);
-                }
-            }
-        }
-    }
-
-    /// Rewrites the id, kind and outcome of every feed entry with `rewrite`
-    /// (sequence numbers are kept). The machine never reads an entry's
-    /// content back, so model checkers use this to blank entries they have
-    /// already checked, merging states that differ only there. Runtimes have
-    /// no use for it.
-    pub fn rewrite_feed_entries(&mut self, mut rewrite: impl FnMut(&mut crate::feed::FeedEntry<D>)) {
-        for entry in &mut self.feed.entries {
-            let seq = entry.seq;
-            rewrite(entry);
-            entry.seq = seq;
-        }
-    }
-
-    /// The same state with every wait request id renamed by `rename`, which
-    /// must be a bijection. Each operation's waits stay in wait-id order, as
-    /// the machine keeps them. Model checkers use it for symmetry reduction
-    /// over wait ids.
-    #[must_use]
-    pub fn relabel_waits(&self, rename: impl Fn(&D::WaitId) -> D::WaitId) -> Self {
-        let mut renamed = State::new();
-        self.relabel_into(|id| id.clone(), rename, &mut renamed);
-        renamed
-    }
-
-    /// The same state with every operation id renamed by `rename`, which
-    /// must be a bijection. Order (registration, completion, wait entries
-    /// and feed) is kept. Model checkers use it for symmetry reduction.
-    #[must_use]
-    pub fn relabel(&self, rename: impl Fn(&D::OpId) -> D::OpId) -> Self {
-        let mut renamed = State::new();
-        self.relabel_into(rename, |wait| wait.clone(), &mut renamed);
-        renamed
-    }
-
-    /// Writes into `out` this state with every operation id renamed by
-    /// `rename` and every wait request id by `rename_wait` (see
-    /// [`State::relabel_in_place`]), reusing `out`'s allocations.
-    pub fn relabel_into(
-        &self,
-        rename: impl Fn(&D::OpId) -> D::OpId,
-        rename_wait: impl Fn(&D::WaitId) -> D::WaitId,
-        out: &mut Self,
-    ) {
-        out.clone_from(self);
-        out.relabel_in_place(rename, rename_wait);
-    }
-
-    /// Renames every operation id with `rename` and every wait request id
-    /// with `rename_wait` (both must be bijections), allocating nothing.
-    /// Order (registration, completion, wait entries, feed) is kept; each
-    /// operation's waits stay in wait-id order. Model checkers use it for
-    /// symmetry reduction, once per successor.
-    pub fn relabel_in_place(
-        &mut self,
-        rename: impl Fn(&D::OpId) -> D::OpId,
-        rename_wait: impl Fn(&D::WaitId) -> D::WaitId,
-    ) {
-        for slot in self.ops.slots.iter_mut().flatten() {
-            slot.id = rename(&slot.id);
-            for (wait, _) in &mut slot.op.waiters {
-                *wait = rename_wait(wait);
-            }
-            slot.op.waiters.sort_by(|a, b| a.0.cmp(&b.0));
-        }
-        self.ops.rebuild_index();
-        for id in &mut self.retained {
-            *id = rename(id);
-        }
-        self.waits.rename(&rename, &rename_wait);
-        for entry in &mut self.feed.entries {
-            entry.id = rename(&entry.id);
         }
     }
 }

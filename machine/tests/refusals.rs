@@ -1,11 +1,11 @@
 //! Property: any request, valid or not, on any reachable state either
-//! succeeds or is refused with the state left exactly as it was; and the
-//! bookkeeping invariants hold after every step.
+//! succeeds or is refused with the state left exactly as it was; and every
+//! invariant of `oplife_machine::invariants` holds after every step.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use oplife_machine::{Domain, Lifecycle, Limits, LostPolicy, Request, State};
-use oplife_spec::{OperationKind, Status};
+use oplife_machine::{Domain, Lifecycle, Limits, LostPolicy, Request, State, invariants};
+use oplife_spec::OperationKind;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -102,24 +102,10 @@ proptest! {
                     prop_assert_ne!(error.kind(), oplife_spec::ErrorKind::Internal);
                 }
             }
-            // Every reachable state has a consistent image (so it can be
-            // restored), whose feed entries run consecutively to the watermark.
-            prop_assert_eq!(st.image().check(), Ok(()));
-            prop_assert!(st.feed().entries().len() <= max_feed);
-            let active = st.operations().filter(|(_, op)| !op.status().is_terminal()).count();
-            prop_assert_eq!(st.active_count() as usize, active);
-            let terminal: Vec<u8> = st.operations().filter(|(_, op)| op.status().is_terminal()).map(|(id, _)| *id).collect();
-            let mut retained: Vec<u8> = st.retained().copied().collect();
-            prop_assert!(retained.len() <= max_completed);
-            retained.sort_unstable();
-            let mut terminal_sorted = terminal.clone();
-            terminal_sorted.sort_unstable();
-            prop_assert_eq!(retained, terminal_sorted);
-            for (_, wait) in st.pending_waits() {
-                let open = wait.entries().iter().filter(|(id, o)| o.is_none() && st.status(id) != Status::Absent && !st.status(id).is_terminal()).count();
-                prop_assert_eq!(open as u32, wait.remaining());
-                prop_assert!(wait.remaining() > 0);
-            }
+            // Every reachable state keeps every invariant, and so has an
+            // image that a restore accepts.
+            prop_assert_eq!(invariants::check_state(&st, &lc), Ok(()));
+            prop_assert_eq!(st.image().check(lc.table()), Ok(()));
         }
     }
 }

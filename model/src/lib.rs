@@ -16,11 +16,12 @@ pub mod check;
 pub mod config;
 pub mod coverage;
 pub mod domain;
+pub mod matrix;
 pub mod model;
 pub mod mutants;
 pub mod properties;
 pub mod state;
 
 pub use config::ModelConfig;
-pub use model::{Action, LifecycleModel, OpCall};
+pub use model::{Action, LifecycleModel};
 pub use state::ModelState;

@@ -133,7 +133,7 @@ fn main() -> ExitCode {
         "table" => {
             let table = Table::standard();
             let text = match args.table_view {
-                "matrix" => render::matrix(&table),
+                "matrix" => oplife_model::matrix::render(&oplife_machine::Lifecycle::standard(Default::default())),
                 "mermaid" => render::mermaid(&table),
                 _ => render::markdown(&table),
             };

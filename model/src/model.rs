@@ -5,8 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use oplife_machine::{Lifecycle, LostPolicy, Outcome, Output, Request, State};
-use oplife_spec::{ErrorKind, OperationKind, OutcomeKind, Phase, Status, Table};
+use oplife_machine::{FeedEntry, Lifecycle, LostPolicy, Outcome, Output, Payload, Remap, Request, State};
+use oplife_spec::{Carries, ErrorKind, Input, OperationKind, OutcomeKind, Phase, Status, Table};
 use stateright::{Model, Property};
 
 use crate::config::{MAX_OPS, ModelConfig};
@@ -15,65 +15,41 @@ use crate::domain::Tiny;
 use crate::properties;
 use crate::state::{EnvWait, ModelState, fault, witness};
 
-/// A per-operation registry call of the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OpCall {
-    /// `register_operation` with this kind and `expect_peer_channel`.
-    Register(OperationKind, bool),
-    /// `provisioning_succeeded`.
-    ProvisioningSucceeded,
-    /// `provisioning_failed`.
-    ProvisioningFailed,
-    /// `abort_provisioning`.
-    AbortProvisioning,
-    /// `peer_ready`.
-    PeerReady,
-    /// `register_watcher`.
-    RegisterWatcher,
-    /// `report_progress`.
-    ReportProgress,
-    /// `complete_operation`.
-    Complete,
-    /// `fail_operation`.
-    Fail,
-    /// `cancel_operation`.
-    Cancel,
-    /// `request_retire`.
-    RequestRetire,
-    /// `mark_retired`.
-    MarkRetired,
-    /// `collect_terminal`.
-    CollectTerminal,
+/// The payload the model sends with a per-operation input: payloads are
+/// unit in the model's domain, so only their kind matters.
+fn payload(carries: Carries) -> Option<Payload<Tiny>> {
+    Some(match carries {
+        Carries::Nothing => Payload::None,
+        Carries::Result => Payload::Result(()),
+        Carries::Error => Payload::Error(()),
+        Carries::Reason => Payload::Reason(None),
+        Carries::RequiredReason => Payload::RequiredReason(()),
+        Carries::Progress => Payload::Progress(()),
+        Carries::Spec | Carries::Wait | Carries::WaitId | Carries::Image | Carries::Policy => return None,
+    })
 }
 
-impl OpCall {
-    /// Every per-operation call, registrations with both kinds and both
-    /// peer expectations included.
-    pub const ALL: [OpCall; 16] = [
-        OpCall::Register(OperationKind::MobMemberChild, true),
-        OpCall::Register(OperationKind::MobMemberChild, false),
-        OpCall::Register(OperationKind::BackgroundToolOp, false),
-        OpCall::Register(OperationKind::BackgroundToolOp, true),
-        OpCall::ProvisioningSucceeded,
-        OpCall::ProvisioningFailed,
-        OpCall::AbortProvisioning,
-        OpCall::PeerReady,
-        OpCall::RegisterWatcher,
-        OpCall::ReportProgress,
-        OpCall::Complete,
-        OpCall::Fail,
-        OpCall::Cancel,
-        OpCall::RequestRetire,
-        OpCall::MarkRetired,
-        OpCall::CollectTerminal,
-    ];
+/// The per-operation inputs the model calls besides registration, derived
+/// from the table's vocabulary: every input a caller makes on one operation.
+fn op_inputs() -> impl Iterator<Item = Input> {
+    Input::per_operation().filter(|input| payload(input.carries()).is_some())
 }
 
 /// One step of the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// A per-operation call on id `.1`.
-    Op(OpCall, u8),
+    /// `register_operation` of id `id` with this kind and
+    /// `expect_peer_channel`.
+    Register {
+        /// The id.
+        id: u8,
+        /// The kind.
+        kind: OperationKind,
+        /// What the spec says about a peer channel.
+        expects_peer: bool,
+    },
+    /// Any other per-operation call (of [`Input::per_operation`]) on id `.1`.
+    Op(Input, u8),
     /// `terminate_owner`.
     TerminateOwner,
     /// `collect_completed`.
@@ -102,21 +78,12 @@ impl Action {
     /// the image of `state` into a fresh registry).
     pub fn request(&self, state: &State<Tiny>) -> Request<Tiny> {
         match *self {
-            Action::Op(call, id) => match call {
-                OpCall::Register(kind, expects_peer) => Request::Register { id, kind, expects_peer },
-                OpCall::ProvisioningSucceeded => Request::ProvisioningSucceeded { id },
-                OpCall::ProvisioningFailed => Request::ProvisioningFailed { id, error: () },
-                OpCall::AbortProvisioning => Request::AbortProvisioning { id, reason: None },
-                OpCall::PeerReady => Request::PeerReady { id },
-                OpCall::RegisterWatcher => Request::RegisterWatcher { id },
-                OpCall::ReportProgress => Request::ReportProgress { id, update: () },
-                OpCall::Complete => Request::Complete { id, result: () },
-                OpCall::Fail => Request::Fail { id, error: () },
-                OpCall::Cancel => Request::Cancel { id, reason: None },
-                OpCall::RequestRetire => Request::RequestRetire { id },
-                OpCall::MarkRetired => Request::MarkRetired { id },
-                OpCall::CollectTerminal => Request::CollectTerminal { id },
-            },
+            Action::Register { id, kind, expects_peer } => Request::Register { id, kind, expects_peer },
+            Action::Op(input, id) => payload(input.carries())
+                .and_then(|payload| Request::for_operation(input, id, payload))
+                // Not an input the model offers: ask for something the
+                // machine refuses, so the step is a refusal.
+                .unwrap_or(Request::CancelWait { wait: u8::MAX }),
             Action::TerminateOwner => Request::TerminateOwner { reason: () },
             Action::CollectCompleted => Request::CollectCompleted,
             Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect() },
@@ -139,11 +106,10 @@ fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Op(OpCall::Register(kind, expects), id) => {
-                write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects})")
+            Action::Register { id, kind, expects_peer } => {
+                write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects_peer})")
             }
-            // A per-operation request does not depend on the state.
-            Action::Op(_, id) => write!(f, "{}(op{id})", self.request(&State::new()).input().name()),
+            Action::Op(input, id) => write!(f, "{input}(op{id})"),
             Action::TerminateOwner => f.write_str("terminate_owner()"),
             Action::CollectCompleted => f.write_str("collect_completed()"),
             Action::BeginWait { slot, ids } => {
@@ -299,7 +265,7 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
             next.faults |= fault::TERMINAL_CHANGED;
         }
     }
-    if let Action::Op(OpCall::Register(kind, _), id) = action {
+    if let Action::Register { id, kind, .. } = action {
         if before.machine.phase() == Phase::OwnerTerminated {
             next.faults |= fault::REGISTERED_AFTER_TERMINATION;
         }
@@ -474,7 +440,7 @@ fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Ou
     if feed_before.entries().len() + appended > next.machine.feed().entries().len() {
         next.witnessed |= witness::FEED_DROPPED;
     }
-    if matches!(action, Action::Op(OpCall::RegisterWatcher, _)) && watch_answers != 1 {
+    if matches!(action, Action::Op(Input::RegisterWatcher, _)) && watch_answers != 1 {
         next.faults |= fault::WATCHER;
     }
     if action == Action::CollectCompleted {
@@ -536,13 +502,12 @@ fn observe_restart(model: &LifecycleModel, before: &ModelState, next: &mut Model
     }
 }
 
-/// Blanks the outcomes pending waits captured, in the machine and in the
-/// environment's memory alike. Each was checked against the outcome the
-/// environment saw when it was captured (`observe`); the machine never
-/// changes a captured outcome, and a capture and the satisfaction it
+/// Blanks the outcomes pending waits captured in the environment's memory;
+/// [`Forget`] does the same in the machine. Each was checked against the
+/// outcome the environment saw when it was captured (`observe`); the machine
+/// never changes a captured outcome, and a capture and the satisfaction it
 /// completes happen in one step, before any blanking.
 fn blank_checked_captures(next: &mut ModelState) {
-    next.machine.rewrite_captured_outcomes(|outcome| *outcome = Outcome::Retired);
     for w in &mut next.waits {
         for seen in w.seen.iter_mut().filter(|s| s.is_some()) {
             *seen = Some(OutcomeKind::Retired);
@@ -572,27 +537,58 @@ thread_local! {
 /// The id a blanked feed entry carries.
 pub const BLANK_ID: u8 = u8::MAX;
 
-/// Blanks the feed entries that no property reads any more: those of
-/// operations that are forgotten, no longer terminal (the id was reused), or
-/// that ended again since. Each entry's content was checked when it was
-/// appended, the machine never reads it back, and restores copy entries as
-/// they are; so blanking merges states without hiding a violation.
-fn blank_checked_feed_entries(machine: &mut State<Tiny>) {
-    let mut live = [None::<u64>; MAX_OPS];
-    for entry in machine.feed().entries() {
-        if machine.status(&entry.id).is_terminal()
-            && let Some(newest) = live.get_mut(usize::from(entry.id))
-        {
-            *newest = Some(entry.seq);
+/// What the model forgets of the machine's state after each step, through
+/// the machine's one checker hook ([`State::remap`]), so that the state space
+/// stays finite and states that differ only there merge:
+/// - feed sequence numbers are rebased so that the watermark equals the
+///   number of retained entries (the machine only compares them);
+/// - feed entries no property reads any more are blanked: those of
+///   operations that are forgotten, no longer terminal (the id was reused),
+///   or that ended again since. Each entry's content was checked when it was
+///   appended, the machine never reads it back, and restores copy entries as
+///   they are;
+/// - captured outcomes of pending waits are blanked (see
+///   [`blank_checked_captures`]).
+struct Forget {
+    /// How far sequence numbers move down.
+    shift: u64,
+    /// The sequence number of each terminal op's newest entry.
+    live: [Option<u64>; MAX_OPS],
+}
+
+impl Forget {
+    fn of(machine: &State<Tiny>) -> Self {
+        let feed = machine.feed();
+        let shift = feed.watermark().saturating_sub(u64::try_from(feed.entries().len()).unwrap_or(u64::MAX));
+        let mut live = [None::<u64>; MAX_OPS];
+        for entry in feed.entries() {
+            if machine.status(&entry.id).is_terminal()
+                && let Some(newest) = live.get_mut(usize::from(entry.id))
+            {
+                *newest = Some(entry.seq);
+            }
         }
+        Forget { shift, live }
     }
-    machine.rewrite_feed_entries(|entry| {
-        if live.get(usize::from(entry.id)).copied().flatten() != Some(entry.seq) {
+}
+
+impl Remap<Tiny> for Forget {
+    fn renames(&self) -> bool {
+        false
+    }
+    fn seq(&self, seq: u64) -> u64 {
+        seq.saturating_sub(self.shift)
+    }
+    fn feed_entry(&self, entry: &mut FeedEntry<Tiny>) {
+        if self.live.get(usize::from(entry.id)).copied().flatten() != Some(entry.seq) {
             entry.id = BLANK_ID;
             entry.kind = OperationKind::BackgroundToolOp;
             entry.outcome = Outcome::Retired;
         }
-    });
+    }
+    fn captured(&self, outcome: &mut Outcome<Tiny>) {
+        *outcome = Outcome::Retired;
+    }
 }
 
 fn forget(next: &mut ModelState, id: u8) {
@@ -613,14 +609,19 @@ impl Model for LifecycleModel {
     fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
         for id in 0..self.config.ops {
             let op = state.machine.operation(&id);
-            for call in OpCall::ALL {
-                let bounded = match call {
-                    OpCall::RegisterWatcher => state.watchers[usize::from(id)] < self.config.watchers,
-                    OpCall::ReportProgress => op.is_none_or(|op| op.progress_count() < self.config.progress),
+            for kind in OperationKind::ALL {
+                for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
+                    actions.push(Action::Register { id, kind, expects_peer });
+                }
+            }
+            for input in op_inputs() {
+                let bounded = match input {
+                    Input::RegisterWatcher => state.watchers[usize::from(id)] < self.config.watchers,
+                    Input::ReportProgress => op.is_none_or(|op| op.progress_count() < self.config.progress),
                     _ => true,
                 };
                 if bounded {
-                    actions.push(Action::Op(call, id));
+                    actions.push(Action::Op(input, id));
                 }
             }
         }
@@ -662,11 +663,10 @@ impl Model for LifecycleModel {
             if result.is_err() && next.faults == state.faults && next.witnessed == 0 {
                 return None;
             }
-            // Only differences between feed sequence numbers matter, so
-            // states are kept with the feed rebased (the state space stays
-            // finite).
-            next.machine.normalize_feed();
-            blank_checked_feed_entries(&mut next.machine);
+            // Only differences between feed sequence numbers matter, and
+            // checked content is forgotten (the state space stays finite).
+            let forget = Forget::of(&next.machine);
+            next.machine.remap(&forget);
             blank_checked_captures(next);
             if self.symmetric {
                 next.become_representative(spare);

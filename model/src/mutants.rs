@@ -2,7 +2,7 @@
 //! altered; the model must catch every one, and names the property that
 //! should.
 
-use oplife_spec::{Effect, From, Guard, Input, OutcomeKind, Status, StatusSet, Table};
+use oplife_spec::{Allowed, Effect, Guard, Input, OutcomeKind, Status, StatusSet, Table};
 
 use crate::properties as p;
 
@@ -110,7 +110,7 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::TERMINAL_IS_FINAL,
         alter: |t| {
             for row in rows_of(t, Input::Fail) {
-                row.from = From::Statuses(StatusSet::ACTIVE.with(Status::Completed));
+                row.from = Allowed::Statuses(StatusSet::ACTIVE.with(Status::Completed));
             }
         },
     },
@@ -126,7 +126,7 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::TERMINATION_IS_FINAL,
         alter: |t| {
             for row in rows_of(t, Input::Terminate) {
-                row.from = From::Statuses(StatusSet::ACTIVE.without(Status::Retiring));
+                row.from = Allowed::Statuses(StatusSet::ACTIVE.without(Status::Retiring));
             }
         },
     },

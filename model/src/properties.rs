@@ -5,6 +5,7 @@
 //! Liveness ("no wait is stranded", "every watcher is resolved") is stated
 //! as safety, because stateright's `eventually` is unsound on cycles.
 
+use oplife_machine::invariants;
 use stateright::Property;
 
 use crate::config::{MAX_OPS, ModelConfig};
@@ -68,55 +69,52 @@ pub const SOMETIMES_RESTART_KEEPS_RECORD: &str = "sometimes: a retained record s
 /// The concurrency limit refuses a registration.
 pub const SOMETIMES_LIMIT_REFUSES: &str = "sometimes: the concurrency limit refuses a registration";
 
+// Facts about one state are the machine's invariants, written once in
+// `oplife_machine::invariants`; the model adds what only its environment
+// knows (what it was told, in which order).
+
 fn buffered_only_when_terminal(_: &M, s: &ModelState) -> bool {
-    s.machine.operations().all(|(_, op)| !op.buffered() || op.status().is_terminal())
+    invariants::buffered_only_when_terminal(&s.machine).is_ok()
 }
 
 fn peer_ready_only_for_peer_kinds(_: &M, s: &ModelState) -> bool {
-    s.machine.operations().all(|(_, op)| !op.peer_ready() || op.kind().expects_peer_channel())
+    invariants::peer_ready_only_for_peer_kinds(&s.machine).is_ok()
 }
 
 fn kind_is_kept(_: &M, s: &ModelState) -> bool {
     s.machine.operations().all(|(id, op)| s.kinds.get(usize::from(*id)) == Some(&Some(op.kind())))
 }
 
+/// The shipped table: what the properties expect, whatever table (a mutant)
+/// the machine under check was compiled from.
+static SHIPPED: std::sync::LazyLock<oplife_spec::Table> = std::sync::LazyLock::new(oplife_spec::Table::standard);
+
 fn outcome_matches_status(_: &M, s: &ModelState) -> bool {
-    s.machine.operations().all(|(_, op)| match op.outcome() {
-        Some(outcome) => op.status().is_terminal() && outcome.kind().status() == op.status(),
-        None => !op.status().is_terminal(),
-    })
+    invariants::outcome_matches_status(&s.machine, &SHIPPED).is_ok()
 }
 
 fn active_count_is_exact(m: &M, s: &ModelState) -> bool {
-    let active = s.machine.operations().filter(|(_, op)| !op.status().is_terminal()).count();
-    s.machine.active_count() as usize == active && m.config.max_concurrent.is_none_or(|limit| active <= limit)
+    invariants::active_count_is_exact(&s.machine, &m.lifecycle.limits()).is_ok()
 }
 
 fn retained_are_terminal_in_order(m: &M, s: &ModelState) -> bool {
-    let retained: Vec<u8> = s.machine.retained().copied().collect();
-    let terminal = s.machine.operations().filter(|(_, op)| op.status().is_terminal()).count();
-    let all_terminal = retained.iter().all(|id| s.machine.status(id).is_terminal());
-    let distinct = retained.iter().enumerate().all(|(i, id)| !retained[..i].contains(id));
     s.faults & fault::RETAINED_OVERFLOW == 0
-        && retained == s.completion.as_slice()
-        && retained.len() == terminal
-        && all_terminal
-        && distinct
-        && retained.len() <= m.config.max_completed
+        && s.machine.retained().eq(s.completion.as_slice())
+        && invariants::retained_are_terminal(&s.machine, Some(m.config.max_completed)).is_ok()
 }
 
 fn no_wait_stranded(_: &M, s: &ModelState) -> bool {
-    s.waits.iter().enumerate().all(|(slot, w)| {
+    // The environment's waits are exactly the machine's pending ones, and
+    // each still waits for an operation that can end.
+    let env_agrees = s.waits.iter().enumerate().all(|(slot, w)| {
         let machine_pending = u8::try_from(slot).is_ok_and(|slot| s.machine.pending_wait(&slot).is_some());
-        if !w.pending {
-            return !machine_pending;
-        }
         let waiting_on_live_op = (0..MAX_OPS).any(|id| {
             let status = s.machine.status(&u8::try_from(id).unwrap_or(u8::MAX));
             w.ids & (1 << id) != 0 && w.seen[id].is_none() && status.is_known() && !status.is_terminal()
         });
-        machine_pending && waiting_on_live_op
-    })
+        w.pending == machine_pending && (!w.pending || waiting_on_live_op)
+    });
+    env_agrees && invariants::no_wait_is_stranded(&s.machine).is_ok()
 }
 
 fn waits_report_real_outcomes(_: &M, s: &ModelState) -> bool {
@@ -143,9 +141,7 @@ fn terminal_is_final(_: &M, s: &ModelState) -> bool {
 }
 
 fn termination_is_final(_: &M, s: &ModelState) -> bool {
-    let terminated = s.machine.phase() == oplife_spec::Phase::OwnerTerminated;
-    s.faults & fault::REGISTERED_AFTER_TERMINATION == 0
-        && (!terminated || s.machine.operations().all(|(_, op)| op.status().is_terminal()))
+    s.faults & fault::REGISTERED_AFTER_TERMINATION == 0 && invariants::termination_is_final(&s.machine).is_ok()
 }
 
 fn collect_hands_over_retained(_: &M, s: &ModelState) -> bool {
@@ -153,13 +149,8 @@ fn collect_hands_over_retained(_: &M, s: &ModelState) -> bool {
 }
 
 fn feed_sequences_increase(m: &M, s: &ModelState) -> bool {
-    let feed = s.machine.feed();
-    let consecutive = feed.entries().zip(feed.entries().skip(1)).all(|(a, b)| b.seq == a.seq.saturating_add(1));
-    let ends_at_watermark = feed.entries().last().is_none_or(|e| e.seq == feed.watermark());
     s.faults & fault::FEED_SEQUENCE == 0
-        && consecutive
-        && ends_at_watermark
-        && feed.entries().len() <= m.config.feed_retention
+        && invariants::feed_is_consecutive(&s.machine, Some(m.config.feed_retention)).is_ok()
 }
 
 fn one_feed_entry_per_terminal(_: &M, s: &ModelState) -> bool {

@@ -1,7 +1,7 @@
 //! The model's state: the machine's state plus what the environment has
 //! seen, and the symmetry representative over operation ids.
 
-use oplife_machine::State;
+use oplife_machine::{Remap, State};
 use oplife_spec::{OperationKind, OutcomeKind};
 use std::hash::BuildHasher;
 
@@ -199,8 +199,7 @@ impl ModelState {
             return;
         }
         let map = |id: &u8| ids.get(usize::from(*id)).copied().unwrap_or(*id);
-        let map_slot = |slot: &u8| slots.get(usize::from(*slot)).copied().unwrap_or(*slot);
-        self.machine.relabel_in_place(map, map_slot);
+        self.machine.remap(&Renaming { ids, slots });
         let (kinds, watchers, waits) = (self.kinds, self.watchers, self.waits);
         for (old, new) in ids.iter().enumerate() {
             self.kinds[usize::from(*new)] = kinds[old];
@@ -323,6 +322,22 @@ impl ModelState {
                 std::mem::swap(self, candidate);
             }
         }
+    }
+}
+
+/// A renaming of operation ids and wait slots (old -> new), applied to the
+/// machine's state through its checker hook.
+struct Renaming<'a> {
+    ids: &'a [u8; MAX_OPS],
+    slots: &'a [u8; MAX_WAITS],
+}
+
+impl Remap<Tiny> for Renaming<'_> {
+    fn op(&self, id: &u8) -> u8 {
+        self.ids.get(usize::from(*id)).copied().unwrap_or(*id)
+    }
+    fn wait(&self, slot: &u8) -> u8 {
+        self.slots.get(usize::from(*slot)).copied().unwrap_or(*slot)
     }
 }
 

@@ -298,7 +298,7 @@ fn an_inconsistent_snapshot_is_refused() {
     let mut snapshot = good;
     snapshot.image.operations[0].outcome = None;
     match RuntimeOpsLifecycleRegistry::restore(snapshot, RestorePolicy::default()) {
-        Err(SnapshotError::Inconsistent(why)) => assert!(why.contains("without outcome"), "{why}"),
+        Err(SnapshotError::Inconsistent(why)) => assert!(why.contains("with outcome None"), "{why}"),
         other => panic!("{other:?}"),
     }
 }

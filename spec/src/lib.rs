@@ -25,6 +25,8 @@ mod vocab;
 #[doc = include_str!("../SPEC.md")]
 pub mod behaviour {}
 
-pub use table::{From, Refusal, RowId, Rule, TERMINAL_EFFECTS, Table, Target};
+pub use table::{Allowed, Refusal, RowId, Rule, TERMINAL_CHAIN, Table, Target};
 pub use validate::{TableError, cascade_domain};
-pub use vocab::{Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Scope, Status, StatusSet};
+pub use vocab::{
+    Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Scope, Status, StatusSet,
+};

@@ -1,15 +1,21 @@
-//! Renderers for review: the rules as Markdown, a Mermaid state diagram, and
-//! the full status x input matrix.
+//! Renderers for review: the rules as Markdown and a Mermaid state diagram.
+//! The status × input matrix is rendered by running the compiled machine on
+//! every cell (see `oplife-machine`'s matrix test), so it shows behaviour,
+//! not a second rendering of these rules; [`cell`] says what the table
+//! expects of one cell, for comparison.
 
 use std::fmt::Write as _;
 
-use crate::table::{From, Rule, Table, Target};
-use crate::vocab::{Input, Phase, Scope, Status};
+use crate::table::{Allowed, Rule, TERMINAL_CHAIN, Table, Target};
+use crate::vocab::{Effect, Input, Status};
+
+/// The name under which the renderers print [`TERMINAL_CHAIN`].
+pub const TERMINAL_CHAIN_NAME: &str = "terminal chain";
 
 fn from_cell(rule: &Rule) -> String {
     match &rule.from {
-        From::Statuses(set) => set.to_string(),
-        From::Phases(phases) => {
+        Allowed::Statuses(set) => set.to_string(),
+        Allowed::Phases(phases) => {
             let names: Vec<String> = phases.iter().map(|p| format!("registry {p}")).collect();
             names.join(", ")
         }
@@ -33,20 +39,35 @@ fn guards_cell(rule: &Rule) -> String {
     parts.join("; ")
 }
 
-fn effects_cell(rule: &Rule) -> String {
-    if rule.effects.is_empty() {
+/// The effects of a row, in order, with the terminal chain printed by its
+/// name wherever a row runs it exactly.
+pub fn effects(list: &[Effect]) -> String {
+    if list.is_empty() {
         return "—".to_owned();
     }
-    let parts: Vec<&str> = rule.effects.iter().map(|e| e.name()).collect();
+    let mut parts: Vec<&str> = Vec::new();
+    let mut rest = list;
+    while let Some(first) = rest.first() {
+        if rest.starts_with(&TERMINAL_CHAIN) {
+            parts.push(TERMINAL_CHAIN_NAME);
+            rest = &rest[TERMINAL_CHAIN.len()..];
+        } else {
+            parts.push(first.name());
+            rest = &rest[1..];
+        }
+    }
     parts.join(" → ")
 }
 
-/// The rules as a Markdown document: one table row per rule, then the
-/// refusals and the outcome variant of each terminal status.
+/// The rules as a Markdown document: one table row per rule, the terminal
+/// chain once, then the refusals and the outcome variant of each terminal
+/// status.
 pub fn markdown(table: &Table) -> String {
     let mut out = String::new();
     out.push_str("# Operation lifecycle: transition table\n\n");
-    out.push_str("Generated from `Table::standard()` by `oplife_spec::render::markdown`; do not edit.\n\n");
+    out.push_str("Generated from `Table::standard()` by `oplife_spec::render::markdown`; do not edit.\n");
+    out.push_str("`SPEC.md` explains the rules; the machine's behaviour on every status and input is\n");
+    out.push_str("the snapshot `model/tests/snapshots/matrix__machine_matrix.snap`.\n\n");
     out.push_str("| # | input | allowed from | guards (error when false) | goes to | effects, in order |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     for (id, rule) in table.rows() {
@@ -58,8 +79,15 @@ pub fn markdown(table: &Table) -> String {
             from_cell(rule),
             guards_cell(rule),
             target_cell(rule.target),
-            effects_cell(rule)
+            effects(&rule.effects)
         );
+    }
+    let _ = write!(
+        out,
+        "\n## The {TERMINAL_CHAIN_NAME}\n\nEvery row that says «{TERMINAL_CHAIN_NAME}» runs these effects, in this order:\n\n"
+    );
+    for effect in TERMINAL_CHAIN {
+        let _ = writeln!(out, "- {effect}");
     }
     out.push_str("\n## Refusals\n\nAn input from a status that no row allows gets the first matching error below, otherwise `InvalidTransition`.\n\n");
     out.push_str("| inputs | from | error |\n|---|---|---|\n");
@@ -80,7 +108,7 @@ pub fn mermaid(table: &Table) -> String {
     let mut out = String::from("stateDiagram-v2\n");
     let node = |s: Status| if s == Status::Absent { "[*]".to_owned() } else { s.to_string() };
     for rule in &table.rows {
-        let (From::Statuses(from), Target::Status(target)) = (&rule.from, rule.target) else {
+        let (Allowed::Statuses(from), Target::Status(target)) = (&rule.from, rule.target) else {
             continue;
         };
         for status in from.iter() {
@@ -93,27 +121,18 @@ pub fn mermaid(table: &Table) -> String {
     out
 }
 
-/// What `input` does from `status` under `table`: the target and effects of
-/// the row that answers it (with the errors of its guards), or the exact
-/// error it is refused with.
+/// What the table says `input` does from `status`: the target and effects
+/// of each row that may answer it (with the errors of its guards), or the
+/// exact error it is refused with.
 pub fn cell(table: &Table, input: Input, status: Status) -> String {
     let rows: Vec<&Rule> = table.rows.iter().filter(|r| r.input == input && r.allows_status(status)).collect();
-    describe(rows, || table.refusal(input, status).to_string())
-}
-
-fn phase_cell(table: &Table, input: Input, phase: Phase) -> String {
-    let rows: Vec<&Rule> = table.rows.iter().filter(|r| r.input == input && r.allows_phase(phase)).collect();
-    describe(rows, || "InvalidTransition".to_owned())
-}
-
-fn describe(rows: Vec<&Rule>, refusal: impl FnOnce() -> String) -> String {
     if rows.is_empty() {
-        return format!("error {}", refusal());
+        return format!("error {}", table.refusal(input, status));
     }
     let parts: Vec<String> = rows
         .iter()
         .map(|rule| {
-            let mut text = format!("→ {}; {}", target_cell(rule.target), effects_cell(rule));
+            let mut text = format!("→ {}; {}", target_cell(rule.target), effects(&rule.effects));
             for guard in &rule.guards {
                 let _ = write!(text, "; error {} if not «{guard}»", guard.error());
             }
@@ -121,22 +140,4 @@ fn describe(rows: Vec<&Rule>, refusal: impl FnOnce() -> String) -> String {
         })
         .collect();
     parts.join(" / ")
-}
-
-/// The full matrix: for every status and every per-operation input, and for
-/// every registry phase and every registry input, what happens.
-pub fn matrix(table: &Table) -> String {
-    let mut out = String::from("| status | input | result |\n|---|---|---|\n");
-    for status in Status::ALL {
-        for input in Input::ALL.into_iter().filter(|i| i.scope() != Scope::Registry) {
-            let _ = writeln!(out, "| {status} | {input} | {} |", cell(table, input, status));
-        }
-    }
-    out.push_str("\n| registry phase | input | result |\n|---|---|---|\n");
-    for phase in Phase::ALL {
-        for input in Input::ALL.into_iter().filter(|i| i.scope() == Scope::Registry) {
-            let _ = writeln!(out, "| {phase} | {input} | {} |", phase_cell(table, input, phase));
-        }
-    }
-    out
 }

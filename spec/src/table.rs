@@ -8,11 +8,11 @@
 
 use std::fmt;
 
-use crate::vocab::{Effect, ErrorKind, Guard, Input, OutcomeKind, Phase, Status, StatusSet};
+use crate::vocab::{Effect, ErrorKind, Guard, Input, OutcomeKind, Phase, Scope, Status, StatusSet};
 
 /// What a row is allowed from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum From {
+pub enum Allowed {
     /// Per-operation rows: the statuses of the named operation.
     Statuses(StatusSet),
     /// Registry rows: the phases of the registry.
@@ -36,7 +36,7 @@ pub struct Rule {
     /// The input the rule answers.
     pub input: Input,
     /// The statuses or phases it is allowed from.
-    pub from: From,
+    pub from: Allowed,
     /// Conditions that must also hold, checked in order; the first that
     /// fails refuses the input with its error.
     pub guards: Vec<Guard>,
@@ -79,12 +79,13 @@ impl fmt::Display for RowId {
     }
 }
 
-/// The effects every terminal transition runs, in the order `spec/SPEC.md` gives:
-/// the outcome is recorded and the slot released, then the terminal event,
-/// the completion feed entry, every pending watcher, retention at the tail
-/// of the completion order, every wait tracking the op, and eviction of the
-/// overflow.
-pub const TERMINAL_EFFECTS: [Effect; 8] = [
+/// The terminal chain: the effects every terminal transition runs, in the
+/// order `spec/SPEC.md` gives. The outcome is recorded and the slot
+/// released, then the terminal event, the completion feed entry, every
+/// pending watcher, retention at the tail of the completion order, every
+/// wait tracking the op, and eviction of the overflow. Every terminal row
+/// names this chain; the renderers print it once, under this name.
+pub const TERMINAL_CHAIN: [Effect; 8] = [
     Effect::RecordOutcome,
     Effect::ReleaseSlot,
     Effect::EmitEnded,
@@ -98,22 +99,22 @@ pub const TERMINAL_EFFECTS: [Effect; 8] = [
 impl Rule {
     /// A per-operation rule.
     pub fn op(input: Input, from: StatusSet, guards: &[Guard], target: Target, effects: &[Effect]) -> Rule {
-        Rule { input, from: From::Statuses(from), guards: guards.to_vec(), target, effects: effects.to_vec() }
+        Rule { input, from: Allowed::Statuses(from), guards: guards.to_vec(), target, effects: effects.to_vec() }
     }
 
     /// A registry rule.
     pub fn registry(input: Input, from: &[Phase], guards: &[Guard], target: Target, effects: &[Effect]) -> Rule {
-        Rule { input, from: From::Phases(from.to_vec()), guards: guards.to_vec(), target, effects: effects.to_vec() }
+        Rule { input, from: Allowed::Phases(from.to_vec()), guards: guards.to_vec(), target, effects: effects.to_vec() }
     }
 
     /// Whether the rule may fire for an operation in `status`.
     pub fn allows_status(&self, status: Status) -> bool {
-        matches!(&self.from, From::Statuses(set) if set.contains(status))
+        matches!(&self.from, Allowed::Statuses(set) if set.contains(status))
     }
 
     /// Whether the rule may fire for the registry in `phase`.
     pub fn allows_phase(&self, phase: Phase) -> bool {
-        matches!(&self.from, From::Phases(phases) if phases.contains(&phase))
+        matches!(&self.from, Allowed::Phases(phases) if phases.contains(&phase))
     }
 
     /// Whether some guard of `self` and some guard of `other` exclude each
@@ -133,7 +134,7 @@ impl Table {
         use Status as S;
         use Target as T;
 
-        let terminal = &TERMINAL_EFFECTS;
+        let terminal = &TERMINAL_CHAIN;
         let live = StatusSet::of(&[S::Running, S::Retiring]);
         let any = &[Phase::Open, Phase::OwnerTerminated];
 
@@ -143,7 +144,7 @@ impl Table {
                 StatusSet::of(&[S::Absent]),
                 &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit],
                 T::Status(S::Provisioning),
-                &[E::ClaimSlot, E::EmitRegistered],
+                &[E::CreateRecord, E::ClaimSlot, E::EmitRegistered],
             ),
             Rule::op(
                 I::ProvisioningSucceeded,
@@ -174,8 +175,20 @@ impl Table {
             Rule::registry(I::TerminateOwner, &[Phase::OwnerTerminated], &[], T::Unchanged, &[]),
             Rule::op(I::Terminate, StatusSet::ACTIVE, &[], T::Status(S::Terminated), terminal),
             Rule::registry(I::CollectCompleted, any, &[], T::Unchanged, &[E::DrainRetained]),
-            Rule::op(I::Drain, StatusSet::TERMINAL, &[], T::Status(S::Absent), &[E::Unretain, E::ReportCollected]),
-            Rule::op(I::Evict, StatusSet::TERMINAL, &[], T::Status(S::Absent), &[E::Unretain, E::ReportEvicted]),
+            Rule::op(
+                I::Drain,
+                StatusSet::TERMINAL,
+                &[],
+                T::Status(S::Absent),
+                &[E::Unretain, E::ReportCollected, E::ForgetRecord],
+            ),
+            Rule::op(
+                I::Evict,
+                StatusSet::TERMINAL,
+                &[],
+                T::Status(S::Absent),
+                &[E::Unretain, E::ReportEvicted, E::ForgetRecord],
+            ),
             Rule::registry(
                 I::BeginWait,
                 any,
@@ -203,7 +216,7 @@ impl Table {
         ];
 
         let per_op_inputs: Vec<Input> =
-            Input::ALL.into_iter().filter(|i| i.scope() != crate::Scope::Registry && *i != I::Register).collect();
+            Input::ALL.into_iter().filter(|i| i.scope() != Scope::Registry && *i != I::Register).collect();
         let refusals = vec![
             Refusal { inputs: vec![I::Register], from: StatusSet::KNOWN, error: ErrorKind::AlreadyRegistered },
             Refusal { inputs: per_op_inputs, from: StatusSet::of(&[S::Absent]), error: ErrorKind::NotFound },
@@ -250,8 +263,8 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} from ", self.input)?;
         match &self.from {
-            From::Statuses(set) => write!(f, "{set}")?,
-            From::Phases(phases) => {
+            Allowed::Statuses(set) => write!(f, "{set}")?,
+            Allowed::Phases(phases) => {
                 let names: Vec<&str> = phases.iter().map(|p| p.name()).collect();
                 write!(f, "{}", names.join(", "))?;
             }

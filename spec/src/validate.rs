@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::table::{From, RowId, Table, Target};
+use crate::table::{Allowed, RowId, Table, Target};
 use crate::vocab::{Effect, Guard, Input, Phase, Scope, Status, StatusSet};
 
 /// Why a table was refused.
@@ -58,6 +58,29 @@ pub enum TableError {
         /// The terminal status.
         status: Status,
     },
+    /// A row brings an operation from `Absent` to a known status without
+    /// `create record` as its first effect.
+    #[error("{row} registers an operation without `create record` as its first effect")]
+    RecordNotCreated {
+        /// The row.
+        row: RowId,
+    },
+    /// A row forgets an operation (goes to `Absent`) without `forget record`
+    /// as its last effect.
+    #[error("{row} goes to Absent without `forget record` as its last effect")]
+    RecordNotForgotten {
+        /// The row.
+        row: RowId,
+    },
+    /// `create record` or `forget record` on a row that does not create or
+    /// forget the operation, or out of place on one that does.
+    #[error("{row} runs `{effect}` where it does not create or forget the record")]
+    MisplacedRecordEffect {
+        /// The row.
+        row: RowId,
+        /// The misplaced effect.
+        effect: Effect,
+    },
     /// A row's "allowed from" or target does not fit the scope of its input.
     #[error("{row} does not fit the scope of {input}")]
     ScopeMismatch {
@@ -98,6 +121,7 @@ impl Table {
         self.check_every_input_has_a_row()?;
         self.check_overlaps()?;
         self.check_terminal_rows()?;
+        self.check_record_effects()?;
         self.check_outcomes()?;
         self.check_cascades()?;
         self.check_reachability()
@@ -106,8 +130,8 @@ impl Table {
     fn check_scopes(&self) -> Result<(), TableError> {
         for (id, rule) in self.rows() {
             let fits = match (&rule.from, rule.input.scope()) {
-                (From::Statuses(_), Scope::Operation | Scope::Cascade) => !matches!(rule.target, Target::Phase(_)),
-                (From::Phases(_), Scope::Registry) => !matches!(rule.target, Target::Status(_)),
+                (Allowed::Statuses(_), Scope::Operation | Scope::Cascade) => !matches!(rule.target, Target::Phase(_)),
+                (Allowed::Phases(_), Scope::Registry) => !matches!(rule.target, Target::Status(_)),
                 _ => false,
             };
             if !fits {
@@ -133,8 +157,10 @@ impl Table {
                     continue;
                 }
                 let shared = match (&a.from, &b.from) {
-                    (From::Statuses(x), From::Statuses(y)) => x.intersection(*y).iter().next().map(|s| s.to_string()),
-                    (From::Phases(x), From::Phases(y)) => {
+                    (Allowed::Statuses(x), Allowed::Statuses(y)) => {
+                        x.intersection(*y).iter().next().map(|s| s.to_string())
+                    }
+                    (Allowed::Phases(x), Allowed::Phases(y)) => {
                         Phase::ALL.into_iter().find(|p| x.contains(p) && y.contains(p)).map(|p| p.to_string())
                     }
                     _ => None,
@@ -149,7 +175,7 @@ impl Table {
 
     fn check_terminal_rows(&self) -> Result<(), TableError> {
         for (id, rule) in self.rows() {
-            let (From::Statuses(from), Target::Status(target)) = (&rule.from, rule.target) else {
+            let (Allowed::Statuses(from), Target::Status(target)) = (&rule.from, rule.target) else {
                 continue;
             };
             if let Some(status) = from.intersection(StatusSet::TERMINAL).iter().find(|s| *s != target)
@@ -159,6 +185,37 @@ impl Table {
             }
             if target.is_terminal() && !rule.effects.contains(&Effect::RecordOutcome) {
                 return Err(TableError::TerminalWithoutOutcome { row: id, status: target });
+            }
+        }
+        Ok(())
+    }
+
+    /// Creating and forgetting a record are named effects: the first effect
+    /// of a row from `Absent` to a known status, and the last effect of a
+    /// row to `Absent`, and nowhere else.
+    fn check_record_effects(&self) -> Result<(), TableError> {
+        for (id, rule) in self.rows() {
+            let (creates, forgets) = match (&rule.from, rule.target) {
+                (Allowed::Statuses(from), Target::Status(target)) => {
+                    (from.contains(Status::Absent) && target.is_known(), target == Status::Absent)
+                }
+                _ => (false, false),
+            };
+            if creates && rule.effects.first() != Some(&Effect::CreateRecord) {
+                return Err(TableError::RecordNotCreated { row: id });
+            }
+            if forgets && rule.effects.last() != Some(&Effect::ForgetRecord) {
+                return Err(TableError::RecordNotForgotten { row: id });
+            }
+            for (at, effect) in rule.effects.iter().enumerate() {
+                let in_place = match effect {
+                    Effect::CreateRecord => creates && at == 0,
+                    Effect::ForgetRecord => forgets && at + 1 == rule.effects.len(),
+                    _ => true,
+                };
+                if !in_place {
+                    return Err(TableError::MisplacedRecordEffect { row: id, effect: *effect });
+                }
             }
         }
         Ok(())
@@ -194,7 +251,7 @@ impl Table {
         loop {
             let mut grown = reached;
             for rule in &self.rows {
-                if let (From::Statuses(from), Target::Status(target)) = (&rule.from, rule.target)
+                if let (Allowed::Statuses(from), Target::Status(target)) = (&rule.from, rule.target)
                     && !from.intersection(reached).is_empty()
                 {
                     grown = grown.with(target);

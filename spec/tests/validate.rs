@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use oplife_spec::{Effect, From, Guard, Input, Phase, RowId, Rule, Status, StatusSet, Table, TableError, Target};
+use oplife_spec::{Allowed, Effect, Guard, Input, Phase, RowId, Rule, Status, StatusSet, Table, TableError, Target};
 
 fn row_index(table: &Table, input: Input, status: Status) -> usize {
     table.rows.iter().position(|r| r.input == input && r.allows_status(status)).unwrap()
@@ -66,7 +66,7 @@ fn an_input_without_a_row_is_refused() {
 fn a_row_leaving_a_terminal_status_is_refused() {
     let mut table = Table::standard();
     let fail = row_index(&table, Input::Fail, Status::Running);
-    table.rows[fail].from = From::Statuses(StatusSet::ACTIVE.with(Status::Completed));
+    table.rows[fail].from = Allowed::Statuses(StatusSet::ACTIVE.with(Status::Completed));
     assert_eq!(
         table.validate(),
         Err(TableError::LeavesTerminal { row: RowId(fail), status: Status::Completed, target: Status::Failed })
@@ -111,7 +111,7 @@ fn a_row_outside_its_scope_is_refused() {
 fn a_cascade_that_skips_a_status_is_refused() {
     let mut table = Table::standard();
     let terminate = row_index(&table, Input::Terminate, Status::Running);
-    table.rows[terminate].from = From::Statuses(StatusSet::ACTIVE.without(Status::Retiring));
+    table.rows[terminate].from = Allowed::Statuses(StatusSet::ACTIVE.without(Status::Retiring));
     assert_eq!(
         table.validate(),
         Err(TableError::CascadeNotTotal { input: Input::Terminate, status: Status::Retiring })
@@ -134,7 +134,41 @@ fn a_cascade_needs_every_choice_of_its_payload_guards() {
 fn errors_name_the_row_in_their_message() {
     let mut table = Table::standard();
     let fail = row_index(&table, Input::Fail, Status::Running);
-    table.rows[fail].from = From::Statuses(StatusSet::ACTIVE.with(Status::Completed));
+    table.rows[fail].from = Allowed::Statuses(StatusSet::ACTIVE.with(Status::Completed));
     let message = table.validate().unwrap_err().to_string();
     assert_eq!(message, format!("row {} leaves terminal status Completed for Failed", fail + 1));
+}
+
+#[test]
+fn registration_without_create_record_is_refused() {
+    let mut table = Table::standard();
+    let register = row_index(&table, Input::Register, Status::Absent);
+    table.rows[register].effects.retain(|e| *e != Effect::CreateRecord);
+    assert_eq!(table.validate(), Err(TableError::RecordNotCreated { row: RowId(register) }));
+}
+
+#[test]
+fn forgetting_without_forget_record_is_refused() {
+    let mut table = Table::standard();
+    let evict = row_index(&table, Input::Evict, Status::Completed);
+    table.rows[evict].effects.retain(|e| *e != Effect::ForgetRecord);
+    assert_eq!(table.validate(), Err(TableError::RecordNotForgotten { row: RowId(evict) }));
+}
+
+#[test]
+fn a_record_effect_out_of_place_is_refused() {
+    let mut table = Table::standard();
+    let complete = row_index(&table, Input::Complete, Status::Running);
+    table.rows[complete].effects.push(Effect::ForgetRecord);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::MisplacedRecordEffect { row: RowId(complete), effect: Effect::ForgetRecord })
+    );
+    let mut table = Table::standard();
+    let drain = row_index(&table, Input::Drain, Status::Completed);
+    table.rows[drain].effects.insert(0, Effect::ForgetRecord);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::MisplacedRecordEffect { row: RowId(drain), effect: Effect::ForgetRecord })
+    );
 }

@@ -1,0 +1,155 @@
+//! Guards and refusals. A guard only says whether it holds and, when it
+//! does not, what the refusal is about (its [`Subject`]); the error kind
+//! always comes from the table's vocabulary ([`Guard::error`], or the
+//! table's refusal for a status no row allows), and [`refusal`] is the one
+//! place that turns a kind and a subject into a [`LifecycleError`].
+
+use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Phase, Status};
+
+use crate::error::LifecycleError;
+use crate::lifecycle::Lifecycle;
+use crate::outcome::Domain;
+use crate::request::{LostPolicy, Payload, Request};
+use crate::state::State;
+
+/// What a refusal is about: the facts its error reports.
+#[derive(Debug)]
+pub(crate) enum Subject<D: Domain> {
+    /// The registry as a whole.
+    Registry,
+    /// The operation named by the request, in its status.
+    Operation(D::OpId, Status),
+    /// An operation listed in a wait request.
+    Listed(D::OpId),
+    /// A wait request.
+    Wait(D::WaitId),
+    /// The concurrency limit and the active count.
+    Limit { limit: usize, active: usize },
+    /// A registration spec whose peer expectation disagrees with its kind.
+    Spec { id: D::OpId, kind: OperationKind, expects_peer: bool },
+    /// An image, with why it cannot be restored.
+    Image(String),
+    /// A guard on a row whose input it does not apply to (only a broken
+    /// table has one).
+    Misapplied(Guard),
+}
+
+/// The error of a refusal of `kind` about `subject`, for `input`. A kind that
+/// cannot name its subject (only a broken table produces one) is `Internal`.
+pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject<D>) -> LifecycleError<D> {
+    use LifecycleError as E;
+    match (kind, subject) {
+        (_, Subject::Misapplied(guard)) => E::Internal(format!("guard `{guard}` does not apply to {input}")),
+        (ErrorKind::NotFound, Subject::Operation(id, _) | Subject::Listed(id)) => E::NotFound(id),
+        (ErrorKind::AlreadyRegistered, Subject::Operation(id, _)) => E::AlreadyRegistered(id),
+        (ErrorKind::InvalidTransition, Subject::Operation(id, status)) => {
+            E::InvalidTransition { id, status, action: input }
+        }
+        (ErrorKind::PeerNotExpected, Subject::Operation(id, _)) => E::PeerNotExpected(id),
+        (ErrorKind::AlreadyPeerReady, Subject::Operation(id, _)) => E::AlreadyPeerReady(id),
+        (ErrorKind::MaxConcurrentExceeded, Subject::Limit { limit, active }) => {
+            E::MaxConcurrentExceeded { limit, active }
+        }
+        (ErrorKind::DuplicateWaitOperation, Subject::Listed(id)) => E::DuplicateWaitOperation(id),
+        (ErrorKind::WaitNotActive, Subject::Wait(wait)) => E::WaitNotActive(wait),
+        (ErrorKind::DuplicateWaitRequest, Subject::Wait(wait)) => E::DuplicateWaitRequest(wait),
+        (ErrorKind::OwnerTerminated, _) => E::OwnerTerminated,
+        (ErrorKind::PeerExpectationMismatch, Subject::Spec { id, kind, expects_peer }) => {
+            E::PeerExpectationMismatch { id, kind, expects_peer }
+        }
+        (ErrorKind::RegistryInUse, _) => E::RegistryInUse,
+        (ErrorKind::InvalidImage, Subject::Image(why)) => E::InvalidImage(why),
+        (kind, subject) => E::Internal(format!("refusal {kind} of {input} cannot name {subject:?}")),
+    }
+}
+
+/// Whether `guard` holds for `input` on operation `id` (in `status`) with
+/// `payload`; the subject of the refusal when it does not.
+pub(crate) fn operation_guard<D: Domain>(
+    lc: &Lifecycle,
+    st: &State<D>,
+    guard: Guard,
+    id: &D::OpId,
+    status: Status,
+    payload: &Payload<D>,
+) -> Result<(), Subject<D>> {
+    let op = st.ops.get(id);
+    let about = || Subject::Operation(id.clone(), status);
+    let holds = match guard {
+        Guard::OwnerActive => st.phase == Phase::Open,
+        Guard::SpecMatchesKind => match payload {
+            Payload::Spec { kind, expects_peer } if kind.expects_peer_channel() != *expects_peer => {
+                return Err(Subject::Spec { id: id.clone(), kind: *kind, expects_peer: *expects_peer });
+            }
+            Payload::Spec { .. } => true,
+            _ => return Err(Subject::Misapplied(guard)),
+        },
+        Guard::BelowConcurrencyLimit => match lc.limits().max_concurrent {
+            Some(limit) if st.active as usize >= limit => {
+                return Err(Subject::Limit { limit, active: st.active as usize });
+            }
+            _ => true,
+        },
+        Guard::KindExpectsPeer => op.is_some_and(|op| op.kind.expects_peer_channel()),
+        Guard::NotYetPeerReady => op.is_some_and(|op| !op.peer_ready),
+        Guard::Buffered => op.is_some_and(|op| op.buffered),
+        Guard::NotBuffered => op.is_some_and(|op| !op.buffered),
+        Guard::LostAsTerminated => matches!(payload, Payload::Lost(LostPolicy::Terminate { .. })),
+        Guard::LostAsCancelled => matches!(payload, Payload::Lost(LostPolicy::Cancel { .. })),
+        Guard::WaitOpsKnown
+        | Guard::WaitOpsDistinct
+        | Guard::WaitIdFresh
+        | Guard::WaitPending
+        | Guard::RegistryPristine
+        | Guard::ImageConsistent
+        | Guard::ImageOpen
+        | Guard::ImageOwnerTerminated => return Err(Subject::Misapplied(guard)),
+    };
+    if holds { Ok(()) } else { Err(about()) }
+}
+
+/// Whether `guard` holds for the registry-level `request`; the subject of
+/// the refusal when it does not.
+pub(crate) fn registry_guard<D: Domain>(
+    lc: &Lifecycle,
+    st: &State<D>,
+    guard: Guard,
+    request: &Request<D>,
+) -> Result<(), Subject<D>> {
+    let fails = match (guard, request) {
+        (Guard::OwnerActive, _) => (st.phase != Phase::Open).then_some(Subject::Registry),
+        (Guard::WaitOpsKnown, Request::BeginWait { ids, .. }) => {
+            ids.iter().find(|id| st.ops.get(id).is_none()).map(|id| Subject::Listed(id.clone()))
+        }
+        (Guard::WaitOpsDistinct, Request::BeginWait { ids, .. }) => {
+            first_repeated(ids).map(|id| Subject::Listed(id.clone()))
+        }
+        (Guard::WaitIdFresh, Request::BeginWait { wait, .. }) => {
+            st.waits.contains_key(wait).then(|| Subject::Wait(wait.clone()))
+        }
+        (Guard::WaitPending, Request::CancelWait { wait }) => {
+            (!st.waits.contains_key(wait)).then(|| Subject::Wait(wait.clone()))
+        }
+        (Guard::RegistryPristine, _) => (!st.is_pristine()).then_some(Subject::Registry),
+        (Guard::ImageConsistent, Request::Restore { image, .. }) => {
+            image.check(lc.table()).err().map(|violation| Subject::Image(violation.to_string()))
+        }
+        (Guard::ImageOpen, Request::Restore { image, .. }) => {
+            (image.phase != Phase::Open).then(|| Subject::Image("captured after owner termination".into()))
+        }
+        (Guard::ImageOwnerTerminated, Request::Restore { image, .. }) => (image.phase != Phase::OwnerTerminated)
+            .then(|| Subject::Image("captured while the owner was active".into())),
+        _ => Some(Subject::Misapplied(guard)),
+    };
+    fails.map_or(Ok(()), Err)
+}
+
+/// The first id that appears a second time: a scan for short lists, a hash
+/// set for long ones.
+fn first_repeated<T: Eq + std::hash::Hash>(ids: &[T]) -> Option<&T> {
+    if ids.len() <= 16 {
+        return ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)).map(|(_, id)| id);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    ids.iter().find(|id| !seen.insert(*id))
+}

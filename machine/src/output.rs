@@ -1,0 +1,110 @@
+//! What the machine tells the outside world to carry out.
+
+use oplife_spec::OperationKind;
+
+use crate::outcome::{Domain, Outcome};
+
+/// The satisfaction token of a wait: minted by the machine in the transition
+/// that satisfied it, with every operation's outcome captured when that
+/// operation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WaitReport<D: Domain> {
+    /// The wait request id.
+    pub wait: D::WaitId,
+    /// Each operation waited for, in the order asked, with its outcome.
+    pub outcomes: Vec<(D::OpId, Outcome<D>)>,
+}
+
+/// One effect the outside world must carry out, returned by
+/// [`crate::Lifecycle::apply`] in the order the table's effects ran.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Output<D: Domain> {
+    /// Event: the operation was registered.
+    Registered {
+        /// The operation.
+        id: D::OpId,
+        /// Its kind.
+        kind: OperationKind,
+    },
+    /// Event: the operation started running.
+    Started {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// Event: the operation reported progress.
+    Progress {
+        /// The operation.
+        id: D::OpId,
+        /// The update.
+        update: Option<D::Progress>,
+    },
+    /// The operation's peer is exposed.
+    PeerExposed {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// Event: the operation ended with this outcome.
+    Ended {
+        /// The operation.
+        id: D::OpId,
+        /// Its outcome.
+        outcome: Outcome<D>,
+    },
+    /// The terminal transition got completion feed entry `seq`.
+    FeedAppended {
+        /// The sequence number minted.
+        seq: u64,
+        /// The operation.
+        id: D::OpId,
+    },
+    /// A new watcher is pending.
+    WatchPending {
+        /// The operation watched.
+        id: D::OpId,
+    },
+    /// A new watcher is resolved at once with the outcome.
+    WatchResolved {
+        /// The operation watched.
+        id: D::OpId,
+        /// Its outcome.
+        outcome: Outcome<D>,
+    },
+    /// Every pending watcher of the operation receives the outcome.
+    WatchersNotified {
+        /// The operation.
+        id: D::OpId,
+        /// How many watchers were pending.
+        count: u32,
+        /// The outcome they receive.
+        outcome: Outcome<D>,
+    },
+    /// A wait request is pending.
+    WaitPending {
+        /// The wait request id.
+        wait: D::WaitId,
+    },
+    /// A wait request is satisfied.
+    WaitSatisfied(WaitReport<D>),
+    /// A wait request was cancelled.
+    WaitCancelled {
+        /// The wait request id.
+        wait: D::WaitId,
+    },
+    /// A buffered outcome was acknowledged.
+    Acknowledged {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// The oldest retained record was forgotten.
+    Evicted {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// A retained record was handed over and forgotten.
+    Collected {
+        /// The operation.
+        id: D::OpId,
+        /// Its outcome.
+        outcome: Outcome<D>,
+    },
+}

@@ -1,0 +1,296 @@
+//! Requests: a registry call with its payload, the input of
+//! [`crate::Lifecycle::apply`]. Each request is one input of the table
+//! ([`Request::input`]); per-operation requests also split into, and are
+//! built from, an input, an operation id and a [`Payload`], so that callers
+//! that enumerate the table's inputs (the model, the conformance test)
+//! derive their requests from [`oplife_spec::Input`] instead of keeping a
+//! second list.
+
+use oplife_spec::{Carries, Input, OperationKind};
+
+use crate::image::Image;
+use crate::outcome::Domain;
+
+/// A registry call, with its payload: the input of [`crate::Lifecycle::apply`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Request<D: Domain> {
+    /// Register a new operation.
+    Register {
+        /// Its id.
+        id: D::OpId,
+        /// Its kind.
+        kind: OperationKind,
+        /// What the spec says about a peer channel; must agree with `kind`.
+        expects_peer: bool,
+    },
+    /// Provisioning finished; the operation runs.
+    ProvisioningSucceeded {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// Provisioning failed.
+    ProvisioningFailed {
+        /// The operation.
+        id: D::OpId,
+        /// The error.
+        error: D::Error,
+    },
+    /// Provisioning is abandoned.
+    AbortProvisioning {
+        /// The operation.
+        id: D::OpId,
+        /// Why, if said.
+        reason: Option<D::Reason>,
+    },
+    /// The operation's peer channel is ready.
+    PeerReady {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// Register a watcher of the operation's terminal outcome.
+    RegisterWatcher {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// Report progress.
+    ReportProgress {
+        /// The operation.
+        id: D::OpId,
+        /// The update.
+        update: D::Progress,
+    },
+    /// Complete with a result.
+    Complete {
+        /// The operation.
+        id: D::OpId,
+        /// The result.
+        result: D::Result,
+    },
+    /// Fail with an error.
+    Fail {
+        /// The operation.
+        id: D::OpId,
+        /// The error.
+        error: D::Error,
+    },
+    /// Cancel.
+    Cancel {
+        /// The operation.
+        id: D::OpId,
+        /// Why, if said.
+        reason: Option<D::Reason>,
+    },
+    /// Ask the operation to wind down.
+    RequestRetire {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// The operation has wound down.
+    MarkRetired {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// Acknowledge one buffered terminal outcome.
+    CollectTerminal {
+        /// The operation.
+        id: D::OpId,
+    },
+    /// The owner session terminates: every non-terminal operation ends.
+    TerminateOwner {
+        /// Why.
+        reason: D::Reason,
+    },
+    /// Hand over every retained terminal record and forget them.
+    CollectCompleted,
+    /// Begin a wait request over `ids`.
+    BeginWait {
+        /// The wait request id.
+        wait: D::WaitId,
+        /// The operations waited for, in the order their outcomes are
+        /// reported.
+        ids: Vec<D::OpId>,
+    },
+    /// Cancel a pending wait request.
+    CancelWait {
+        /// The wait request id.
+        wait: D::WaitId,
+    },
+    /// Rebuild a never-used registry from `image` (captured with
+    /// [`crate::State::image`], usually by another process). Operations that
+    /// were not terminal in the image end as `policy` says.
+    Restore {
+        /// The captured image.
+        image: Box<Image<D>>,
+        /// How operations lost with the old process end.
+        policy: LostPolicy<D>,
+    },
+}
+
+/// How [`Request::Restore`] ends the operations that were not terminal when
+/// the image was captured: their work was lost with the old process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LostPolicy<D: Domain> {
+    /// They end `Terminated` with this reason.
+    Terminate {
+        /// Why (for example, "lost in a restart").
+        reason: D::Reason,
+    },
+    /// They end `Cancelled` with this reason.
+    Cancel {
+        /// Why, if said.
+        reason: Option<D::Reason>,
+    },
+}
+
+/// What a per-operation request carries besides its operation id, one
+/// variant per [`Carries`] of the per-operation and cascade inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Payload<D: Domain> {
+    /// Nothing.
+    None,
+    /// A registration spec.
+    Spec {
+        /// The kind.
+        kind: OperationKind,
+        /// What the spec says about a peer channel.
+        expects_peer: bool,
+    },
+    /// A result.
+    Result(D::Result),
+    /// An error.
+    Error(D::Error),
+    /// An optional reason.
+    Reason(Option<D::Reason>),
+    /// A reason that must be given (owner termination).
+    RequiredReason(D::Reason),
+    /// A progress update.
+    Progress(D::Progress),
+    /// A lost-operation policy (the restore cascade).
+    Lost(LostPolicy<D>),
+}
+
+impl<D: Domain> Payload<D> {
+    /// What the payload is, in the table's words.
+    pub fn carries(&self) -> Carries {
+        match self {
+            Payload::None => Carries::Nothing,
+            Payload::Spec { .. } => Carries::Spec,
+            Payload::Result(_) => Carries::Result,
+            Payload::Error(_) => Carries::Error,
+            Payload::Reason(_) => Carries::Reason,
+            Payload::RequiredReason(_) => Carries::RequiredReason,
+            Payload::Progress(_) => Carries::Progress,
+            Payload::Lost(_) => Carries::Policy,
+        }
+    }
+}
+
+impl<D: Domain> Request<D> {
+    /// The table input this request is.
+    pub fn input(&self) -> Input {
+        match self {
+            Request::Register { .. } => Input::Register,
+            Request::ProvisioningSucceeded { .. } => Input::ProvisioningSucceeded,
+            Request::ProvisioningFailed { .. } => Input::ProvisioningFailed,
+            Request::AbortProvisioning { .. } => Input::AbortProvisioning,
+            Request::PeerReady { .. } => Input::PeerReady,
+            Request::RegisterWatcher { .. } => Input::RegisterWatcher,
+            Request::ReportProgress { .. } => Input::ReportProgress,
+            Request::Complete { .. } => Input::Complete,
+            Request::Fail { .. } => Input::Fail,
+            Request::Cancel { .. } => Input::Cancel,
+            Request::RequestRetire { .. } => Input::RequestRetire,
+            Request::MarkRetired { .. } => Input::MarkRetired,
+            Request::CollectTerminal { .. } => Input::CollectTerminal,
+            Request::TerminateOwner { .. } => Input::TerminateOwner,
+            Request::CollectCompleted => Input::CollectCompleted,
+            Request::BeginWait { .. } => Input::BeginWait,
+            Request::CancelWait { .. } => Input::CancelWait,
+            Request::Restore { .. } => Input::Restore,
+        }
+    }
+
+    /// The operation the request names, if it names one.
+    pub fn operation(&self) -> Option<&D::OpId> {
+        match self {
+            Request::Register { id, .. }
+            | Request::ProvisioningSucceeded { id }
+            | Request::ProvisioningFailed { id, .. }
+            | Request::AbortProvisioning { id, .. }
+            | Request::PeerReady { id }
+            | Request::RegisterWatcher { id }
+            | Request::ReportProgress { id, .. }
+            | Request::Complete { id, .. }
+            | Request::Fail { id, .. }
+            | Request::Cancel { id, .. }
+            | Request::RequestRetire { id }
+            | Request::MarkRetired { id }
+            | Request::CollectTerminal { id } => Some(id),
+            Request::TerminateOwner { .. }
+            | Request::CollectCompleted
+            | Request::BeginWait { .. }
+            | Request::CancelWait { .. }
+            | Request::Restore { .. } => None,
+        }
+    }
+
+    /// The per-operation request for `input` on `id` with `payload`; `None`
+    /// when `input` is not a per-operation call or the payload is not the
+    /// one it carries ([`Input::carries`]).
+    ///
+    /// ```
+    /// use oplife_machine::{Payload, Request};
+    /// use oplife_spec::Input;
+    /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    /// # struct Small;
+    /// # impl oplife_machine::Domain for Small {
+    /// #     type OpId = u8; type WaitId = u8; type Result = &'static str; type Error = ();
+    /// #     type Reason = (); type Progress = ();
+    /// # }
+    /// let request = Request::<Small>::for_operation(Input::Complete, 7, Payload::Result("done"));
+    /// assert_eq!(request, Some(Request::Complete { id: 7, result: "done" }));
+    /// assert_eq!(Request::<Small>::for_operation(Input::Complete, 7, Payload::None), None);
+    /// ```
+    pub fn for_operation(input: Input, id: D::OpId, payload: Payload<D>) -> Option<Request<D>> {
+        Some(match (input, payload) {
+            (Input::Register, Payload::Spec { kind, expects_peer }) => Request::Register { id, kind, expects_peer },
+            (Input::ProvisioningSucceeded, Payload::None) => Request::ProvisioningSucceeded { id },
+            (Input::ProvisioningFailed, Payload::Error(error)) => Request::ProvisioningFailed { id, error },
+            (Input::AbortProvisioning, Payload::Reason(reason)) => Request::AbortProvisioning { id, reason },
+            (Input::PeerReady, Payload::None) => Request::PeerReady { id },
+            (Input::RegisterWatcher, Payload::None) => Request::RegisterWatcher { id },
+            (Input::ReportProgress, Payload::Progress(update)) => Request::ReportProgress { id, update },
+            (Input::Complete, Payload::Result(result)) => Request::Complete { id, result },
+            (Input::Fail, Payload::Error(error)) => Request::Fail { id, error },
+            (Input::Cancel, Payload::Reason(reason)) => Request::Cancel { id, reason },
+            (Input::RequestRetire, Payload::None) => Request::RequestRetire { id },
+            (Input::MarkRetired, Payload::None) => Request::MarkRetired { id },
+            (Input::CollectTerminal, Payload::None) => Request::CollectTerminal { id },
+            _ => return None,
+        })
+    }
+
+    /// Splits a per-operation request into its input, operation and
+    /// payload; a registry-level request is handed back as it is.
+    pub(crate) fn into_operation(self) -> Result<(Input, D::OpId, Payload<D>), Request<D>> {
+        let input = self.input();
+        match self {
+            Request::Register { id, kind, expects_peer } => Ok((input, id, Payload::Spec { kind, expects_peer })),
+            Request::ProvisioningFailed { id, error } | Request::Fail { id, error } => {
+                Ok((input, id, Payload::Error(error)))
+            }
+            Request::AbortProvisioning { id, reason } | Request::Cancel { id, reason } => {
+                Ok((input, id, Payload::Reason(reason)))
+            }
+            Request::ReportProgress { id, update } => Ok((input, id, Payload::Progress(update))),
+            Request::Complete { id, result } => Ok((input, id, Payload::Result(result))),
+            Request::ProvisioningSucceeded { id }
+            | Request::PeerReady { id }
+            | Request::RegisterWatcher { id }
+            | Request::RequestRetire { id }
+            | Request::MarkRetired { id }
+            | Request::CollectTerminal { id } => Ok((input, id, Payload::None)),
+            registry => Err(registry),
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! One application of a request: select the row the table gives, check its
+//! guards, and run the effects it names. Each effect handler is a shared
+//! mechanism (records, retention, eviction, wait bookkeeping, counts)
+//! written once; nothing here decides what is legal.
+
+use oplife_spec::{Effect, Input, OutcomeKind, RowId, Status, Target};
+
+use crate::error::LifecycleError;
+use crate::feed::Feed;
+use crate::guards::{Subject, operation_guard, refusal, registry_guard};
+use crate::image::Image;
+use crate::lifecycle::Lifecycle;
+use crate::outcome::{Domain, Outcome};
+use crate::output::{Output, WaitReport};
+use crate::request::{LostPolicy, Payload, Request};
+use crate::state::{Operation, State, Wait};
+
+/// One call of `apply`: where outputs go and who hears about fired rows.
+pub(crate) struct Run<'a, D: Domain> {
+    pub(crate) lifecycle: &'a Lifecycle,
+    pub(crate) out: &'a mut Vec<Output<D>>,
+    pub(crate) fired: &'a mut dyn FnMut(RowId),
+}
+
+fn internal<D: Domain>(what: impl std::fmt::Display) -> LifecycleError<D> {
+    LifecycleError::Internal(what.to_string())
+}
+
+impl<D: Domain> Run<'_, D> {
+    /// Fires the row answering `input` for operation `id`, or refuses.
+    pub(crate) fn operation(
+        &mut self,
+        st: &mut State<D>,
+        input: Input,
+        id: &D::OpId,
+        mut payload: Payload<D>,
+    ) -> Result<(), LifecycleError<D>> {
+        let lc = self.lifecycle;
+        let status = st.status(id);
+        let row = self.select_operation_row(st, input, id, status, &payload)?;
+        let rule = &lc.table().rows[row.0];
+
+        // Everything that can fail is decided before the first change.
+        let mut created = match rule.effects.contains(&Effect::CreateRecord) {
+            true => Some(new_record(row, rule.target, &payload)?),
+            false => None,
+        };
+        let mut outcome = match rule.effects.contains(&Effect::RecordOutcome) {
+            true => Some(build_outcome(lc, rule.target, &mut payload)?),
+            false => None,
+        };
+
+        (self.fired)(row);
+        if let Target::Status(target) = rule.target
+            && target.is_known()
+            && let Some(op) = st.ops.get_mut(id)
+        {
+            op.status = target;
+        }
+        // The operation's slot is looked up once; only creating it and
+        // eviction (which compacts the slots) move it.
+        let mut slot = st.ops.position(id);
+        for effect in &rule.effects {
+            match effect {
+                Effect::CreateRecord => {
+                    if let Some(op) = created.take() {
+                        st.ops.insert(id.clone(), op);
+                    }
+                    slot = st.ops.position(id);
+                }
+                Effect::ForgetRecord => {
+                    st.ops.remove(id);
+                    slot = None;
+                }
+                effect => self.operation_effect(st, *effect, id, slot, &mut outcome, &mut payload),
+            }
+            if *effect == Effect::EvictOverflow {
+                slot = st.ops.position(id);
+            }
+        }
+        Ok(())
+    }
+
+    fn select_operation_row(
+        &self,
+        st: &State<D>,
+        input: Input,
+        id: &D::OpId,
+        status: Status,
+        payload: &Payload<D>,
+    ) -> Result<RowId, LifecycleError<D>> {
+        let lc = self.lifecycle;
+        let mut first_refusal = None;
+        for &row in lc.op_rows(input, status) {
+            let failed = lc.table().rows[row.0]
+                .guards
+                .iter()
+                .find_map(|g| operation_guard(lc, st, *g, id, status, payload).err().map(|about| (*g, about)));
+            match failed {
+                None => return Ok(row),
+                Some((guard, about)) => {
+                    first_refusal.get_or_insert((guard.error(), about));
+                }
+            }
+        }
+        let (kind, about) =
+            first_refusal.unwrap_or_else(|| (lc.refusal(input, status), Subject::Operation(id.clone(), status)));
+        Err(refusal(kind, input, about))
+    }
+
+    pub(crate) fn operation_effect(
+        &mut self,
+        st: &mut State<D>,
+        effect: Effect,
+        id: &D::OpId,
+        slot: Option<usize>,
+        outcome: &mut Option<Outcome<D>>,
+        payload: &mut Payload<D>,
+    ) {
+        match effect {
+            Effect::ClaimSlot => st.active = st.active.saturating_add(1),
+            Effect::EmitRegistered => {
+                if let Some(op) = slot.and_then(|pos| st.ops.at(pos)) {
+                    self.out.push(Output::Registered { id: id.clone(), kind: op.kind });
+                }
+            }
+            Effect::AppendFeed => {
+                if let Some(op) = slot.and_then(|pos| st.ops.at(pos))
+                    && let Some(outcome) = op.outcome.clone()
+                {
+                    let seq = st.feed.append(id.clone(), op.kind, outcome, self.lifecycle.limits().feed_retention);
+                    self.out.push(Output::FeedAppended { seq, id: id.clone() });
+                }
+            }
+            Effect::ReleaseSlot => st.active = st.active.saturating_sub(1),
+            Effect::RecordOutcome => {
+                if let Some(op) = op_at(st, slot) {
+                    op.outcome = outcome.take();
+                }
+            }
+            Effect::EmitStarted => self.out.push(Output::Started { id: id.clone() }),
+            Effect::RecordProgress => {
+                if let Some(op) = op_at(st, slot) {
+                    op.progress = op.progress.saturating_add(1);
+                    let update = match std::mem::replace(payload, Payload::None) {
+                        Payload::Progress(update) => Some(update),
+                        _ => None,
+                    };
+                    op.last_progress.clone_from(&update);
+                    self.out.push(Output::Progress { id: id.clone(), update });
+                }
+            }
+            Effect::EmitEnded => {
+                if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
+                    self.out.push(Output::Ended { id: id.clone(), outcome });
+                }
+            }
+            Effect::ExposePeer => {
+                if let Some(op) = op_at(st, slot) {
+                    op.peer_ready = true;
+                    self.out.push(Output::PeerExposed { id: id.clone() });
+                }
+            }
+            Effect::AddWatcher => {
+                if let Some(op) = op_at(st, slot) {
+                    op.watchers = op.watchers.saturating_add(1);
+                    self.out.push(Output::WatchPending { id: id.clone() });
+                }
+            }
+            Effect::ResolveWatch => {
+                if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
+                    self.out.push(Output::WatchResolved { id: id.clone(), outcome });
+                }
+            }
+            Effect::NotifyWatchers => {
+                if let Some(op) = op_at(st, slot)
+                    && op.watchers > 0
+                    && let Some(outcome) = op.outcome.clone()
+                {
+                    let count = std::mem::take(&mut op.watchers);
+                    self.out.push(Output::WatchersNotified { id: id.clone(), count, outcome });
+                }
+            }
+            Effect::Retain => {
+                if let Some(op) = op_at(st, slot) {
+                    op.buffered = true;
+                    st.retained.push_back(id.clone());
+                }
+            }
+            Effect::SatisfyWaits => self.satisfy_waits(st, slot),
+            Effect::EvictOverflow => self.evict_overflow(st),
+            Effect::ClearBuffered => {
+                if let Some(op) = op_at(st, slot) {
+                    op.buffered = false;
+                    self.out.push(Output::Acknowledged { id: id.clone() });
+                }
+            }
+            Effect::Unretain => {
+                if st.retained.front() == Some(id) {
+                    st.retained.pop_front();
+                } else if let Some(pos) = st.retained.iter().position(|r| r == id) {
+                    st.retained.remove(pos);
+                }
+            }
+            Effect::ReportEvicted => self.out.push(Output::Evicted { id: id.clone() }),
+            Effect::ReportCollected => {
+                if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
+                    self.out.push(Output::Collected { id: id.clone(), outcome });
+                }
+            }
+            // Records are created and forgotten by `operation` itself, and
+            // registry-level effects have no meaning for one operation.
+            Effect::CreateRecord
+            | Effect::ForgetRecord
+            | Effect::TerminateEach
+            | Effect::DrainRetained
+            | Effect::OpenWait
+            | Effect::CloseWait
+            | Effect::LoadImage
+            | Effect::ResolveEachLost => {}
+        }
+    }
+
+    /// Evicts the oldest retained records while more than `max_completed`
+    /// are retained, through the table's `Evict` cascade.
+    fn evict_overflow(&mut self, st: &mut State<D>) {
+        let excess = st.retained.len().saturating_sub(self.lifecycle.limits().max_completed);
+        for _ in 0..excess {
+            let Some(oldest) = st.retained.front().cloned() else { break };
+            if self.operation(st, Input::Evict, &oldest, Payload::None).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Captures the outcome of the operation in `slot` in every wait
+    /// tracking it: O(1) per tracking wait, no scan of other operations.
+    fn satisfy_waits(&mut self, st: &mut State<D>, slot: Option<usize>) {
+        let Some(op) = slot.and_then(|pos| st.ops.at_mut(pos)) else { return };
+        let Some(outcome) = op.outcome.clone() else { return };
+        for (wait_id, slot) in std::mem::take(&mut op.waiters) {
+            let Some(wait) = st.waits.get_mut(&wait_id) else { continue };
+            if let Some(entry) = wait.entries.get_mut(slot as usize)
+                && entry.1.is_none()
+            {
+                entry.1 = Some(outcome.clone());
+                wait.remaining = wait.remaining.saturating_sub(1);
+            }
+            if wait.remaining == 0
+                && let Some(done) = st.waits.remove(&wait_id)
+            {
+                self.out.push(Output::WaitSatisfied(report(wait_id, done.entries)));
+            }
+        }
+    }
+
+    /// Fires the registry row answering `request`, or refuses.
+    pub(crate) fn registry(&mut self, st: &mut State<D>, request: Request<D>) -> Result<(), LifecycleError<D>> {
+        let lc = self.lifecycle;
+        let input = request.input();
+        let mut first_refusal = None;
+        let mut chosen = None;
+        for &row in lc.registry_rows(input, st.phase) {
+            let failed = lc.table().rows[row.0]
+                .guards
+                .iter()
+                .find_map(|g| registry_guard(lc, st, *g, &request).err().map(|about| (*g, about)));
+            match failed {
+                None => {
+                    chosen = Some(row);
+                    break;
+                }
+                Some((guard, about)) => {
+                    first_refusal.get_or_insert((guard.error(), about));
+                }
+            }
+        }
+        let Some(row) = chosen else {
+            return Err(match first_refusal {
+                Some((kind, about)) => refusal(kind, input, about),
+                None => internal(format!("no row answers {input} in registry phase {}", st.phase)),
+            });
+        };
+        let rule = &lc.table().rows[row.0];
+        (self.fired)(row);
+        if let Target::Phase(phase) = rule.target {
+            st.phase = phase;
+        }
+        let mut request = Some(request);
+        let mut lost = None;
+        for effect in &rule.effects {
+            match (effect, &request) {
+                (Effect::TerminateEach, Some(Request::TerminateOwner { reason })) => {
+                    let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
+                    for id in ids {
+                        // The table decides which operations terminate; the
+                        // others are left as they are.
+                        let _ = self.operation(st, Input::Terminate, &id, Payload::RequiredReason(reason.clone()));
+                    }
+                }
+                (Effect::DrainRetained, _) => {
+                    let ids: Vec<D::OpId> = st.retained.iter().cloned().collect();
+                    for id in ids {
+                        let _ = self.operation(st, Input::Drain, &id, Payload::None);
+                    }
+                }
+                (Effect::OpenWait, Some(Request::BeginWait { .. })) => {
+                    if let Some(Request::BeginWait { wait, ids }) = request.take() {
+                        self.open_wait(st, wait, ids);
+                    }
+                }
+                (Effect::CloseWait, Some(Request::CancelWait { wait })) => {
+                    let wait = wait.clone();
+                    self.close_wait(st, wait);
+                }
+                (Effect::LoadImage, Some(Request::Restore { .. })) => {
+                    if let Some(Request::Restore { image, policy }) = request.take() {
+                        self.load_image(st, *image);
+                        lost = Some(policy);
+                    }
+                }
+                (Effect::ResolveEachLost, _) => {
+                    let policy = match (&lost, &request) {
+                        (Some(policy), _) | (None, Some(Request::Restore { policy, .. })) => policy.clone(),
+                        _ => continue,
+                    };
+                    let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
+                    for id in ids {
+                        // The table decides which operations were lost; the
+                        // others are left as they are.
+                        let _ = self.operation(st, Input::ResolveLost, &id, Payload::Lost(policy.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn open_wait(&mut self, st: &mut State<D>, wait: D::WaitId, ids: Vec<D::OpId>) {
+        let mut entries = Vec::with_capacity(ids.len());
+        let mut remaining = 0u32;
+        for (slot, id) in ids.into_iter().enumerate() {
+            let captured = match st.ops.get_mut(&id) {
+                Some(op) if op.status.is_terminal() && op.outcome.is_some() => op.outcome.clone(),
+                Some(op) => {
+                    // Kept in wait-id order, so the waits an ending satisfies
+                    // are reported in that order, whatever order they began in.
+                    let at = op.waiters.partition_point(|(w, _)| *w < wait);
+                    op.waiters.insert(at, (wait.clone(), u32::try_from(slot).unwrap_or(u32::MAX)));
+                    remaining += 1;
+                    None
+                }
+                None => {
+                    remaining += 1;
+                    None
+                }
+            };
+            entries.push((id, captured));
+        }
+        if remaining == 0 {
+            self.out.push(Output::WaitSatisfied(report(wait, entries)));
+        } else {
+            st.waits.insert(wait.clone(), Wait { entries, remaining });
+            self.out.push(Output::WaitPending { wait });
+        }
+    }
+
+    /// Installs an image's operations, retained records and feed, then
+    /// applies this lifecycle's limits to them.
+    fn load_image(&mut self, st: &mut State<D>, image: Image<D>) {
+        for op in image.operations {
+            if !op.status.is_terminal() {
+                st.active = st.active.saturating_add(1);
+            }
+            let mut record = Operation::new(op.kind, op.status);
+            record.peer_ready = op.peer_ready;
+            record.buffered = op.buffered;
+            record.progress = op.progress_count;
+            record.last_progress = op.last_progress;
+            record.outcome = op.outcome;
+            st.ops.insert(op.id, record);
+        }
+        st.retained = image.retained.into();
+        st.feed = Feed { watermark: image.feed_watermark, entries: image.feed.into() };
+        st.feed.trim(self.lifecycle.limits().feed_retention);
+        self.evict_overflow(st);
+    }
+
+    fn close_wait(&mut self, st: &mut State<D>, wait: D::WaitId) {
+        let Some(closed) = st.waits.remove(&wait) else { return };
+        for (id, captured) in &closed.entries {
+            if captured.is_none()
+                && let Some(op) = st.ops.get_mut(id)
+            {
+                op.waiters.retain(|(w, _)| *w != wait);
+            }
+        }
+        self.out.push(Output::WaitCancelled { wait });
+    }
+}
+
+/// The operation in `slot`, if any.
+fn op_at<D: Domain>(st: &mut State<D>, slot: Option<usize>) -> Option<&mut Operation<D>> {
+    slot.and_then(|pos| st.ops.at_mut(pos))
+}
+
+fn report<D: Domain>(wait: D::WaitId, entries: Vec<(D::OpId, Option<Outcome<D>>)>) -> WaitReport<D> {
+    WaitReport { wait, outcomes: entries.into_iter().filter_map(|(id, o)| o.map(|o| (id, o))).collect() }
+}
+
+fn build_outcome<D: Domain>(
+    lc: &Lifecycle,
+    target: Target,
+    payload: &mut Payload<D>,
+) -> Result<Outcome<D>, LifecycleError<D>> {
+    let Target::Status(status) = target else {
+        return Err(internal("`record outcome` on a row without a target status"));
+    };
+    let Some(kind) = lc.outcome_of(status) else {
+        return Err(internal(format!("status {status} has no outcome variant")));
+    };
+    match (kind, std::mem::replace(payload, Payload::None)) {
+        (OutcomeKind::Completed, Payload::Result(result)) => Ok(Outcome::Completed(result)),
+        (OutcomeKind::Failed, Payload::Error(error)) => Ok(Outcome::Failed { error }),
+        (OutcomeKind::Aborted, Payload::Reason(reason)) => Ok(Outcome::Aborted { reason }),
+        (OutcomeKind::Aborted, Payload::RequiredReason(reason)) => Ok(Outcome::Aborted { reason: Some(reason) }),
+        (OutcomeKind::Cancelled, Payload::Reason(reason)) => Ok(Outcome::Cancelled { reason }),
+        (OutcomeKind::Cancelled, Payload::RequiredReason(reason)) => Ok(Outcome::Cancelled { reason: Some(reason) }),
+        (OutcomeKind::Retired, _) => Ok(Outcome::Retired),
+        (
+            OutcomeKind::Terminated,
+            Payload::Reason(Some(reason))
+            | Payload::RequiredReason(reason)
+            | Payload::Lost(LostPolicy::Terminate { reason }),
+        ) => Ok(Outcome::Terminated { reason }),
+        (OutcomeKind::Cancelled, Payload::Lost(LostPolicy::Cancel { reason })) => Ok(Outcome::Cancelled { reason }),
+        (kind, other) => Err(internal(format!("outcome {kind:?} cannot be built from payload {other:?}"))),
+    }
+}
+
+/// The record a row creates: in the row's target status, from the spec.
+fn new_record<D: Domain>(row: RowId, target: Target, payload: &Payload<D>) -> Result<Operation<D>, LifecycleError<D>> {
+    match (target, payload) {
+        (Target::Status(status), Payload::Spec { kind, .. }) if status.is_known() => Ok(Operation::new(*kind, status)),
+        _ => Err(internal(format!("{row} creates a record without a spec or a known target"))),
+    }
+}

@@ -1,0 +1,116 @@
+//! Guards: named conditions a row needs besides its "allowed from" set.
+
+use std::fmt;
+
+use super::ErrorKind;
+
+/// A named condition a row needs besides its "allowed from" set. A failing
+/// guard refuses the input with [`Guard::error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Guard {
+    /// The owner has not terminated.
+    OwnerActive,
+    /// The spec's `expect_peer_channel` agrees with its kind.
+    SpecMatchesKind,
+    /// Fewer than `max_concurrent` operations are non-terminal.
+    BelowConcurrencyLimit,
+    /// The operation's kind exposes a peer channel.
+    KindExpectsPeer,
+    /// The operation has not reported peer-ready yet.
+    NotYetPeerReady,
+    /// The terminal outcome is still buffered for collection.
+    Buffered,
+    /// The terminal outcome has already been collected.
+    NotBuffered,
+    /// Every id of the wait is known to the registry.
+    WaitOpsKnown,
+    /// No id appears twice in the wait.
+    WaitOpsDistinct,
+    /// The wait request id is not already pending.
+    WaitIdFresh,
+    /// The wait request is pending.
+    WaitPending,
+    /// The registry has never been used: open, no operation, no wait, no
+    /// feed entry minted.
+    RegistryPristine,
+    /// The image to restore is consistent (its records satisfy the machine's
+    /// invariants).
+    ImageConsistent,
+    /// The image was captured while the owner was active.
+    ImageOpen,
+    /// The image was captured after the owner terminated.
+    ImageOwnerTerminated,
+    /// The restore policy ends lost operations `Terminated`.
+    LostAsTerminated,
+    /// The restore policy ends lost operations `Cancelled`.
+    LostAsCancelled,
+}
+
+impl Guard {
+    /// The error an input gets when this guard fails.
+    pub const fn error(self) -> ErrorKind {
+        match self {
+            Guard::OwnerActive => ErrorKind::OwnerTerminated,
+            Guard::SpecMatchesKind => ErrorKind::PeerExpectationMismatch,
+            Guard::BelowConcurrencyLimit => ErrorKind::MaxConcurrentExceeded,
+            Guard::KindExpectsPeer => ErrorKind::PeerNotExpected,
+            Guard::NotYetPeerReady => ErrorKind::AlreadyPeerReady,
+            Guard::Buffered | Guard::NotBuffered => ErrorKind::InvalidTransition,
+            Guard::WaitOpsKnown => ErrorKind::NotFound,
+            Guard::WaitOpsDistinct => ErrorKind::DuplicateWaitOperation,
+            Guard::WaitIdFresh => ErrorKind::DuplicateWaitRequest,
+            Guard::WaitPending => ErrorKind::WaitNotActive,
+            Guard::RegistryPristine => ErrorKind::RegistryInUse,
+            Guard::ImageConsistent | Guard::ImageOpen | Guard::ImageOwnerTerminated => ErrorKind::InvalidImage,
+            Guard::LostAsTerminated | Guard::LostAsCancelled => ErrorKind::InvalidTransition,
+        }
+    }
+
+    /// Whether this guard and `other` can never hold together, so two rows
+    /// guarded by them never both fire.
+    pub const fn excludes(self, other: Guard) -> bool {
+        matches!(
+            (self, other),
+            (Guard::Buffered, Guard::NotBuffered)
+                | (Guard::NotBuffered, Guard::Buffered)
+                | (Guard::ImageOpen, Guard::ImageOwnerTerminated)
+                | (Guard::ImageOwnerTerminated, Guard::ImageOpen)
+                | (Guard::LostAsTerminated, Guard::LostAsCancelled)
+                | (Guard::LostAsCancelled, Guard::LostAsTerminated)
+        )
+    }
+
+    /// The guards that choose between rows by the request's payload alone
+    /// (one of each group always holds), in groups.
+    pub const CHOICES: [[Guard; 2]; 2] =
+        [[Guard::ImageOpen, Guard::ImageOwnerTerminated], [Guard::LostAsTerminated, Guard::LostAsCancelled]];
+
+    /// The condition as rendered in tables.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Guard::OwnerActive => "owner not terminated",
+            Guard::SpecMatchesKind => "expect_peer_channel agrees with kind",
+            Guard::BelowConcurrencyLimit => "concurrency limit not reached",
+            Guard::KindExpectsPeer => "kind expects a peer",
+            Guard::NotYetPeerReady => "not yet peer-ready",
+            Guard::Buffered => "outcome still buffered",
+            Guard::NotBuffered => "outcome already collected",
+            Guard::WaitOpsKnown => "every id known",
+            Guard::WaitOpsDistinct => "no id repeated",
+            Guard::WaitIdFresh => "wait id not pending",
+            Guard::WaitPending => "wait pending",
+            Guard::RegistryPristine => "registry never used",
+            Guard::ImageConsistent => "image consistent",
+            Guard::ImageOpen => "image captured while open",
+            Guard::ImageOwnerTerminated => "image captured after owner termination",
+            Guard::LostAsTerminated => "policy: lost ops end Terminated",
+            Guard::LostAsCancelled => "policy: lost ops end Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}

@@ -23,23 +23,29 @@
 //! [`RuntimeOpsLifecycleRegistry::restore`]), serialisable with the `serde`
 //! feature (off by default).
 
+mod api;
 mod error;
 mod events;
 mod feed;
 mod lock;
+mod record;
 mod registry;
 mod snapshot;
+mod state;
 mod types;
+mod wait_all;
 mod watch;
 mod watermark;
 
+pub use api::{OpsLifecycleRegistry, WaitAllFuture};
 pub use error::OpsLifecycleError;
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
 pub use lock::StateLock;
 pub use oplife_machine::Outcome;
-pub use registry::{OpsLifecycleRegistry, RegistryState, RuntimeOpsLifecycleRegistry, WaitAllFuture};
+pub use registry::RuntimeOpsLifecycleRegistry;
 pub use snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
+pub use state::RegistryState;
 pub use types::{
     DEFAULT_EVENT_CAPACITY, OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle,
     OperationProgressUpdate, OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome,

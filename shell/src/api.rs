@@ -1,0 +1,132 @@
+//! The registry's interface: every lifecycle call a runtime makes.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::OpsLifecycleError;
+use crate::types::{
+    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult,
+    OperationSpec, OperationTerminalOutcome, RunId, WaitAllResult,
+};
+use crate::watch::OperationCompletionWatch;
+
+/// The future `wait_all` returns.
+pub type WaitAllFuture<'a> = Pin<Box<dyn Future<Output = Result<WaitAllResult, OpsLifecycleError>> + Send + 'a>>;
+
+/// The lifecycle registry of one owner session's async operations.
+///
+/// Every method is a registry call of `spec/SPEC.md`; each either applies and
+/// returns `Ok`, or is refused with a typed [`OpsLifecycleError`] and changes
+/// nothing.
+pub trait OpsLifecycleRegistry: Send + Sync {
+    /// Registers a new operation (status `Provisioning`).
+    ///
+    /// # Errors
+    ///
+    /// `AlreadyRegistered`, `MaxConcurrentExceeded`, `OwnerTerminated`,
+    /// `PeerExpectationMismatch`, `Poisoned`.
+    fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError>;
+    /// Provisioning finished: the operation runs.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn provisioning_succeeded(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
+    /// Provisioning failed: the operation ends `Failed`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn provisioning_failed(&self, id: &OperationId, error: String) -> Result<(), OpsLifecycleError>;
+    /// The child's peer channel is ready.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `PeerNotExpected`, `AlreadyPeerReady`,
+    /// `Poisoned`.
+    fn peer_ready(&self, id: &OperationId, peer: OperationPeerHandle) -> Result<(), OpsLifecycleError>;
+    /// Watches the operation's terminal outcome.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` (also for a forgotten operation), `Poisoned`.
+    fn register_watcher(&self, id: &OperationId) -> Result<OperationCompletionWatch, OpsLifecycleError>;
+    /// Reports progress; the last update is kept in the snapshot.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn report_progress(&self, id: &OperationId, update: OperationProgressUpdate) -> Result<(), OpsLifecycleError>;
+    /// Completes the operation with a result.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn complete_operation(&self, id: &OperationId, result: OperationResult) -> Result<(), OpsLifecycleError>;
+    /// Fails the operation.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn fail_operation(&self, id: &OperationId, error: String) -> Result<(), OpsLifecycleError>;
+    /// Abandons provisioning: the operation ends `Aborted`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn abort_provisioning(&self, id: &OperationId, reason: Option<String>) -> Result<(), OpsLifecycleError>;
+    /// Cancels the operation.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn cancel_operation(&self, id: &OperationId, reason: Option<String>) -> Result<(), OpsLifecycleError>;
+    /// Asks a running operation to wind down (`Retiring`).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn request_retire(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
+    /// The operation has wound down: it ends `Retired`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    fn mark_retired(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
+    /// The operation as the registry knows it; `None` if unknown or
+    /// forgotten.
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned` (never a silent `None`).
+    fn snapshot(&self, id: &OperationId) -> Result<Option<OperationLifecycleSnapshot>, OpsLifecycleError>;
+    /// Every known operation, ordered by display name.
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned` (never a silent empty list).
+    fn list_operations(&self) -> Result<Vec<OperationLifecycleSnapshot>, OpsLifecycleError>;
+    /// The owner terminates: every non-terminal operation ends `Terminated`
+    /// with `reason`, and the registry refuses new operations from then on.
+    /// A second call changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    fn terminate_owner(&self, reason: String) -> Result<(), OpsLifecycleError>;
+    /// Hands over every retained terminal record, in completion order, and
+    /// forgets them.
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    fn collect_completed(&self) -> Result<Vec<(OperationId, OperationTerminalOutcome)>, OpsLifecycleError>;
+    /// Resolves once every listed operation has ended, with their outcomes
+    /// in the order asked. Already-ended operations count at once; an empty
+    /// list resolves at once. Dropping the future before it resolves cancels
+    /// its wait request and nothing else.
+    ///
+    /// The future resolves to `NotFound` for an unknown id,
+    /// `DuplicateWaitOperation` for a repeated one, or `Poisoned`.
+    fn wait_all(&self, run_id: &RunId, ids: &[OperationId]) -> WaitAllFuture<'_>;
+}

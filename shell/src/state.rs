@@ -1,0 +1,265 @@
+//! What the registry keeps behind its lock, and how it carries out the
+//! effects the machine returns for one call.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use oplife_machine::{Machine, Output, Request, WaitReport};
+use tokio::sync::oneshot;
+
+use crate::error::OpsLifecycleError;
+use crate::events::OperationEvent;
+use crate::feed::{FeedDetail, FeedDetails};
+use crate::record::{Record, snapshot_of};
+use crate::types::{
+    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, OpsLifecycleConfig,
+    Runtime, WaitAllResult, WaitAllSatisfied, WaitRequestId,
+};
+use crate::watch::OperationCompletionWatch;
+
+/// The state the registry keeps behind its lock: the machine and the
+/// shell's records and channels.
+#[derive(Debug)]
+pub struct RegistryState {
+    pub(crate) config: OpsLifecycleConfig,
+    pub(crate) machine: Machine<Runtime>,
+    pub(crate) records: HashMap<OperationId, Record, foldhash::fast::RandomState>,
+    waits: HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
+    pub(crate) feed_details: FeedDetails,
+    /// The number the next operation event gets.
+    pub(crate) next_event: u64,
+    outputs: Vec<Output<Runtime>>,
+}
+
+/// Sends to carry out once the lock is released, so that no user code (a
+/// waker) runs while it is held.
+#[derive(Default)]
+pub(crate) struct Deliveries {
+    watchers: Vec<(Vec<oneshot::Sender<OperationTerminalOutcome>>, OperationTerminalOutcome)>,
+    waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
+    /// Events of the transition, when anyone subscribes.
+    pub(crate) events: Vec<OperationEvent>,
+    /// The feed watermark, when the transition minted sequence numbers.
+    pub(crate) watermark: Option<u64>,
+}
+
+impl Deliveries {
+    pub(crate) fn send(self) {
+        for (mut senders, outcome) in self.watchers {
+            if let Some(last) = senders.pop() {
+                for sender in senders {
+                    let _ = sender.send(outcome.clone());
+                }
+                let _ = last.send(outcome);
+            }
+        }
+        for (sender, result) in self.waits {
+            let _ = sender.send(result);
+        }
+    }
+}
+
+/// What one call brings to the effects it causes, and takes back from them:
+/// one variant per kind of call, so each carries only its own data.
+pub(crate) enum Call {
+    /// A call that brings and takes nothing.
+    Plain,
+    /// `register_operation`: the record to keep once the machine registers
+    /// the operation.
+    Register(Option<Record>),
+    /// `peer_ready`: the handle to expose once the machine exposes the peer.
+    PeerReady(Option<OperationPeerHandle>),
+    /// `register_watcher`: the watch handed back.
+    Watch(Option<OperationCompletionWatch>),
+    /// `wait_all`: the wait request id, and how the wait began.
+    BeginWait(WaitRequestId, Option<WaitBegun>),
+    /// `collect_completed`: the records handed over.
+    Collect(Vec<(OperationId, OperationTerminalOutcome)>),
+}
+
+/// How a wait began: satisfied at once, or pending on a channel.
+pub(crate) enum WaitBegun {
+    /// Every operation had already ended.
+    Satisfied(WaitAllResult),
+    /// The result arrives on this channel.
+    Pending(oneshot::Receiver<WaitAllResult>),
+}
+
+/// What one transition's outputs hand to the outputs after them: the
+/// machine emits an operation's `Ended` right before its `FeedAppended`
+/// (the table's terminal chain), and the `Ended` event needs both.
+#[derive(Default)]
+struct Transition {
+    /// Whether events are built (someone subscribes).
+    listening: bool,
+    /// The operation that just ended, with its outcome, until its feed entry.
+    ended: Option<(OperationId, OperationTerminalOutcome)>,
+}
+
+fn wait_result(report: WaitReport<Runtime>) -> WaitAllResult {
+    let operation_ids = report.outcomes.iter().map(|(id, _)| *id).collect();
+    WaitAllResult {
+        outcomes: report.outcomes,
+        satisfied: WaitAllSatisfied { wait_request_id: report.wait, operation_ids },
+    }
+}
+
+impl RegistryState {
+    pub(crate) fn new(config: OpsLifecycleConfig) -> Self {
+        RegistryState {
+            config,
+            machine: Machine::new(config.limits()),
+            records: HashMap::default(),
+            waits: HashMap::default(),
+            feed_details: FeedDetails::default(),
+            next_event: 0,
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Applies `request` and carries out the effects the machine returned;
+    /// events are built only when `listening`.
+    pub(crate) fn apply(
+        &mut self,
+        request: Request<Runtime>,
+        call: &mut Call,
+        listening: bool,
+        now: Instant,
+    ) -> Result<Deliveries, OpsLifecycleError> {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        outputs.clear();
+        let applied = self.machine.apply_into(request, &mut outputs);
+        let mut deliveries = Deliveries::default();
+        let mut transition = Transition { listening, ended: None };
+        if applied.is_ok() {
+            for output in outputs.drain(..) {
+                self.execute(output, call, &mut transition, now, &mut deliveries);
+            }
+            if deliveries.watermark.is_some() {
+                self.feed_details.trim(self.machine.state().feed());
+            }
+        }
+        self.outputs = outputs;
+        applied.map(|()| deliveries).map_err(OpsLifecycleError::from)
+    }
+
+    fn execute(
+        &mut self,
+        output: Output<Runtime>,
+        call: &mut Call,
+        transition: &mut Transition,
+        now: Instant,
+        deliveries: &mut Deliveries,
+    ) {
+        let listening = transition.listening;
+        match output {
+            Output::Registered { id, kind } => {
+                if let Call::Register(registering) = call
+                    && let Some(record) = registering.take()
+                {
+                    if listening {
+                        let display_name = record.display_name.clone();
+                        deliveries.events.push(OperationEvent::Registered { id, kind, display_name });
+                    }
+                    self.records.insert(id, record);
+                }
+            }
+            Output::Started { id } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.started_at = Some(now);
+                }
+                if listening {
+                    deliveries.events.push(OperationEvent::Started { id });
+                }
+            }
+            Output::Progress { id, update } => {
+                if listening && let Some(update) = update {
+                    deliveries.events.push(OperationEvent::Progress { id, update });
+                }
+            }
+            Output::PeerExposed { id } => {
+                if let Some(record) = self.records.get_mut(&id)
+                    && let Call::PeerReady(peer) = call
+                {
+                    record.peer_handle = peer.take();
+                    if listening && let Some(peer) = record.peer_handle.clone() {
+                        deliveries.events.push(OperationEvent::PeerReady { id, peer });
+                    }
+                }
+            }
+            Output::Ended { id, outcome } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.completed_at = Some(now);
+                }
+                transition.ended = Some((id, outcome));
+            }
+            Output::FeedAppended { seq, id } => {
+                let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
+                if let Some(record) = self.records.get(&id) {
+                    let completed_at_ms = record.wall_ms(record.completed_at.unwrap_or(now));
+                    let display_name = record.display_name.clone();
+                    self.feed_details.push(FeedDetail { seq, display_name, completed_at_ms });
+                }
+                if listening && let Some(outcome) = outcome {
+                    deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
+                }
+                deliveries.watermark = Some(seq);
+            }
+            Output::WatchPending { id } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    let (sender, watch) = OperationCompletionWatch::pending();
+                    record.watchers.push(sender);
+                    if let Call::Watch(slot) = call {
+                        *slot = Some(watch);
+                    }
+                }
+            }
+            Output::WatchResolved { outcome, .. } => {
+                if let Call::Watch(slot) = call {
+                    *slot = Some(OperationCompletionWatch::resolved(outcome));
+                }
+            }
+            Output::WatchersNotified { id, outcome, .. } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    deliveries.watchers.push((std::mem::take(&mut record.watchers), outcome));
+                }
+            }
+            Output::WaitPending { wait } => {
+                let (sender, receiver) = oneshot::channel();
+                self.waits.insert(wait, sender);
+                if let Call::BeginWait(_, begun) = call {
+                    *begun = Some(WaitBegun::Pending(receiver));
+                }
+            }
+            Output::WaitSatisfied(report) => match call {
+                Call::BeginWait(wait, begun) if *wait == report.wait => {
+                    *begun = Some(WaitBegun::Satisfied(wait_result(report)));
+                }
+                _ => {
+                    if let Some(sender) = self.waits.remove(&report.wait) {
+                        deliveries.waits.push((sender, wait_result(report)));
+                    }
+                }
+            },
+            Output::WaitCancelled { wait } => {
+                self.waits.remove(&wait);
+            }
+            Output::Evicted { id } => {
+                self.records.remove(&id);
+            }
+            Output::Collected { id, outcome } => {
+                self.records.remove(&id);
+                if let Call::Collect(collected) = call {
+                    collected.push((id, outcome));
+                }
+            }
+            Output::Acknowledged { .. } => {}
+        }
+    }
+
+    pub(crate) fn snapshot(&self, id: &OperationId) -> Option<OperationLifecycleSnapshot> {
+        let op = self.machine.state().operation(id)?;
+        let record = self.records.get(id)?;
+        Some(snapshot_of(*id, op, record))
+    }
+}

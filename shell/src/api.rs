@@ -93,6 +93,14 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     ///
     /// `NotFound`, `InvalidTransition`, `Poisoned`.
     fn mark_retired(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
+    /// Acknowledges the operation's buffered terminal outcome (the snapshot's
+    /// outcome stays; only the buffered flag clears).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition` (not terminal, or already
+    /// acknowledged), `Poisoned`.
+    fn collect_terminal(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
     /// The operation as the registry knows it; `None` if unknown or
     /// forgotten.
     ///

@@ -395,6 +395,10 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
         self.simple(Request::MarkRetired { id: *id })
     }
 
+    fn collect_terminal(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::CollectTerminal { id: *id })
+    }
+
     fn snapshot(&self, id: &OperationId) -> Result<Option<OperationLifecycleSnapshot>, OpsLifecycleError> {
         Ok(self.lock()?.snapshot(id))
     }

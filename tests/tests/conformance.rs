@@ -10,31 +10,25 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use oplife_machine::{Limits, Machine, Output, Request};
+use oplife_machine::{Limits, Machine, Output, Payload, Request};
 use oplife_shell::{
     OperationCompletionWatch, OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate,
     OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
     OpsLifecycleRegistry, RunId, Runtime, RuntimeOpsLifecycleRegistry, SessionId, WaitAllFuture, WaitAllResult,
     WaitRequestId,
 };
+use oplife_spec::{Carries, Input};
 use proptest::prelude::*;
 
 const POOL: usize = 4;
 
+/// One step of a caller. Per-operation calls are derived from the table's
+/// vocabulary ([`Input::per_operation`]): a new input is generated here as
+/// soon as it exists, and [`on_shell`] names the shell method it maps to.
 #[derive(Debug, Clone)]
 enum Call {
-    Register(usize, bool, bool),
-    Succeed(usize),
-    ProvisioningFailed(usize),
-    Abort(usize),
-    PeerReady(usize),
-    Watch(usize),
-    Progress(usize, u8),
-    Complete(usize),
-    Fail(usize),
-    Cancel(usize),
-    Retire(usize),
-    Retired(usize),
+    /// A per-operation input on id `.1`, its payload drawn from seed `.2`.
+    Op(Input, usize, u8),
     TerminateOwner,
     Collect,
     Wait(Vec<usize>),
@@ -42,28 +36,90 @@ enum Call {
     DropWatch(usize),
 }
 
+/// How often a per-operation input is drawn: the calls that move an
+/// operation forward more often, so that sequences reach deep states.
+fn weight(input: Input) -> u32 {
+    match input {
+        Input::Register | Input::ProvisioningSucceeded | Input::Complete => 3,
+        Input::RegisterWatcher => 2,
+        _ => 1,
+    }
+}
+
 fn call() -> impl Strategy<Value = Call> {
     // Index POOL is an id that is never registered.
     let id = 0..=POOL;
+    let per_operation: Vec<(u32, BoxedStrategy<Call>)> = Input::per_operation()
+        .map(|input| {
+            (weight(input), (id.clone(), any::<u8>()).prop_map(move |(i, seed)| Call::Op(input, i, seed)).boxed())
+        })
+        .collect();
     prop_oneof![
-        3 => (id.clone(), any::<bool>(), any::<bool>()).prop_map(|(i, c, e)| Call::Register(i, c, e)),
-        3 => id.clone().prop_map(Call::Succeed),
-        1 => id.clone().prop_map(Call::ProvisioningFailed),
-        1 => id.clone().prop_map(Call::Abort),
-        1 => id.clone().prop_map(Call::PeerReady),
-        2 => id.clone().prop_map(Call::Watch),
-        1 => (id.clone(), 0u8..=100).prop_map(|(i, p)| Call::Progress(i, p)),
-        3 => id.clone().prop_map(Call::Complete),
-        1 => id.clone().prop_map(Call::Fail),
-        1 => id.clone().prop_map(Call::Cancel),
-        1 => id.clone().prop_map(Call::Retire),
-        1 => id.clone().prop_map(Call::Retired),
+        20 => proptest::strategy::Union::new_weighted(per_operation),
         1 => Just(Call::TerminateOwner),
         1 => Just(Call::Collect),
         3 => proptest::collection::vec(0..=POOL, 0..4).prop_map(Call::Wait),
         1 => (0usize..8).prop_map(Call::DropWait),
         1 => (0usize..8).prop_map(Call::DropWatch),
     ]
+}
+
+/// The machine payload `input` carries, drawn from `seed`, for operation
+/// `id`.
+fn payload(input: Input, id: OperationId, seed: u8) -> Payload<Runtime> {
+    match input.carries() {
+        Carries::Spec => {
+            let kind = if seed & 1 == 0 { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
+            Payload::Spec { kind, expects_peer: seed & 2 == 0 }
+        }
+        Carries::Result => {
+            Payload::Result(OperationResult { id, content: format!("result {seed}"), ..Default::default() })
+        }
+        Carries::Error => Payload::Error(format!("error {seed}")),
+        Carries::Reason => Payload::Reason((seed & 1 == 0).then(|| format!("reason {seed}"))),
+        Carries::Progress => {
+            Payload::Progress(OperationProgressUpdate { message: format!("{seed}%"), percent: Some(seed % 101) })
+        }
+        _ => Payload::None,
+    }
+}
+
+/// The shell method that exposes `input`, called with `payload`; a watch
+/// when the call hands one back.
+fn on_shell(
+    registry: &RuntimeOpsLifecycleRegistry,
+    input: Input,
+    id: OperationId,
+    payload: Payload<Runtime>,
+) -> Result<Option<OperationCompletionWatch>, OpsLifecycleError> {
+    let done = |result: Result<(), OpsLifecycleError>| result.map(|()| None);
+    match (input, payload) {
+        (Input::Register, Payload::Spec { kind, expects_peer }) => done(registry.register_operation(OperationSpec {
+            id,
+            kind,
+            owner_session_id: SessionId::new(),
+            display_name: format!("op {id}"),
+            source_label: "conformance".into(),
+            child_session_id: None,
+            expect_peer_channel: expects_peer,
+        })),
+        (Input::ProvisioningSucceeded, _) => done(registry.provisioning_succeeded(&id)),
+        (Input::ProvisioningFailed, Payload::Error(error)) => done(registry.provisioning_failed(&id, error)),
+        (Input::AbortProvisioning, Payload::Reason(reason)) => done(registry.abort_provisioning(&id, reason)),
+        (Input::PeerReady, _) => {
+            let peer = OperationPeerHandle { peer_name: "p".into(), peer_id: "p".into(), address: "inproc://p".into() };
+            done(registry.peer_ready(&id, peer))
+        }
+        (Input::RegisterWatcher, _) => registry.register_watcher(&id).map(Some),
+        (Input::ReportProgress, Payload::Progress(update)) => done(registry.report_progress(&id, update)),
+        (Input::Complete, Payload::Result(result)) => done(registry.complete_operation(&id, result)),
+        (Input::Fail, Payload::Error(error)) => done(registry.fail_operation(&id, error)),
+        (Input::Cancel, Payload::Reason(reason)) => done(registry.cancel_operation(&id, reason)),
+        (Input::RequestRetire, _) => done(registry.request_retire(&id)),
+        (Input::MarkRetired, _) => done(registry.mark_retired(&id)),
+        (Input::CollectTerminal, _) => done(registry.collect_terminal(&id)),
+        (input, payload) => panic!("no shell method for {input} with {payload:?}: add it here"),
+    }
 }
 
 /// The outcomes a satisfied wait reports.
@@ -167,66 +223,17 @@ impl Harness {
         let id = |i: usize| self.ids[i];
         let registry = self.shell.registry;
         let (shell, reference): (Result<(), OpsLifecycleError>, Result<(), OpsLifecycleError>) = match call.clone() {
-            Call::Register(i, child, expects) => {
-                let kind = if child { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
-                let spec = OperationSpec {
-                    id: id(i),
-                    kind,
-                    owner_session_id: SessionId::new(),
-                    display_name: format!("op{i}"),
-                    source_label: "conformance".into(),
-                    child_session_id: None,
-                    expect_peer_channel: expects,
-                };
-                (
-                    registry.register_operation(spec),
-                    self.reference(Request::Register { id: id(i), kind, expects_peer: expects }),
-                )
+            Call::Op(input, i, seed) => {
+                let payload = payload(input, id(i), seed);
+                let request = Request::for_operation(input, id(i), payload.clone())
+                    .ok_or_else(|| self.fail(format!("{input} is not a per-operation request")))?;
+                let shell = on_shell(registry, input, id(i), payload).map(|watch| {
+                    if let Some(watch) = watch {
+                        self.shell.watches.push(Some(watch));
+                    }
+                });
+                (shell, self.reference(request))
             }
-            Call::Succeed(i) => {
-                (registry.provisioning_succeeded(&id(i)), self.reference(Request::ProvisioningSucceeded { id: id(i) }))
-            }
-            Call::ProvisioningFailed(i) => (
-                registry.provisioning_failed(&id(i), "boom".into()),
-                self.reference(Request::ProvisioningFailed { id: id(i), error: "boom".into() }),
-            ),
-            Call::Abort(i) => (
-                registry.abort_provisioning(&id(i), None),
-                self.reference(Request::AbortProvisioning { id: id(i), reason: None }),
-            ),
-            Call::PeerReady(i) => {
-                let peer =
-                    OperationPeerHandle { peer_name: "p".into(), peer_id: "p".into(), address: "inproc://p".into() };
-                (registry.peer_ready(&id(i), peer), self.reference(Request::PeerReady { id: id(i) }))
-            }
-            Call::Watch(i) => {
-                let shell = registry.register_watcher(&id(i)).map(|w| self.shell.watches.push(Some(w)));
-                (shell, self.reference(Request::RegisterWatcher { id: id(i) }))
-            }
-            Call::Progress(i, p) => {
-                let update = OperationProgressUpdate { message: format!("{p}%"), percent: Some(p) };
-                (
-                    registry.report_progress(&id(i), update.clone()),
-                    self.reference(Request::ReportProgress { id: id(i), update }),
-                )
-            }
-            Call::Complete(i) => {
-                let result = OperationResult { id: id(i), content: format!("result {i}"), ..Default::default() };
-                (
-                    registry.complete_operation(&id(i), result.clone()),
-                    self.reference(Request::Complete { id: id(i), result }),
-                )
-            }
-            Call::Fail(i) => (
-                registry.fail_operation(&id(i), "failed".into()),
-                self.reference(Request::Fail { id: id(i), error: "failed".into() }),
-            ),
-            Call::Cancel(i) => (
-                registry.cancel_operation(&id(i), Some("stop".into())),
-                self.reference(Request::Cancel { id: id(i), reason: Some("stop".into()) }),
-            ),
-            Call::Retire(i) => (registry.request_retire(&id(i)), self.reference(Request::RequestRetire { id: id(i) })),
-            Call::Retired(i) => (registry.mark_retired(&id(i)), self.reference(Request::MarkRetired { id: id(i) })),
             Call::TerminateOwner => (
                 registry.terminate_owner("bye".into()),
                 self.reference(Request::TerminateOwner { reason: "bye".into() }),
@@ -379,4 +386,18 @@ proptest! {
             }
         }
     }
+}
+
+/// Every per-operation input of the table has a shell method: a new input
+/// fails here until `on_shell` maps it.
+#[test]
+fn every_per_operation_input_has_a_shell_method() {
+    let registry = RuntimeOpsLifecycleRegistry::new();
+    let id = OperationId::new();
+    for input in Input::per_operation() {
+        let payload = payload(input, id, 0);
+        assert!(Request::<Runtime>::for_operation(input, id, payload.clone()).is_some(), "{input}");
+        let _ = on_shell(&registry, input, id, payload);
+    }
+    assert!(registry.snapshot(&id).unwrap().is_some());
 }

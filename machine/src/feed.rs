@@ -35,21 +35,10 @@ pub struct FeedEntry<D: Domain> {
 ///
 /// The retained entries are always the last ones minted, so their sequence
 /// numbers are consecutive and the newest equals the watermark.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Feed<D: Domain> {
     pub(crate) watermark: u64,
     pub(crate) entries: VecDeque<FeedEntry<D>>,
-}
-
-impl<D: Domain> Clone for Feed<D> {
-    fn clone(&self) -> Self {
-        Feed { watermark: self.watermark, entries: self.entries.clone() }
-    }
-
-    fn clone_from(&mut self, source: &Self) {
-        self.watermark = source.watermark;
-        self.entries.clone_from(&source.entries);
-    }
 }
 
 impl<D: Domain> Default for Feed<D> {

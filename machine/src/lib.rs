@@ -53,23 +53,28 @@ mod image;
 pub mod invariants;
 mod lifecycle;
 mod machine;
+mod operations;
 mod outcome;
 mod output;
+mod registry;
 #[cfg(feature = "remap")]
 mod remap;
 mod request;
 mod run;
 mod state;
+mod waits;
 
 pub use error::LifecycleError;
 pub use feed::{Feed, FeedEntry, FeedSince};
 pub use image::{Image, MAX_WATERMARK, OperationImage};
 pub use lifecycle::{DEFAULT_FEED_RETENTION, DEFAULT_MAX_COMPLETED, Lifecycle, Limits};
 pub use machine::Machine;
+pub use operations::Operation;
 pub use oplife_spec as spec;
 pub use outcome::{Domain, Outcome};
 pub use output::{Output, WaitReport};
 #[cfg(feature = "remap")]
 pub use remap::Remap;
 pub use request::{LostPolicy, Payload, Request};
-pub use state::{Operation, State, Wait};
+pub use state::State;
+pub use waits::Wait;

@@ -10,10 +10,11 @@ use oplife_machine::Output;
 use oplife_spec::{RowId, Table};
 use stateright::{Checker, Expectation, HasDiscoveries, Model};
 
+use crate::action::Action;
 use crate::config::ModelConfig;
 use crate::coverage::Coverage;
 use crate::domain::Tiny;
-use crate::model::{Action, LifecycleModel};
+use crate::model::LifecycleModel;
 use crate::mutants::Mutant;
 use crate::state::{ModelState, fault};
 

@@ -12,16 +12,21 @@
 //! - [`check`] runs the checker and builds the report the `check` command
 //!   prints.
 
+mod action;
 pub mod check;
 pub mod config;
 pub mod coverage;
 pub mod domain;
+mod forget;
 pub mod matrix;
 pub mod model;
 pub mod mutants;
+mod observe;
 pub mod properties;
 pub mod state;
 
+pub use action::Action;
 pub use config::ModelConfig;
-pub use model::{Action, LifecycleModel};
+pub use forget::BLANK_ID;
+pub use model::LifecycleModel;
 pub use state::ModelState;

@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use oplife_machine::{Lifecycle, LifecycleError, LostPolicy, Output, Request, State};
 use oplife_spec::{Input, OperationKind, Phase, Scope, Status};
 
+use crate::action::Action;
 use crate::domain::Tiny;
-use crate::model::Action;
 
 /// The operation every cell is about.
 const ID: u8 = 1;

@@ -113,7 +113,7 @@ pub mod witness {
 }
 
 /// One state of the model.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ModelState {
     /// How many ids the configuration uses (constant; the representative
     /// keeps ids beyond it out of the renaming).
@@ -135,30 +135,6 @@ pub struct ModelState {
     pub faults: u16,
     /// What the step into this state showed.
     pub witnessed: u8,
-}
-
-impl Clone for ModelState {
-    fn clone(&self) -> Self {
-        ModelState {
-            ops: self.ops,
-            wait_slots: self.wait_slots,
-            machine: self.machine.clone(),
-            kinds: self.kinds,
-            completion: self.completion,
-            watchers: self.watchers,
-            waits: self.waits,
-            faults: self.faults,
-            witnessed: self.witnessed,
-        }
-    }
-
-    /// Reuses `self`'s allocations (the search copies states into a buffer).
-    fn clone_from(&mut self, source: &Self) {
-        self.machine.clone_from(&source.machine);
-        let ModelState { ops, wait_slots, machine: _, kinds, completion, watchers, waits, faults, witnessed } = source;
-        (self.ops, self.wait_slots, self.kinds, self.completion) = (*ops, *wait_slots, *kinds, *completion);
-        (self.watchers, self.waits, self.faults, self.witnessed) = (*watchers, *waits, *faults, *witnessed);
-    }
 }
 
 impl ModelState {

@@ -1,0 +1,191 @@
+//! One operation as the machine knows it, and the operations of a registry
+//! in registration order with lookup by id.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use oplife_spec::{OperationKind, Status};
+
+use crate::outcome::{Domain, Outcome};
+
+/// One operation as the machine knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Operation<D: Domain> {
+    pub(crate) kind: OperationKind,
+    pub(crate) status: Status,
+    pub(crate) peer_ready: bool,
+    pub(crate) buffered: bool,
+    pub(crate) progress: u32,
+    pub(crate) last_progress: Option<D::Progress>,
+    pub(crate) watchers: u32,
+    pub(crate) outcome: Option<Outcome<D>>,
+    /// The waits tracking this operation, with the slot each keeps for it.
+    pub(crate) waiters: Vec<(D::WaitId, u32)>,
+}
+
+impl<D: Domain> Operation<D> {
+    pub(crate) fn new(kind: OperationKind, status: Status) -> Self {
+        Operation {
+            kind,
+            status,
+            peer_ready: false,
+            buffered: false,
+            progress: 0,
+            last_progress: None,
+            watchers: 0,
+            outcome: None,
+            waiters: Vec::new(),
+        }
+    }
+
+    /// The kind it was registered with.
+    pub fn kind(&self) -> OperationKind {
+        self.kind
+    }
+    /// Its status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    /// Whether it reported its peer ready.
+    pub fn peer_ready(&self) -> bool {
+        self.peer_ready
+    }
+    /// Whether its terminal outcome is still buffered for collection.
+    pub fn buffered(&self) -> bool {
+        self.buffered
+    }
+    /// How many progress reports it made.
+    pub fn progress_count(&self) -> u32 {
+        self.progress
+    }
+    /// The last progress update it reported.
+    pub fn last_progress(&self) -> Option<&D::Progress> {
+        self.last_progress.as_ref()
+    }
+    /// How many watchers are pending on it.
+    pub fn watcher_count(&self) -> u32 {
+        self.watchers
+    }
+    /// Its terminal outcome, once terminal.
+    pub fn outcome(&self) -> Option<&Outcome<D>> {
+        self.outcome.as_ref()
+    }
+    /// How many pending waits track it.
+    pub fn tracking_waits(&self) -> usize {
+        self.waiters.len()
+    }
+}
+
+/// A live operation slot: the id and the operation.
+#[derive(Clone, Debug)]
+pub(crate) struct Slot<D: Domain> {
+    pub(crate) id: D::OpId,
+    pub(crate) op: Operation<D>,
+}
+
+/// Below this many slots, lookups scan; from it on, a hash index is kept.
+const INDEX_FROM: usize = 16;
+
+/// Operations in registration order, with lookup by id. Identity (equality
+/// and hash) is the live operations in order; tombstones and the index are
+/// representation only.
+#[derive(Clone, Debug)]
+pub(crate) struct Operations<D: Domain> {
+    pub(crate) slots: Vec<Option<Slot<D>>>,
+    index: HashMap<D::OpId, usize, foldhash::fast::RandomState>,
+    live: usize,
+}
+
+impl<D: Domain> Default for Operations<D> {
+    fn default() -> Self {
+        Operations { slots: Vec::new(), index: HashMap::default(), live: 0 }
+    }
+}
+
+impl<D: Domain> Operations<D> {
+    pub(crate) fn position(&self, id: &D::OpId) -> Option<usize> {
+        if self.slots.len() < INDEX_FROM {
+            self.slots.iter().position(|slot| slot.as_ref().is_some_and(|slot| slot.id == *id))
+        } else {
+            self.index.get(id).copied()
+        }
+    }
+
+    pub(crate) fn get(&self, id: &D::OpId) -> Option<&Operation<D>> {
+        let pos = self.position(id)?;
+        self.slots.get(pos)?.as_ref().map(|slot| &slot.op)
+    }
+
+    /// The operation in slot `pos`, if that slot is live.
+    pub(crate) fn at(&self, pos: usize) -> Option<&Operation<D>> {
+        self.slots.get(pos)?.as_ref().map(|slot| &slot.op)
+    }
+
+    /// The operation in slot `pos`, if that slot is live.
+    pub(crate) fn at_mut(&mut self, pos: usize) -> Option<&mut Operation<D>> {
+        self.slots.get_mut(pos)?.as_mut().map(|slot| &mut slot.op)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &D::OpId) -> Option<&mut Operation<D>> {
+        let pos = self.position(id)?;
+        self.slots.get_mut(pos)?.as_mut().map(|slot| &mut slot.op)
+    }
+
+    pub(crate) fn insert(&mut self, id: D::OpId, op: Operation<D>) {
+        self.slots.push(Some(Slot { id: id.clone(), op }));
+        self.live += 1;
+        if self.slots.len() == INDEX_FROM {
+            self.rebuild_index();
+        } else if self.slots.len() > INDEX_FROM {
+            self.index.insert(id, self.slots.len() - 1);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &D::OpId) -> Option<Operation<D>> {
+        let pos = self.position(id)?;
+        let Slot { op, .. } = self.slots.get_mut(pos)?.take()?;
+        self.index.remove(id);
+        self.live -= 1;
+        if self.slots.len() > 2 * self.live + 4 {
+            self.slots.retain(Option::is_some);
+            self.rebuild_index();
+        }
+        Some(op)
+    }
+
+    pub(crate) fn rebuild_index(&mut self) {
+        self.index.clear();
+        if self.slots.len() >= INDEX_FROM {
+            for (pos, slot) in self.slots.iter().enumerate() {
+                if let Some(slot) = slot {
+                    self.index.insert(slot.id.clone(), pos);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&D::OpId, &Operation<D>)> {
+        self.slots.iter().filter_map(|slot| slot.as_ref().map(|slot| (&slot.id, &slot.op)))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+}
+
+impl<D: Domain> PartialEq for Operations<D> {
+    fn eq(&self, other: &Self) -> bool {
+        self.live == other.live && self.iter().eq(other.iter())
+    }
+}
+
+impl<D: Domain> Eq for Operations<D> {}
+
+impl<D: Domain> Hash for Operations<D> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.live.hash(state);
+        for entry in self.iter() {
+            entry.hash(state);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Registry-level rows: owner termination, collection, waits and restore.
+//! A registry row's effects cascade per-operation inputs (terminate, drain,
+//! resolve lost) through the table, or open and close wait requests.
+
+use oplife_spec::{Effect, Input, Target};
+
+use crate::error::LifecycleError;
+use crate::feed::Feed;
+use crate::guards::{refusal, registry_guard};
+use crate::image::Image;
+use crate::operations::Operation;
+use crate::outcome::Domain;
+use crate::output::Output;
+use crate::request::{Payload, Request};
+use crate::run::{Run, internal, report};
+use crate::state::State;
+use crate::waits::Wait;
+
+impl<D: Domain> Run<'_, D> {
+    /// Fires the registry row answering `request`, or refuses.
+    pub(crate) fn registry(&mut self, st: &mut State<D>, request: Request<D>) -> Result<(), LifecycleError<D>> {
+        let lc = self.lifecycle;
+        let input = request.input();
+        let mut first_refusal = None;
+        let mut chosen = None;
+        for &row in lc.registry_rows(input, st.phase) {
+            let failed = lc.table().rows[row.0]
+                .guards
+                .iter()
+                .find_map(|g| registry_guard(lc, st, *g, &request).err().map(|about| (*g, about)));
+            match failed {
+                None => {
+                    chosen = Some(row);
+                    break;
+                }
+                Some((guard, about)) => {
+                    first_refusal.get_or_insert((guard.error(), about));
+                }
+            }
+        }
+        let Some(row) = chosen else {
+            return Err(match first_refusal {
+                Some((kind, about)) => refusal(kind, input, about),
+                None => internal(format!("no row answers {input} in registry phase {}", st.phase)),
+            });
+        };
+        let rule = &lc.table().rows[row.0];
+        (self.fired)(row);
+        if let Target::Phase(phase) = rule.target {
+            st.phase = phase;
+        }
+        let mut request = Some(request);
+        let mut lost = None;
+        for effect in &rule.effects {
+            match (effect, &request) {
+                (Effect::TerminateEach, Some(Request::TerminateOwner { reason })) => {
+                    let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
+                    for id in ids {
+                        // The table decides which operations terminate; the
+                        // others are left as they are.
+                        let _ = self.operation(st, Input::Terminate, &id, Payload::RequiredReason(reason.clone()));
+                    }
+                }
+                (Effect::DrainRetained, _) => {
+                    let ids: Vec<D::OpId> = st.retained.iter().cloned().collect();
+                    for id in ids {
+                        let _ = self.operation(st, Input::Drain, &id, Payload::None);
+                    }
+                }
+                (Effect::OpenWait, Some(Request::BeginWait { .. })) => {
+                    if let Some(Request::BeginWait { wait, ids }) = request.take() {
+                        self.open_wait(st, wait, ids);
+                    }
+                }
+                (Effect::CloseWait, Some(Request::CancelWait { wait })) => {
+                    let wait = wait.clone();
+                    self.close_wait(st, wait);
+                }
+                (Effect::LoadImage, Some(Request::Restore { .. })) => {
+                    if let Some(Request::Restore { image, policy }) = request.take() {
+                        self.load_image(st, *image);
+                        lost = Some(policy);
+                    }
+                }
+                (Effect::ResolveEachLost, _) => {
+                    let policy = match (&lost, &request) {
+                        (Some(policy), _) | (None, Some(Request::Restore { policy, .. })) => policy.clone(),
+                        _ => continue,
+                    };
+                    let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
+                    for id in ids {
+                        // The table decides which operations were lost; the
+                        // others are left as they are.
+                        let _ = self.operation(st, Input::ResolveLost, &id, Payload::Lost(policy.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn open_wait(&mut self, st: &mut State<D>, wait: D::WaitId, ids: Vec<D::OpId>) {
+        let mut entries = Vec::with_capacity(ids.len());
+        let mut remaining = 0u32;
+        for (slot, id) in ids.into_iter().enumerate() {
+            let captured = match st.ops.get_mut(&id) {
+                Some(op) if op.status.is_terminal() && op.outcome.is_some() => op.outcome.clone(),
+                Some(op) => {
+                    // Kept in wait-id order, so the waits an ending satisfies
+                    // are reported in that order, whatever order they began in.
+                    let at = op.waiters.partition_point(|(w, _)| *w < wait);
+                    op.waiters.insert(at, (wait.clone(), u32::try_from(slot).unwrap_or(u32::MAX)));
+                    remaining += 1;
+                    None
+                }
+                None => {
+                    remaining += 1;
+                    None
+                }
+            };
+            entries.push((id, captured));
+        }
+        if remaining == 0 {
+            self.out.push(Output::WaitSatisfied(report(wait, entries)));
+        } else {
+            st.waits.insert(wait.clone(), Wait { entries, remaining });
+            self.out.push(Output::WaitPending { wait });
+        }
+    }
+
+    /// Installs an image's operations, retained records and feed, then
+    /// applies this lifecycle's limits to them.
+    fn load_image(&mut self, st: &mut State<D>, image: Image<D>) {
+        for op in image.operations {
+            if !op.status.is_terminal() {
+                st.active = st.active.saturating_add(1);
+            }
+            let mut record = Operation::new(op.kind, op.status);
+            record.peer_ready = op.peer_ready;
+            record.buffered = op.buffered;
+            record.progress = op.progress_count;
+            record.last_progress = op.last_progress;
+            record.outcome = op.outcome;
+            st.ops.insert(op.id, record);
+        }
+        st.retained = image.retained.into();
+        st.feed = Feed { watermark: image.feed_watermark, entries: image.feed.into() };
+        st.feed.trim(self.lifecycle.limits().feed_retention);
+        self.evict_overflow(st);
+    }
+
+    fn close_wait(&mut self, st: &mut State<D>, wait: D::WaitId) {
+        let Some(closed) = st.waits.remove(&wait) else { return };
+        for (id, captured) in &closed.entries {
+            if captured.is_none()
+                && let Some(op) = st.ops.get_mut(id)
+            {
+                op.waiters.retain(|(w, _)| *w != wait);
+            }
+        }
+        self.out.push(Output::WaitCancelled { wait });
+    }
+}

@@ -1,0 +1,117 @@
+//! The environment's steps: registry calls the model makes, derived from
+//! the table's vocabulary, and the machine request each one is.
+
+use std::fmt;
+
+use oplife_machine::{LostPolicy, Payload, Request, State};
+use oplife_spec::{Carries, Input, OperationKind};
+
+use crate::domain::Tiny;
+
+/// The payload the model sends with a per-operation input: payloads are
+/// unit in the model's domain, so only their kind matters.
+fn payload(carries: Carries) -> Option<Payload<Tiny>> {
+    Some(match carries {
+        Carries::Nothing => Payload::None,
+        Carries::Result => Payload::Result(()),
+        Carries::Error => Payload::Error(()),
+        Carries::Reason => Payload::Reason(None),
+        Carries::RequiredReason => Payload::RequiredReason(()),
+        Carries::Progress => Payload::Progress(()),
+        Carries::Spec | Carries::Wait | Carries::WaitId | Carries::Image | Carries::Policy => return None,
+    })
+}
+
+/// The per-operation inputs the model calls besides registration, derived
+/// from the table's vocabulary: every input a caller makes on one operation.
+pub(crate) fn op_inputs() -> impl Iterator<Item = Input> {
+    Input::per_operation().filter(|input| payload(input.carries()).is_some())
+}
+
+/// One step of the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `register_operation` of id `id` with this kind and
+    /// `expect_peer_channel`.
+    Register {
+        /// The id.
+        id: u8,
+        /// The kind.
+        kind: OperationKind,
+        /// What the spec says about a peer channel.
+        expects_peer: bool,
+    },
+    /// Any other per-operation call (of [`Input::per_operation`]) on id `.1`.
+    Op(Input, u8),
+    /// `terminate_owner`.
+    TerminateOwner,
+    /// `collect_completed`.
+    CollectCompleted,
+    /// `wait_all` over the ids of mask `ids`, as wait slot `slot`.
+    BeginWait {
+        /// The wait slot (wait request id).
+        slot: u8,
+        /// The ids, bit `i` for id `i`, asked in increasing order.
+        ids: u8,
+    },
+    /// Dropping the pending `wait_all` future of slot `.0`.
+    CancelWait(u8),
+    /// The process restarts: the registry's image is captured and restored
+    /// into a fresh registry; lost operations end `Cancelled` when `cancel`
+    /// is set, `Terminated` otherwise. Pending watchers and waits die with
+    /// the old process.
+    Restart {
+        /// The lost-operation policy: `Cancelled` instead of `Terminated`.
+        cancel: bool,
+    },
+}
+
+impl Action {
+    /// The machine request this action makes in `state` (a restart restores
+    /// the image of `state` into a fresh registry).
+    pub fn request(&self, state: &State<Tiny>) -> Request<Tiny> {
+        match *self {
+            Action::Register { id, kind, expects_peer } => Request::Register { id, kind, expects_peer },
+            Action::Op(input, id) => payload(input.carries())
+                .and_then(|payload| Request::for_operation(input, id, payload))
+                // Not an input the model offers: ask for something the
+                // machine refuses, so the step is a refusal.
+                .unwrap_or(Request::CancelWait { wait: u8::MAX }),
+            Action::TerminateOwner => Request::TerminateOwner { reason: () },
+            Action::CollectCompleted => Request::CollectCompleted,
+            Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect() },
+            Action::CancelWait(slot) => Request::CancelWait { wait: slot },
+            Action::Restart { cancel } => Request::Restore {
+                image: Box::new(state.image()),
+                policy: match cancel {
+                    true => LostPolicy::Cancel { reason: None },
+                    false => LostPolicy::Terminate { reason: () },
+                },
+            },
+        }
+    }
+}
+
+pub(crate) fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
+    (0..8u8).filter(move |i| mask & (1 << i) != 0)
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Register { id, kind, expects_peer } => {
+                write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects_peer})")
+            }
+            Action::Op(input, id) => write!(f, "{input}(op{id})"),
+            Action::TerminateOwner => f.write_str("terminate_owner()"),
+            Action::CollectCompleted => f.write_str("collect_completed()"),
+            Action::BeginWait { slot, ids } => {
+                let ids: Vec<String> = ids_of(*ids).map(|i| format!("op{i}")).collect();
+                write!(f, "wait_all([{}]) as wait{slot}", ids.join(", "))
+            }
+            Action::CancelWait(slot) => write!(f, "drop wait{slot}"),
+            Action::Restart { cancel: false } => f.write_str("restart (capture, restore: lost ops Terminated)"),
+            Action::Restart { cancel: true } => f.write_str("restart (capture, restore: lost ops Cancelled)"),
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The environment's bookkeeping of each successful step: it checks what
+//! the machine tells it against what it saw, independently of the
+//! machine's own records, and records faults (for the `always` properties)
+//! and witnesses (for the `sometimes` ones).
+
+use oplife_machine::{Outcome, Output, State, WaitReport};
+use oplife_spec::{Input, OutcomeKind, Phase, Status};
+
+use crate::action::{Action, ids_of};
+use crate::config::MAX_OPS;
+use crate::domain::Tiny;
+use crate::model::LifecycleModel;
+use crate::state::{EnvWait, ModelState, fault, witness};
+
+fn outcome_kind(outcome: &Outcome<Tiny>) -> OutcomeKind {
+    outcome.kind()
+}
+
+fn current_outcome(machine: &State<Tiny>, id: u8) -> Option<OutcomeKind> {
+    machine.operation(&id).and_then(|op| op.outcome()).map(outcome_kind)
+}
+
+/// The environment's bookkeeping of one successful step: it checks what it
+/// is told against what it saw, independently of the machine's own records.
+/// The environment's bookkeeping of one successful step: it checks what it
+/// is told against what it saw, independently of the machine's own records.
+pub(crate) fn observe(before: &ModelState, next: &mut ModelState, action: Action, out: &[Output<Tiny>]) {
+    observe_call(before, next, action);
+    let mut told = Told::new(before);
+    for output in out {
+        told.hear(before, next, action, output);
+    }
+    told.check(before, next, action);
+}
+
+/// What the call itself tells the environment, before any output.
+fn observe_call(before: &ModelState, next: &mut ModelState, action: Action) {
+    // A terminal operation never changes again; it can only be forgotten.
+    for (id, op) in before.machine.operations() {
+        if op.status().is_terminal()
+            && let Some(now) = next.machine.operation(id)
+            && (now.status() != op.status() || now.outcome() != op.outcome())
+        {
+            next.faults |= fault::TERMINAL_CHANGED;
+        }
+    }
+    if let Action::Register { id, kind, .. } = action {
+        if before.machine.phase() == Phase::OwnerTerminated {
+            next.faults |= fault::REGISTERED_AFTER_TERMINATION;
+        }
+        if let Some(slot) = next.kinds.get_mut(usize::from(id)) {
+            *slot = Some(kind);
+        }
+    }
+    if let Action::BeginWait { slot, ids } = action
+        && let Some(w) = next.waits.get_mut(usize::from(slot))
+    {
+        if w.pending {
+            next.faults |= fault::WAIT_REPORT;
+        }
+        let mut seen = [None; MAX_OPS];
+        for id in ids_of(ids) {
+            if before.machine.status(&id).is_terminal() {
+                seen[usize::from(id)] = current_outcome(&before.machine, id);
+            }
+        }
+        *w = EnvWait { pending: true, ids, seen, evicted: 0 };
+    }
+
+    if let Action::CancelWait(slot) = action
+        && let Some(w) = next.waits.get_mut(usize::from(slot))
+    {
+        // The environment dropped its future: it waits no more, whatever
+        // the machine does with the request.
+        *w = EnvWait::default();
+    }
+    if let Action::Restart { .. } = action {
+        // Watchers and waits belonged to the old process: their channels
+        // closed with it.
+        next.watchers = [0; MAX_OPS];
+        next.waits = Default::default();
+    }
+}
+
+/// What the outputs of one step told the environment so far.
+struct Told {
+    /// The sequence number the next feed entry must get.
+    next_seq: u64,
+    /// An ending (id, outcome) whose feed entry has not come yet.
+    unfed: Option<(u8, OutcomeKind)>,
+    /// How many feed entries were appended.
+    appended: usize,
+    /// The outcome each id ended with in this step.
+    ended: [Option<OutcomeKind>; MAX_OPS],
+    /// How many answers a new watcher got.
+    watch_answers: u32,
+    /// Whether pending watchers were notified.
+    watchers_notified: bool,
+    /// Whether a wait that was pending before the step was satisfied.
+    pending_waits_satisfied: bool,
+    /// The records handed over, in order.
+    collected: Vec<(u8, OutcomeKind)>,
+}
+
+impl Told {
+    fn new(before: &ModelState) -> Self {
+        Told {
+            next_seq: before.machine.feed().watermark().saturating_add(1),
+            unfed: None,
+            appended: 0,
+            ended: [None; MAX_OPS],
+            watch_answers: 0,
+            watchers_notified: false,
+            pending_waits_satisfied: false,
+            collected: Vec::new(),
+        }
+    }
+
+    fn hear(&mut self, before: &ModelState, next: &mut ModelState, action: Action, output: &Output<Tiny>) {
+        match output {
+            Output::Ended { id, outcome } => self.ended(before, next, *id, outcome.kind()),
+            Output::FeedAppended { seq, id } => self.fed(next, *seq, *id),
+            Output::WatchPending { id } => {
+                self.watch_answers += 1;
+                if let Some(count) = next.watchers.get_mut(usize::from(*id)) {
+                    *count += 1;
+                }
+            }
+            Output::WatchResolved { id, outcome } => {
+                self.watch_answers += 1;
+                if current_outcome(&next.machine, *id) != Some(outcome.kind()) {
+                    next.faults |= fault::WATCHER;
+                }
+            }
+            Output::WatchersNotified { id, count, outcome } => {
+                self.watchers_notified = true;
+                let held = next.watchers.get(usize::from(*id)).copied().unwrap_or(0);
+                let ended_with = self.ended.get(usize::from(*id)).copied().flatten();
+                if u32::from(held) != *count || ended_with != Some(outcome.kind()) {
+                    next.faults |= fault::WATCHER;
+                }
+                if let Some(count) = next.watchers.get_mut(usize::from(*id)) {
+                    *count = 0;
+                }
+            }
+            Output::WaitSatisfied(report) => self.satisfied(next, action, report),
+            Output::WaitCancelled { wait } => {
+                if action != Action::CancelWait(*wait) {
+                    next.faults |= fault::WAIT_REPORT;
+                }
+                next.witnessed |= witness::WAIT_CANCELLED;
+            }
+            Output::Evicted { id } => {
+                next.witnessed |= witness::EVICTED;
+                forget(next, *id);
+                for w in next.waits.iter_mut().filter(|w| w.pending && w.ids & (1 << id) != 0) {
+                    w.evicted |= 1 << id;
+                }
+            }
+            Output::Collected { id, outcome } => {
+                self.collected.push((*id, outcome.kind()));
+                forget(next, *id);
+            }
+            Output::Registered { .. }
+            | Output::Started { .. }
+            | Output::Progress { .. }
+            | Output::PeerExposed { .. }
+            | Output::WaitPending { .. }
+            | Output::Acknowledged { .. } => {}
+        }
+    }
+
+    /// Operation `id` ended with `outcome`.
+    fn ended(&mut self, before: &ModelState, next: &mut ModelState, id: u8, outcome: OutcomeKind) {
+        if self.unfed.replace((id, outcome)).is_some() {
+            next.faults |= fault::FEED_ENTRY;
+        }
+        if before.machine.status(&id).is_terminal() {
+            // It had ended already: ending again is a change.
+            next.faults |= fault::TERMINAL_CHANGED;
+        }
+        if let Some(slot) = self.ended.get_mut(usize::from(id)) {
+            *slot = Some(outcome);
+        }
+        if !next.completion.push(id) {
+            next.faults |= fault::RETAINED_OVERFLOW;
+        }
+        for w in next.waits.iter_mut().filter(|w| w.pending && w.ids & (1 << id) != 0) {
+            if let Some(seen) = w.seen.get_mut(usize::from(id))
+                && seen.is_none()
+            {
+                *seen = Some(outcome);
+            }
+        }
+    }
+
+    /// Operation `id`'s ending got feed entry `seq`.
+    fn fed(&mut self, next: &mut ModelState, seq: u64, id: u8) {
+        self.appended += 1;
+        match self.unfed.take() {
+            Some((ended, _)) if ended != id => next.faults |= fault::FEED_ENTRY,
+            None => next.faults |= fault::FEED_ENTRY,
+            Some((_, outcome)) => {
+                let entry = next.machine.feed().entries().find(|e| e.seq == seq);
+                let kind = next.kinds.get(usize::from(id)).copied().flatten();
+                if entry.is_some_and(|e| e.id != id || e.outcome.kind() != outcome || Some(e.kind) != kind) {
+                    next.faults |= fault::FEED_OUTCOME;
+                }
+            }
+        }
+        if seq != self.next_seq {
+            next.faults |= fault::FEED_SEQUENCE;
+        }
+        self.next_seq = seq.saturating_add(1);
+    }
+
+    /// A wait was satisfied: it must have been pending, and report exactly
+    /// the outcomes the environment saw its ops end with.
+    fn satisfied(&mut self, next: &mut ModelState, action: Action, report: &WaitReport<Tiny>) {
+        let Some(w) = next.waits.get_mut(usize::from(report.wait)).filter(|w| w.pending) else {
+            next.faults |= fault::WAIT_REPORT;
+            return;
+        };
+        let asked: Vec<u8> = ids_of(w.ids).collect();
+        let mut reported: Vec<u8> = report.outcomes.iter().map(|(id, _)| *id).collect();
+        reported.sort_unstable();
+        let real = report.outcomes.iter().all(|(id, o)| w.seen.get(usize::from(*id)) == Some(&Some(o.kind())));
+        if reported != asked || !real {
+            next.faults |= fault::WAIT_REPORT;
+        }
+        if w.evicted != 0 {
+            next.witnessed |= witness::SATISFIED_AFTER_EVICTION;
+        }
+        if !matches!(action, Action::BeginWait { .. }) {
+            self.pending_waits_satisfied = true;
+        }
+        *w = EnvWait::default();
+    }
+
+    /// What the whole step must have done.
+    fn check(&self, before: &ModelState, next: &mut ModelState, action: Action) {
+        let feed_before = before.machine.feed();
+        if self.unfed.is_some() {
+            next.faults |= fault::FEED_ENTRY;
+        }
+        // Every pending wait holds exactly the outcomes the environment saw its
+        // ops end with, captured the moment they ended.
+        for (slot, w) in next.waits.iter().enumerate() {
+            let Some(pending) = u8::try_from(slot).ok().and_then(|slot| next.machine.pending_wait(&slot)) else {
+                continue;
+            };
+            let agrees = pending.entries().iter().all(|(id, captured)| {
+                w.seen.get(usize::from(*id)).copied().flatten() == captured.as_ref().map(Outcome::kind)
+            });
+            if w.pending && !agrees {
+                next.faults |= fault::WAIT_REPORT;
+            }
+        }
+        if feed_before.entries().len() + self.appended > next.machine.feed().entries().len() {
+            next.witnessed |= witness::FEED_DROPPED;
+        }
+        if matches!(action, Action::Op(Input::RegisterWatcher, _)) && self.watch_answers != 1 {
+            next.faults |= fault::WATCHER;
+        }
+        if action == Action::CollectCompleted {
+            let expected: Vec<(u8, OutcomeKind)> = before
+                .machine
+                .retained()
+                .map(|id| (*id, current_outcome(&before.machine, *id).unwrap_or(OutcomeKind::Retired)))
+                .collect();
+            let expected_ids: Vec<u8> = before.completion.as_slice().to_vec();
+            let got_ids: Vec<u8> = self.collected.iter().map(|(id, _)| *id).collect();
+            if self.collected != expected || got_ids != expected_ids {
+                next.faults |= fault::COLLECT;
+            }
+        }
+        if action == Action::TerminateOwner && self.watchers_notified && self.pending_waits_satisfied {
+            next.witnessed |= witness::TERMINATION_RESOLVED_PENDING;
+        }
+    }
+}
+
+/// What a restart must keep: every terminal record and feed entry of the
+/// old registry (only retention may drop the oldest, to make room for the
+/// lost operations' endings), every operation's details, and the phase; and
+/// every lost operation ends as the policy says.
+pub(crate) fn observe_restart(model: &LifecycleModel, before: &ModelState, next: &mut ModelState, cancel: bool) {
+    let (old, new) = (&before.machine, &next.machine);
+    let lost: Vec<u8> = old.operations().filter(|(_, op)| !op.status().is_terminal()).map(|(id, _)| *id).collect();
+    let mut expected: Vec<u8> = old.retained().copied().chain(lost.iter().copied()).collect();
+    expected.drain(..expected.len().saturating_sub(model.config.max_completed));
+    let retained: Vec<u8> = new.retained().copied().collect();
+    let policy = if cancel { Status::Cancelled } else { Status::Terminated };
+    let details_kept = old.operations().all(|(id, op)| match new.operation(id) {
+        None => !expected.contains(id),
+        Some(now) => {
+            let status_ok = match op.status().is_terminal() {
+                true => now.status() == op.status() && now.outcome() == op.outcome(),
+                false => now.status() == policy,
+            };
+            status_ok
+                && now.kind() == op.kind()
+                && now.peer_ready() == op.peer_ready()
+                && now.progress_count() == op.progress_count()
+                && (now.buffered() == op.buffered() || !op.status().is_terminal())
+        }
+    });
+    let (old_feed, new_feed) = (old.feed(), new.feed());
+    let lost_count = u64::try_from(lost.len()).unwrap_or(u64::MAX);
+    let feed_kept = new_feed.watermark() == old_feed.watermark().saturating_add(lost_count)
+        && new_feed.entries().len() == (old_feed.entries().len() + lost.len()).min(model.config.feed_retention)
+        && new_feed.entries().filter(|e| e.seq <= old_feed.watermark()).all(|e| old_feed.entries().any(|o| o == e));
+    let kept = retained == expected && new.operation_count() == expected.len() && new.phase() == old.phase();
+    if !kept || !details_kept || !feed_kept {
+        next.faults |= fault::RESTORE;
+    }
+    if !lost.is_empty() {
+        next.witnessed |= witness::RESTART_RESOLVED_LOST;
+    }
+    if old.retained().any(|id| retained.contains(id)) {
+        next.witnessed |= witness::RESTART_KEPT_RECORD;
+    }
+}
+
+fn forget(next: &mut ModelState, id: u8) {
+    next.completion.remove(id);
+    if let Some(kind) = next.kinds.get_mut(usize::from(id)) {
+        *kind = None;
+    }
+}

@@ -17,6 +17,7 @@ pub mod check;
 pub mod config;
 pub mod coverage;
 pub mod domain;
+pub mod explain;
 mod forget;
 pub mod matrix;
 pub mod model;

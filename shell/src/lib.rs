@@ -24,6 +24,7 @@
 //! feature (off by default).
 
 mod api;
+mod calls;
 mod error;
 mod events;
 mod feed;

@@ -1,0 +1,137 @@
+//! The registry's lifecycle calls: each is one request to the machine, made
+//! with the data that call brings (see [`crate::RegistryState`]).
+
+use std::time::{Instant, SystemTime};
+
+use oplife_machine::Request;
+
+use crate::api::{OpsLifecycleRegistry, WaitAllFuture};
+use crate::error::OpsLifecycleError;
+use crate::lock::StateLock;
+use crate::record::{Record, epoch_ms, snapshot_of};
+use crate::registry::RuntimeOpsLifecycleRegistry;
+use crate::state::{Call, RegistryState, WaitBegun};
+use crate::types::{
+    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult,
+    OperationSpec, OperationTerminalOutcome, RunId, WaitRequestId,
+};
+use crate::wait_all::{WaitAll, WaitState};
+use crate::watch::OperationCompletionWatch;
+
+impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRegistry<L> {
+    fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError> {
+        let record = Record {
+            kind: spec.kind,
+            display_name: spec.display_name,
+            child_session_id: spec.child_session_id,
+            peer_handle: None,
+            watchers: Vec::new(),
+            created_at: Instant::now(),
+            created_wall_ms: epoch_ms(SystemTime::now()),
+            started_at: None,
+            completed_at: None,
+        };
+        let request = Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel };
+        self.call(request, &mut Call::Register(Some(record)))
+    }
+
+    fn provisioning_succeeded(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::ProvisioningSucceeded { id: *id })
+    }
+
+    fn provisioning_failed(&self, id: &OperationId, error: String) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::ProvisioningFailed { id: *id, error })
+    }
+
+    fn peer_ready(&self, id: &OperationId, peer: OperationPeerHandle) -> Result<(), OpsLifecycleError> {
+        self.call(Request::PeerReady { id: *id }, &mut Call::PeerReady(Some(peer)))
+    }
+
+    fn register_watcher(&self, id: &OperationId) -> Result<OperationCompletionWatch, OpsLifecycleError> {
+        let mut call = Call::Watch(None);
+        self.call(Request::RegisterWatcher { id: *id }, &mut call)?;
+        match call {
+            Call::Watch(Some(watch)) => Ok(watch),
+            _ => Err(OpsLifecycleError::Internal("register_watcher produced no watch".into())),
+        }
+    }
+
+    fn report_progress(&self, id: &OperationId, update: OperationProgressUpdate) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::ReportProgress { id: *id, update })
+    }
+
+    fn complete_operation(&self, id: &OperationId, result: OperationResult) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::Complete { id: *id, result })
+    }
+
+    fn fail_operation(&self, id: &OperationId, error: String) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::Fail { id: *id, error })
+    }
+
+    fn abort_provisioning(&self, id: &OperationId, reason: Option<String>) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::AbortProvisioning { id: *id, reason })
+    }
+
+    fn cancel_operation(&self, id: &OperationId, reason: Option<String>) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::Cancel { id: *id, reason })
+    }
+
+    fn request_retire(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::RequestRetire { id: *id })
+    }
+
+    fn mark_retired(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::MarkRetired { id: *id })
+    }
+
+    fn collect_terminal(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::CollectTerminal { id: *id })
+    }
+
+    fn snapshot(&self, id: &OperationId) -> Result<Option<OperationLifecycleSnapshot>, OpsLifecycleError> {
+        Ok(self.lock()?.snapshot(id))
+    }
+
+    fn list_operations(&self) -> Result<Vec<OperationLifecycleSnapshot>, OpsLifecycleError> {
+        let mut list: Vec<OperationLifecycleSnapshot> = {
+            let state = self.lock()?;
+            state
+                .machine
+                .state()
+                .operations()
+                .filter_map(|(id, op)| state.records.get(id).map(|record| snapshot_of(*id, op, record)))
+                .collect()
+        };
+        list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        Ok(list)
+    }
+
+    fn terminate_owner(&self, reason: String) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::TerminateOwner { reason })
+    }
+
+    fn collect_completed(&self) -> Result<Vec<(OperationId, OperationTerminalOutcome)>, OpsLifecycleError> {
+        let mut call = Call::Collect(Vec::new());
+        self.call(Request::CollectCompleted, &mut call)?;
+        match call {
+            Call::Collect(collected) => Ok(collected),
+            _ => Err(OpsLifecycleError::Internal("collect_completed lost its records".into())),
+        }
+    }
+
+    fn wait_all(&self, _run_id: &RunId, ids: &[OperationId]) -> WaitAllFuture<'_> {
+        let wait = WaitRequestId::new();
+        let mut call = Call::BeginWait(wait, None);
+        let state = match self.call(Request::BeginWait { wait, ids: ids.to_vec() }, &mut call) {
+            Err(error) => WaitState::Ready(Some(Err(error))),
+            Ok(()) => match call {
+                Call::BeginWait(_, Some(WaitBegun::Satisfied(result))) => WaitState::Ready(Some(Ok(result))),
+                Call::BeginWait(_, Some(WaitBegun::Pending(rx))) => WaitState::Pending { wait, rx },
+                _ => WaitState::Ready(Some(Err(OpsLifecycleError::Internal(
+                    "begin_wait was neither satisfied nor pending".into(),
+                )))),
+            },
+        };
+        Box::pin(WaitAll::new(self, state))
+    }
+}

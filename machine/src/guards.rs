@@ -6,8 +6,9 @@
 
 use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Phase, Status};
 
+use crate::compiled::Compiled;
 use crate::error::LifecycleError;
-use crate::lifecycle::Lifecycle;
+use crate::invariants::check_image;
 use crate::outcome::Domain;
 use crate::request::{LostPolicy, Payload, Request};
 use crate::state::State;
@@ -66,7 +67,7 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
 /// Whether `guard` holds for `input` on operation `id` (in `status`) with
 /// `payload`; the subject of the refusal when it does not.
 pub(crate) fn operation_guard<D: Domain>(
-    lc: &Lifecycle,
+    lc: &Compiled,
     st: &State<D>,
     guard: Guard,
     id: &D::OpId,
@@ -111,7 +112,7 @@ pub(crate) fn operation_guard<D: Domain>(
 /// Whether `guard` holds for the registry-level `request`; the subject of
 /// the refusal when it does not.
 pub(crate) fn registry_guard<D: Domain>(
-    lc: &Lifecycle,
+    lc: &Compiled,
     st: &State<D>,
     guard: Guard,
     request: &Request<D>,
@@ -132,7 +133,7 @@ pub(crate) fn registry_guard<D: Domain>(
         }
         (Guard::RegistryPristine, _) => (!st.is_pristine()).then_some(Subject::Registry),
         (Guard::ImageConsistent, Request::Restore { image, .. }) => {
-            image.check(lc.table()).err().map(|violation| Subject::Image(violation.to_string()))
+            check_image(image, lc.table()).err().map(|violation| Subject::Image(violation.to_string()))
         }
         (Guard::ImageOpen, Request::Restore { image, .. }) => {
             (image.phase != Phase::Open).then(|| Subject::Image("captured after owner termination".into()))

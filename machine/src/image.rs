@@ -1,10 +1,9 @@
 //! Images: the durable part of a machine state, as plain data, and the
 //! checks an image must pass before [`crate::Request::Restore`] loads it.
 
-use oplife_spec::{OperationKind, Phase, Status, Table};
+use oplife_spec::{OperationKind, Phase, Status};
 
 use crate::feed::FeedEntry;
-use crate::invariants::Violation;
 use crate::outcome::{Domain, Outcome};
 
 /// Feed watermarks from this value on are refused, so that minting can
@@ -45,7 +44,9 @@ pub struct OperationImage<D: Domain> {
 /// and the completion feed.
 ///
 /// Pending watchers and waits are not part of an image: they belong to the
-/// process that registered them, which a restore replaces.
+/// process that registered them, which a restore replaces. The restore row
+/// refuses an image that breaks an invariant
+/// ([`crate::invariants::check_image`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
@@ -66,20 +67,4 @@ pub struct Image<D: Domain> {
     pub feed_watermark: u64,
     /// The retained feed entries, oldest first.
     pub feed: Vec<FeedEntry<D>>,
-}
-
-impl<D: Domain> Image<D> {
-    /// Checks that the image is one a correct machine running `table` could
-    /// have been in: every invariant of [`crate::invariants::check_image`]
-    /// (distinct ids, outcomes of the variant `table` gives each terminal
-    /// status, flags only where they may be set, retained records exactly the
-    /// terminal operations, no live operation after owner termination, feed
-    /// entries consecutive up to the watermark).
-    ///
-    /// # Errors
-    ///
-    /// The first [`Violation`] found.
-    pub fn check(&self, table: &Table) -> Result<(), Violation<D>> {
-        crate::invariants::check_image(self, table)
-    }
 }

@@ -17,7 +17,7 @@
 //! let lifecycle = Lifecycle::standard(Limits::default());
 //! let mut state = State::<Small>::new();
 //! lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false })?;
-//! assert_eq!(invariants::check_state(&state, &lifecycle), Ok(()));
+//! assert_eq!(invariants::check_state(&state, lifecycle.table(), &lifecycle.limits()), Ok(()));
 //! # Ok::<(), oplife_machine::LifecycleError<Small>>(())
 //! ```
 
@@ -26,7 +26,7 @@ use thiserror::Error;
 
 use crate::feed::FeedEntry;
 use crate::image::{Image, MAX_WATERMARK};
-use crate::lifecycle::{Lifecycle, Limits};
+use crate::limits::Limits;
 use crate::outcome::{Domain, Outcome};
 use crate::state::State;
 
@@ -294,17 +294,17 @@ pub fn check_image<D: Domain>(image: &Image<D>, table: &Table) -> Checked<D> {
     feed_is_consecutive(image, None)
 }
 
-/// Every invariant of one state of `lifecycle`, its limits included.
+/// Every invariant of one state of a machine running `table` under
+/// `limits`.
 ///
 /// # Errors
 ///
 /// The first [`Violation`] found.
-pub fn check_state<D: Domain>(state: &State<D>, lifecycle: &Lifecycle) -> Checked<D> {
-    let limits = lifecycle.limits();
+pub fn check_state<D: Domain>(state: &State<D>, table: &Table, limits: &Limits) -> Checked<D> {
     buffered_only_when_terminal(state)?;
     peer_ready_only_for_peer_kinds(state)?;
-    outcome_matches_status(state, lifecycle.table())?;
-    active_count_is_exact(state, &limits)?;
+    outcome_matches_status(state, table)?;
+    active_count_is_exact(state, limits)?;
     retained_are_terminal(state, Some(limits.max_completed))?;
     no_wait_is_stranded(state)?;
     termination_is_final(state)?;

@@ -46,12 +46,14 @@
 //! # Ok::<(), oplife_machine::LifecycleError<Jobs>>(())
 //! ```
 
+mod compiled;
 mod error;
 mod feed;
 mod guards;
 mod image;
 pub mod invariants;
 mod lifecycle;
+mod limits;
 mod machine;
 mod operations;
 mod outcome;
@@ -67,7 +69,8 @@ mod waits;
 pub use error::LifecycleError;
 pub use feed::{Feed, FeedEntry, FeedSince};
 pub use image::{Image, MAX_WATERMARK, OperationImage};
-pub use lifecycle::{DEFAULT_FEED_RETENTION, DEFAULT_MAX_COMPLETED, Lifecycle, Limits};
+pub use lifecycle::Lifecycle;
+pub use limits::{DEFAULT_FEED_RETENTION, DEFAULT_MAX_COMPLETED, Limits};
 pub use machine::Machine;
 pub use operations::Operation;
 pub use oplife_spec as spec;

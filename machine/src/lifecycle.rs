@@ -6,41 +6,17 @@
 //! input and the current status (or registry phase), checks their guards
 //! and runs the effects they name.
 
-use oplife_spec::{Allowed, ErrorKind, Input, OutcomeKind, Phase, RowId, Status, Table, TableError};
+use oplife_spec::{RowId, Table, TableError};
+
+use crate::compiled::Compiled;
 
 use crate::error::LifecycleError;
+use crate::limits::Limits;
 use crate::outcome::Domain;
 use crate::output::Output;
 use crate::request::Request;
 use crate::run::Run;
 use crate::state::State;
-
-/// The default number of terminal records retained.
-pub const DEFAULT_MAX_COMPLETED: usize = 256;
-
-/// The default number of completion feed entries retained.
-pub const DEFAULT_FEED_RETENTION: usize = 1024;
-
-/// Registry limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Limits {
-    /// How many terminal records are retained before the oldest is evicted.
-    pub max_completed: usize,
-    /// How many operations may be non-terminal at once (`None`: no limit).
-    pub max_concurrent: Option<usize>,
-    /// How many completion feed entries are retained before the oldest is
-    /// dropped.
-    pub feed_retention: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { max_completed: DEFAULT_MAX_COMPLETED, max_concurrent: None, feed_retention: DEFAULT_FEED_RETENTION }
-    }
-}
-
-const STATUSES: usize = Status::ALL.len();
-const PHASES: usize = Phase::ALL.len();
 
 /// A transition table compiled for execution, with the registry limits.
 ///
@@ -79,12 +55,7 @@ const PHASES: usize = Phase::ALL.len();
 /// ```
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
-    table: Table,
-    op_rows: Vec<Vec<RowId>>,
-    registry_rows: Vec<Vec<RowId>>,
-    refusals: Vec<ErrorKind>,
-    outcome_of: [Option<OutcomeKind>; STATUSES],
-    limits: Limits,
+    compiled: Compiled,
 }
 
 impl Lifecycle {
@@ -109,43 +80,17 @@ impl Lifecycle {
     /// code. The machine never panics on such a table; where it cannot
     /// execute a row it refuses with [`LifecycleError::Internal`].
     pub fn new_unchecked(table: Table, limits: Limits) -> Self {
-        let mut op_rows = vec![Vec::new(); Input::ALL.len() * STATUSES];
-        let mut registry_rows = vec![Vec::new(); Input::ALL.len() * PHASES];
-        for (id, rule) in table.rows() {
-            match &rule.from {
-                Allowed::Statuses(set) => {
-                    for status in set.iter() {
-                        op_rows[rule.input.index() * STATUSES + status.index()].push(id);
-                    }
-                }
-                Allowed::Phases(phases) => {
-                    for phase in phases {
-                        registry_rows[rule.input.index() * PHASES + *phase as usize].push(id);
-                    }
-                }
-            }
-        }
-        let mut refusals = Vec::with_capacity(Input::ALL.len() * STATUSES);
-        for input in Input::ALL {
-            for status in Status::ALL {
-                refusals.push(table.refusal(input, status));
-            }
-        }
-        let mut outcome_of = [None; STATUSES];
-        for status in Status::ALL {
-            outcome_of[status.index()] = table.outcome_of(status);
-        }
-        Lifecycle { table, op_rows, registry_rows, refusals, outcome_of, limits }
+        Lifecycle { compiled: Compiled::new(table, limits) }
     }
 
     /// The table this lifecycle was compiled from.
     pub fn table(&self) -> &Table {
-        &self.table
+        self.compiled.table()
     }
 
     /// The registry limits.
     pub fn limits(&self) -> Limits {
-        self.limits
+        self.compiled.limits()
     }
 
     /// Applies `request` to `state` and returns the effects to carry out, in
@@ -193,31 +138,10 @@ impl Lifecycle {
         out: &mut Vec<Output<D>>,
         fired: &mut dyn FnMut(RowId),
     ) -> Result<(), LifecycleError<D>> {
-        let mut run = Run { lifecycle: self, out, fired };
+        let mut run = Run { lifecycle: &self.compiled, out, fired };
         match request.into_operation() {
             Ok((input, id, payload)) => run.operation(state, input, &id, payload),
             Err(registry) => run.registry(state, registry),
         }
-    }
-
-    /// The rows that may answer `input` for an operation in `status`, in
-    /// table order.
-    pub(crate) fn op_rows(&self, input: Input, status: Status) -> &[RowId] {
-        self.op_rows.get(input.index() * STATUSES + status.index()).map_or(&[], Vec::as_slice)
-    }
-
-    /// The rows that may answer `input` in registry `phase`, in table order.
-    pub(crate) fn registry_rows(&self, input: Input, phase: Phase) -> &[RowId] {
-        self.registry_rows.get(input.index() * PHASES + phase as usize).map_or(&[], Vec::as_slice)
-    }
-
-    /// The error `input` gets from `status` when no row allows it.
-    pub(crate) fn refusal(&self, input: Input, status: Status) -> ErrorKind {
-        self.refusals.get(input.index() * STATUSES + status.index()).copied().unwrap_or(ErrorKind::Internal)
-    }
-
-    /// The outcome variant the table gives `status`.
-    pub(crate) fn outcome_of(&self, status: Status) -> Option<OutcomeKind> {
-        self.outcome_of.get(status.index()).copied().flatten()
     }
 }

@@ -1,7 +1,8 @@
 //! One lifecycle and one state, bundled for embedders.
 
 use crate::error::LifecycleError;
-use crate::lifecycle::{Lifecycle, Limits};
+use crate::lifecycle::Lifecycle;
+use crate::limits::Limits;
 use crate::outcome::Domain;
 use crate::output::Output;
 use crate::request::Request;

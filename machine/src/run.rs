@@ -5,9 +5,9 @@
 
 use oplife_spec::{Effect, Input, OutcomeKind, RowId, Status, Target};
 
+use crate::compiled::Compiled;
 use crate::error::LifecycleError;
 use crate::guards::{Subject, operation_guard, refusal};
-use crate::lifecycle::Lifecycle;
 use crate::operations::Operation;
 use crate::outcome::{Domain, Outcome};
 use crate::output::{Output, WaitReport};
@@ -16,7 +16,7 @@ use crate::state::State;
 
 /// One call of `apply`: where outputs go and who hears about fired rows.
 pub(crate) struct Run<'a, D: Domain> {
-    pub(crate) lifecycle: &'a Lifecycle,
+    pub(crate) lifecycle: &'a Compiled,
     pub(crate) out: &'a mut Vec<Output<D>>,
     pub(crate) fired: &'a mut dyn FnMut(RowId),
 }
@@ -264,7 +264,7 @@ pub(crate) fn report<D: Domain>(wait: D::WaitId, entries: Vec<(D::OpId, Option<O
 }
 
 fn build_outcome<D: Domain>(
-    lc: &Lifecycle,
+    lc: &Compiled,
     target: Target,
     payload: &mut Payload<D>,
 ) -> Result<Outcome<D>, LifecycleError<D>> {

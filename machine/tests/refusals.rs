@@ -104,8 +104,8 @@ proptest! {
             }
             // Every reachable state keeps every invariant, and so has an
             // image that a restore accepts.
-            prop_assert_eq!(invariants::check_state(&st, &lc), Ok(()));
-            prop_assert_eq!(st.image().check(lc.table()), Ok(()));
+            prop_assert_eq!(invariants::check_state(&st, lc.table(), &lc.limits()), Ok(()));
+            prop_assert_eq!(invariants::check_image(&st.image(), lc.table()), Ok(()));
         }
     }
 }

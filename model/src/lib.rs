@@ -24,6 +24,7 @@ pub mod model;
 pub mod mutants;
 mod observe;
 pub mod properties;
+mod search;
 pub mod state;
 
 pub use action::Action;

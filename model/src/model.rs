@@ -5,16 +5,13 @@
 use std::sync::Arc;
 
 use oplife_machine::{Lifecycle, Output, State};
-use oplife_spec::{ErrorKind, Input, OperationKind, Table};
-use stateright::{Model, Property};
+use oplife_spec::{ErrorKind, Table};
 
-use crate::action::{Action, op_inputs};
+use crate::action::Action;
 use crate::config::ModelConfig;
 use crate::coverage::Coverage;
 use crate::domain::Tiny;
-use crate::forget::{Forget, blank_checked_captures};
 use crate::observe::{observe, observe_restart};
-use crate::properties;
 use crate::state::{ModelState, fault, witness};
 
 /// The model of one table (the shipped one or a mutant) under one
@@ -93,7 +90,7 @@ impl LifecycleModel {
 
     /// [`LifecycleModel::step`] into `next`, which must equal `state`, with
     /// the outputs appended to `out` (both buffers are reused by the search).
-    fn step_into(
+    pub(crate) fn step_into(
         &self,
         state: &ModelState,
         action: Action,
@@ -125,7 +122,7 @@ impl LifecycleModel {
             Ok(()) => {
                 observe(state, next, action, out);
                 if let Action::Restart { cancel } = action {
-                    observe_restart(self, state, next, cancel);
+                    observe_restart(&self.config, state, next, cancel);
                 }
                 if !self.witnesses {
                     next.witnessed = 0;
@@ -135,117 +132,6 @@ impl LifecycleModel {
                 }
                 Ok(())
             }
-        }
-    }
-}
-
-/// The buffers `next_state` reuses from call to call.
-struct Scratch {
-    /// The successor.
-    next: ModelState,
-    /// The machine's outputs.
-    out: Vec<Output<Tiny>>,
-    /// A second candidate for the successor's representative.
-    spare: ModelState,
-}
-
-thread_local! {
-    /// The buffers of `next_state`.
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
-        next: ModelState::initial(0, 0),
-        out: Vec::new(),
-        spare: ModelState::initial(0, 0),
-    });
-}
-
-impl Model for LifecycleModel {
-    type State = ModelState;
-    type Action = Action;
-
-    fn init_states(&self) -> Vec<ModelState> {
-        vec![ModelState::initial(self.config.ops, self.config.waits)]
-    }
-
-    fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
-        for id in 0..self.config.ops {
-            let op = state.machine.operation(&id);
-            for kind in OperationKind::ALL {
-                for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
-                    actions.push(Action::Register { id, kind, expects_peer });
-                }
-            }
-            for input in op_inputs() {
-                let bounded = match input {
-                    Input::RegisterWatcher => state.watchers[usize::from(id)] < self.config.watchers,
-                    Input::ReportProgress => op.is_none_or(|op| op.progress_count() < self.config.progress),
-                    _ => true,
-                };
-                if bounded {
-                    actions.push(Action::Op(input, id));
-                }
-            }
-        }
-        actions.push(Action::TerminateOwner);
-        actions.push(Action::CollectCompleted);
-        let free = state.waits.iter().take(usize::from(self.config.waits)).position(|w| !w.pending);
-        if let Some(slot) = free {
-            let slot = u8::try_from(slot).unwrap_or(0);
-            for ids in 0..(1u8 << self.config.ops) {
-                actions.push(Action::BeginWait { slot, ids });
-            }
-        }
-        for (slot, w) in state.waits.iter().enumerate() {
-            if w.pending {
-                actions.push(Action::CancelWait(u8::try_from(slot).unwrap_or(0)));
-            }
-        }
-        if self.config.restarts {
-            actions.push(Action::Restart { cancel: false });
-            actions.push(Action::Restart { cancel: true });
-        }
-    }
-
-    fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
-        // Most actions are refused: the successor is built in a buffer of
-        // this thread, reused from call to call, so a refusal allocates
-        // nothing.
-        SCRATCH.with(|scratch| {
-            let Scratch { ref mut next, ref mut out, ref mut spare } = *scratch.borrow_mut();
-            // After a refusal the buffer still equals the state (property 10
-            // checks that), and the search asks for the next action of the
-            // same state: comparing is cheaper than copying.
-            if *next != *state {
-                next.clone_from(state);
-            }
-            out.clear();
-            let result = self.step_into(state, action, next, out);
-            // A refusal that changed nothing is a self-loop: no new state.
-            if result.is_err() && next.faults == state.faults && next.witnessed == 0 {
-                return None;
-            }
-            // Only differences between feed sequence numbers matter, and
-            // checked content is forgotten (the state space stays finite).
-            let forget = Forget::of(&next.machine);
-            next.machine.remap(&forget);
-            blank_checked_captures(next);
-            if self.symmetric {
-                next.become_representative(spare);
-            }
-            // The successor is handed over as it is; the next call copies
-            // the state into an empty buffer, which costs what a clone here
-            // would, without a second copy.
-            Some(std::mem::replace(next, ModelState::initial(state.ops, state.wait_slots)))
-        })
-    }
-
-    fn format_action(&self, action: &Action) -> String {
-        action.to_string()
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        match self.witnesses {
-            true => properties::examples(self.config),
-            false => properties::invariants(),
         }
     }
 }

@@ -7,9 +7,8 @@ use oplife_machine::{Outcome, Output, State, WaitReport};
 use oplife_spec::{Input, OutcomeKind, Phase, Status};
 
 use crate::action::{Action, ids_of};
-use crate::config::MAX_OPS;
+use crate::config::{MAX_OPS, ModelConfig};
 use crate::domain::Tiny;
-use crate::model::LifecycleModel;
 use crate::state::{EnvWait, ModelState, fault, witness};
 
 fn outcome_kind(outcome: &Outcome<Tiny>) -> OutcomeKind {
@@ -284,11 +283,11 @@ impl Told {
 /// old registry (only retention may drop the oldest, to make room for the
 /// lost operations' endings), every operation's details, and the phase; and
 /// every lost operation ends as the policy says.
-pub(crate) fn observe_restart(model: &LifecycleModel, before: &ModelState, next: &mut ModelState, cancel: bool) {
+pub(crate) fn observe_restart(config: &ModelConfig, before: &ModelState, next: &mut ModelState, cancel: bool) {
     let (old, new) = (&before.machine, &next.machine);
     let lost: Vec<u8> = old.operations().filter(|(_, op)| !op.status().is_terminal()).map(|(id, _)| *id).collect();
     let mut expected: Vec<u8> = old.retained().copied().chain(lost.iter().copied()).collect();
-    expected.drain(..expected.len().saturating_sub(model.config.max_completed));
+    expected.drain(..expected.len().saturating_sub(config.max_completed));
     let retained: Vec<u8> = new.retained().copied().collect();
     let policy = if cancel { Status::Cancelled } else { Status::Terminated };
     let details_kept = old.operations().all(|(id, op)| match new.operation(id) {
@@ -308,7 +307,7 @@ pub(crate) fn observe_restart(model: &LifecycleModel, before: &ModelState, next:
     let (old_feed, new_feed) = (old.feed(), new.feed());
     let lost_count = u64::try_from(lost.len()).unwrap_or(u64::MAX);
     let feed_kept = new_feed.watermark() == old_feed.watermark().saturating_add(lost_count)
-        && new_feed.entries().len() == (old_feed.entries().len() + lost.len()).min(model.config.feed_retention)
+        && new_feed.entries().len() == (old_feed.entries().len() + lost.len()).min(config.feed_retention)
         && new_feed.entries().filter(|e| e.seq <= old_feed.watermark()).all(|e| old_feed.entries().any(|o| o == e));
     let kept = retained == expected && new.operation_count() == expected.len() && new.phase() == old.phase();
     if !kept || !details_kept || !feed_kept {

@@ -1,0 +1,85 @@
+//! A table compiled for execution: per (input, status) and per (input,
+//! phase) the rows that may answer, the refusal of every cell, and the
+//! outcome variant of every status, with the registry limits.
+
+use oplife_spec::{Allowed, ErrorKind, Input, OutcomeKind, Phase, RowId, Status, Table};
+
+use crate::limits::Limits;
+
+const STATUSES: usize = Status::ALL.len();
+const PHASES: usize = Phase::ALL.len();
+
+/// The dispatch structure of one table.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    table: Table,
+    op_rows: Vec<Vec<RowId>>,
+    registry_rows: Vec<Vec<RowId>>,
+    refusals: Vec<ErrorKind>,
+    outcome_of: [Option<OutcomeKind>; STATUSES],
+    limits: Limits,
+}
+
+impl Compiled {
+    /// Compiles `table` as it is, valid or not.
+    pub(crate) fn new(table: Table, limits: Limits) -> Self {
+        let mut op_rows = vec![Vec::new(); Input::ALL.len() * STATUSES];
+        let mut registry_rows = vec![Vec::new(); Input::ALL.len() * PHASES];
+        for (id, rule) in table.rows() {
+            match &rule.from {
+                Allowed::Statuses(set) => {
+                    for status in set.iter() {
+                        op_rows[rule.input.index() * STATUSES + status.index()].push(id);
+                    }
+                }
+                Allowed::Phases(phases) => {
+                    for phase in phases {
+                        registry_rows[rule.input.index() * PHASES + *phase as usize].push(id);
+                    }
+                }
+            }
+        }
+        let mut refusals = Vec::with_capacity(Input::ALL.len() * STATUSES);
+        for input in Input::ALL {
+            for status in Status::ALL {
+                refusals.push(table.refusal(input, status));
+            }
+        }
+        let mut outcome_of = [None; STATUSES];
+        for status in Status::ALL {
+            outcome_of[status.index()] = table.outcome_of(status);
+        }
+        Compiled { table, op_rows, registry_rows, refusals, outcome_of, limits }
+    }
+
+    /// The table compiled.
+    pub(crate) fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The registry limits.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The rows that may answer `input` for an operation in `status`, in
+    /// table order.
+    pub(crate) fn op_rows(&self, input: Input, status: Status) -> &[RowId] {
+        self.op_rows.get(input.index() * STATUSES + status.index()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The rows that may answer `input` in registry `phase`, in table order.
+    pub(crate) fn registry_rows(&self, input: Input, phase: Phase) -> &[RowId] {
+        self.registry_rows.get(input.index() * PHASES + phase as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The error `input` gets from `status` when no row allows it.
+    pub(crate) fn refusal(&self, input: Input, status: Status) -> ErrorKind {
+        self.refusals.get(input.index() * STATUSES + status.index()).copied().unwrap_or(ErrorKind::Internal)
+    }
+
+    /// The outcome variant the table gives `status`.
+    pub(crate) fn outcome_of(&self, status: Status) -> Option<OutcomeKind> {
+        self.outcome_of.get(status.index()).copied().flatten()
+    }
+}

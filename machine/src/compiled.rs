@@ -2,12 +2,22 @@
 //! phase) the rows that may answer, the refusal of every cell, and the
 //! outcome variant of every status, with the registry limits.
 
-use oplife_spec::{Allowed, ErrorKind, Input, OutcomeKind, Phase, RowId, Status, Table};
+use oplife_spec::{Allowed, Effect, ErrorKind, Input, OutcomeKind, Phase, RowId, Status, Table};
 
 use crate::limits::Limits;
 
 const STATUSES: usize = Status::ALL.len();
 const PHASES: usize = Phase::ALL.len();
+
+/// What a row's effects need decided before the first change, found once
+/// per row when the table is compiled.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Runs {
+    /// The row runs `create record`.
+    pub(crate) create_record: bool,
+    /// The row runs `record outcome`.
+    pub(crate) record_outcome: bool,
+}
 
 /// The dispatch structure of one table.
 #[derive(Debug, Clone)]
@@ -17,6 +27,7 @@ pub(crate) struct Compiled {
     registry_rows: Vec<Vec<RowId>>,
     refusals: Vec<ErrorKind>,
     outcome_of: [Option<OutcomeKind>; STATUSES],
+    runs: Vec<Runs>,
     limits: Limits,
 }
 
@@ -49,7 +60,20 @@ impl Compiled {
         for status in Status::ALL {
             outcome_of[status.index()] = table.outcome_of(status);
         }
-        Compiled { table, op_rows, registry_rows, refusals, outcome_of, limits }
+        let runs = table
+            .rows
+            .iter()
+            .map(|rule| Runs {
+                create_record: rule.effects.contains(&Effect::CreateRecord),
+                record_outcome: rule.effects.contains(&Effect::RecordOutcome),
+            })
+            .collect();
+        Compiled { table, op_rows, registry_rows, refusals, outcome_of, runs, limits }
+    }
+
+    /// What `row`'s effects need decided before the first change.
+    pub(crate) fn runs(&self, row: RowId) -> Runs {
+        self.runs.get(row.0).copied().unwrap_or_default()
     }
 
     /// The table compiled.

@@ -9,6 +9,7 @@ use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Phase, Status};
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
 use crate::invariants::check_image;
+use crate::operations::Operation;
 use crate::outcome::Domain;
 use crate::request::{LostPolicy, Payload, Request};
 use crate::state::State;
@@ -64,17 +65,17 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
     }
 }
 
-/// Whether `guard` holds for `input` on operation `id` (in `status`) with
+/// Whether `guard` holds for operation `id` (`op`, in `status`) with
 /// `payload`; the subject of the refusal when it does not.
 pub(crate) fn operation_guard<D: Domain>(
     lc: &Compiled,
     st: &State<D>,
+    op: Option<&Operation<D>>,
     guard: Guard,
     id: &D::OpId,
     status: Status,
     payload: &Payload<D>,
 ) -> Result<(), Subject<D>> {
-    let op = st.ops.get(id);
     let about = || Subject::Operation(id.clone(), status);
     let holds = match guard {
         Guard::OwnerActive => st.phase == Phase::Open,

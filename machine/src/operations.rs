@@ -131,7 +131,8 @@ impl<D: Domain> Operations<D> {
         self.slots.get_mut(pos)?.as_mut().map(|slot| &mut slot.op)
     }
 
-    pub(crate) fn insert(&mut self, id: D::OpId, op: Operation<D>) {
+    /// Appends `op` as `id` and returns its slot.
+    pub(crate) fn insert(&mut self, id: D::OpId, op: Operation<D>) -> usize {
         self.slots.push(Some(Slot { id: id.clone(), op }));
         self.live += 1;
         if self.slots.len() == INDEX_FROM {
@@ -139,11 +140,12 @@ impl<D: Domain> Operations<D> {
         } else if self.slots.len() > INDEX_FROM {
             self.index.insert(id, self.slots.len() - 1);
         }
+        self.slots.len() - 1
     }
 
-    pub(crate) fn remove(&mut self, id: &D::OpId) -> Option<Operation<D>> {
-        let pos = self.position(id)?;
-        let Slot { op, .. } = self.slots.get_mut(pos)?.take()?;
+    /// Forgets the operation in slot `pos` (its id must be `id`).
+    pub(crate) fn remove_at(&mut self, pos: usize, id: &D::OpId) -> Option<Operation<D>> {
+        let Slot { op, .. } = self.slots.get_mut(pos)?.take_if(|slot| slot.id == *id)?;
         self.index.remove(id);
         self.live -= 1;
         if self.slots.len() > 2 * self.live + 4 {

@@ -35,16 +35,20 @@ impl<D: Domain> Run<'_, D> {
         mut payload: Payload<D>,
     ) -> Result<(), LifecycleError<D>> {
         let lc = self.lifecycle;
-        let status = st.status(id);
-        let row = self.select_operation_row(st, input, id, status, &payload)?;
+        // The operation's slot is looked up once; only creating it and
+        // eviction (which compacts the slots) move it.
+        let mut slot = st.ops.position(id);
+        let status = slot.and_then(|pos| st.ops.at(pos)).map_or(Status::Absent, |op| op.status);
+        let row = self.select_operation_row(st, input, id, slot, status, &payload)?;
         let rule = &lc.table().rows[row.0];
 
         // Everything that can fail is decided before the first change.
-        let mut created = match rule.effects.contains(&Effect::CreateRecord) {
+        let runs = lc.runs(row);
+        let mut created = match runs.create_record {
             true => Some(new_record(row, rule.target, &payload)?),
             false => None,
         };
-        let mut outcome = match rule.effects.contains(&Effect::RecordOutcome) {
+        let mut outcome = match runs.record_outcome {
             true => Some(build_outcome(lc, rule.target, &mut payload)?),
             false => None,
         };
@@ -52,24 +56,21 @@ impl<D: Domain> Run<'_, D> {
         (self.fired)(row);
         if let Target::Status(target) = rule.target
             && target.is_known()
-            && let Some(op) = st.ops.get_mut(id)
+            && let Some(op) = op_at(st, slot)
         {
             op.status = target;
         }
-        // The operation's slot is looked up once; only creating it and
-        // eviction (which compacts the slots) move it.
-        let mut slot = st.ops.position(id);
         for effect in &rule.effects {
             match effect {
                 Effect::CreateRecord => {
                     if let Some(op) = created.take() {
-                        st.ops.insert(id.clone(), op);
+                        slot = Some(st.ops.insert(id.clone(), op));
                     }
-                    slot = st.ops.position(id);
                 }
                 Effect::ForgetRecord => {
-                    st.ops.remove(id);
-                    slot = None;
+                    if let Some(pos) = slot.take() {
+                        st.ops.remove_at(pos, id);
+                    }
                 }
                 effect => self.operation_effect(st, *effect, id, slot, &mut outcome, &mut payload),
             }
@@ -85,16 +86,18 @@ impl<D: Domain> Run<'_, D> {
         st: &State<D>,
         input: Input,
         id: &D::OpId,
+        slot: Option<usize>,
         status: Status,
         payload: &Payload<D>,
     ) -> Result<RowId, LifecycleError<D>> {
+        let op = slot.and_then(|pos| st.ops.at(pos));
         let lc = self.lifecycle;
         let mut first_refusal = None;
         for &row in lc.op_rows(input, status) {
             let failed = lc.table().rows[row.0]
                 .guards
                 .iter()
-                .find_map(|g| operation_guard(lc, st, *g, id, status, payload).err().map(|about| (*g, about)));
+                .find_map(|g| operation_guard(lc, st, op, *g, id, status, payload).err().map(|about| (*g, about)));
             match failed {
                 None => return Ok(row),
                 Some((guard, about)) => {

@@ -32,6 +32,11 @@ pub trait Remap<D: Domain> {
     fn renames(&self) -> bool {
         true
     }
+    /// Whether `seq`, `feed_entry` and `captured` change anything (the
+    /// content pass is then run).
+    fn rewrites(&self) -> bool {
+        true
+    }
     /// The new number of a feed sequence number (the watermark included).
     fn seq(&self, seq: u64) -> u64 {
         seq
@@ -69,6 +74,14 @@ impl<D: Domain> State<D> {
             }
             self.waits.sorted.sort_by(|a, b| a.id.cmp(&b.id));
         }
+        if map.renames() {
+            for entry in &mut self.feed.entries {
+                entry.id = map.op(&entry.id);
+            }
+        }
+        if !map.rewrites() {
+            return;
+        }
         for pending in &mut self.waits.sorted {
             for outcome in pending.wait.entries.iter_mut().filter_map(|(_, captured)| captured.as_mut()) {
                 map.captured(outcome);
@@ -76,9 +89,6 @@ impl<D: Domain> State<D> {
         }
         self.feed.watermark = map.seq(self.feed.watermark);
         for entry in &mut self.feed.entries {
-            if map.renames() {
-                entry.id = map.op(&entry.id);
-            }
             let seq = map.seq(entry.seq);
             map.feed_entry(entry);
             entry.seq = seq;

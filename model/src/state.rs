@@ -315,6 +315,9 @@ impl Remap<Tiny> for Renaming<'_> {
     fn wait(&self, slot: &u8) -> u8 {
         self.slots.get(usize::from(*slot)).copied().unwrap_or(*slot)
     }
+    fn rewrites(&self) -> bool {
+        false
+    }
 }
 
 /// The orders of up to three wait slots (old slot -> new slot).

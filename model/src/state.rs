@@ -234,8 +234,7 @@ impl ModelState {
 
     /// Turns this state into its symmetry representative (see
     /// [`Representative::representative`]) in place, with `spare` as a
-    /// buffer for a second candidate; both keep their allocations from call
-    /// to call.
+    /// buffer for a second candidate.
     pub fn become_representative(&mut self, spare: &mut ModelState) {
         let slots = usize::from(self.wait_slots).min(MAX_WAITS);
         if slots < 2 || self.waits.iter().all(|w| !w.pending) {

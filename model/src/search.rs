@@ -20,6 +20,11 @@ struct Scratch {
     out: Vec<Output<Tiny>>,
     /// A second candidate for the successor's representative.
     spare: ModelState,
+    /// Counts the states this thread has been asked the actions of.
+    expanding: u64,
+    /// The state `next` holds, as the value `expanding` had when it was
+    /// copied in, while nothing has changed it since.
+    holds: Option<u64>,
 }
 
 thread_local! {
@@ -28,6 +33,8 @@ thread_local! {
         next: ModelState::initial(0, 0),
         out: Vec::new(),
         spare: ModelState::initial(0, 0),
+        expanding: 0,
+        holds: None,
     });
 }
 
@@ -40,6 +47,11 @@ impl Model for LifecycleModel {
     }
 
     fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
+        // Every search of stateright (breadth- and depth-first, simulation,
+        // path reconstruction, the Explorer) asks a state for its actions
+        // before it asks for their successors: from here on, `next_state`
+        // is about this state.
+        SCRATCH.with(|scratch| scratch.borrow_mut().expanding += 1);
         for id in 0..self.config.ops {
             let op = state.machine.operation(&id);
             for kind in OperationKind::ALL {
@@ -83,19 +95,24 @@ impl Model for LifecycleModel {
         // this thread, reused from call to call, so a refusal allocates
         // nothing.
         SCRATCH.with(|scratch| {
-            let Scratch { ref mut next, ref mut out, ref mut spare } = *scratch.borrow_mut();
-            // After a refusal the buffer still equals the state (property 10
-            // checks that), and the search asks for the next action of the
-            // same state: comparing is cheaper than copying.
-            if *next != *state {
+            let Scratch { ref mut next, ref mut out, ref mut spare, expanding, ref mut holds } = *scratch.borrow_mut();
+            // After a refusal that changed nothing the buffer still holds the
+            // state (property 10 checks that the machine changed nothing),
+            // and the search asks for the next action of the same state: the
+            // copy is skipped. The cheap comparison guards against a caller
+            // that did not ask this state for its actions first.
+            if *holds != Some(expanding) || !next.same_shape(state) {
                 next.clone_from(state);
+                *holds = Some(expanding);
             }
+            debug_assert!(next.same_as(state), "the reused buffer does not hold the state");
             out.clear();
             let result = self.step_into(state, action, next, out);
             // A refusal that changed nothing is a self-loop: no new state.
             if result.is_err() && next.faults == state.faults && next.witnessed == 0 {
                 return None;
             }
+            *holds = None;
             // Only differences between feed sequence numbers matter, and
             // checked content is forgotten (the state space stays finite).
             let forget = Forget::of(&next.machine);

@@ -153,6 +153,23 @@ impl ModelState {
         }
     }
 
+    /// Whether `self` and `other` agree on everything that is cheap to
+    /// compare: the environment and the machine's counts. The step into a
+    /// state recomputes `witnessed`, so it is left out.
+    pub(crate) fn same_shape(&self, other: &ModelState) -> bool {
+        (self.ops, self.wait_slots, self.kinds, self.completion)
+            == (other.ops, other.wait_slots, other.kinds, other.completion)
+            && (self.watchers, self.waits, self.faults) == (other.watchers, other.waits, other.faults)
+            && (self.machine.phase(), self.machine.active_count(), self.machine.operation_count())
+                == (other.machine.phase(), other.machine.active_count(), other.machine.operation_count())
+            && self.machine.feed().watermark() == other.machine.feed().watermark()
+    }
+
+    /// Whether `self` equals `other` but for `witnessed`.
+    pub(crate) fn same_as(&self, other: &ModelState) -> bool {
+        self.same_shape(other) && self.machine == other.machine
+    }
+
     /// The same state with ids renamed by `to` (old id -> new id).
     pub fn permuted(&self, to: &[u8; MAX_OPS]) -> Self {
         let mut renamed = self.clone();

@@ -47,6 +47,9 @@ pub enum LifecycleError<D: Domain> {
     /// The wait request id is already pending.
     #[error("wait request {0:?} is already pending")]
     DuplicateWaitRequest(D::WaitId),
+    /// No watcher of the operation is pending.
+    #[error("operation {0:?} has no pending watcher")]
+    WatcherNotPending(D::OpId),
     /// The owner terminated; the registry takes no new operations.
     #[error("the owner has terminated; no operation can be registered")]
     OwnerTerminated,
@@ -85,6 +88,7 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::DuplicateWaitOperation(_) => ErrorKind::DuplicateWaitOperation,
             LifecycleError::WaitNotActive(_) => ErrorKind::WaitNotActive,
             LifecycleError::DuplicateWaitRequest(_) => ErrorKind::DuplicateWaitRequest,
+            LifecycleError::WatcherNotPending(_) => ErrorKind::WatcherNotPending,
             LifecycleError::OwnerTerminated => ErrorKind::OwnerTerminated,
             LifecycleError::PeerExpectationMismatch { .. } => ErrorKind::PeerExpectationMismatch,
             LifecycleError::RegistryInUse => ErrorKind::RegistryInUse,

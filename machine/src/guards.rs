@@ -55,6 +55,7 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::DuplicateWaitOperation, Subject::Listed(id)) => E::DuplicateWaitOperation(id),
         (ErrorKind::WaitNotActive, Subject::Wait(wait)) => E::WaitNotActive(wait),
         (ErrorKind::DuplicateWaitRequest, Subject::Wait(wait)) => E::DuplicateWaitRequest(wait),
+        (ErrorKind::WatcherNotPending, Subject::Operation(id, _)) => E::WatcherNotPending(id),
         (ErrorKind::OwnerTerminated, _) => E::OwnerTerminated,
         (ErrorKind::PeerExpectationMismatch, Subject::Spec { id, kind, expects_peer }) => {
             E::PeerExpectationMismatch { id, kind, expects_peer }
@@ -94,6 +95,7 @@ pub(crate) fn operation_guard<D: Domain>(
         },
         Guard::KindExpectsPeer => op.is_some_and(|op| op.kind.expects_peer_channel()),
         Guard::NotYetPeerReady => op.is_some_and(|op| !op.peer_ready),
+        Guard::WatcherPending => op.is_some_and(|op| op.watchers > 0),
         Guard::Buffered => op.is_some_and(|op| op.buffered),
         Guard::NotBuffered => op.is_some_and(|op| !op.buffered),
         Guard::LostAsTerminated => matches!(payload, Payload::Lost(LostPolicy::Terminate { .. })),

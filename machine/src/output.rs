@@ -69,6 +69,12 @@ pub enum Output<D: Domain> {
         /// Its outcome.
         outcome: Outcome<D>,
     },
+    /// One pending watcher of the operation was released: it is no longer
+    /// counted and will not be notified.
+    WatcherReleased {
+        /// The operation watched.
+        id: D::OpId,
+    },
     /// Every pending watcher of the operation receives the outcome.
     WatchersNotified {
         /// The operation.

@@ -52,6 +52,12 @@ pub enum Request<D: Domain> {
         /// The operation.
         id: D::OpId,
     },
+    /// Release one pending watcher of the operation (its watch was
+    /// dropped).
+    ReleaseWatcher {
+        /// The operation.
+        id: D::OpId,
+    },
     /// Report progress.
     ReportProgress {
         /// The operation.
@@ -195,6 +201,7 @@ impl<D: Domain> Request<D> {
             Request::AbortProvisioning { .. } => Input::AbortProvisioning,
             Request::PeerReady { .. } => Input::PeerReady,
             Request::RegisterWatcher { .. } => Input::RegisterWatcher,
+            Request::ReleaseWatcher { .. } => Input::ReleaseWatcher,
             Request::ReportProgress { .. } => Input::ReportProgress,
             Request::Complete { .. } => Input::Complete,
             Request::Fail { .. } => Input::Fail,
@@ -219,6 +226,7 @@ impl<D: Domain> Request<D> {
             | Request::AbortProvisioning { id, .. }
             | Request::PeerReady { id }
             | Request::RegisterWatcher { id }
+            | Request::ReleaseWatcher { id }
             | Request::ReportProgress { id, .. }
             | Request::Complete { id, .. }
             | Request::Fail { id, .. }
@@ -259,6 +267,7 @@ impl<D: Domain> Request<D> {
             (Input::AbortProvisioning, Payload::Reason(reason)) => Request::AbortProvisioning { id, reason },
             (Input::PeerReady, Payload::None) => Request::PeerReady { id },
             (Input::RegisterWatcher, Payload::None) => Request::RegisterWatcher { id },
+            (Input::ReleaseWatcher, Payload::None) => Request::ReleaseWatcher { id },
             (Input::ReportProgress, Payload::Progress(update)) => Request::ReportProgress { id, update },
             (Input::Complete, Payload::Result(result)) => Request::Complete { id, result },
             (Input::Fail, Payload::Error(error)) => Request::Fail { id, error },
@@ -287,6 +296,7 @@ impl<D: Domain> Request<D> {
             Request::ProvisioningSucceeded { id }
             | Request::PeerReady { id }
             | Request::RegisterWatcher { id }
+            | Request::ReleaseWatcher { id }
             | Request::RequestRetire { id }
             | Request::MarkRetired { id }
             | Request::CollectTerminal { id } => Ok((input, id, Payload::None)),

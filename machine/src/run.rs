@@ -169,6 +169,12 @@ impl<D: Domain> Run<'_, D> {
                     self.out.push(Output::WatchPending { id: id.clone() });
                 }
             }
+            Effect::RemoveWatcher => {
+                if let Some(op) = op_at(st, slot) {
+                    op.watchers = op.watchers.saturating_sub(1);
+                    self.out.push(Output::WatcherReleased { id: id.clone() });
+                }
+            }
             Effect::ResolveWatch => {
                 if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
                     self.out.push(Output::WatchResolved { id: id.clone(), outcome });

@@ -186,6 +186,22 @@ fn retire_goes_through_retiring_to_retired() {
 }
 
 #[test]
+fn a_released_watcher_is_neither_counted_nor_notified() {
+    let mut h = Harness::new();
+    h.running(1, Bg);
+    assert_eq!(h.err(Request::ReleaseWatcher { id: 1 }), LifecycleError::WatcherNotPending(1));
+    h.ok(Request::RegisterWatcher { id: 1 });
+    h.ok(Request::RegisterWatcher { id: 1 });
+    assert_eq!(h.ok(Request::ReleaseWatcher { id: 1 }), vec![Output::WatcherReleased { id: 1 }]);
+    assert_eq!(h.st.operation(&1).unwrap().watcher_count(), 1);
+    let ended = h.ok(done(1));
+    assert!(ended.contains(&Output::WatchersNotified { id: 1, count: 1, outcome: Outcome::Completed("ok") }));
+    // Once ended, nothing is pending to release.
+    assert_eq!(h.err(Request::ReleaseWatcher { id: 1 }).kind(), ErrorKind::InvalidTransition);
+    assert_eq!(h.err(Request::ReleaseWatcher { id: 9 }), LifecycleError::NotFound(9));
+}
+
+#[test]
 fn collect_terminal_clears_the_buffered_flag_once() {
     let mut h = Harness::new();
     h.running(1, Bg);
@@ -345,6 +361,8 @@ fn every_row_fires() {
     h.running(1, Child);
     h.ok(Request::PeerReady { id: 1 });
     h.ok(Request::RegisterWatcher { id: 1 });
+    h.ok(Request::RegisterWatcher { id: 1 });
+    h.ok(Request::ReleaseWatcher { id: 1 });
     h.ok(Request::ReportProgress { id: 1, update: 1 });
     h.ok(Request::BeginWait { wait: 1, ids: vec![1] });
     h.ok(Request::BeginWait { wait: 2, ids: vec![1] });

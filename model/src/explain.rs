@@ -117,6 +117,7 @@ fn describe_output(output: &Output<Tiny>) -> String {
         Output::PeerExposed { id } => format!("PeerExposed(op{id})"),
         Output::Ended { id, outcome } => format!("Ended(op{id}, {:?})", outcome.kind()),
         Output::WatchPending { id } => format!("WatchPending(op{id})"),
+        Output::WatcherReleased { id } => format!("WatcherReleased(op{id})"),
         Output::WatchResolved { id, outcome } => format!("WatchResolved(op{id}, {:?})", outcome.kind()),
         Output::WatchersNotified { id, count, outcome } => {
             format!("WatchersNotified(op{id} x{count}, {:?})", outcome.kind())

@@ -224,4 +224,10 @@ pub const CATALOGUE: &[Mutant] = &[
             }
         },
     },
+    Mutant {
+        name: "dropped-watcher-still-counted",
+        description: "release_watcher does not release the watcher: a dropped watch stays counted and notified",
+        caught_by: p::WATCHERS_RESOLVED_ONCE,
+        alter: |t| drop_effect(t, Input::ReleaseWatcher, Effect::RemoveWatcher),
+    },
 ];

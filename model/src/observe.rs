@@ -34,6 +34,14 @@ pub(crate) fn observe(before: &ModelState, next: &mut ModelState, action: Action
 
 /// What the call itself tells the environment, before any output.
 fn observe_call(before: &ModelState, next: &mut ModelState, action: Action) {
+    // The environment dropped one of the watches it held: from now on the
+    // machine must neither count nor notify it (property 9).
+    if let Action::Op(Input::ReleaseWatcher, id) = action {
+        match next.watchers.get_mut(usize::from(id)) {
+            Some(held) if *held > 0 => *held -= 1,
+            _ => next.faults |= fault::WATCHER,
+        }
+    }
     // A terminal operation never changes again; it can only be forgotten.
     for (id, op) in before.machine.operations() {
         if op.status().is_terminal()
@@ -128,6 +136,12 @@ impl Told {
             Output::WatchResolved { id, outcome } => {
                 self.watch_answers += 1;
                 if current_outcome(&next.machine, *id) != Some(outcome.kind()) {
+                    next.faults |= fault::WATCHER;
+                }
+            }
+            Output::WatcherReleased { id } => {
+                next.witnessed |= witness::WATCHER_RELEASED;
+                if !matches!(action, Action::Op(Input::ReleaseWatcher, released) if released == *id) {
                     next.faults |= fault::WATCHER;
                 }
             }

@@ -31,6 +31,8 @@ pub const NO_WAIT_STRANDED: &str = "7 no wait is stranded";
 /// 8. A satisfied wait reports the outcomes its ops really reached.
 pub const WAITS_REPORT_REAL_OUTCOMES: &str = "8 waits report real outcomes";
 /// 9. Every watcher is resolved exactly once, with its op's outcome.
+///
+/// A released (dropped) watcher is neither counted nor notified.
 pub const WATCHERS_RESOLVED_ONCE: &str = "9 watchers resolved exactly once";
 /// 10. A rejected input leaves the whole state unchanged.
 pub const REJECTION_CHANGES_NOTHING: &str = "10 rejection changes nothing";
@@ -66,6 +68,8 @@ pub const SOMETIMES_FEED_DROPS: &str = "sometimes: the feed drops its oldest ent
 pub const SOMETIMES_RESTART_RESOLVES_LOST: &str = "sometimes: a restart ends a lost operation";
 /// A retained record survives a restart.
 pub const SOMETIMES_RESTART_KEEPS_RECORD: &str = "sometimes: a retained record survives a restart";
+/// A pending watcher is released because its watch was dropped.
+pub const SOMETIMES_WATCHER_RELEASED: &str = "sometimes: a dropped watch releases its pending watcher";
 /// The concurrency limit refuses a registration.
 pub const SOMETIMES_LIMIT_REFUSES: &str = "sometimes: the concurrency limit refuses a registration";
 
@@ -175,7 +179,7 @@ fn restart_keeps_terminal(_: &M, s: &ModelState) -> bool {
     s.faults & fault::RESTORE == 0
 }
 
-fn saw(s: &ModelState, bit: u8) -> bool {
+fn saw(s: &ModelState, bit: u16) -> bool {
     s.witnessed & bit != 0
 }
 
@@ -214,6 +218,9 @@ pub fn examples(config: ModelConfig) -> Vec<Property<M>> {
         properties.push(Property::sometimes(SOMETIMES_SATISFIED_AFTER_EVICTION, |_, s| {
             saw(s, witness::SATISFIED_AFTER_EVICTION)
         }));
+    }
+    if config.watchers > 0 {
+        properties.push(Property::sometimes(SOMETIMES_WATCHER_RELEASED, |_, s| saw(s, witness::WATCHER_RELEASED)));
     }
     if config.waits > 0 && config.watchers > 0 {
         properties.push(Property::sometimes(SOMETIMES_TERMINATION_WITH_PENDING, |_, s| {

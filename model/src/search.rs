@@ -62,6 +62,8 @@ impl Model for LifecycleModel {
             for input in op_inputs() {
                 let bounded = match input {
                     Input::RegisterWatcher => state.watchers[usize::from(id)] < self.config.watchers,
+                    // A caller can only drop a watch it holds.
+                    Input::ReleaseWatcher => state.watchers[usize::from(id)] > 0,
                     Input::ReportProgress => op.is_none_or(|op| op.progress_count() < self.config.progress),
                     _ => true,
                 };

@@ -95,21 +95,23 @@ pub mod fault {
 /// properties read it.
 pub mod witness {
     /// A record was evicted.
-    pub const EVICTED: u8 = 1 << 0;
+    pub const EVICTED: u16 = 1 << 0;
     /// A wait was satisfied after the record of one of its ops was evicted.
-    pub const SATISFIED_AFTER_EVICTION: u8 = 1 << 1;
+    pub const SATISFIED_AFTER_EVICTION: u16 = 1 << 1;
     /// A pending wait was cancelled.
-    pub const WAIT_CANCELLED: u8 = 1 << 2;
+    pub const WAIT_CANCELLED: u16 = 1 << 2;
     /// Owner termination resolved a pending wait and a pending watcher.
-    pub const TERMINATION_RESOLVED_PENDING: u8 = 1 << 3;
+    pub const TERMINATION_RESOLVED_PENDING: u16 = 1 << 3;
     /// The concurrency limit refused a registration.
-    pub const LIMIT_REFUSED: u8 = 1 << 4;
+    pub const LIMIT_REFUSED: u16 = 1 << 4;
     /// The feed dropped its oldest entry to stay within its retention.
-    pub const FEED_DROPPED: u8 = 1 << 5;
+    pub const FEED_DROPPED: u16 = 1 << 5;
     /// A restart ended an operation lost with the old process.
-    pub const RESTART_RESOLVED_LOST: u8 = 1 << 6;
+    pub const RESTART_RESOLVED_LOST: u16 = 1 << 6;
     /// A retained record survived a restart.
-    pub const RESTART_KEPT_RECORD: u8 = 1 << 7;
+    pub const RESTART_KEPT_RECORD: u16 = 1 << 7;
+    /// A pending watcher was released because its watch was dropped.
+    pub const WATCHER_RELEASED: u16 = 1 << 8;
 }
 
 /// One state of the model.
@@ -134,7 +136,7 @@ pub struct ModelState {
     /// Transition properties violated on the step into this state.
     pub faults: u16,
     /// What the step into this state showed.
-    pub witnessed: u8,
+    pub witnessed: u16,
 }
 
 impl ModelState {

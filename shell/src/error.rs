@@ -48,6 +48,9 @@ pub enum OpsLifecycleError {
     /// The wait request id is already pending.
     #[error("wait request {0} is already pending")]
     DuplicateWaitRequest(WaitRequestId),
+    /// No watcher of the operation is pending.
+    #[error("operation {0} has no pending watcher")]
+    WatcherNotPending(OperationId),
     /// The owner terminated; the registry takes no new operations.
     #[error("the owner has terminated; no operation can be registered")]
     OwnerTerminated,
@@ -85,6 +88,7 @@ impl From<LifecycleError<Runtime>> for OpsLifecycleError {
             LifecycleError::DuplicateWaitOperation(id) => Self::DuplicateWaitOperation(id),
             LifecycleError::WaitNotActive(wait) => Self::WaitNotActive(wait),
             LifecycleError::DuplicateWaitRequest(wait) => Self::DuplicateWaitRequest(wait),
+            LifecycleError::WatcherNotPending(id) => Self::WatcherNotPending(id),
             LifecycleError::OwnerTerminated => Self::OwnerTerminated,
             LifecycleError::PeerExpectationMismatch { id, kind, expects_peer } => {
                 Self::PeerExpectationMismatch { id, kind, expect_peer_channel: expects_peer }

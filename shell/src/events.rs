@@ -157,6 +157,11 @@ impl Publisher {
         self.subscribers.load(Ordering::Relaxed) > 0
     }
 
+    /// How many subscriptions are alive.
+    pub(crate) fn subscribers(&self) -> usize {
+        self.subscribers.load(Ordering::Relaxed)
+    }
+
     /// A subscription whose first event will be number `from`. Call it with
     /// the registry lock held, so no transition is numbered concurrently.
     pub(crate) fn subscribe(&self, from: u64) -> OperationEvents {

@@ -12,6 +12,9 @@ use crate::types::{
     SessionId,
 };
 
+/// A pending watcher's sender, with its watch key.
+pub(crate) type WatcherSender = (u64, oneshot::Sender<OperationTerminalOutcome>);
+
 /// Shell-only data of one operation.
 #[derive(Debug)]
 pub(crate) struct Record {
@@ -19,7 +22,8 @@ pub(crate) struct Record {
     pub(crate) display_name: String,
     pub(crate) child_session_id: Option<SessionId>,
     pub(crate) peer_handle: Option<OperationPeerHandle>,
-    pub(crate) watchers: Vec<oneshot::Sender<OperationTerminalOutcome>>,
+    /// The senders of its pending watchers, by watch key.
+    pub(crate) watchers: Vec<WatcherSender>,
     /// The monotonic clock at registration (for a restored record: as far
     /// back as its wall-clock age says).
     pub(crate) created_at: Instant,

@@ -18,6 +18,20 @@ use crate::state::{Call, RegistryState};
 use crate::types::{OpsLifecycleConfig, RestorePolicy, Runtime, WaitRequestId};
 use crate::watermark::Watermark;
 
+/// What callers hold on a registry, from
+/// [`RuntimeOpsLifecycleRegistry::held`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeldHandles {
+    /// Pending watchers (watches not yet resolved).
+    pub watchers: usize,
+    /// Pending `wait_all` requests.
+    pub waits: usize,
+    /// Live event subscriptions.
+    pub event_subscriptions: usize,
+    /// Live `wait_for_watermark` futures.
+    pub watermark_waits: usize,
+}
+
 /// The registry runtimes embed: `Send + Sync`, usable behind `Arc` from
 /// many tasks and threads.
 ///
@@ -119,8 +133,13 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         RuntimeOpsLifecycleRegistry { state: L::new(state), events, watermark }
     }
 
+    /// The state behind the lock, after releasing the watchers whose watch
+    /// was dropped since the last call (so every call, reads included, sees
+    /// them released).
     pub(crate) fn lock(&self) -> Result<impl std::ops::DerefMut<Target = RegistryState> + '_, OpsLifecycleError> {
-        self.state.lock().map_err(|()| OpsLifecycleError::Poisoned)
+        let mut state = self.state.lock().map_err(|()| OpsLifecycleError::Poisoned)?;
+        state.release_dropped_watchers();
+        Ok(state)
     }
 
     /// Applies one request, then delivers to watchers and waits with the
@@ -150,6 +169,49 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
 
     pub(crate) fn simple(&self, request: Request<Runtime>) -> Result<(), OpsLifecycleError> {
         self.call(request, &mut Call::Plain)
+    }
+
+    /// What callers hold on this registry: pending watchers, pending
+    /// `wait_all` requests, event subscriptions and watermark waits. Each
+    /// is released when its handle (the watch or its `wait` future, the
+    /// `wait_all` future, the subscription, the `wait_for_watermark`
+    /// future) is dropped; a dropped watch is released at the registry's
+    /// next call, this one included.
+    ///
+    /// ```
+    /// use oplife_shell::{OperationId, OperationKind, OperationSpec, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry, SessionId};
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let id = OperationId::new();
+    /// registry.register_operation(OperationSpec {
+    ///     id,
+    ///     kind: OperationKind::BackgroundToolOp,
+    ///     owner_session_id: SessionId::new(),
+    ///     display_name: "poll".into(),
+    ///     source_label: "tool".into(),
+    ///     child_session_id: None,
+    ///     expect_peer_channel: false,
+    /// })?;
+    /// for _ in 0..1000 {
+    ///     drop(registry.register_watcher(&id)?); // a status poll
+    /// }
+    /// assert_eq!(registry.held()?.watchers, 0);
+    /// assert_eq!(registry.snapshot(&id)?.unwrap().watcher_count, 0);
+    /// # Ok::<(), oplife_shell::OpsLifecycleError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    pub fn held(&self) -> Result<HeldHandles, OpsLifecycleError> {
+        let state = self.lock()?;
+        let machine = state.machine.state();
+        Ok(HeldHandles {
+            watchers: machine.operations().map(|(_, op)| op.watcher_count() as usize).sum(),
+            waits: machine.pending_waits().count(),
+            event_subscriptions: self.events.subscribers(),
+            watermark_waits: self.watermark.waiters(),
+        })
     }
 
     /// How many `wait_all` requests are pending.

@@ -2,6 +2,7 @@
 //! effects the machine returns for one call.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use oplife_machine::{Machine, Output, Request, WaitReport};
@@ -10,12 +11,12 @@ use tokio::sync::oneshot;
 use crate::error::OpsLifecycleError;
 use crate::events::OperationEvent;
 use crate::feed::{FeedDetail, FeedDetails};
-use crate::record::{Record, snapshot_of};
+use crate::record::{Record, WatcherSender, snapshot_of};
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, OpsLifecycleConfig,
     Runtime, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
-use crate::watch::OperationCompletionWatch;
+use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 
 /// The state the registry keeps behind its lock: the machine and the
 /// shell's records and channels.
@@ -28,6 +29,10 @@ pub struct RegistryState {
     pub(crate) feed_details: FeedDetails,
     /// The number the next operation event gets.
     pub(crate) next_event: u64,
+    /// The key the next pending watcher gets.
+    next_watch_key: u64,
+    /// Watchers whose watch was dropped, to release at the next call.
+    dropped: Arc<DroppedWatchers>,
     outputs: Vec<Output<Runtime>>,
 }
 
@@ -35,7 +40,7 @@ pub struct RegistryState {
 /// waker) runs while it is held.
 #[derive(Default)]
 pub(crate) struct Deliveries {
-    watchers: Vec<(Vec<oneshot::Sender<OperationTerminalOutcome>>, OperationTerminalOutcome)>,
+    watchers: Vec<(Vec<WatcherSender>, OperationTerminalOutcome)>,
     waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
     /// Events of the transition, when anyone subscribes.
     pub(crate) events: Vec<OperationEvent>,
@@ -46,8 +51,8 @@ pub(crate) struct Deliveries {
 impl Deliveries {
     pub(crate) fn send(self) {
         for (mut senders, outcome) in self.watchers {
-            if let Some(last) = senders.pop() {
-                for sender in senders {
+            if let Some((_, last)) = senders.pop() {
+                for (_, sender) in senders {
                     let _ = sender.send(outcome.clone());
                 }
                 let _ = last.send(outcome);
@@ -113,6 +118,8 @@ impl RegistryState {
             waits: HashMap::default(),
             feed_details: FeedDetails::default(),
             next_event: 0,
+            next_watch_key: 0,
+            dropped: Arc::default(),
             outputs: Vec::new(),
         }
     }
@@ -207,8 +214,10 @@ impl RegistryState {
             }
             Output::WatchPending { id } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    let (sender, watch) = OperationCompletionWatch::pending();
-                    record.watchers.push(sender);
+                    let key = self.next_watch_key;
+                    self.next_watch_key += 1;
+                    let (sender, watch) = OperationCompletionWatch::pending(&self.dropped, id, key);
+                    record.watchers.push((key, sender));
                     if let Call::Watch(slot) = call {
                         *slot = Some(watch);
                     }
@@ -253,7 +262,28 @@ impl RegistryState {
                     collected.push((id, outcome));
                 }
             }
-            Output::Acknowledged { .. } => {}
+            Output::Acknowledged { .. } | Output::WatcherReleased { .. } => {}
+        }
+    }
+
+    /// Releases the watchers whose watch was dropped since the last call:
+    /// each sender still held is freed and its watcher released in the
+    /// machine (a watcher already notified, or of an operation already
+    /// forgotten, has nothing left to release).
+    pub(crate) fn release_dropped_watchers(&mut self) {
+        let dropped = self.dropped.take();
+        if dropped.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        for (id, key) in dropped {
+            let Some(record) = self.records.get_mut(&id) else { continue };
+            let Some(at) = record.watchers.iter().position(|(k, _)| *k == key) else { continue };
+            // Its receiver is gone: dropping the sender wakes nobody.
+            record.watchers.swap_remove(at);
+            // The machine refuses only if nothing is pending, which the
+            // sender just found here rules out.
+            let _ = self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, false, now);
         }
     }
 

@@ -1,13 +1,22 @@
-//! Watching one operation's terminal outcome.
+//! Watching one operation's terminal outcome, and releasing the watcher
+//! when its watch is dropped before the outcome arrives.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
 use crate::error::OpsLifecycleError;
-use crate::types::OperationTerminalOutcome;
+use crate::types::{OperationId, OperationTerminalOutcome};
 
 /// A watch on one operation's terminal outcome, from
 /// [`crate::OpsLifecycleRegistry::register_watcher`]. It resolves exactly
 /// once: at once if the operation had already ended, otherwise when it ends.
+///
+/// Dropping a watch (or the future of [`OperationCompletionWatch::wait`])
+/// before its outcome arrives releases its watcher: the registry stops
+/// counting it (`watcher_count`), will not notify it, and frees its channel
+/// at its next call.
 #[derive(Debug)]
 pub struct OperationCompletionWatch {
     inner: Inner,
@@ -16,7 +25,53 @@ pub struct OperationCompletionWatch {
 #[derive(Debug)]
 enum Inner {
     Resolved(OperationTerminalOutcome),
-    Pending(oneshot::Receiver<OperationTerminalOutcome>),
+    Pending(oneshot::Receiver<OperationTerminalOutcome>, Release),
+    /// `wait` took the channel.
+    Taken,
+}
+
+/// The watchers released by dropped watches, waiting for the registry's
+/// next call to tell the machine. Shared by a registry and its watches.
+#[derive(Debug, Default)]
+pub(crate) struct DroppedWatchers {
+    /// How many entries `queue` holds (read without locking it).
+    count: AtomicUsize,
+    queue: Mutex<Vec<(OperationId, u64)>>,
+}
+
+impl DroppedWatchers {
+    /// The watchers released since the last call, oldest first.
+    pub(crate) fn take(&self) -> Vec<(OperationId, u64)> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        self.count.store(0, Ordering::Release);
+        std::mem::take(&mut *queue)
+    }
+
+    fn push(&self, id: OperationId, key: u64) {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.push((id, key));
+        self.count.store(queue.len(), Ordering::Release);
+    }
+}
+
+/// Releases watcher `key` of operation `id` when dropped while armed.
+#[derive(Debug)]
+struct Release {
+    dropped: Arc<DroppedWatchers>,
+    id: OperationId,
+    key: u64,
+    armed: bool,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        if self.armed {
+            self.dropped.push(self.id, self.key);
+        }
+    }
 }
 
 impl OperationCompletionWatch {
@@ -24,21 +79,35 @@ impl OperationCompletionWatch {
         OperationCompletionWatch { inner: Inner::Resolved(outcome) }
     }
 
-    pub(crate) fn pending() -> (oneshot::Sender<OperationTerminalOutcome>, Self) {
+    /// A pending watch: the sender to notify, and the watch, which releases
+    /// watcher `key` of `id` into `dropped` if it is dropped first.
+    pub(crate) fn pending(
+        dropped: &Arc<DroppedWatchers>,
+        id: OperationId,
+        key: u64,
+    ) -> (oneshot::Sender<OperationTerminalOutcome>, Self) {
         let (tx, rx) = oneshot::channel();
-        (tx, OperationCompletionWatch { inner: Inner::Pending(rx) })
+        let release = Release { dropped: Arc::clone(dropped), id, key, armed: true };
+        (tx, OperationCompletionWatch { inner: Inner::Pending(rx, release) })
     }
 
-    /// Waits for the outcome.
+    /// Waits for the outcome. Dropping the future before it resolves
+    /// releases the watcher, as dropping the watch does.
     ///
     /// # Errors
     ///
     /// [`OpsLifecycleError::Closed`] if the registry was dropped before the
     /// operation ended.
-    pub async fn wait(self) -> Result<OperationTerminalOutcome, OpsLifecycleError> {
-        match self.inner {
+    pub async fn wait(mut self) -> Result<OperationTerminalOutcome, OpsLifecycleError> {
+        match std::mem::replace(&mut self.inner, Inner::Taken) {
             Inner::Resolved(outcome) => Ok(outcome),
-            Inner::Pending(rx) => rx.await.map_err(|_| OpsLifecycleError::Closed),
+            Inner::Pending(rx, mut release) => {
+                let received = rx.await;
+                // Notified (or the registry is gone): nothing to release.
+                release.armed = false;
+                received.map_err(|_| OpsLifecycleError::Closed)
+            }
+            Inner::Taken => Err(OpsLifecycleError::Closed),
         }
     }
 
@@ -46,13 +115,14 @@ impl OperationCompletionWatch {
     /// arrived, every later call (and [`OperationCompletionWatch::wait`])
     /// returns it too.
     pub fn try_outcome(&mut self) -> Option<OperationTerminalOutcome> {
-        if let Inner::Pending(rx) = &mut self.inner {
+        if let Inner::Pending(rx, release) = &mut self.inner {
             let outcome = rx.try_recv().ok()?;
+            release.armed = false;
             self.inner = Inner::Resolved(outcome);
         }
         match &self.inner {
             Inner::Resolved(outcome) => Some(outcome.clone()),
-            Inner::Pending(_) => None,
+            Inner::Pending(..) | Inner::Taken => None,
         }
     }
 }

@@ -31,6 +31,11 @@ impl Watermark {
         }
     }
 
+    /// How many `wait_past` futures are alive.
+    pub(crate) fn waiters(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
     /// Resolves with the watermark once it is past `seq`.
     pub(crate) async fn wait_past(&self, seq: u64) -> u64 {
         self.waiting.fetch_add(1, Ordering::SeqCst);

@@ -158,6 +158,7 @@ impl Table {
             Rule::op(I::PeerReady, live, &[G::KindExpectsPeer, G::NotYetPeerReady], T::Unchanged, &[E::ExposePeer]),
             Rule::op(I::RegisterWatcher, StatusSet::ACTIVE, &[], T::Unchanged, &[E::AddWatcher]),
             Rule::op(I::RegisterWatcher, StatusSet::TERMINAL, &[], T::Unchanged, &[E::ResolveWatch]),
+            Rule::op(I::ReleaseWatcher, StatusSet::ACTIVE, &[G::WatcherPending], T::Unchanged, &[E::RemoveWatcher]),
             Rule::op(I::ReportProgress, live, &[], T::Unchanged, &[E::RecordProgress]),
             Rule::op(I::Complete, live, &[], T::Status(S::Completed), terminal),
             Rule::op(I::Fail, StatusSet::ACTIVE, &[], T::Status(S::Failed), terminal),

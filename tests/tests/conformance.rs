@@ -111,6 +111,10 @@ fn on_shell(
             done(registry.peer_ready(&id, peer))
         }
         (Input::RegisterWatcher, _) => registry.register_watcher(&id).map(Some),
+        // Dropping a watch releases its watcher; `Harness::drop_watch` does.
+        (Input::ReleaseWatcher, _) => {
+            Err(OpsLifecycleError::Internal("release a watcher by dropping its watch".into()))
+        }
         (Input::ReportProgress, Payload::Progress(update)) => done(registry.report_progress(&id, update)),
         (Input::Complete, Payload::Result(result)) => done(registry.complete_operation(&id, result)),
         (Input::Fail, Payload::Error(error)) => done(registry.fail_operation(&id, error)),
@@ -122,6 +126,9 @@ fn on_shell(
     }
 }
 
+/// What the shell and the reference answered one call.
+type Answers = (Result<(), OpsLifecycleError>, Result<(), OpsLifecycleError>);
+
 /// The outcomes a satisfied wait reports.
 type Outcomes = Vec<(OperationId, OperationTerminalOutcome)>;
 
@@ -129,7 +136,9 @@ type Outcomes = Vec<(OperationId, OperationTerminalOutcome)>;
 struct Reference {
     machine: Machine<Runtime>,
     waits: Vec<(WaitRequestId, Option<Outcomes>)>,
-    watches: Vec<(OperationId, Option<OperationTerminalOutcome>)>,
+    /// Each watch registered: the operation, the outcome delivered, and
+    /// whether the caller dropped it before that.
+    watches: Vec<(OperationId, Option<OperationTerminalOutcome>, bool)>,
 }
 
 /// The shell, with the watches and wait futures the caller holds.
@@ -195,13 +204,19 @@ impl Harness {
         let outputs = self.reference.machine.apply(request).map_err(OpsLifecycleError::from)?;
         for output in outputs {
             match output {
-                Output::WatchPending { id } => self.reference.watches.push((id, None)),
-                Output::WatchResolved { id, outcome } => self.reference.watches.push((id, Some(outcome))),
-                Output::WatchersNotified { id, outcome, .. } => {
-                    for (watched, got) in &mut self.reference.watches {
-                        if *watched == id && got.is_none() {
+                Output::WatchPending { id } => self.reference.watches.push((id, None, false)),
+                Output::WatchResolved { id, outcome } => self.reference.watches.push((id, Some(outcome), false)),
+                Output::WatchersNotified { id, outcome, count } => {
+                    let mut notified = 0;
+                    for (watched, got, dropped) in &mut self.reference.watches {
+                        if *watched == id && got.is_none() && !*dropped {
                             *got = Some(outcome.clone());
+                            notified += 1;
                         }
+                    }
+                    // Dropped watchers are neither counted nor notified.
+                    if notified != count {
+                        return Err(OpsLifecycleError::Internal(format!("{count} watchers notified, {notified} held")));
                     }
                 }
                 Output::WaitSatisfied(report) => {
@@ -218,11 +233,40 @@ impl Harness {
         Ok(())
     }
 
+    /// Drops watch `k`. A watch still pending releases its watcher, which
+    /// the reference caller tells the machine by hand (the shell does so at
+    /// its next call).
+    fn drop_watch(&mut self, k: usize) -> Result<Answers, String> {
+        let Some(watch) = self.shell.watches.get_mut(k).and_then(Option::take) else { return Ok((Ok(()), Ok(()))) };
+        drop(watch);
+        let (id, got, dropped) = &mut self.reference.watches[k];
+        let pending = got.is_none() && !*dropped;
+        *dropped = true;
+        let id = *id;
+        if pending && self.reference(Request::ReleaseWatcher { id }).is_err() {
+            return Err(self.fail(format!("the machine had no pending watcher of {id} to release")));
+        }
+        Ok((Ok(()), Ok(())))
+    }
+
     fn step(&mut self, call: &Call) -> Result<(), String> {
         self.log.push(format!("{call:?}"));
         let id = |i: usize| self.ids[i];
         let registry = self.shell.registry;
-        let (shell, reference): (Result<(), OpsLifecycleError>, Result<(), OpsLifecycleError>) = match call.clone() {
+        let (shell, reference): Answers = match call.clone() {
+            // Releasing a watcher is exposed by dropping a watch: the caller
+            // drops the first watch it holds on that operation, if any.
+            Call::Op(Input::ReleaseWatcher, i, _) => {
+                let held = self
+                    .reference
+                    .watches
+                    .iter()
+                    .position(|(watched, got, dropped)| *watched == id(i) && got.is_none() && !*dropped);
+                match held {
+                    Some(k) => self.drop_watch(k)?,
+                    None => (Ok(()), Ok(())),
+                }
+            }
             Call::Op(input, i, seed) => {
                 let payload = payload(input, id(i), seed);
                 let request = Request::for_operation(input, id(i), payload.clone())
@@ -285,12 +329,7 @@ impl Harness {
                 }
                 (Ok(()), Ok(()))
             }
-            Call::DropWatch(k) => {
-                if let Some(slot) = self.shell.watches.get_mut(k) {
-                    *slot = None;
-                }
-                (Ok(()), Ok(()))
-            }
+            Call::DropWatch(k) => self.drop_watch(k)?,
         };
         if shell != reference {
             return Err(self.fail(format!("shell returned {shell:?}, machine {reference:?}")));

@@ -36,6 +36,9 @@ pub enum Effect {
     AddWatcher,
     /// Hand the new watcher the terminal outcome at once.
     ResolveWatch,
+    /// Release one pending watcher: it is no longer counted and will not be
+    /// notified.
+    RemoveWatcher,
     /// Send the outcome to every pending watcher (each exactly once).
     NotifyWatchers,
     /// Append the record to the retained completion order and buffer it.
@@ -90,6 +93,7 @@ impl Effect {
             Effect::ExposePeer => "expose peer",
             Effect::AddWatcher => "pending watch",
             Effect::ResolveWatch => "resolved watch",
+            Effect::RemoveWatcher => "release watcher",
             Effect::NotifyWatchers => "notify watchers",
             Effect::Retain => "retain record",
             Effect::SatisfyWaits => "satisfy waits",

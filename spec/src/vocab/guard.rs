@@ -18,6 +18,8 @@ pub enum Guard {
     KindExpectsPeer,
     /// The operation has not reported peer-ready yet.
     NotYetPeerReady,
+    /// A watcher of the operation is pending.
+    WatcherPending,
     /// The terminal outcome is still buffered for collection.
     Buffered,
     /// The terminal outcome has already been collected.
@@ -55,6 +57,7 @@ impl Guard {
             Guard::BelowConcurrencyLimit => ErrorKind::MaxConcurrentExceeded,
             Guard::KindExpectsPeer => ErrorKind::PeerNotExpected,
             Guard::NotYetPeerReady => ErrorKind::AlreadyPeerReady,
+            Guard::WatcherPending => ErrorKind::WatcherNotPending,
             Guard::Buffered | Guard::NotBuffered => ErrorKind::InvalidTransition,
             Guard::WaitOpsKnown => ErrorKind::NotFound,
             Guard::WaitOpsDistinct => ErrorKind::DuplicateWaitOperation,
@@ -93,6 +96,7 @@ impl Guard {
             Guard::BelowConcurrencyLimit => "concurrency limit not reached",
             Guard::KindExpectsPeer => "kind expects a peer",
             Guard::NotYetPeerReady => "not yet peer-ready",
+            Guard::WatcherPending => "a watcher pending",
             Guard::Buffered => "outcome still buffered",
             Guard::NotBuffered => "outcome already collected",
             Guard::WaitOpsKnown => "every id known",

@@ -90,6 +90,8 @@ inputs! {
     PeerReady => "peer_ready", Operation, Nothing;
     /// `register_watcher(id)`.
     RegisterWatcher => "register_watcher", Operation, Nothing;
+    /// Dropping a pending watch of the operation: release its watcher.
+    ReleaseWatcher => "release_watcher", Operation, Nothing;
     /// `report_progress(id, update)`.
     ReportProgress => "report_progress", Operation, Progress;
     /// `complete_operation(id, result)`.

@@ -60,6 +60,8 @@ pub enum ErrorKind {
     WaitNotActive,
     /// The wait request id is already pending.
     DuplicateWaitRequest,
+    /// No watcher of the operation is pending.
+    WatcherNotPending,
     /// The owner has terminated; the registry takes no new operations.
     OwnerTerminated,
     /// The spec's `expect_peer_channel` disagrees with its kind.
@@ -74,7 +76,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
@@ -84,6 +86,7 @@ impl ErrorKind {
         ErrorKind::DuplicateWaitOperation,
         ErrorKind::WaitNotActive,
         ErrorKind::DuplicateWaitRequest,
+        ErrorKind::WatcherNotPending,
         ErrorKind::OwnerTerminated,
         ErrorKind::PeerExpectationMismatch,
         ErrorKind::RegistryInUse,

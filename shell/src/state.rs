@@ -36,12 +36,15 @@ pub struct RegistryState {
     outputs: Vec<Output<Runtime>>,
 }
 
-/// Sends to carry out once the lock is released, so that no user code (a
-/// waker) runs while it is held.
+/// Sends to carry out, and senders to drop, once the lock is released: a
+/// send or a dropped sender wakes the receiver's task, and no waker runs
+/// while the lock is held.
 #[derive(Default)]
 pub(crate) struct Deliveries {
     watchers: Vec<(Vec<WatcherSender>, OperationTerminalOutcome)>,
     waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
+    /// Senders of cancelled waits, dropped unsent.
+    cancelled: Vec<oneshot::Sender<WaitAllResult>>,
     /// Events of the transition, when anyone subscribes.
     pub(crate) events: Vec<OperationEvent>,
     /// The feed watermark, when the transition minted sequence numbers.
@@ -61,6 +64,7 @@ impl Deliveries {
         for (sender, result) in self.waits {
             let _ = sender.send(result);
         }
+        drop(self.cancelled);
     }
 }
 
@@ -251,7 +255,9 @@ impl RegistryState {
                 }
             },
             Output::WaitCancelled { wait } => {
-                self.waits.remove(&wait);
+                if let Some(sender) = self.waits.remove(&wait) {
+                    deliveries.cancelled.push(sender);
+                }
             }
             Output::Evicted { id } => {
                 self.records.remove(&id);

@@ -25,9 +25,26 @@ pub struct OperationCompletionWatch {
 #[derive(Debug)]
 enum Inner {
     Resolved(OperationTerminalOutcome),
-    Pending(oneshot::Receiver<OperationTerminalOutcome>, Release),
+    Pending(Pending),
     /// `wait` took the channel.
     Taken,
+}
+
+/// A pending watch's channel and its release.
+#[derive(Debug)]
+struct Pending {
+    rx: Option<oneshot::Receiver<OperationTerminalOutcome>>,
+    release: Release,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // The receiver goes first: once the release is queued, any registry
+        // call may free the sender, and a sender freed while its receiver
+        // (and its task's waker) still exists would wake that task under the
+        // registry lock.
+        drop(self.rx.take());
+    }
 }
 
 /// The watchers released by dropped watches, waiting for the registry's
@@ -88,7 +105,7 @@ impl OperationCompletionWatch {
     ) -> (oneshot::Sender<OperationTerminalOutcome>, Self) {
         let (tx, rx) = oneshot::channel();
         let release = Release { dropped: Arc::clone(dropped), id, key, armed: true };
-        (tx, OperationCompletionWatch { inner: Inner::Pending(rx, release) })
+        (tx, OperationCompletionWatch { inner: Inner::Pending(Pending { rx: Some(rx), release }) })
     }
 
     /// Waits for the outcome. Dropping the future before it resolves
@@ -101,10 +118,11 @@ impl OperationCompletionWatch {
     pub async fn wait(mut self) -> Result<OperationTerminalOutcome, OpsLifecycleError> {
         match std::mem::replace(&mut self.inner, Inner::Taken) {
             Inner::Resolved(outcome) => Ok(outcome),
-            Inner::Pending(rx, mut release) => {
+            Inner::Pending(mut pending) => {
+                let Some(rx) = pending.rx.as_mut() else { return Err(OpsLifecycleError::Closed) };
                 let received = rx.await;
                 // Notified (or the registry is gone): nothing to release.
-                release.armed = false;
+                pending.release.armed = false;
                 received.map_err(|_| OpsLifecycleError::Closed)
             }
             Inner::Taken => Err(OpsLifecycleError::Closed),
@@ -115,14 +133,14 @@ impl OperationCompletionWatch {
     /// arrived, every later call (and [`OperationCompletionWatch::wait`])
     /// returns it too.
     pub fn try_outcome(&mut self) -> Option<OperationTerminalOutcome> {
-        if let Inner::Pending(rx, release) = &mut self.inner {
-            let outcome = rx.try_recv().ok()?;
-            release.armed = false;
+        if let Inner::Pending(pending) = &mut self.inner {
+            let outcome = pending.rx.as_mut()?.try_recv().ok()?;
+            pending.release.armed = false;
             self.inner = Inner::Resolved(outcome);
         }
         match &self.inner {
             Inner::Resolved(outcome) => Some(outcome.clone()),
-            Inner::Pending(..) | Inner::Taken => None,
+            Inner::Pending(_) | Inner::Taken => None,
         }
     }
 }

@@ -128,6 +128,15 @@ pub enum Violation<D: Domain> {
         /// Its operations that are known and not terminal, without outcome.
         open: u32,
     },
+    /// 6: retained records out of the order their operations ended in, as
+    /// their feed sequence numbers tell it.
+    #[error("invariant 6: retained record {id:?} ended (feed entry {seq}) before the record retained ahead of it")]
+    RetainedOutOfOrder {
+        /// The record out of order.
+        id: D::OpId,
+        /// The sequence number of its ending.
+        seq: u64,
+    },
     /// 12: a non-terminal operation after owner termination.
     #[error("invariant 12: operation {id:?} is {status} after owner termination")]
     ActiveAfterTermination {
@@ -217,6 +226,21 @@ pub fn retained_are_terminal<D: Domain>(r: &impl Records<D>, limit: Option<usize
     Ok(())
 }
 
+/// Invariant 6: The retained records are in completion order: where the
+/// feed still holds their endings, their sequence numbers increase.
+pub fn retained_follow_the_feed<D: Domain>(r: &impl Records<D>) -> Checked<D> {
+    let mut last = 0;
+    for id in r.retained_ids() {
+        if let Some(seq) = r.feed_entries().filter(|entry| entry.id == *id).map(|entry| entry.seq).last() {
+            if seq <= last {
+                return Err(Violation::RetainedOutOfOrder { id: id.clone(), seq });
+            }
+            last = seq;
+        }
+    }
+    Ok(())
+}
+
 /// Invariant 12: After owner termination no operation is non-terminal.
 pub fn termination_is_final<D: Domain>(r: &impl Records<D>) -> Checked<D> {
     if r.phase() == Phase::OwnerTerminated
@@ -291,7 +315,8 @@ pub fn check_image<D: Domain>(image: &Image<D>, table: &Table) -> Checked<D> {
     outcome_matches_status(image, table)?;
     retained_are_terminal(image, None)?;
     termination_is_final(image)?;
-    feed_is_consecutive(image, None)
+    feed_is_consecutive(image, None)?;
+    retained_follow_the_feed(image)
 }
 
 /// Every invariant of one state of a machine running `table` under
@@ -308,7 +333,8 @@ pub fn check_state<D: Domain>(state: &State<D>, table: &Table, limits: &Limits) 
     retained_are_terminal(state, Some(limits.max_completed))?;
     no_wait_is_stranded(state)?;
     termination_is_final(state)?;
-    feed_is_consecutive(state, Some(limits.feed_retention))
+    feed_is_consecutive(state, Some(limits.feed_retention))?;
+    retained_follow_the_feed(state)
 }
 
 impl<D: Domain> Records<D> for State<D> {

@@ -162,3 +162,22 @@ fn restore_refuses_inconsistent_images_and_changes_nothing() {
         assert!(h.st.is_pristine());
     }
 }
+
+#[test]
+fn restore_refuses_retained_records_out_of_feed_order() {
+    let mut h = Harness::new();
+    h.running(1, Bg);
+    h.running(2, Bg);
+    h.ok(done(1));
+    h.ok(done(2));
+    let mut image = h.st.image();
+    assert_eq!(image.retained, vec![1, 2]);
+    image.retained.swap(0, 1);
+    let mut fresh = Harness::new();
+    let err = fresh.err(Request::Restore { image: Box::new(image), policy: LostPolicy::Terminate { reason: "x" } });
+    match err {
+        LifecycleError::InvalidImage(why) => assert!(why.contains("retained record 1 ended"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(fresh.st.is_pristine());
+}

@@ -48,8 +48,9 @@ pub use registry::{HeldHandles, RuntimeOpsLifecycleRegistry};
 pub use snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 pub use state::RegistryState;
 pub use types::{
-    DEFAULT_EVENT_CAPACITY, OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle,
-    OperationProgressUpdate, OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome,
-    OpsLifecycleConfig, RestorePolicy, RunId, Runtime, SessionId, WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    ConfigError, DEFAULT_EVENT_CAPACITY, MAX_EVENT_CAPACITY, MAX_RETENTION, OperationId, OperationKind,
+    OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult, OperationSpec,
+    OperationStatus, OperationTerminalOutcome, OpsLifecycleConfig, RestorePolicy, RunId, Runtime, SessionId,
+    WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 pub use watch::OperationCompletionWatch;

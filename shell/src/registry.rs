@@ -15,7 +15,7 @@ use crate::lock::StateLock;
 use crate::record::{Record, epoch_ms};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::state::{Call, RegistryState};
-use crate::types::{OpsLifecycleConfig, RestorePolicy, Runtime, WaitRequestId};
+use crate::types::{ConfigError, OpsLifecycleConfig, RestorePolicy, Runtime, WaitRequestId};
 use crate::watermark::Watermark;
 
 /// What callers hold on a registry, from
@@ -71,9 +71,29 @@ impl RuntimeOpsLifecycleRegistry {
         Self::with_config(OpsLifecycleConfig::default())
     }
 
-    /// A registry with `config`.
+    /// A registry with `config`, each value clamped into its range
+    /// ([`OpsLifecycleConfig::clamped`]); use
+    /// [`RuntimeOpsLifecycleRegistry::try_with_config`] to refuse values out
+    /// of range instead.
     pub fn with_config(config: OpsLifecycleConfig) -> Self {
         Self::with_lock(config)
+    }
+
+    /// A registry with `config`, refused if a value is out of its range.
+    ///
+    /// ```
+    /// use oplife_shell::{ConfigError, OpsLifecycleConfig, RuntimeOpsLifecycleRegistry};
+    ///
+    /// let config = OpsLifecycleConfig { max_concurrent: Some(0), ..Default::default() };
+    /// assert_eq!(RuntimeOpsLifecycleRegistry::try_with_config(config).err(), Some(ConfigError::MaxConcurrent));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] of [`OpsLifecycleConfig::validate`].
+    pub fn try_with_config(config: OpsLifecycleConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self::with_lock(config))
     }
 
     /// Rebuilds a registry from `snapshot` (usually captured by another
@@ -104,9 +124,27 @@ impl RuntimeOpsLifecycleRegistry {
     /// # Ok::<(), oplife_shell::OpsLifecycleError>(())
     /// ```
     ///
+    /// A snapshot is refused unless its parts agree (each rule has a test
+    /// that forges a violation of it, `shell/tests/restore_refusals.rs`):
+    /// - the format version is [`crate::SNAPSHOT_VERSION`];
+    /// - the configuration is in range ([`OpsLifecycleConfig::validate`]);
+    /// - one record per operation, in the same order, with the same id and
+    ///   kind; one feed detail per feed entry, with the same sequence number;
+    /// - operation ids are distinct and none is recorded `Absent`;
+    /// - each terminal status has an outcome of its own variant, and no
+    ///   other status has one;
+    /// - only terminal operations are buffered; only kinds with a peer
+    ///   channel are peer-ready;
+    /// - the retained records are exactly the terminal operations, each
+    ///   once, in the order their feed sequence numbers say they ended;
+    /// - after owner termination no operation is live;
+    /// - feed entries are consecutive up to the watermark, which is below
+    ///   [`oplife_machine::MAX_WATERMARK`].
+    ///
     /// # Errors
     ///
     /// [`SnapshotError::UnsupportedVersion`] for another format version;
+    /// [`SnapshotError::InvalidConfig`] for a configuration out of range;
     /// [`SnapshotError::Inconsistent`] when the snapshot describes a state
     /// no registry can be in. Nothing is created then.
     pub fn restore(snapshot: RegistrySnapshot, policy: RestorePolicy) -> Result<Self, SnapshotError> {
@@ -123,13 +161,15 @@ impl Default for RuntimeOpsLifecycleRegistry {
 impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// A registry with `config` behind a lock of type `L` (concurrency tests
     /// use a schedule-exploring lock).
+    /// Values out of range are clamped, as by
+    /// [`RuntimeOpsLifecycleRegistry::with_config`].
     pub fn with_lock(config: OpsLifecycleConfig) -> Self {
-        Self::from_state(RegistryState::new(config))
+        Self::from_state(RegistryState::new(config.clamped()))
     }
 
     fn from_state(state: RegistryState) -> Self {
         let watermark = Watermark::new(state.machine.state().feed().watermark());
-        let events = Publisher::new(state.config.event_capacity);
+        let events = Publisher::new(state.config.event_window());
         RuntimeOpsLifecycleRegistry { state: L::new(state), events, watermark }
     }
 
@@ -226,9 +266,11 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// Subscribes to every operation event of the transitions made from now
     /// on, in order.
     ///
-    /// A subscriber that falls more than the configured `event_capacity`
-    /// events behind receives an [`crate::ObservedEvent::Gap`] with the
-    /// number it missed; publishing never waits for a subscriber.
+    /// A subscriber that falls more than
+    /// [`OpsLifecycleConfig::event_window`] events behind (`event_capacity`
+    /// rounded up to a power of two) receives an
+    /// [`crate::ObservedEvent::Gap`] with the exact number it missed;
+    /// publishing never waits for a subscriber.
     ///
     /// ```
     /// use oplife_shell::{ObservedEvent, OperationEvent, OperationId, OperationKind, OperationSpec, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry, SessionId};

@@ -17,7 +17,9 @@ use oplife_machine::Image;
 use thiserror::Error;
 
 use crate::feed::FeedDetail;
-use crate::types::{OperationId, OperationKind, OperationPeerHandle, OpsLifecycleConfig, Runtime, SessionId};
+use crate::types::{
+    ConfigError, OperationId, OperationKind, OperationPeerHandle, OpsLifecycleConfig, Runtime, SessionId,
+};
 
 /// The snapshot format version this crate writes and reads.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -90,15 +92,19 @@ pub enum SnapshotError {
     /// The snapshot parses but describes a state no registry can be in.
     #[error("inconsistent snapshot: {0}")]
     Inconsistent(String),
+    /// The captured configuration has a value out of its range.
+    #[error("invalid configuration in snapshot: {0}")]
+    InvalidConfig(#[from] ConfigError),
 }
 
 impl RegistrySnapshot {
-    /// Checks what the machine cannot: the version, and that the records and
-    /// feed details match the image one for one.
+    /// Checks what the machine cannot: the version, the configuration, and
+    /// that the records and feed details match the image one for one.
     pub(crate) fn check_shell_parts(&self) -> Result<(), SnapshotError> {
         if self.version != SNAPSHOT_VERSION {
             return Err(SnapshotError::UnsupportedVersion { found: self.version, supported: SNAPSHOT_VERSION });
         }
+        self.config.validate()?;
         if self.records.len() != self.image.operations.len() {
             return Err(SnapshotError::Inconsistent(format!(
                 "{} records for {} operations",

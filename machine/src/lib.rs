@@ -46,6 +46,8 @@
 //! # Ok::<(), oplife_machine::LifecycleError<Jobs>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod compiled;
 mod error;
 mod feed;
@@ -77,6 +79,7 @@ pub use oplife_spec as spec;
 pub use outcome::{Domain, Outcome};
 pub use output::{Output, WaitReport};
 #[cfg(feature = "remap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remap")))]
 pub use remap::Remap;
 pub use request::{LostPolicy, Payload, Request};
 pub use state::State;

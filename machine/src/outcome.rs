@@ -1,7 +1,7 @@
 //! What the machine is generic over ([`Domain`]), and the terminal outcome
 //! of an operation.
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug, Display};
 use std::hash::Hash;
 
 use oplife_spec::OutcomeKind;
@@ -87,6 +87,27 @@ impl<D: Domain> Outcome<D> {
             Outcome::Cancelled { .. } => OutcomeKind::Cancelled,
             Outcome::Retired => OutcomeKind::Retired,
             Outcome::Terminated { .. } => OutcomeKind::Terminated,
+        }
+    }
+}
+
+/// The outcome in words: `completed`, `failed: <error>`, `aborted`,
+/// `cancelled: <reason>`, `retired`, `terminated: <reason>`.
+impl<D: Domain> Display for Outcome<D>
+where
+    D::Error: Display,
+    D::Reason: Display,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Completed(_) => f.write_str("completed"),
+            Outcome::Failed { error } => write!(f, "failed: {error}"),
+            Outcome::Aborted { reason: None } => f.write_str("aborted"),
+            Outcome::Aborted { reason: Some(reason) } => write!(f, "aborted: {reason}"),
+            Outcome::Cancelled { reason: None } => f.write_str("cancelled"),
+            Outcome::Cancelled { reason: Some(reason) } => write!(f, "cancelled: {reason}"),
+            Outcome::Retired => f.write_str("retired"),
+            Outcome::Terminated { reason } => write!(f, "terminated: {reason}"),
         }
     }
 }

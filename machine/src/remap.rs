@@ -53,6 +53,7 @@ impl<D: Domain> State<D> {
     /// feed entry and captured outcome, keeping every order the machine
     /// keeps (registration, completion, each operation's waits in wait-id
     /// order, the pending waits sorted by id).
+    #[cfg_attr(docsrs, doc(cfg(feature = "remap")))]
     pub fn remap(&mut self, map: &impl Remap<D>) {
         if map.renames() {
             for slot in self.ops.slots.iter_mut().flatten() {

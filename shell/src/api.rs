@@ -21,6 +21,8 @@ pub type WaitAllFuture<'a> = Pin<Box<dyn Future<Output = Result<WaitAllResult, O
 pub trait OpsLifecycleRegistry: Send + Sync {
     /// Registers a new operation (status `Provisioning`).
     ///
+    /// Allowed from: Absent; see the [transition table](oplife_spec::transition_table).
+    ///
     /// # Errors
     ///
     /// `AlreadyRegistered`, `MaxConcurrentExceeded`, `OwnerTerminated`,
@@ -28,17 +30,23 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError>;
     /// Provisioning finished: the operation runs.
     ///
+    /// Allowed from: Provisioning; see the [transition table](oplife_spec::transition_table).
+    ///
     /// # Errors
     ///
     /// `NotFound`, `InvalidTransition`, `Poisoned`.
     fn provisioning_succeeded(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
     /// Provisioning failed: the operation ends `Failed`.
     ///
+    /// Allowed from: Provisioning; see the [transition table](oplife_spec::transition_table).
+    ///
     /// # Errors
     ///
     /// `NotFound`, `InvalidTransition`, `Poisoned`.
     fn provisioning_failed(&self, id: &OperationId, error: String) -> Result<(), OpsLifecycleError>;
     /// The child's peer channel is ready.
+    ///
+    /// Allowed from: Running, Retiring; see the [transition table](oplife_spec::transition_table).
     ///
     /// # Errors
     ///
@@ -47,11 +55,15 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     fn peer_ready(&self, id: &OperationId, peer: OperationPeerHandle) -> Result<(), OpsLifecycleError>;
     /// Watches the operation's terminal outcome.
     ///
+    /// Allowed from: any known; see the [transition table](oplife_spec::transition_table).
+    ///
     /// # Errors
     ///
     /// `NotFound` (also for a forgotten operation), `Poisoned`.
     fn register_watcher(&self, id: &OperationId) -> Result<OperationCompletionWatch, OpsLifecycleError>;
     /// Reports progress; the last update is kept in the snapshot.
+    ///
+    /// Allowed from: Running, Retiring; see the [transition table](oplife_spec::transition_table).
     ///
     /// # Errors
     ///
@@ -59,11 +71,16 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     fn report_progress(&self, id: &OperationId, update: OperationProgressUpdate) -> Result<(), OpsLifecycleError>;
     /// Completes the operation with a result.
     ///
+    /// Allowed from: Running, Retiring; see the [transition table](oplife_spec::transition_table).
+    ///
     /// # Errors
     ///
-    /// `NotFound`, `InvalidTransition`, `Poisoned`.
+    /// `ResultIdMismatch` when `result.id` is not `id`; `NotFound`,
+    /// `InvalidTransition`, `Poisoned`.
     fn complete_operation(&self, id: &OperationId, result: OperationResult) -> Result<(), OpsLifecycleError>;
     /// Fails the operation.
+    ///
+    /// Allowed from: any non-terminal; see the [transition table](oplife_spec::transition_table).
     ///
     /// # Errors
     ///
@@ -71,11 +88,15 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     fn fail_operation(&self, id: &OperationId, error: String) -> Result<(), OpsLifecycleError>;
     /// Abandons provisioning: the operation ends `Aborted`.
     ///
+    /// Allowed from: Provisioning; see the [transition table](oplife_spec::transition_table).
+    ///
     /// # Errors
     ///
     /// `NotFound`, `InvalidTransition`, `Poisoned`.
     fn abort_provisioning(&self, id: &OperationId, reason: Option<String>) -> Result<(), OpsLifecycleError>;
     /// Cancels the operation.
+    ///
+    /// Allowed from: any non-terminal; see the [transition table](oplife_spec::transition_table).
     ///
     /// # Errors
     ///
@@ -83,11 +104,15 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     fn cancel_operation(&self, id: &OperationId, reason: Option<String>) -> Result<(), OpsLifecycleError>;
     /// Asks a running operation to wind down (`Retiring`).
     ///
+    /// Allowed from: Running; see the [transition table](oplife_spec::transition_table).
+    ///
     /// # Errors
     ///
     /// `NotFound`, `InvalidTransition`, `Poisoned`.
     fn request_retire(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
     /// The operation has wound down: it ends `Retired`.
+    ///
+    /// Allowed from: Running, Retiring; see the [transition table](oplife_spec::transition_table).
     ///
     /// # Errors
     ///
@@ -95,6 +120,8 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     fn mark_retired(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
     /// Acknowledges the operation's buffered terminal outcome (the snapshot's
     /// outcome stays; only the buffered flag clears).
+    ///
+    /// Allowed from: any terminal; see the [transition table](oplife_spec::transition_table).
     ///
     /// # Errors
     ///

@@ -61,6 +61,9 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
     }
 
     fn complete_operation(&self, id: &OperationId, result: OperationResult) -> Result<(), OpsLifecycleError> {
+        if result.id != *id {
+            return Err(OpsLifecycleError::ResultIdMismatch { call: *id, result: result.id });
+        }
         self.simple(Request::Complete { id: *id, result })
     }
 

@@ -4,7 +4,7 @@ use oplife_machine::LifecycleError;
 use oplife_spec::{Input, OperationKind, Status};
 use thiserror::Error;
 
-use crate::types::{OperationId, Runtime, WaitRequestId};
+use crate::types::{OperationId, ShellDomain, WaitRequestId};
 
 /// Why a registry call was refused. A refused call changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -64,6 +64,14 @@ pub enum OpsLifecycleError {
         /// What the spec said.
         expect_peer_channel: bool,
     },
+    /// `complete_operation` for one operation with the result of another.
+    #[error("the result of operation {result} was given to complete operation {call}")]
+    ResultIdMismatch {
+        /// The operation the call names.
+        call: OperationId,
+        /// The operation the result belongs to.
+        result: OperationId,
+    },
     /// The registry's lock was poisoned by a panic in another thread.
     #[error("the registry lock is poisoned")]
     Poisoned,
@@ -76,8 +84,8 @@ pub enum OpsLifecycleError {
     Internal(String),
 }
 
-impl From<LifecycleError<Runtime>> for OpsLifecycleError {
-    fn from(error: LifecycleError<Runtime>) -> Self {
+impl From<LifecycleError<ShellDomain>> for OpsLifecycleError {
+    fn from(error: LifecycleError<ShellDomain>) -> Self {
         match error {
             LifecycleError::NotFound(id) => Self::NotFound(id),
             LifecycleError::AlreadyRegistered(id) => Self::AlreadyRegistered(id),

@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 
 use oplife_machine::Feed;
 
-use crate::types::{OperationId, OperationKind, OperationTerminalOutcome, Runtime};
+use crate::types::{OperationId, OperationKind, OperationTerminalOutcome, ShellDomain};
 
 /// One entry of the completion feed: one operation's terminal transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl FeedDetails {
     }
 
     /// Forgets the details of entries the machine no longer retains.
-    pub(crate) fn trim(&mut self, feed: &Feed<Runtime>) {
+    pub(crate) fn trim(&mut self, feed: &Feed<ShellDomain>) {
         let first = feed.first_retained();
         while self.details.front().is_some_and(|d| d.seq < first) {
             self.details.pop_front();
@@ -85,7 +85,7 @@ impl FeedDetails {
     }
 
     /// The page after `seq`, joining the machine's entries with the details.
-    pub(crate) fn page(&self, feed: &Feed<Runtime>, seq: u64) -> FeedPage {
+    pub(crate) fn page(&self, feed: &Feed<ShellDomain>, seq: u64) -> FeedPage {
         let since = feed.since(seq);
         let entries = since
             .entries

@@ -22,6 +22,29 @@
 //! durable snapshots ([`RuntimeOpsLifecycleRegistry::capture`],
 //! [`RuntimeOpsLifecycleRegistry::restore`]), serialisable with the `serde`
 //! feature (off by default).
+//!
+//! ```
+//! use oplife_shell::prelude::*;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let registry = RuntimeOpsLifecycleRegistry::new();
+//! let owner = SessionId::new();
+//! let crawl = OperationSpec::background_tool(owner, "crawl");
+//! let id = crawl.id;
+//! registry.register_operation(crawl)?;
+//! registry.provisioning_succeeded(&id)?;
+//!
+//! let watch = registry.register_watcher(&id)?;
+//! let all = registry.wait_all(&RunId::new(), &[id]);
+//! registry.complete_operation(&id, OperationResult::new(id, "120 pages"))?;
+//!
+//! assert_eq!(watch.wait().await?.to_string(), "completed");
+//! assert_eq!(all.await?.outcomes.len(), 1);
+//! # Ok::<(), OpsLifecycleError>(())
+//! # }).unwrap();
+//! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api;
 mod calls;
@@ -50,7 +73,33 @@ pub use state::RegistryState;
 pub use types::{
     ConfigError, DEFAULT_EVENT_CAPACITY, MAX_EVENT_CAPACITY, MAX_RETENTION, OperationId, OperationKind,
     OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult, OperationSpec,
-    OperationStatus, OperationTerminalOutcome, OpsLifecycleConfig, RestorePolicy, RunId, Runtime, SessionId,
+    OperationStatus, OperationTerminalOutcome, OpsLifecycleConfig, RestorePolicy, RunId, SessionId, ShellDomain,
     WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
+/// The `uuid` crate the ids wrap, for building ids from existing UUIDs.
+pub use uuid;
 pub use watch::OperationCompletionWatch;
+
+/// What most users need in one import: the registry and its trait, the
+/// specs, results and ids, the statuses and outcomes, the configuration and
+/// the error.
+///
+/// ```
+/// use oplife_shell::prelude::*;
+///
+/// let registry = RuntimeOpsLifecycleRegistry::new();
+/// let spec = OperationSpec::background_tool(SessionId::new(), "grep");
+/// let id = spec.id;
+/// registry.register_operation(spec)?;
+/// registry.provisioning_succeeded(&id)?;
+/// registry.complete_operation(&id, OperationResult::new(id, "3 matches"))?;
+/// assert_eq!(registry.snapshot(&id)?.map(|s| s.status), Some(OperationStatus::Completed));
+/// # Ok::<(), OpsLifecycleError>(())
+/// ```
+pub mod prelude {
+    pub use crate::{
+        OperationCompletionWatch, OperationId, OperationKind, OperationResult, OperationSpec, OperationStatus,
+        OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError, OpsLifecycleRegistry, RunId,
+        RuntimeOpsLifecycleRegistry, SessionId,
+    };
+}

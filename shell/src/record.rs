@@ -8,8 +8,8 @@ use tokio::sync::oneshot;
 
 use crate::snapshot::RecordSnapshot;
 use crate::types::{
-    OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, Runtime,
-    SessionId,
+    OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, SessionId,
+    ShellDomain,
 };
 
 /// A pending watcher's sender, with its watch key.
@@ -98,7 +98,7 @@ pub(crate) fn millis(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_millis()).unwrap_or(u64::MAX)
 }
 
-pub(crate) fn snapshot_of(id: OperationId, op: &Operation<Runtime>, record: &Record) -> OperationLifecycleSnapshot {
+pub(crate) fn snapshot_of(id: OperationId, op: &Operation<ShellDomain>, record: &Record) -> OperationLifecycleSnapshot {
     OperationLifecycleSnapshot {
         id,
         kind: record.kind,

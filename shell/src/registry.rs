@@ -15,7 +15,7 @@ use crate::lock::StateLock;
 use crate::record::{Record, epoch_ms};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::state::{Call, RegistryState};
-use crate::types::{ConfigError, OpsLifecycleConfig, RestorePolicy, Runtime, WaitRequestId};
+use crate::types::{ConfigError, OpsLifecycleConfig, RestorePolicy, ShellDomain, WaitRequestId};
 use crate::watermark::Watermark;
 
 /// What callers hold on a registry, from
@@ -184,7 +184,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
 
     /// Applies one request, then delivers to watchers and waits with the
     /// lock released.
-    pub(crate) fn call(&self, request: Request<Runtime>, call: &mut Call) -> Result<(), OpsLifecycleError> {
+    pub(crate) fn call(&self, request: Request<ShellDomain>, call: &mut Call) -> Result<(), OpsLifecycleError> {
         let now = Instant::now();
         let mut state = self.lock()?;
         let listening = self.events.listening();
@@ -207,7 +207,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         Ok(())
     }
 
-    pub(crate) fn simple(&self, request: Request<Runtime>) -> Result<(), OpsLifecycleError> {
+    pub(crate) fn simple(&self, request: Request<ShellDomain>) -> Result<(), OpsLifecycleError> {
         self.call(request, &mut Call::Plain)
     }
 

@@ -18,7 +18,7 @@ use thiserror::Error;
 
 use crate::feed::FeedDetail;
 use crate::types::{
-    ConfigError, OperationId, OperationKind, OperationPeerHandle, OpsLifecycleConfig, Runtime, SessionId,
+    ConfigError, OperationId, OperationKind, OperationPeerHandle, OpsLifecycleConfig, SessionId, ShellDomain,
 };
 
 /// The snapshot format version this crate writes and reads.
@@ -64,7 +64,7 @@ pub struct RegistrySnapshot {
     /// it too.
     pub config: OpsLifecycleConfig,
     /// The machine's image.
-    pub image: Image<Runtime>,
+    pub image: Image<ShellDomain>,
     /// The shell's record of every operation of the image, in the same order.
     pub records: Vec<RecordSnapshot>,
     /// The details of every retained feed entry, in sequence order.
@@ -153,12 +153,14 @@ mod bytes {
     }
 
     impl RegistrySnapshot {
-        /// The snapshot as checksummed JSON bytes.
+        /// The snapshot as checksummed JSON bytes (with the `serde`
+        /// feature).
         ///
         /// # Errors
         ///
         /// [`SnapshotError::Malformed`] if a value cannot be written as JSON
         /// (not expected for snapshots this crate captures).
+        #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         pub fn to_bytes(&self) -> Result<Vec<u8>, SnapshotError> {
             let body = serde_json::to_string(self).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
             let envelope = Envelope {
@@ -179,6 +181,7 @@ mod bytes {
         /// for a newer format, [`SnapshotError::Corrupted`] when the checksum
         /// does not match, [`SnapshotError::Inconsistent`] when the version
         /// inside disagrees with the one outside.
+        #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         pub fn from_bytes(bytes: &[u8]) -> Result<RegistrySnapshot, SnapshotError> {
             let envelope: Envelope =
                 serde_json::from_slice(bytes).map_err(|e| SnapshotError::Malformed(e.to_string()))?;

@@ -14,7 +14,7 @@ use crate::feed::{FeedDetail, FeedDetails};
 use crate::record::{Record, WatcherSender, snapshot_of};
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, OpsLifecycleConfig,
-    Runtime, WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 
@@ -23,7 +23,7 @@ use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 #[derive(Debug)]
 pub struct RegistryState {
     pub(crate) config: OpsLifecycleConfig,
-    pub(crate) machine: Machine<Runtime>,
+    pub(crate) machine: Machine<ShellDomain>,
     pub(crate) records: HashMap<OperationId, Record, foldhash::fast::RandomState>,
     waits: HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
     pub(crate) feed_details: FeedDetails,
@@ -33,7 +33,7 @@ pub struct RegistryState {
     next_watch_key: u64,
     /// Watchers whose watch was dropped, to release at the next call.
     dropped: Arc<DroppedWatchers>,
-    outputs: Vec<Output<Runtime>>,
+    outputs: Vec<Output<ShellDomain>>,
 }
 
 /// Sends to carry out, and senders to drop, once the lock is released: a
@@ -105,7 +105,7 @@ struct Transition {
     ended: Option<(OperationId, OperationTerminalOutcome)>,
 }
 
-fn wait_result(report: WaitReport<Runtime>) -> WaitAllResult {
+fn wait_result(report: WaitReport<ShellDomain>) -> WaitAllResult {
     let operation_ids = report.outcomes.iter().map(|(id, _)| *id).collect();
     WaitAllResult {
         outcomes: report.outcomes,
@@ -132,7 +132,7 @@ impl RegistryState {
     /// events are built only when `listening`.
     pub(crate) fn apply(
         &mut self,
-        request: Request<Runtime>,
+        request: Request<ShellDomain>,
         call: &mut Call,
         listening: bool,
         now: Instant,
@@ -156,7 +156,7 @@ impl RegistryState {
 
     fn execute(
         &mut self,
-        output: Output<Runtime>,
+        output: Output<ShellDomain>,
         call: &mut Call,
         transition: &mut Transition,
         now: Instant,

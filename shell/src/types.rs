@@ -32,6 +32,27 @@ macro_rules! uuid_id {
                 fmt::Display::fmt(&self.0, f)
             }
         }
+
+        impl From<Uuid> for $name {
+            fn from(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+
+            /// Parses a UUID in any of the forms `uuid` accepts.
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(text).map(Self)
+            }
+        }
     };
 }
 
@@ -72,6 +93,44 @@ pub struct OperationSpec {
     pub expect_peer_channel: bool,
 }
 
+impl OperationSpec {
+    /// A background tool job owned by `owner`, with a fresh id. Its source
+    /// label is `"tool"`; change any field with struct update syntax.
+    ///
+    /// ```
+    /// use oplife_shell::{OperationKind, OperationSpec, SessionId};
+    ///
+    /// let spec = OperationSpec::background_tool(SessionId::new(), "grep");
+    /// assert_eq!((spec.kind, spec.expect_peer_channel), (OperationKind::BackgroundToolOp, false));
+    /// ```
+    pub fn background_tool(owner: SessionId, display_name: impl Into<String>) -> Self {
+        OperationSpec {
+            id: OperationId::new(),
+            kind: OperationKind::BackgroundToolOp,
+            owner_session_id: owner,
+            display_name: display_name.into(),
+            source_label: "tool".to_owned(),
+            child_session_id: None,
+            expect_peer_channel: false,
+        }
+    }
+
+    /// A child agent owned by `owner`, running as session `child`, with a
+    /// fresh id. It expects a peer channel, as its kind requires; its
+    /// source label is `"agent"`.
+    pub fn child_agent(owner: SessionId, display_name: impl Into<String>, child: SessionId) -> Self {
+        OperationSpec {
+            id: OperationId::new(),
+            kind: OperationKind::MobMemberChild,
+            owner_session_id: owner,
+            display_name: display_name.into(),
+            source_label: "agent".to_owned(),
+            child_session_id: Some(child),
+            expect_peer_channel: true,
+        }
+    }
+}
+
 /// The result of a completed operation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -86,6 +145,27 @@ pub struct OperationResult {
     pub duration_ms: u64,
     /// Tokens it used.
     pub tokens_used: u64,
+}
+
+impl OperationResult {
+    /// The result of operation `id`: `content`, not an error, no duration
+    /// or tokens recorded.
+    ///
+    /// ```
+    /// use oplife_shell::{OperationId, OperationResult};
+    ///
+    /// let id = OperationId::new();
+    /// assert_eq!(OperationResult::new(id, "3 matches").content, "3 matches");
+    /// ```
+    pub fn new(id: OperationId, content: impl Into<String>) -> Self {
+        OperationResult { id, content: content.into(), is_error: false, duration_ms: 0, tokens_used: 0 }
+    }
+
+    /// The result of operation `id` whose content describes an error the
+    /// operation reported (it still completed).
+    pub fn error(id: OperationId, content: impl Into<String>) -> Self {
+        OperationResult { is_error: true, ..OperationResult::new(id, content) }
+    }
 }
 
 /// A progress report.
@@ -112,9 +192,9 @@ pub struct OperationPeerHandle {
 
 /// The payload types of the runtime registry: UUID ids and real results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Runtime;
+pub struct ShellDomain;
 
-impl Domain for Runtime {
+impl Domain for ShellDomain {
     type OpId = OperationId;
     type WaitId = WaitRequestId;
     type Result = OperationResult;
@@ -126,7 +206,7 @@ impl Domain for Runtime {
 /// The terminal outcome of an operation: `Completed(result)`,
 /// `Failed { error }`, `Aborted { reason }`, `Cancelled { reason }`,
 /// `Retired` or `Terminated { reason }`.
-pub type OperationTerminalOutcome = Outcome<Runtime>;
+pub type OperationTerminalOutcome = Outcome<ShellDomain>;
 
 /// The satisfaction token of a `wait_all`, minted by the machine in the
 /// transition that satisfied it.
@@ -308,7 +388,7 @@ impl Default for RestorePolicy {
     }
 }
 
-impl From<RestorePolicy> for oplife_machine::LostPolicy<Runtime> {
+impl From<RestorePolicy> for oplife_machine::LostPolicy<ShellDomain> {
     fn from(policy: RestorePolicy) -> Self {
         match policy {
             RestorePolicy::Terminate { reason } => oplife_machine::LostPolicy::Terminate { reason },

@@ -17,6 +17,8 @@
 //! assert_eq!(render::cell(&table, Input::Complete, Status::Provisioning), "error InvalidTransition");
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod render;
 mod table;
 mod validate;
@@ -24,6 +26,9 @@ mod vocab;
 
 #[doc = include_str!("../SPEC.md")]
 pub mod behaviour {}
+
+#[doc = include_str!("../TABLE.md")]
+pub mod transition_table {}
 
 pub use table::{Allowed, Refusal, RowId, Rule, TERMINAL_CHAIN, Table, Target};
 pub use validate::{TableError, cascade_domain};

@@ -14,7 +14,7 @@ use oplife_machine::{Limits, Machine, Output, Payload, Request};
 use oplife_shell::{
     OperationCompletionWatch, OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate,
     OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
-    OpsLifecycleRegistry, RunId, Runtime, RuntimeOpsLifecycleRegistry, SessionId, WaitAllFuture, WaitAllResult,
+    OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry, SessionId, ShellDomain, WaitAllFuture, WaitAllResult,
     WaitRequestId,
 };
 use oplife_spec::{Carries, Input};
@@ -66,7 +66,7 @@ fn call() -> impl Strategy<Value = Call> {
 
 /// The machine payload `input` carries, drawn from `seed`, for operation
 /// `id`.
-fn payload(input: Input, id: OperationId, seed: u8) -> Payload<Runtime> {
+fn payload(input: Input, id: OperationId, seed: u8) -> Payload<ShellDomain> {
     match input.carries() {
         Carries::Spec => {
             let kind = if seed & 1 == 0 { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
@@ -90,7 +90,7 @@ fn on_shell(
     registry: &RuntimeOpsLifecycleRegistry,
     input: Input,
     id: OperationId,
-    payload: Payload<Runtime>,
+    payload: Payload<ShellDomain>,
 ) -> Result<Option<OperationCompletionWatch>, OpsLifecycleError> {
     let done = |result: Result<(), OpsLifecycleError>| result.map(|()| None);
     match (input, payload) {
@@ -134,7 +134,7 @@ type Outcomes = Vec<(OperationId, OperationTerminalOutcome)>;
 
 /// The machine alone, with the bookkeeping a caller of it would do.
 struct Reference {
-    machine: Machine<Runtime>,
+    machine: Machine<ShellDomain>,
     waits: Vec<(WaitRequestId, Option<Outcomes>)>,
     /// Each watch registered: the operation, the outcome delivered, and
     /// whether the caller dropped it before that.
@@ -200,7 +200,7 @@ impl Harness {
     }
 
     /// Applies to the reference; records what it delivers.
-    fn reference(&mut self, request: Request<Runtime>) -> Result<(), OpsLifecycleError> {
+    fn reference(&mut self, request: Request<ShellDomain>) -> Result<(), OpsLifecycleError> {
         let outputs = self.reference.machine.apply(request).map_err(OpsLifecycleError::from)?;
         for output in outputs {
             match output {
@@ -435,7 +435,7 @@ fn every_per_operation_input_has_a_shell_method() {
     let id = OperationId::new();
     for input in Input::per_operation() {
         let payload = payload(input, id, 0);
-        assert!(Request::<Runtime>::for_operation(input, id, payload.clone()).is_some(), "{input}");
+        assert!(Request::<ShellDomain>::for_operation(input, id, payload.clone()).is_some(), "{input}");
         let _ = on_shell(&registry, input, id, payload);
     }
     assert!(registry.snapshot(&id).unwrap().is_some());

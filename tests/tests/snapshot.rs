@@ -7,8 +7,8 @@
 use oplife_machine::OperationImage;
 use oplife_shell::{
     OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate, OperationResult, OperationSpec,
-    OpsLifecycleConfig, OpsLifecycleRegistry, RecordSnapshot, RegistrySnapshot, RestorePolicy, RunId, Runtime,
-    RuntimeOpsLifecycleRegistry, SessionId, SnapshotError,
+    OpsLifecycleConfig, OpsLifecycleRegistry, RecordSnapshot, RegistrySnapshot, RestorePolicy, RunId,
+    RuntimeOpsLifecycleRegistry, SessionId, ShellDomain, SnapshotError,
 };
 use proptest::prelude::*;
 
@@ -101,8 +101,8 @@ fn history(calls: &[Call], ids: &[OperationId]) -> RuntimeOpsLifecycleRegistry {
 /// in registration order.
 fn operations(
     snapshot: &RegistrySnapshot,
-    keep: impl Fn(&OperationImage<Runtime>) -> bool,
-) -> Vec<(OperationImage<Runtime>, RecordSnapshot)> {
+    keep: impl Fn(&OperationImage<ShellDomain>) -> bool,
+) -> Vec<(OperationImage<ShellDomain>, RecordSnapshot)> {
     snapshot
         .image
         .operations

@@ -1,160 +1,243 @@
-//! `oplife-model`: the command-line model checker.
-//!
-//! ```text
-//! oplife-model check   [--ops N] [--max-completed K] [--max-concurrent C|none] [--waits W]
-//!                      [--watchers N] [--progress N] [--feed N] [--restarts | --no-restarts]
-//!                      [--threads T] [--symmetry | --no-symmetry] [--deep] [--no-mutants]
-//! oplife-model explore [--port P] [same model flags]
-//! oplife-model table   [--matrix | --mermaid]
-//! ```
+//! `oplife-model`: the command-line model checker. `oplife-model --help`
+//! explains every command and flag.
 
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
 use oplife_model::check::{self, CheckOptions};
-use oplife_model::config::DEFAULT_SUITE;
+use oplife_model::config::{DEFAULT_SUITE, MAX_FEED, MAX_OPS, MAX_WAITS};
 use oplife_model::mutants::CATALOGUE;
+use oplife_model::properties::examples_not_applicable;
 use oplife_model::{LifecycleModel, ModelConfig};
 use oplife_spec::{Table, render};
 use stateright::Model;
 
-const USAGE: &str = "usage:
-  oplife-model check   [--ops N] [--max-completed K] [--max-concurrent C|none] [--waits W]
-                       [--watchers N] [--progress N] [--feed N] [--restarts | --no-restarts]
-                       [--threads T] [--symmetry | --no-symmetry]
-                       [--deep] [--no-mutants]
-  oplife-model explore [--port P] [model flags as for check]
-  oplife-model table   [--matrix | --mermaid]
+const EXIT_CODES: &str = "Exit status: 0 when everything held; 1 when a property was violated, an example or a \
+table row that the configuration can reach was not reached, or a mutant survived; 2 for a usage error (bad or \
+conflicting flags, a busy port). What a configuration cannot reach by construction (no waits, no watchers, \
+nothing retained...) is reported as \"not applicable here\" and never fails.";
 
-check    explores every interleaving of registry calls over the configured ids,
-         reports each property, row coverage, and checks the mutant catalogue;
-         exits 1 on a violation, an unreached example, an unfired row or a
-         surviving mutant. Without model flags it runs the default suite
-         (3 ids with a wait and watchers; 2 ids with two concurrent waits and
-         watchers; 3 ids with two concurrent waits). Model flags adjust the
-         last. Symmetry reduction over ids and wait slots is on unless
-         --no-symmetry is given.
-explore  serves stateright's Explorer on 127.0.0.1 (default port 3000).
-table    prints the transition table (Markdown), or the full matrix, or the
-         Mermaid diagram.";
-
-struct Args {
-    command: String,
-    options: CheckOptions,
-    /// Whether any flag chose a configuration (otherwise the default suite).
-    custom: bool,
-    mutants: bool,
-    port: u16,
-    table_view: &'static str,
+/// Model-checks the oplife transition table: the real lifecycle machine,
+/// driven through every interleaving of registry calls over a few ids.
+#[derive(Parser)]
+#[command(name = "oplife-model", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    let command = argv.next().ok_or("missing command")?;
-    let mut args = Args {
-        command,
-        options: CheckOptions { progress: true, symmetry: true, ..CheckOptions::new(ModelConfig::DEFAULT) },
-        custom: false,
-        mutants: true,
-        port: 3000,
-        table_view: "markdown",
-    };
-    let mut deep = false;
-    let mut overrides: Vec<(String, String)> = Vec::new();
-    while let Some(flag) = argv.next() {
-        match flag.as_str() {
-            "--symmetry" => args.options.symmetry = true,
-            "--no-symmetry" => args.options.symmetry = false,
-            "--deep" => deep = true,
-            "--no-mutants" => args.mutants = false,
-            "--restarts" | "--no-restarts" => overrides.push((flag.clone(), String::new())),
-            "--matrix" => args.table_view = "matrix",
-            "--mermaid" => args.table_view = "mermaid",
-            "-h" | "--help" => return Err(String::new()),
-            "--ops" | "--max-completed" | "--max-concurrent" | "--waits" | "--watchers" | "--progress" | "--feed"
-            | "--threads" | "--port" => {
-                let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
-                overrides.push((flag, value));
-            }
-            other => return Err(format!("unknown flag {other}")),
+#[derive(Subcommand)]
+enum Command {
+    /// Explore every interleaving, check every property, row coverage and the mutant catalogue.
+    ///
+    /// Without model flags it runs the default suite: "three ops" (3 ids, one wait, a watcher per
+    /// op, a concurrency limit of 2), "two waits" (2 ids, two concurrent waits, watchers and
+    /// progress) and "three ops, two waits". Model flags adjust the last, or --deep.
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+    /// Serve stateright's Explorer on 127.0.0.1, with every property (always and sometimes).
+    #[command(after_help = EXIT_CODES)]
+    Explore(ExploreArgs),
+    /// Print the transition table as Markdown (the default), the behaviour matrix or a Mermaid diagram.
+    Table(TableArgs),
+}
+
+/// The universe explored. Each flag changes one value of the base
+/// configuration ("three ops, two waits", or --deep).
+#[derive(Args, Clone, Copy)]
+struct ModelFlags {
+    /// Start from the deep configuration: 4 ids, two retained records, two feed entries, restarts,
+    /// no waits or watchers.
+    #[arg(long)]
+    deep: bool,
+    /// Operation ids explored [1-4; base: 3].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=MAX_OPS as i64))]
+    ops: Option<u8>,
+    /// Terminal records retained before the oldest is evicted [0-8; base: 1].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=8))]
+    max_completed: Option<u8>,
+    /// Operations that may be live at once: a number from 1, or "none" [base: 2].
+    #[arg(long, value_parser = parse_limit)]
+    max_concurrent: Option<Limit>,
+    /// wait_all requests that may be pending at once [0-3; base: 2].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=MAX_WAITS as i64))]
+    waits: Option<u8>,
+    /// Watchers an environment may hold per operation [0-3; base: 0].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    watchers: Option<u8>,
+    /// Progress reports per operation [0-3; base: 0].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=3))]
+    progress: Option<u32>,
+    /// Completion feed entries retained [0-3; base: 1].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=MAX_FEED as i64))]
+    feed: Option<u8>,
+    /// Explore restarts: capture the image and restore it into a fresh registry [base: on].
+    #[arg(long, conflicts_with = "no_restarts")]
+    restarts: bool,
+    /// Do not explore restarts.
+    #[arg(long)]
+    no_restarts: bool,
+}
+
+/// `--max-concurrent`: a limit, or none.
+#[derive(Clone, Copy)]
+struct Limit(Option<usize>);
+
+fn parse_limit(text: &str) -> Result<Limit, String> {
+    if text == "none" {
+        return Ok(Limit(None));
+    }
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (a limit of 0 admits nothing); use \"none\" for no limit".to_owned()),
+        Ok(limit) => Ok(Limit(Some(limit))),
+        Err(_) => Err(format!("expected a number or \"none\", not {text:?}")),
+    }
+}
+
+impl ModelFlags {
+    /// Whether any flag chose a configuration.
+    fn custom(&self) -> bool {
+        self.deep
+            || self.ops.is_some()
+            || self.max_completed.is_some()
+            || self.max_concurrent.is_some()
+            || self.waits.is_some()
+            || self.watchers.is_some()
+            || self.progress.is_some()
+            || self.feed.is_some()
+            || self.restarts
+            || self.no_restarts
+    }
+
+    fn config(&self) -> ModelConfig {
+        let mut config = if self.deep { ModelConfig::DEEP } else { ModelConfig::DEFAULT };
+        config.ops = self.ops.unwrap_or(config.ops);
+        config.max_completed = self.max_completed.map_or(config.max_completed, usize::from);
+        config.max_concurrent = self.max_concurrent.map_or(config.max_concurrent, |Limit(limit)| limit);
+        config.waits = self.waits.unwrap_or(config.waits);
+        config.watchers = self.watchers.unwrap_or(config.watchers);
+        config.progress = self.progress.unwrap_or(config.progress);
+        config.feed_retention = self.feed.map_or(config.feed_retention, usize::from);
+        config.restarts = (config.restarts || self.restarts) && !self.no_restarts;
+        config
+    }
+}
+
+/// How the search runs.
+#[derive(Args, Clone, Copy)]
+struct SearchFlags {
+    /// Checker threads; 0 means one per core [0-256; default: 2].
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=256))]
+    threads: u16,
+    /// Symmetry reduction over ids and wait slots [default: on].
+    #[arg(long, conflicts_with = "no_symmetry")]
+    symmetry: bool,
+    /// Explore every state without symmetry reduction.
+    #[arg(long)]
+    no_symmetry: bool,
+}
+
+impl SearchFlags {
+    fn threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => usize::from(n),
         }
     }
-    if deep {
-        args.options.config = ModelConfig::DEEP;
-        args.custom = true;
-    }
-    let number =
-        |flag: &str, value: &str| value.parse::<usize>().map_err(|_| format!("{flag} takes a number, not {value:?}"));
-    for (flag, value) in overrides {
-        args.custom |= !matches!(flag.as_str(), "--threads" | "--port");
-        let config = &mut args.options.config;
-        match flag.as_str() {
-            "--ops" => config.ops = u8::try_from(number(&flag, &value)?).map_err(|_| "--ops is too large")?,
-            "--max-completed" => config.max_completed = number(&flag, &value)?,
-            "--max-concurrent" if value == "none" => config.max_concurrent = None,
-            "--max-concurrent" => config.max_concurrent = Some(number(&flag, &value)?),
-            "--waits" => config.waits = u8::try_from(number(&flag, &value)?).map_err(|_| "--waits is too large")?,
-            "--watchers" => {
-                config.watchers = u8::try_from(number(&flag, &value)?).map_err(|_| "--watchers is too large")?;
-            }
-            "--progress" => {
-                config.progress = u32::try_from(number(&flag, &value)?).map_err(|_| "--progress is too large")?
-            }
-            "--feed" => config.feed_retention = number(&flag, &value)?,
-            "--restarts" => config.restarts = true,
-            "--no-restarts" => config.restarts = false,
-            "--threads" => args.options.threads = number(&flag, &value)?.max(1),
-            "--port" => args.port = u16::try_from(number(&flag, &value)?).map_err(|_| "--port is too large")?,
-            _ => {}
-        }
-    }
-    args.options.config.validate()?;
-    Ok(args)
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    model: ModelFlags,
+    #[command(flatten)]
+    search: SearchFlags,
+    /// Skip the mutant catalogue.
+    #[arg(long)]
+    no_mutants: bool,
+    /// Check a mutant of the catalogue instead of the shipped table, to see how it is caught (exits 1).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CATALOGUE.iter().map(|m| m.name)))]
+    mutant: Option<String>,
+}
+
+#[derive(Args)]
+struct ExploreArgs {
+    #[command(flatten)]
+    model: ModelFlags,
+    #[command(flatten)]
+    search: SearchFlags,
+    /// Port on 127.0.0.1; 0 picks a free one [default: 3000].
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+}
+
+#[derive(Args)]
+struct TableArgs {
+    /// What the compiled machine does on every status and input (it runs the machine).
+    #[arg(long, conflicts_with = "mermaid")]
+    matrix: bool,
+    /// A Mermaid state diagram.
+    #[arg(long)]
+    mermaid: bool,
 }
 
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}\n");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match args.command.as_str() {
-        "check" => check_command(&args),
-        "explore" => {
-            let address = format!("127.0.0.1:{}", args.port);
-            eprintln!("serving stateright Explorer on http://{address} ({})", args.options.config);
-            let model = LifecycleModel::standard(args.options.config);
-            let _ = model.checker().threads(args.options.threads).serve(address.as_str());
-            ExitCode::SUCCESS
-        }
-        "table" => {
-            let table = Table::standard();
-            let text = match args.table_view {
-                "matrix" => oplife_model::matrix::render(&oplife_machine::Lifecycle::standard(Default::default())),
-                "mermaid" => render::mermaid(&table),
-                _ => render::markdown(&table),
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check_command(&args),
+        Command::Explore(args) => explore(&args),
+        Command::Table(args) => {
+            let text = if args.matrix {
+                oplife_model::matrix::render(&oplife_machine::Lifecycle::standard(Default::default()))
+            } else if args.mermaid {
+                render::mermaid(&Table::standard())
+            } else {
+                render::markdown(&Table::standard())
             };
             print!("{text}");
             ExitCode::SUCCESS
         }
-        other => {
-            eprintln!("error: unknown command {other:?}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
     }
 }
 
-fn check_command(args: &Args) -> ExitCode {
-    let options = args.options;
+fn explore(args: &ExploreArgs) -> ExitCode {
+    // Bind first: a busy port is a clear error, and port 0 gets its real
+    // number before the Explorer takes it.
+    let port = match std::net::TcpListener::bind(("127.0.0.1", args.port)).and_then(|l| l.local_addr()) {
+        Ok(address) => address.port(),
+        Err(error) => {
+            eprintln!("error: cannot serve on 127.0.0.1:{}: {error}", args.port);
+            return ExitCode::from(2);
+        }
+    };
+    let config = args.model.config();
+    eprintln!("serving stateright Explorer on http://127.0.0.1:{port} ({config})");
+    let model = LifecycleModel::standard(config).with_symmetry(false).for_explorer();
+    let _ = model.checker().threads(args.search.threads()).serve(("127.0.0.1", port));
+    ExitCode::SUCCESS
+}
+
+fn check_command(args: &CheckArgs) -> ExitCode {
+    let custom = args.model.custom();
+    let options = CheckOptions {
+        progress: true,
+        symmetry: !args.search.no_symmetry,
+        threads: args.search.threads(),
+        ..CheckOptions::new(args.model.config())
+    };
     let started = std::time::Instant::now();
-    let table = Table::standard();
+    let mutant = args.mutant.as_deref().and_then(|name| CATALOGUE.iter().find(|m| m.name == name));
+    let table = match mutant {
+        Some(mutant) => {
+            eprintln!("checking mutant {}: {}", mutant.name, mutant.description);
+            mutant.table()
+        }
+        None => Table::standard(),
+    };
     let suite: Vec<(&'static str, ModelConfig)> =
-        if args.custom { vec![("custom", options.config)] } else { DEFAULT_SUITE.to_vec() };
+        if custom { vec![("custom", options.config)] } else { DEFAULT_SUITE.to_vec() };
     eprintln!(
-        "checking the shipped table exhaustively ({} configuration{}, threads={}, symmetry={})",
+        "checking the table exhaustively ({} configuration{}, threads={}, symmetry={})",
         suite.len(),
         if suite.len() == 1 { "" } else { "s" },
         options.threads,
@@ -162,19 +245,37 @@ fn check_command(args: &Args) -> ExitCode {
     );
     let reports = check::run_suite(&table, &suite, options);
     let mut ok = true;
-    for (name, report) in &reports {
-        let config = suite.iter().find(|(n, _)| n == name).map(|(_, c)| *c).unwrap_or(options.config);
+    for ((name, report), (_, config)) in reports.iter().zip(&suite) {
         println!("== {name}: {config}");
         print!("{}", report.render_properties());
+        for (example, why) in examples_not_applicable(*config) {
+            println!("  not applicable here  {example} ({why})");
+        }
         ok &= report.held();
     }
     if let Some((_, last)) = reports.last() {
-        print!("{}", last.render_coverage());
-        // A custom configuration may leave rows unfired on purpose; the
-        // default suite must fire them all.
-        ok &= args.custom || last.rows_never_fired.is_empty();
+        // Coverage accumulates over the suite: a row is not applicable only
+        // if no configuration of it can fire it.
+        let (not_applicable, unfired): (Vec<_>, Vec<_>) = last.rows_never_fired.iter().partition(|(row, _)| {
+            let input = table.rows[row.0].input;
+            suite.iter().all(|(_, config)| config.unreachable_input(input).is_some())
+        });
+        if unfired.is_empty() {
+            println!("row coverage: every row this configuration can reach fired");
+        } else {
+            println!("row coverage: rows never fired:");
+            for (row, text) in &unfired {
+                println!("  {row}: {text}");
+            }
+        }
+        for (row, text) in &not_applicable {
+            let input = table.rows[row.0].input;
+            let why = suite.iter().find_map(|(_, config)| config.unreachable_input(input)).unwrap_or("unreachable");
+            println!("  not applicable here  {row}: {text} ({why})");
+        }
+        ok &= unfired.is_empty();
     }
-    if args.mutants {
+    if !args.no_mutants {
         println!("mutants (each must be caught):");
         // The catalogue is built for the default suite (a custom
         // configuration may lack the waits or watchers a mutant breaks).

@@ -28,6 +28,9 @@ pub struct LifecycleModel {
     /// `sometimes` properties. Off for the exhaustive run (witness bits would
     /// multiply its states), on for the example run.
     pub witnesses: bool,
+    /// Whether the model offers every property, `always` and `sometimes`
+    /// (for the Explorer; witnesses are then on).
+    pub all_properties: bool,
     /// Whether every successor is replaced by its symmetry representative
     /// (reduction over operation ids that works with any search strategy).
     pub symmetric: bool,
@@ -42,6 +45,7 @@ impl LifecycleModel {
             lifecycle: Arc::new(Lifecycle::new_unchecked(table, config.limits())),
             coverage: Arc::new(Coverage::new(rows)),
             witnesses: false,
+            all_properties: false,
             symmetric: false,
         }
     }
@@ -51,6 +55,15 @@ impl LifecycleModel {
     #[must_use]
     pub fn with_witnesses(mut self) -> Self {
         self.witnesses = true;
+        self
+    }
+
+    /// The same model with every property, `always` and `sometimes`, for
+    /// stateright's Explorer.
+    #[must_use]
+    pub fn for_explorer(mut self) -> Self {
+        self.witnesses = true;
+        self.all_properties = true;
         self
     }
 

@@ -207,37 +207,83 @@ pub fn invariants() -> Vec<Property<M>> {
     ]
 }
 
-/// The `sometimes` properties that make sense under `config`; they are
-/// checked by the example run (witnesses on).
+/// Why an example cannot be reached under a configuration, by
+/// construction; `None` when it can.
+type Applicable = fn(&ModelConfig) -> Option<&'static str>;
+
+/// What a state shows.
+type Shows = fn(&M, &ModelState) -> bool;
+
+/// Every `sometimes` property: its name, what shows it, and when a
+/// configuration cannot reach it.
+const EXAMPLES: [(&str, Shows, Applicable); 9] = [
+    (
+        SOMETIMES_EVICTION,
+        |_, s| saw(s, witness::EVICTED),
+        |c| (usize::from(c.ops) <= c.max_completed).then_some("no more ids than retained records"),
+    ),
+    (SOMETIMES_WAIT_CANCELLED, |_, s| saw(s, witness::WAIT_CANCELLED), |c| (c.waits == 0).then_some("no waits")),
+    (
+        SOMETIMES_SATISFIED_AFTER_EVICTION,
+        |_, s| saw(s, witness::SATISFIED_AFTER_EVICTION),
+        |c| {
+            if c.waits == 0 {
+                Some("no waits")
+            } else {
+                (usize::from(c.ops) < c.max_completed + 2).then_some("too few ids to evict a record a wait tracks")
+            }
+        },
+    ),
+    (
+        SOMETIMES_WATCHER_RELEASED,
+        |_, s| saw(s, witness::WATCHER_RELEASED),
+        |c| (c.watchers == 0).then_some("no watchers"),
+    ),
+    (
+        SOMETIMES_TERMINATION_WITH_PENDING,
+        |_, s| saw(s, witness::TERMINATION_RESOLVED_PENDING),
+        |c| (c.waits == 0 || c.watchers == 0).then_some("needs both waits and watchers"),
+    ),
+    (
+        SOMETIMES_FEED_DROPS,
+        |_, s| saw(s, witness::FEED_DROPPED),
+        |c| (usize::from(c.ops) <= c.feed_retention).then_some("the feed retains an entry per id"),
+    ),
+    (
+        SOMETIMES_RESTART_RESOLVES_LOST,
+        |_, s| saw(s, witness::RESTART_RESOLVED_LOST),
+        |c| (!c.restarts).then_some("no restarts"),
+    ),
+    (
+        SOMETIMES_RESTART_KEEPS_RECORD,
+        |_, s| saw(s, witness::RESTART_KEPT_RECORD),
+        |c| {
+            if !c.restarts { Some("no restarts") } else { (c.max_completed == 0).then_some("no record is retained") }
+        },
+    ),
+    (
+        SOMETIMES_LIMIT_REFUSES,
+        |_, s| saw(s, witness::LIMIT_REFUSED),
+        |c| {
+            c.max_concurrent
+                .is_none_or(|limit| limit >= usize::from(c.ops))
+                .then_some("no limit below the number of ids")
+        },
+    ),
+];
+
+/// The `sometimes` properties `config` can reach; they are checked by the
+/// example run (witnesses on).
 pub fn examples(config: ModelConfig) -> Vec<Property<M>> {
-    let mut properties = vec![Property::sometimes(SOMETIMES_EVICTION, |_, s| saw(s, witness::EVICTED))];
-    if config.waits > 0 {
-        properties.push(Property::sometimes(SOMETIMES_WAIT_CANCELLED, |_, s| saw(s, witness::WAIT_CANCELLED)));
-    }
-    if config.waits > 0 && usize::from(config.ops) >= config.max_completed + 2 {
-        properties.push(Property::sometimes(SOMETIMES_SATISFIED_AFTER_EVICTION, |_, s| {
-            saw(s, witness::SATISFIED_AFTER_EVICTION)
-        }));
-    }
-    if config.watchers > 0 {
-        properties.push(Property::sometimes(SOMETIMES_WATCHER_RELEASED, |_, s| saw(s, witness::WATCHER_RELEASED)));
-    }
-    if config.waits > 0 && config.watchers > 0 {
-        properties.push(Property::sometimes(SOMETIMES_TERMINATION_WITH_PENDING, |_, s| {
-            saw(s, witness::TERMINATION_RESOLVED_PENDING)
-        }));
-    }
-    if usize::from(config.ops) > config.feed_retention {
-        properties.push(Property::sometimes(SOMETIMES_FEED_DROPS, |_, s| saw(s, witness::FEED_DROPPED)));
-    }
-    if config.restarts {
-        properties
-            .push(Property::sometimes(SOMETIMES_RESTART_RESOLVES_LOST, |_, s| saw(s, witness::RESTART_RESOLVED_LOST)));
-        properties
-            .push(Property::sometimes(SOMETIMES_RESTART_KEEPS_RECORD, |_, s| saw(s, witness::RESTART_KEPT_RECORD)));
-    }
-    if config.max_concurrent.is_some_and(|limit| limit < usize::from(config.ops)) {
-        properties.push(Property::sometimes(SOMETIMES_LIMIT_REFUSES, |_, s| saw(s, witness::LIMIT_REFUSED)));
-    }
-    properties
+    EXAMPLES
+        .iter()
+        .filter(|(_, _, applicable)| applicable(&config).is_none())
+        .map(|(name, shows, _)| Property::sometimes(name, *shows))
+        .collect()
+}
+
+/// The `sometimes` properties `config` cannot reach by construction, with
+/// why: reported as not applicable, never as a failure.
+pub fn examples_not_applicable(config: ModelConfig) -> Vec<(&'static str, &'static str)> {
+    EXAMPLES.iter().filter_map(|(name, _, applicable)| applicable(&config).map(|why| (*name, why))).collect()
 }

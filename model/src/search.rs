@@ -135,9 +135,10 @@ impl Model for LifecycleModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        match self.witnesses {
-            true => properties::examples(self.config),
-            false => properties::invariants(),
+        match (self.all_properties, self.witnesses) {
+            (true, _) => properties::invariants().into_iter().chain(properties::examples(self.config)).collect(),
+            (false, true) => properties::examples(self.config),
+            (false, false) => properties::invariants(),
         }
     }
 }

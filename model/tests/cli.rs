@@ -1,0 +1,93 @@
+//! The command line as a newcomer meets it: help on stdout with exit 0,
+//! usage errors with exit 2, a violation with exit 1, and configurations
+//! that cannot reach something reported as not applicable, not failed.
+
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oplife-model")).args(args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn help_and_version_go_to_stdout_with_exit_0() {
+    for args in
+        [&["--help"][..], &["-h"], &["help"], &["check", "--help"], &["explore", "--help"], &["table", "--help"]]
+    {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert!(stdout(&output).contains("Usage:"), "{args:?}: {}", stdout(&output));
+    }
+    let check = stdout(&run(&["check", "--help"]));
+    for flag in [
+        "--ops",
+        "--max-completed",
+        "--max-concurrent",
+        "--waits",
+        "--watchers",
+        "--progress",
+        "--feed",
+        "--deep",
+        "--threads",
+        "--mutant",
+    ] {
+        assert!(check.contains(flag), "check --help does not explain {flag}");
+    }
+    assert!(check.contains("Exit status"));
+    let version = run(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert!(stdout(&version).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["check", "--symmetry", "--no-symmetry"][..],
+        &["check", "--restarts", "--no-restarts"],
+        &["check", "--ops", "3", "--ops", "2"],
+        &["check", "--ops", "5"],
+        &["check", "--max-concurrent", "0"],
+        &["check", "--threads", "1000"],
+        &["table", "--matrix", "--mermaid"],
+        &["check", "--mutant", "no-such-mutant"],
+        &["frobnicate"],
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("error"), "{args:?}");
+    }
+}
+
+#[test]
+fn a_configuration_that_cannot_reach_something_passes_and_says_so() {
+    let output = run(&["check", "--ops", "1", "--no-mutants", "--threads", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("not applicable here  sometimes: a record is evicted (no more ids than retained records)"));
+    assert!(text.contains("RESULT: ok"));
+}
+
+#[test]
+fn a_violated_property_exits_1_with_a_counterexample() {
+    let output =
+        run(&["check", "--mutant", "complete-forgets-active-count", "--ops", "2", "--waits", "0", "--no-mutants"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("VIOLATED"));
+    assert!(text.contains("shortest counterexample"));
+    assert!(text.contains("RESULT: FAILED"));
+}
+
+#[test]
+fn explore_refuses_a_busy_port_with_exit_2() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let output = run(&["explore", "--port", &port]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot serve"));
+}

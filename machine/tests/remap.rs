@@ -5,19 +5,11 @@
 #![cfg(feature = "remap")]
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use oplife_machine::{Domain, Lifecycle, Limits, Outcome, Output, Remap, Request, State};
-use oplife_spec::{OperationKind, Status};
+mod common;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-struct T;
-impl Domain for T {
-    type OpId = u32;
-    type WaitId = u32;
-    type Result = &'static str;
-    type Error = &'static str;
-    type Reason = &'static str;
-    type Progress = u8;
-}
+use common::T;
+use oplife_machine::{Lifecycle, Limits, Outcome, Output, Remap, Request, State};
+use oplife_spec::{OperationKind, Status};
 
 /// Ids `i -> 3 - i`, waits `w -> 12 - w`.
 struct Mirror;

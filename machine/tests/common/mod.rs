@@ -1,7 +1,7 @@
 //! The harness the machine's row tests share: a lifecycle of the shipped
 //! table, one state, and every refusal checked to change nothing.
 
-#![allow(dead_code, unreachable_pub)] // each test file uses part of the harness
+#![allow(dead_code, unused_imports, unreachable_pub)] // each test file uses part of the harness
 
 use oplife_machine::{Domain, Lifecycle, LifecycleError, Limits, Output, Request, State};
 use oplife_spec::{Input, OperationKind, Phase, RowId, Status, Table};

@@ -48,12 +48,14 @@
 
 mod api;
 mod calls;
+mod config;
 mod error;
 mod events;
 mod feed;
 mod lock;
 mod record;
 mod registry;
+mod restore;
 mod snapshot;
 mod state;
 mod types;
@@ -62,6 +64,7 @@ mod watch;
 mod watermark;
 
 pub use api::{OpsLifecycleRegistry, WaitAllFuture};
+pub use config::{ConfigError, DEFAULT_EVENT_CAPACITY, MAX_EVENT_CAPACITY, MAX_RETENTION, OpsLifecycleConfig};
 pub use error::OpsLifecycleError;
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
@@ -71,10 +74,9 @@ pub use registry::{HeldHandles, RuntimeOpsLifecycleRegistry};
 pub use snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 pub use state::RegistryState;
 pub use types::{
-    ConfigError, DEFAULT_EVENT_CAPACITY, MAX_EVENT_CAPACITY, MAX_RETENTION, OperationId, OperationKind,
-    OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult, OperationSpec,
-    OperationStatus, OperationTerminalOutcome, OpsLifecycleConfig, RestorePolicy, RunId, SessionId, ShellDomain,
-    WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate,
+    OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome, RestorePolicy, RunId, SessionId,
+    ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 /// The `uuid` crate the ids wrap, for building ids from existing UUIDs.
 pub use uuid;

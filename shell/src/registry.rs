@@ -4,18 +4,18 @@
 //! handles, snapshots). It decides nothing about legality.
 
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use oplife_machine::Request;
 
+use crate::config::{ConfigError, OpsLifecycleConfig};
 use crate::error::OpsLifecycleError;
 use crate::events::{OperationEvents, Publisher};
-use crate::feed::{FeedDetails, FeedPage};
+use crate::feed::FeedPage;
 use crate::lock::StateLock;
-use crate::record::{Record, epoch_ms};
-use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
+use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::{Call, RegistryState};
-use crate::types::{ConfigError, OpsLifecycleConfig, RestorePolicy, ShellDomain, WaitRequestId};
+use crate::types::{RestorePolicy, ShellDomain, WaitRequestId};
 use crate::watermark::Watermark;
 
 /// What callers hold on a registry, from
@@ -167,7 +167,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         Self::from_state(RegistryState::new(config.clamped()))
     }
 
-    fn from_state(state: RegistryState) -> Self {
+    pub(crate) fn from_state(state: RegistryState) -> Self {
         let watermark = Watermark::new(state.machine.state().feed().watermark());
         let events = Publisher::new(state.config.event_window());
         RuntimeOpsLifecycleRegistry { state: L::new(state), events, watermark }
@@ -357,66 +357,6 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// It cannot fail: the registry outlives the future, which borrows it.
     pub async fn wait_for_watermark(&self, seq: u64) -> u64 {
         self.watermark.wait_past(seq).await
-    }
-
-    /// Captures the registry's durable state: every operation, the retained
-    /// terminal records, the completion feed and the configuration. Pending
-    /// watchers and waits are not captured (see [`RegistrySnapshot`]).
-    ///
-    /// # Errors
-    ///
-    /// `Poisoned`.
-    pub fn capture(&self) -> Result<RegistrySnapshot, OpsLifecycleError> {
-        let state = self.lock()?;
-        let image = state.machine.state().image();
-        let mut records = Vec::with_capacity(image.operations.len());
-        for op in &image.operations {
-            let record = state
-                .records
-                .get(&op.id)
-                .ok_or_else(|| OpsLifecycleError::Internal(format!("operation {} has no record", op.id)))?;
-            records.push(record.capture(op.id));
-        }
-        Ok(RegistrySnapshot {
-            version: SNAPSHOT_VERSION,
-            config: state.config,
-            image,
-            records,
-            feed_details: state.feed_details.all(),
-        })
-    }
-
-    /// [`RuntimeOpsLifecycleRegistry::restore`] behind a lock of type `L`.
-    ///
-    /// Rebuilds a registry from `snapshot` (usually captured by another
-    /// process). Terminal records and feed entries come back exactly;
-    /// operations that had not ended end now as `policy` says, each with a
-    /// feed entry of its own after the captured ones (if that overflows the
-    /// configured retention, the oldest records and entries go, as on any
-    /// ending). Watchers and waits are not restored.
-    ///
-    /// # Errors
-    ///
-    /// [`SnapshotError::UnsupportedVersion`] for another format version;
-    /// [`SnapshotError::Inconsistent`] when the snapshot describes a state
-    /// no registry can be in. Nothing is created then.
-    pub fn restore_with_lock(snapshot: RegistrySnapshot, policy: RestorePolicy) -> Result<Self, SnapshotError> {
-        snapshot.check_shell_parts()?;
-        let now = Instant::now();
-        let now_wall_ms = epoch_ms(SystemTime::now());
-        let mut state = RegistryState::new(snapshot.config);
-        for record in snapshot.records {
-            let id = record.id;
-            state.records.insert(id, Record::restore(record, now, now_wall_ms));
-        }
-        state.feed_details = FeedDetails::from_details(snapshot.feed_details);
-        let request = Request::Restore { image: Box::new(snapshot.image), policy: policy.into() };
-        state.apply(request, &mut Call::Plain, false, now).map_err(|error| match error {
-            OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),
-            other => SnapshotError::Inconsistent(other.to_string()),
-        })?;
-        state.feed_details.trim(state.machine.state().feed());
-        Ok(Self::from_state(state))
     }
 
     pub(crate) fn cancel_wait(&self, wait: WaitRequestId) {

@@ -16,10 +16,9 @@
 use oplife_machine::Image;
 use thiserror::Error;
 
+use crate::config::{ConfigError, OpsLifecycleConfig};
 use crate::feed::FeedDetail;
-use crate::types::{
-    ConfigError, OperationId, OperationKind, OperationPeerHandle, OpsLifecycleConfig, SessionId, ShellDomain,
-};
+use crate::types::{OperationId, OperationKind, OperationPeerHandle, SessionId, ShellDomain};
 
 /// The snapshot format version this crate writes and reads.
 pub const SNAPSHOT_VERSION: u32 = 1;

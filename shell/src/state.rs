@@ -8,13 +8,14 @@ use std::time::Instant;
 use oplife_machine::{Machine, Output, Request, WaitReport};
 use tokio::sync::oneshot;
 
+use crate::config::OpsLifecycleConfig;
 use crate::error::OpsLifecycleError;
 use crate::events::OperationEvent;
 use crate::feed::{FeedDetail, FeedDetails};
 use crate::record::{Record, WatcherSender, snapshot_of};
 use crate::types::{
-    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, OpsLifecycleConfig,
-    ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, ShellDomain, WaitAllResult,
+    WaitAllSatisfied, WaitRequestId,
 };
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 

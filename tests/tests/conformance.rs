@@ -10,121 +10,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use oplife_machine::{Limits, Machine, Output, Payload, Request};
+use oplife_machine::{Limits, Machine, Output, Request};
 use oplife_shell::{
-    OperationCompletionWatch, OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate,
-    OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
-    OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry, SessionId, ShellDomain, WaitAllFuture, WaitAllResult,
-    WaitRequestId,
+    OperationCompletionWatch, OperationId, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
+    OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry, ShellDomain, WaitAllFuture, WaitAllResult, WaitRequestId,
 };
-use oplife_spec::{Carries, Input};
+use oplife_spec::Input;
 use proptest::prelude::*;
 
 const POOL: usize = 4;
 
-/// One step of a caller. Per-operation calls are derived from the table's
-/// vocabulary ([`Input::per_operation`]): a new input is generated here as
-/// soon as it exists, and [`on_shell`] names the shell method it maps to.
-#[derive(Debug, Clone)]
-enum Call {
-    /// A per-operation input on id `.1`, its payload drawn from seed `.2`.
-    Op(Input, usize, u8),
-    TerminateOwner,
-    Collect,
-    Wait(Vec<usize>),
-    DropWait(usize),
-    DropWatch(usize),
-}
+#[path = "conformance/calls.rs"]
+mod calls;
 
-/// How often a per-operation input is drawn: the calls that move an
-/// operation forward more often, so that sequences reach deep states.
-fn weight(input: Input) -> u32 {
-    match input {
-        Input::Register | Input::ProvisioningSucceeded | Input::Complete => 3,
-        Input::RegisterWatcher => 2,
-        _ => 1,
-    }
-}
-
-fn call() -> impl Strategy<Value = Call> {
-    // Index POOL is an id that is never registered.
-    let id = 0..=POOL;
-    let per_operation: Vec<(u32, BoxedStrategy<Call>)> = Input::per_operation()
-        .map(|input| {
-            (weight(input), (id.clone(), any::<u8>()).prop_map(move |(i, seed)| Call::Op(input, i, seed)).boxed())
-        })
-        .collect();
-    prop_oneof![
-        20 => proptest::strategy::Union::new_weighted(per_operation),
-        1 => Just(Call::TerminateOwner),
-        1 => Just(Call::Collect),
-        3 => proptest::collection::vec(0..=POOL, 0..4).prop_map(Call::Wait),
-        1 => (0usize..8).prop_map(Call::DropWait),
-        1 => (0usize..8).prop_map(Call::DropWatch),
-    ]
-}
-
-/// The machine payload `input` carries, drawn from `seed`, for operation
-/// `id`.
-fn payload(input: Input, id: OperationId, seed: u8) -> Payload<ShellDomain> {
-    match input.carries() {
-        Carries::Spec => {
-            let kind = if seed & 1 == 0 { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
-            Payload::Spec { kind, expects_peer: seed & 2 == 0 }
-        }
-        Carries::Result => {
-            Payload::Result(OperationResult { id, content: format!("result {seed}"), ..Default::default() })
-        }
-        Carries::Error => Payload::Error(format!("error {seed}")),
-        Carries::Reason => Payload::Reason((seed & 1 == 0).then(|| format!("reason {seed}"))),
-        Carries::Progress => {
-            Payload::Progress(OperationProgressUpdate { message: format!("{seed}%"), percent: Some(seed % 101) })
-        }
-        _ => Payload::None,
-    }
-}
-
-/// The shell method that exposes `input`, called with `payload`; a watch
-/// when the call hands one back.
-fn on_shell(
-    registry: &RuntimeOpsLifecycleRegistry,
-    input: Input,
-    id: OperationId,
-    payload: Payload<ShellDomain>,
-) -> Result<Option<OperationCompletionWatch>, OpsLifecycleError> {
-    let done = |result: Result<(), OpsLifecycleError>| result.map(|()| None);
-    match (input, payload) {
-        (Input::Register, Payload::Spec { kind, expects_peer }) => done(registry.register_operation(OperationSpec {
-            id,
-            kind,
-            owner_session_id: SessionId::new(),
-            display_name: format!("op {id}"),
-            source_label: "conformance".into(),
-            child_session_id: None,
-            expect_peer_channel: expects_peer,
-        })),
-        (Input::ProvisioningSucceeded, _) => done(registry.provisioning_succeeded(&id)),
-        (Input::ProvisioningFailed, Payload::Error(error)) => done(registry.provisioning_failed(&id, error)),
-        (Input::AbortProvisioning, Payload::Reason(reason)) => done(registry.abort_provisioning(&id, reason)),
-        (Input::PeerReady, _) => {
-            let peer = OperationPeerHandle { peer_name: "p".into(), peer_id: "p".into(), address: "inproc://p".into() };
-            done(registry.peer_ready(&id, peer))
-        }
-        (Input::RegisterWatcher, _) => registry.register_watcher(&id).map(Some),
-        // Dropping a watch releases its watcher; `Harness::drop_watch` does.
-        (Input::ReleaseWatcher, _) => {
-            Err(OpsLifecycleError::Internal("release a watcher by dropping its watch".into()))
-        }
-        (Input::ReportProgress, Payload::Progress(update)) => done(registry.report_progress(&id, update)),
-        (Input::Complete, Payload::Result(result)) => done(registry.complete_operation(&id, result)),
-        (Input::Fail, Payload::Error(error)) => done(registry.fail_operation(&id, error)),
-        (Input::Cancel, Payload::Reason(reason)) => done(registry.cancel_operation(&id, reason)),
-        (Input::RequestRetire, _) => done(registry.request_retire(&id)),
-        (Input::MarkRetired, _) => done(registry.mark_retired(&id)),
-        (Input::CollectTerminal, _) => done(registry.collect_terminal(&id)),
-        (input, payload) => panic!("no shell method for {input} with {payload:?}: add it here"),
-    }
-}
+use calls::{Call, call, on_shell, payload};
 
 /// What the shell and the reference answered one call.
 type Answers = (Result<(), OpsLifecycleError>, Result<(), OpsLifecycleError>);

@@ -6,7 +6,7 @@
 //! derive their requests from [`oplife_spec::Input`] instead of keeping a
 //! second list.
 
-use oplife_spec::{Carries, Input, OperationKind};
+use oplife_spec::{Input, OperationKind};
 
 use crate::image::Image;
 use crate::outcome::Domain;
@@ -149,7 +149,7 @@ pub enum LostPolicy<D: Domain> {
 }
 
 /// What a per-operation request carries besides its operation id, one
-/// variant per [`Carries`] of the per-operation and cascade inputs.
+/// variant per [`oplife_spec::Carries`] of the per-operation and cascade inputs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Payload<D: Domain> {
     /// Nothing.
@@ -173,22 +173,6 @@ pub enum Payload<D: Domain> {
     Progress(D::Progress),
     /// A lost-operation policy (the restore cascade).
     Lost(LostPolicy<D>),
-}
-
-impl<D: Domain> Payload<D> {
-    /// What the payload is, in the table's words.
-    pub fn carries(&self) -> Carries {
-        match self {
-            Payload::None => Carries::Nothing,
-            Payload::Spec { .. } => Carries::Spec,
-            Payload::Result(_) => Carries::Result,
-            Payload::Error(_) => Carries::Error,
-            Payload::Reason(_) => Carries::Reason,
-            Payload::RequiredReason(_) => Carries::RequiredReason,
-            Payload::Progress(_) => Carries::Progress,
-            Payload::Lost(_) => Carries::Policy,
-        }
-    }
 }
 
 impl<D: Domain> Request<D> {

@@ -135,13 +135,14 @@ pub(crate) fn registry_guard<D: Domain>(
             (!st.waits.contains_key(wait)).then(|| Subject::Wait(wait.clone()))
         }
         (Guard::RegistryPristine, _) => (!st.is_pristine()).then_some(Subject::Registry),
-        (Guard::ImageConsistent, Request::Restore { image, .. }) => {
+        (Guard::ImageConsistent, Request::Restore { image, .. } | Request::Resume { image }) => {
             check_image(image, lc.table()).err().map(|violation| Subject::Image(violation.to_string()))
         }
-        (Guard::ImageOpen, Request::Restore { image, .. }) => {
+        (Guard::ImageOpen, Request::Restore { image, .. } | Request::Resume { image }) => {
             (image.phase != Phase::Open).then(|| Subject::Image("captured after owner termination".into()))
         }
-        (Guard::ImageOwnerTerminated, Request::Restore { image, .. }) => (image.phase != Phase::OwnerTerminated)
+        (Guard::ImageOwnerTerminated, Request::Restore { image, .. } | Request::Resume { image }) => (image.phase
+            != Phase::OwnerTerminated)
             .then(|| Subject::Image("captured while the owner was active".into())),
         _ => Some(Subject::Misapplied(guard)),
     };

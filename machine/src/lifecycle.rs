@@ -6,7 +6,7 @@
 //! input and the current status (or registry phase), checks their guards
 //! and runs the effects they name.
 
-use oplife_spec::{RowId, Table, TableError};
+use oplife_spec::{RowId, Status, Table, TableError};
 
 use crate::compiled::Compiled;
 
@@ -14,8 +14,9 @@ use crate::error::LifecycleError;
 use crate::limits::Limits;
 use crate::outcome::Domain;
 use crate::output::Output;
+use crate::registry::select_registry_row;
 use crate::request::Request;
-use crate::run::Run;
+use crate::run::{Run, select_operation_row};
 use crate::state::State;
 
 /// A transition table compiled for execution, with the registry limits.
@@ -123,6 +124,38 @@ impl Lifecycle {
         out: &mut Vec<Output<D>>,
     ) -> Result<(), LifecycleError<D>> {
         self.apply_traced(state, request, out, &mut |_| {})
+    }
+
+    /// The row that would answer `request` in `state`, or the refusal
+    /// `apply` would return, without changing anything: the row selection
+    /// and guards `apply` runs before its first change.
+    ///
+    /// A durable registry checks a request this way, journals it, and only
+    /// then applies it, so a failed write leaves the state as it was. On a
+    /// validated table a request `check` accepts is accepted by `apply` in
+    /// the same state (the machine tests check this on every status and
+    /// input, and on random call sequences).
+    ///
+    /// # Errors
+    ///
+    /// The [`LifecycleError`] `apply` would return.
+    pub fn check<D: Domain>(&self, state: &State<D>, request: &Request<D>) -> Result<RowId, LifecycleError<D>> {
+        match request {
+            Request::TerminateOwner { .. }
+            | Request::CollectCompleted
+            | Request::BeginWait { .. }
+            | Request::CancelWait { .. }
+            | Request::Restore { .. }
+            | Request::Resume { .. } => select_registry_row(&self.compiled, state, request),
+            _ => match request.clone().into_operation() {
+                Ok((input, id, payload)) => {
+                    let slot = state.ops.position(&id);
+                    let status = slot.and_then(|pos| state.ops.at(pos)).map_or(Status::Absent, |op| op.status);
+                    select_operation_row(&self.compiled, state, input, &id, slot, status, &payload)
+                }
+                Err(registry) => select_registry_row(&self.compiled, state, &registry),
+            },
+        }
     }
 
     /// Like [`Lifecycle::apply_into`], calling `fired` with every row that

@@ -2,7 +2,9 @@
 //! A registry row's effects cascade per-operation inputs (terminate, drain,
 //! resolve lost) through the table, or open and close wait requests.
 
-use oplife_spec::{Effect, Input, Target};
+use oplife_spec::{Effect, Input, RowId, Target};
+
+use crate::compiled::Compiled;
 
 use crate::error::LifecycleError;
 use crate::feed::Feed;
@@ -20,30 +22,7 @@ impl<D: Domain> Run<'_, D> {
     /// Fires the registry row answering `request`, or refuses.
     pub(crate) fn registry(&mut self, st: &mut State<D>, request: Request<D>) -> Result<(), LifecycleError<D>> {
         let lc = self.lifecycle;
-        let input = request.input();
-        let mut first_refusal = None;
-        let mut chosen = None;
-        for &row in lc.registry_rows(input, st.phase) {
-            let failed = lc.table().rows[row.0]
-                .guards
-                .iter()
-                .find_map(|g| registry_guard(lc, st, *g, &request).err().map(|about| (*g, about)));
-            match failed {
-                None => {
-                    chosen = Some(row);
-                    break;
-                }
-                Some((guard, about)) => {
-                    first_refusal.get_or_insert((guard.error(), about));
-                }
-            }
-        }
-        let Some(row) = chosen else {
-            return Err(match first_refusal {
-                Some((kind, about)) => refusal(kind, input, about),
-                None => internal(format!("no row answers {input} in registry phase {}", st.phase)),
-            });
-        };
+        let row = select_registry_row(lc, st, &request)?;
         let rule = &lc.table().rows[row.0];
         (self.fired)(row);
         if let Target::Phase(phase) = rule.target {
@@ -76,12 +55,14 @@ impl<D: Domain> Run<'_, D> {
                     let wait = wait.clone();
                     self.close_wait(st, wait);
                 }
-                (Effect::LoadImage, Some(Request::Restore { .. })) => {
-                    if let Some(Request::Restore { image, policy }) = request.take() {
+                (Effect::LoadImage, Some(Request::Restore { .. } | Request::Resume { .. })) => match request.take() {
+                    Some(Request::Restore { image, policy }) => {
                         self.load_image(st, *image);
                         lost = Some(policy);
                     }
-                }
+                    Some(Request::Resume { image }) => self.load_image(st, *image),
+                    _ => {}
+                },
                 (Effect::ResolveEachLost, _) => {
                     let policy = match (&lost, &request) {
                         (Some(policy), _) | (None, Some(Request::Restore { policy, .. })) => policy.clone(),
@@ -161,4 +142,30 @@ impl<D: Domain> Run<'_, D> {
         }
         self.out.push(Output::WaitCancelled { wait });
     }
+}
+
+/// The registry row answering `request`, or the refusal.
+pub(crate) fn select_registry_row<D: Domain>(
+    lc: &Compiled,
+    st: &State<D>,
+    request: &Request<D>,
+) -> Result<RowId, LifecycleError<D>> {
+    let input = request.input();
+    let mut first_refusal = None;
+    for &row in lc.registry_rows(input, st.phase) {
+        let failed = lc.table().rows[row.0]
+            .guards
+            .iter()
+            .find_map(|g| registry_guard(lc, st, *g, request).err().map(|about| (*g, about)));
+        match failed {
+            None => return Ok(row),
+            Some((guard, about)) => {
+                first_refusal.get_or_insert((guard.error(), about));
+            }
+        }
+    }
+    Err(match first_refusal {
+        Some((kind, about)) => refusal(kind, input, about),
+        None => internal(format!("no row answers {input} in registry phase {}", st.phase)),
+    })
 }

@@ -12,7 +12,18 @@ use crate::image::Image;
 use crate::outcome::Domain;
 
 /// A registry call, with its payload: the input of [`crate::Lifecycle::apply`].
+///
+/// With the `serde` feature requests serialize, so that a durable registry
+/// can journal them and replay them through the machine.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "D::OpId: serde::Serialize, D::WaitId: serde::Serialize, D::Result: serde::Serialize, D::Error: serde::Serialize, D::Reason: serde::Serialize, D::Progress: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::WaitId: serde::Deserialize<'de>, D::Result: serde::Deserialize<'de>, D::Error: serde::Deserialize<'de>, D::Reason: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>"
+    ))
+)]
 pub enum Request<D: Domain> {
     /// Register a new operation.
     Register {
@@ -130,11 +141,23 @@ pub enum Request<D: Domain> {
         /// How operations lost with the old process end.
         policy: LostPolicy<D>,
     },
+    /// Load `image` into a never-used registry as it is, resolving nothing:
+    /// a durable registry resumes its last compacted image this way, replays
+    /// the journal written after it, then restores the result.
+    Resume {
+        /// The compacted image.
+        image: Box<Image<D>>,
+    },
 }
 
 /// How [`Request::Restore`] ends the operations that were not terminal when
 /// the image was captured: their work was lost with the old process.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(serialize = "D::Reason: serde::Serialize", deserialize = "D::Reason: serde::Deserialize<'de>"))
+)]
 pub enum LostPolicy<D: Domain> {
     /// They end `Terminated` with this reason.
     Terminate {
@@ -198,6 +221,7 @@ impl<D: Domain> Request<D> {
             Request::BeginWait { .. } => Input::BeginWait,
             Request::CancelWait { .. } => Input::CancelWait,
             Request::Restore { .. } => Input::Restore,
+            Request::Resume { .. } => Input::Resume,
         }
     }
 
@@ -222,7 +246,8 @@ impl<D: Domain> Request<D> {
             | Request::CollectCompleted
             | Request::BeginWait { .. }
             | Request::CancelWait { .. }
-            | Request::Restore { .. } => None,
+            | Request::Restore { .. }
+            | Request::Resume { .. } => None,
         }
     }
 

@@ -39,7 +39,7 @@ impl<D: Domain> Run<'_, D> {
         // eviction (which compacts the slots) move it.
         let mut slot = st.ops.position(id);
         let status = slot.and_then(|pos| st.ops.at(pos)).map_or(Status::Absent, |op| op.status);
-        let row = self.select_operation_row(st, input, id, slot, status, &payload)?;
+        let row = select_operation_row(lc, st, input, id, slot, status, &payload)?;
         let rule = &lc.table().rows[row.0];
 
         // Everything that can fail is decided before the first change.
@@ -79,35 +79,6 @@ impl<D: Domain> Run<'_, D> {
             }
         }
         Ok(())
-    }
-
-    fn select_operation_row(
-        &self,
-        st: &State<D>,
-        input: Input,
-        id: &D::OpId,
-        slot: Option<usize>,
-        status: Status,
-        payload: &Payload<D>,
-    ) -> Result<RowId, LifecycleError<D>> {
-        let op = slot.and_then(|pos| st.ops.at(pos));
-        let lc = self.lifecycle;
-        let mut first_refusal = None;
-        for &row in lc.op_rows(input, status) {
-            let failed = lc.table().rows[row.0]
-                .guards
-                .iter()
-                .find_map(|g| operation_guard(lc, st, op, *g, id, status, payload).err().map(|about| (*g, about)));
-            match failed {
-                None => return Ok(row),
-                Some((guard, about)) => {
-                    first_refusal.get_or_insert((guard.error(), about));
-                }
-            }
-        }
-        let (kind, about) =
-            first_refusal.unwrap_or_else(|| (lc.refusal(input, status), Subject::Operation(id.clone(), status)));
-        Err(refusal(kind, input, about))
     }
 
     pub(crate) fn operation_effect(
@@ -308,4 +279,34 @@ fn new_record<D: Domain>(row: RowId, target: Target, payload: &Payload<D>) -> Re
         (Target::Status(status), Payload::Spec { kind, .. }) if status.is_known() => Ok(Operation::new(*kind, status)),
         _ => Err(internal(format!("{row} creates a record without a spec or a known target"))),
     }
+}
+
+/// The row answering `input` for operation `id` (at `slot`, in `status`),
+/// or the refusal.
+pub(crate) fn select_operation_row<D: Domain>(
+    lc: &Compiled,
+    st: &State<D>,
+    input: Input,
+    id: &D::OpId,
+    slot: Option<usize>,
+    status: Status,
+    payload: &Payload<D>,
+) -> Result<RowId, LifecycleError<D>> {
+    let op = slot.and_then(|pos| st.ops.at(pos));
+    let mut first_refusal = None;
+    for &row in lc.op_rows(input, status) {
+        let failed = lc.table().rows[row.0]
+            .guards
+            .iter()
+            .find_map(|g| operation_guard(lc, st, op, *g, id, status, payload).err().map(|about| (*g, about)));
+        match failed {
+            None => return Ok(row),
+            Some((guard, about)) => {
+                first_refusal.get_or_insert((guard.error(), about));
+            }
+        }
+    }
+    let (kind, about) =
+        first_refusal.unwrap_or_else(|| (lc.refusal(input, status), Subject::Operation(id.clone(), status)));
+    Err(refusal(kind, input, about))
 }

@@ -42,6 +42,12 @@ fn every_row_fires() {
     h.ok(Request::TerminateOwner { reason: "r" });
     h.ok(Request::TerminateOwner { reason: "r" });
     let closed_image = h.st.image();
+    for image in [open_image.clone(), closed_image.clone()] {
+        let mut resumed = Harness::with(Limits { max_completed: 1, max_concurrent: None, ..Limits::default() });
+        resumed.ok(Request::Resume { image: Box::new(image.clone()) });
+        assert_eq!(resumed.st.image(), image, "resume loads an image as it is");
+        h.fired.extend(resumed.fired);
+    }
     for (image, policy) in [
         (open_image.clone(), LostPolicy::Terminate { reason: "lost" }),
         (open_image, LostPolicy::Cancel { reason: None }),

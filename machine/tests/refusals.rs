@@ -70,7 +70,7 @@ proptest! {
             if let Request::Restore { policy, .. } = step {
                 let image = st.image();
                 let mut fresh = State::<T>::new();
-                lc.apply(&mut fresh, Request::Restore { image: Box::new(image.clone()), policy }).unwrap();
+                lc.apply(&mut fresh, Request::Restore { image: Box::new(image.clone()), policy: policy.clone() }).unwrap();
                 // Every captured terminal record and feed entry survives the
                 // restart; the lost operations' endings follow them, and only
                 // retention (the oldest first) makes room for those.
@@ -79,6 +79,15 @@ proptest! {
                 let mut expected: Vec<u8> = image.retained.iter().copied().chain(lost.iter().copied()).collect();
                 expected.drain(..expected.len().saturating_sub(max_completed));
                 prop_assert_eq!(fresh.retained().copied().collect::<Vec<_>>(), expected);
+                // Resuming the same image, then restoring what was resumed,
+                // is the same restart (how a durable registry reopens).
+                let mut resumed = State::<T>::new();
+                lc.apply(&mut resumed, Request::Resume { image: Box::new(image.clone()) }).unwrap();
+                prop_assert_eq!(resumed.image(), image.clone());
+                let mut reopened = State::<T>::new();
+                let again = Request::Restore { image: Box::new(resumed.image()), policy: policy.clone() };
+                lc.apply(&mut reopened, again).unwrap();
+                prop_assert_eq!(&reopened, &fresh);
                 for op in image.operations.iter().filter(|op| op.status.is_terminal()) {
                     if fresh.status(&op.id).is_known() {
                         prop_assert_eq!(fresh.operation(&op.id).and_then(|o| o.outcome()), op.outcome.as_ref());
@@ -95,7 +104,11 @@ proptest! {
                 continue;
             }
             let before = st.clone();
-            match lc.apply(&mut st, step) {
+            let checked = lc.check(&st, &step);
+            let applied = lc.apply(&mut st, step);
+            // `check` answers exactly as `apply` does, and changes nothing.
+            prop_assert_eq!(checked.as_ref().err(), applied.as_ref().err());
+            match applied {
                 Ok(_) => {}
                 Err(error) => {
                     prop_assert_eq!(&st, &before, "refused with {} but changed the state", error);

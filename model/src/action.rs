@@ -64,6 +64,13 @@ pub enum Action {
         /// The lost-operation policy: `Cancelled` instead of `Terminated`.
         cancel: bool,
     },
+    /// The process crashes and a durable registry reopens from its store:
+    /// it resumes its durable image (the journal replayed) and restores it
+    /// into a fresh registry, lost operations ending as `cancel` says.
+    Crash {
+        /// The lost-operation policy: `Cancelled` instead of `Terminated`.
+        cancel: bool,
+    },
 }
 
 impl Action {
@@ -81,14 +88,26 @@ impl Action {
             Action::CollectCompleted => Request::CollectCompleted,
             Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect() },
             Action::CancelWait(slot) => Request::CancelWait { wait: slot },
-            Action::Restart { cancel } => Request::Restore {
-                image: Box::new(state.image()),
-                policy: match cancel {
-                    true => LostPolicy::Cancel { reason: None },
-                    false => LostPolicy::Terminate { reason: () },
-                },
-            },
+            Action::Restart { cancel } | Action::Crash { cancel } => {
+                Request::Restore { image: Box::new(state.image()), policy: lost_policy(cancel) }
+            }
         }
+    }
+}
+
+impl Action {
+    /// Whether the action replaces the process (a restart or a crash):
+    /// watchers and waits end with the old one.
+    pub fn replaces_process(&self) -> bool {
+        matches!(self, Action::Restart { .. } | Action::Crash { .. })
+    }
+}
+
+/// The lost-operation policy of a restart or crash.
+pub(crate) fn lost_policy(cancel: bool) -> LostPolicy<Tiny> {
+    match cancel {
+        true => LostPolicy::Cancel { reason: None },
+        false => LostPolicy::Terminate { reason: () },
     }
 }
 
@@ -112,6 +131,8 @@ impl fmt::Display for Action {
             Action::CancelWait(slot) => write!(f, "drop wait{slot}"),
             Action::Restart { cancel: false } => f.write_str("restart (capture, restore: lost ops Terminated)"),
             Action::Restart { cancel: true } => f.write_str("restart (capture, restore: lost ops Cancelled)"),
+            Action::Crash { cancel: false } => f.write_str("crash (reopen the journal, restore: lost ops Terminated)"),
+            Action::Crash { cancel: true } => f.write_str("crash (reopen the journal, restore: lost ops Cancelled)"),
         }
     }
 }

@@ -34,11 +34,16 @@ pub struct ModelConfig {
     /// Whether the environment may restart the registry (capture its image
     /// and restore it into a fresh one, under either lost-operation policy).
     pub restarts: bool,
+    /// Whether the process may crash and a durable registry reopen from its
+    /// journal. Each accepted step is then also replayed the way a durable
+    /// registry recovers (its last image resumed, the call applied if the
+    /// table journals it), and must give the same durable state.
+    pub crashes: bool,
 }
 
 impl ModelConfig {
     /// Three ids with eviction (one retained record), one pending wait, a
-    /// watcher per op and a concurrency limit of 2. Progress reports are
+    /// watcher per op, a concurrency limit of 2, restarts and crashes. Progress reports are
     /// left to [`ModelConfig::TWO_WAITS`]: they triple the states here.
     pub const THREE_OPS: ModelConfig = ModelConfig {
         ops: 3,
@@ -49,6 +54,7 @@ impl ModelConfig {
         progress: 0,
         feed_retention: 1,
         restarts: true,
+        crashes: true,
     };
 
     /// Two ids with two concurrent waits over them, eviction, a watcher and
@@ -63,6 +69,7 @@ impl ModelConfig {
         progress: 1,
         feed_retention: 2,
         restarts: true,
+        crashes: false,
     };
 
     /// Three ids with eviction (one retained record), two concurrent waits
@@ -78,6 +85,7 @@ impl ModelConfig {
         progress: 0,
         feed_retention: 1,
         restarts: true,
+        crashes: false,
     };
 
     /// The base that command line flags adjust: 3 ids, eviction, two
@@ -98,6 +106,7 @@ impl ModelConfig {
         progress: 0,
         feed_retention: 2,
         restarts: true,
+        crashes: false,
     };
 
     /// The machine limits this configuration runs with.
@@ -121,7 +130,8 @@ impl ModelConfig {
             Input::Evict => {
                 (usize::from(self.ops) <= self.max_completed).then_some("no more ids than retained records")
             }
-            Input::Restore | Input::ResolveLost => (!self.restarts).then_some("no restarts"),
+            Input::Restore | Input::ResolveLost => (!self.restarts && !self.crashes).then_some("no restarts"),
+            Input::Resume => (!self.crashes).then_some("no crashes"),
             _ => None,
         }
     }
@@ -173,7 +183,7 @@ impl fmt::Display for ModelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={} feed={} restarts={}",
+            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={} feed={} restarts={} crashes={}",
             self.ops,
             self.max_completed,
             self.max_concurrent.map_or("none".to_owned(), |m| m.to_string()),
@@ -181,7 +191,8 @@ impl fmt::Display for ModelConfig {
             self.watchers,
             self.progress,
             self.feed_retention,
-            if self.restarts { "on" } else { "off" }
+            if self.restarts { "on" } else { "off" },
+            if self.crashes { "on" } else { "off" }
         )
     }
 }

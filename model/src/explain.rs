@@ -68,6 +68,7 @@ fn describe_faults(faults: u16) -> String {
         (fault::FEED_ENTRY, "a terminal transition did not get exactly one feed entry"),
         (fault::FEED_OUTCOME, "a feed entry disagrees with the op's outcome"),
         (fault::RESTORE, "the restart lost or altered a record, or left a lost op unended"),
+        (fault::LOST_IN_CRASH, "a crash would lose this call: the journal does not replay it"),
     ];
     let hits: Vec<&str> = names.iter().filter(|(bit, _)| faults & bit != 0).map(|(_, n)| *n).collect();
     if hits.is_empty() { String::new() } else { format!("  !! {}", hits.join("; ")) }

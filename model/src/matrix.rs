@@ -119,6 +119,7 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                 Input::CollectCompleted => Request::CollectCompleted,
                 Input::BeginWait => Request::BeginWait { wait: 0, ids: vec![ID] },
                 Input::CancelWait => Request::CancelWait { wait: 0 },
+                Input::Resume => Request::Resume { image: Box::new(state.image()) },
                 _ => Request::Restore { image: Box::new(state.image()), policy: LostPolicy::Terminate { reason: () } },
             };
             let text = cell(lifecycle, state.clone(), request, phase.to_string(), |s| s.phase().to_string());

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use oplife_machine::{Lifecycle, Output, State};
+use oplife_machine::{Image, Lifecycle, Output, Request, State};
 use oplife_spec::{ErrorKind, Table};
 
-use crate::action::Action;
+use crate::action::{Action, lost_policy};
 use crate::config::ModelConfig;
 use crate::coverage::Coverage;
 use crate::domain::Tiny;
@@ -112,15 +112,26 @@ impl LifecycleModel {
     ) -> Result<(), oplife_machine::LifecycleError<Tiny>> {
         next.witnessed = 0;
         let coverage = &self.coverage;
-        let request = action.request(&state.machine);
-        if let Action::Restart { .. } = action {
+        let request = match action {
+            // A crash reopens the journal: its image resumed, then restored.
+            Action::Crash { cancel } => match self.durable_image(&state.machine) {
+                Some(image) => Request::Restore { image: Box::new(image), policy: lost_policy(cancel) },
+                None => {
+                    next.faults |= fault::RESTORE;
+                    return Ok(());
+                }
+            },
+            _ => action.request(&state.machine),
+        };
+        let journal = (self.config.crashes && !action.replaces_process()).then(|| request.clone());
+        if action.replaces_process() {
             next.machine = State::new();
         }
         let result = self.lifecycle.apply_traced(&mut next.machine, request, out, &mut |row| coverage.row_fired(row));
         match result {
             Err(error) => {
                 coverage.error_produced(error.kind());
-                if let Action::Restart { .. } = action {
+                if action.replaces_process() {
                     // A fresh registry must accept the image of any state.
                     next.machine = state.machine.clone();
                     next.faults |= fault::RESTORE;
@@ -134,8 +145,13 @@ impl LifecycleModel {
             }
             Ok(()) => {
                 observe(state, next, action, out);
-                if let Action::Restart { cancel } = action {
-                    observe_restart(&self.config, state, next, cancel);
+                if let Action::Restart { cancel } | Action::Crash { cancel } = action {
+                    observe_restart(&self.config, state, next, cancel, matches!(action, Action::Crash { .. }));
+                }
+                if let Some(request) = journal
+                    && !self.journal_replays(&state.machine, request, &next.machine)
+                {
+                    next.faults |= fault::LOST_IN_CRASH;
                 }
                 if !self.witnesses {
                     next.witnessed = 0;
@@ -146,5 +162,38 @@ impl LifecycleModel {
                 Ok(())
             }
         }
+    }
+
+    /// What a durable registry reopens from after a crash in `state`: its
+    /// image resumed into a fresh registry (`None` if the resume is
+    /// refused). Every step before was checked to replay into it
+    /// ([`LifecycleModel::journal_replays`]).
+    fn durable_image(&self, state: &State<Tiny>) -> Option<Image<Tiny>> {
+        let mut resumed = State::new();
+        let resume = Request::Resume { image: Box::new(state.image()) };
+        let coverage = &self.coverage;
+        match self.lifecycle.apply_traced(&mut resumed, resume, &mut Vec::new(), &mut |row| coverage.row_fired(row)) {
+            Ok(()) => Some(resumed.image()),
+            Err(error) => {
+                coverage.error_produced(error.kind());
+                None
+            }
+        }
+    }
+
+    /// Whether a durable registry that had journaled everything up to
+    /// `before` recovers `after` once `request` was accepted: the image of
+    /// `before` resumed, `request` replayed if the table journals it, and
+    /// the result has the durable state of `after`. A call the table does
+    /// not journal must leave the durable state as it was.
+    fn journal_replays(&self, before: &State<Tiny>, request: Request<Tiny>, after: &State<Tiny>) -> bool {
+        let mut durable = State::new();
+        if self.lifecycle.apply(&mut durable, Request::Resume { image: Box::new(before.image()) }).is_err() {
+            return false;
+        }
+        if self.lifecycle.table().journaled(request.input()) && self.lifecycle.apply(&mut durable, request).is_err() {
+            return false;
+        }
+        durable.image() == after.image()
     }
 }

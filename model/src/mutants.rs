@@ -230,4 +230,10 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::WATCHERS_RESOLVED_ONCE,
         alter: |t| drop_effect(t, Input::ReleaseWatcher, Effect::RemoveWatcher),
     },
+    Mutant {
+        name: "cancel-not-journaled",
+        description: "cancel_operation is listed as process-local, so a durable registry never journals it",
+        caught_by: p::CRASH_LOSES_NOTHING,
+        alter: |t| t.process_local.push(Input::Cancel),
+    },
 ];

@@ -81,7 +81,7 @@ fn observe_call(before: &ModelState, next: &mut ModelState, action: Action) {
         // the machine does with the request.
         *w = EnvWait::default();
     }
-    if let Action::Restart { .. } = action {
+    if action.replaces_process() {
         // Watchers and waits belonged to the old process: their channels
         // closed with it.
         next.watchers = [0; MAX_OPS];
@@ -297,7 +297,13 @@ impl Told {
 /// old registry (only retention may drop the oldest, to make room for the
 /// lost operations' endings), every operation's details, and the phase; and
 /// every lost operation ends as the policy says.
-pub(crate) fn observe_restart(config: &ModelConfig, before: &ModelState, next: &mut ModelState, cancel: bool) {
+pub(crate) fn observe_restart(
+    config: &ModelConfig,
+    before: &ModelState,
+    next: &mut ModelState,
+    cancel: bool,
+    crash: bool,
+) {
     let (old, new) = (&before.machine, &next.machine);
     let lost: Vec<u8> = old.operations().filter(|(_, op)| !op.status().is_terminal()).map(|(id, _)| *id).collect();
     let mut expected: Vec<u8> = old.retained().copied().chain(lost.iter().copied()).collect();
@@ -332,6 +338,9 @@ pub(crate) fn observe_restart(config: &ModelConfig, before: &ModelState, next: &
     }
     if old.retained().any(|id| retained.contains(id)) {
         next.witnessed |= witness::RESTART_KEPT_RECORD;
+    }
+    if crash && old.operations().any(|(id, op)| op.status().is_terminal() && new.operation(id).is_some()) {
+        next.witnessed |= witness::CRASH_KEPT_RECORD;
     }
 }
 

@@ -53,6 +53,12 @@ pub const FEED_CARRIES_OUTCOME: &str = "16 feed entries carry the op's outcome";
 ///
 /// Lost operations end as the restore policy says.
 pub const RESTART_KEEPS_TERMINAL: &str = "17 restart keeps terminal records and feed entries";
+/// 18. A crash loses no acknowledged call.
+///
+/// Every accepted call either is journaled and replays onto the last durable
+/// image into the durable state it left, or is process-local and leaves the
+/// durable state as it was; a crash then reopens exactly that state.
+pub const CRASH_LOSES_NOTHING: &str = "18 a crash loses no acknowledged call";
 
 /// An op is evicted.
 pub const SOMETIMES_EVICTION: &str = "sometimes: a record is evicted";
@@ -70,6 +76,8 @@ pub const SOMETIMES_RESTART_RESOLVES_LOST: &str = "sometimes: a restart ends a l
 pub const SOMETIMES_RESTART_KEEPS_RECORD: &str = "sometimes: a retained record survives a restart";
 /// A pending watcher is released because its watch was dropped.
 pub const SOMETIMES_WATCHER_RELEASED: &str = "sometimes: a dropped watch releases its pending watcher";
+/// A crash recovers a terminal record from the journal.
+pub const SOMETIMES_CRASH_KEEPS_RECORD: &str = "sometimes: a terminal record survives a crash";
 /// The concurrency limit refuses a registration.
 pub const SOMETIMES_LIMIT_REFUSES: &str = "sometimes: the concurrency limit refuses a registration";
 
@@ -179,6 +187,10 @@ fn restart_keeps_terminal(_: &M, s: &ModelState) -> bool {
     s.faults & fault::RESTORE == 0
 }
 
+fn crash_loses_nothing(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::LOST_IN_CRASH == 0
+}
+
 fn saw(s: &ModelState, bit: u16) -> bool {
     s.witnessed & bit != 0
 }
@@ -204,6 +216,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(ONE_FEED_ENTRY_PER_TERMINAL, one_feed_entry_per_terminal),
         Property::always(FEED_CARRIES_OUTCOME, feed_carries_outcome),
         Property::always(RESTART_KEEPS_TERMINAL, restart_keeps_terminal),
+        Property::always(CRASH_LOSES_NOTHING, crash_loses_nothing),
     ]
 }
 
@@ -216,7 +229,7 @@ type Shows = fn(&M, &ModelState) -> bool;
 
 /// Every `sometimes` property: its name, what shows it, and when a
 /// configuration cannot reach it.
-const EXAMPLES: [(&str, Shows, Applicable); 9] = [
+const EXAMPLES: [(&str, Shows, Applicable); 10] = [
     (
         SOMETIMES_EVICTION,
         |_, s| saw(s, witness::EVICTED),
@@ -261,6 +274,7 @@ const EXAMPLES: [(&str, Shows, Applicable); 9] = [
             if !c.restarts { Some("no restarts") } else { (c.max_completed == 0).then_some("no record is retained") }
         },
     ),
+    (SOMETIMES_CRASH_KEEPS_RECORD, |_, s| saw(s, witness::CRASH_KEPT_RECORD), |c| (!c.crashes).then_some("no crashes")),
     (
         SOMETIMES_LIMIT_REFUSES,
         |_, s| saw(s, witness::LIMIT_REFUSED),

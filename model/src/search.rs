@@ -90,6 +90,10 @@ impl Model for LifecycleModel {
             actions.push(Action::Restart { cancel: false });
             actions.push(Action::Restart { cancel: true });
         }
+        if self.config.crashes {
+            actions.push(Action::Crash { cancel: false });
+            actions.push(Action::Crash { cancel: true });
+        }
     }
 
     fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {

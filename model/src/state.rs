@@ -89,6 +89,10 @@ pub mod fault {
     /// A restart lost or altered a terminal record or feed entry, or did not
     /// end a lost operation as the policy says.
     pub const RESTORE: u16 = 1 << 10;
+    /// An accepted call would not survive a crash: replaying the journal
+    /// (the last durable image resumed, the call applied if the table
+    /// journals it) does not give the durable state the call left.
+    pub const LOST_IN_CRASH: u16 = 1 << 11;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -112,6 +116,8 @@ pub mod witness {
     pub const RESTART_KEPT_RECORD: u16 = 1 << 7;
     /// A pending watcher was released because its watch was dropped.
     pub const WATCHER_RELEASED: u16 = 1 << 8;
+    /// A crash recovered a terminal record from the journal.
+    pub const CRASH_KEPT_RECORD: u16 = 1 << 9;
 }
 
 /// One state of the model.

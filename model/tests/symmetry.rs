@@ -22,6 +22,7 @@ const SMALL: ModelConfig = ModelConfig {
     progress: 1,
     feed_retention: 2,
     restarts: true,
+    crashes: true,
 };
 
 /// Two ids with two concurrent waits: wait slots are renamed too.

@@ -95,6 +95,10 @@ pub fn markdown(table: &Table) -> String {
         let inputs: Vec<&str> = refusal.inputs.iter().map(|i| i.name()).collect();
         let _ = writeln!(out, "| {} | {} | {} |", inputs.join(", "), refusal.from, refusal.error);
     }
+    out.push_str("\n## Process-local calls\n\nA durable registry journals every accepted call except these, whose rows touch only pending\nwatchers and waits (they end with the process); `restore` and `resume` rebuild a registry when\na store is opened.\n\n");
+    for input in &table.process_local {
+        let _ = writeln!(out, "- {}", input.name());
+    }
     out.push_str("\n## Terminal outcomes\n\n| status | outcome variant |\n|---|---|\n");
     for (status, kind) in &table.outcomes {
         let _ = writeln!(out, "| {status} | {kind:?} |");

@@ -67,6 +67,10 @@ pub struct Table {
     pub refusals: Vec<Refusal>,
     /// The outcome variant each terminal status carries.
     pub outcomes: Vec<(Status, OutcomeKind)>,
+    /// The calls a durable registry does not journal: their rows touch only
+    /// pending watchers and waits, which end with the process. Every other
+    /// accepted call is journaled, so a crash loses none of them.
+    pub process_local: Vec<Input>,
 }
 
 /// Identifies a row of a table by its index.
@@ -212,6 +216,20 @@ impl Table {
                 T::Phase(Phase::OwnerTerminated),
                 &[E::LoadImage, E::ResolveEachLost],
             ),
+            Rule::registry(
+                I::Resume,
+                any,
+                &[G::RegistryPristine, G::ImageConsistent, G::ImageOpen],
+                T::Unchanged,
+                &[E::LoadImage],
+            ),
+            Rule::registry(
+                I::Resume,
+                any,
+                &[G::RegistryPristine, G::ImageConsistent, G::ImageOwnerTerminated],
+                T::Phase(Phase::OwnerTerminated),
+                &[E::LoadImage],
+            ),
             Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsTerminated], T::Status(S::Terminated), terminal),
             Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsCancelled], T::Status(S::Cancelled), terminal),
         ];
@@ -232,7 +250,19 @@ impl Table {
             (S::Terminated, OutcomeKind::Terminated),
         ];
 
-        Table { rows, refusals, outcomes }
+        let process_local = vec![I::RegisterWatcher, I::ReleaseWatcher, I::BeginWait, I::CancelWait];
+
+        Table { rows, refusals, outcomes, process_local }
+    }
+
+    /// Whether a durable registry journals `input` when it is accepted: every
+    /// call except the process-local ones ([`Table::process_local`]) and the
+    /// two that rebuild a registry (`restore`, `resume`), which run when a
+    /// store is opened. Cascades are part of the call that caused them.
+    pub fn journaled(&self, input: Input) -> bool {
+        input.scope() != Scope::Cascade
+            && !matches!(input, Input::Restore | Input::Resume)
+            && !self.process_local.contains(&input)
     }
 
     /// The row with this id, if the table has it.

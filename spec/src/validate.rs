@@ -99,6 +99,15 @@ pub enum TableError {
         /// The status left uncovered.
         status: Status,
     },
+    /// An input listed as process-local (not journaled) has a row that
+    /// changes durable state: a durable registry would lose it in a crash.
+    #[error("{row} changes durable state, but {input} is listed as process-local (not journaled)")]
+    ProcessLocalChangesState {
+        /// The row.
+        row: RowId,
+        /// The input listed as process-local.
+        input: Input,
+    },
 }
 
 /// The statuses a cascade input is applied to by its registry-level effect.
@@ -124,6 +133,7 @@ impl Table {
         self.check_record_effects()?;
         self.check_outcomes()?;
         self.check_cascades()?;
+        self.check_process_local()?;
         self.check_reachability()
     }
 
@@ -225,6 +235,16 @@ impl Table {
         for status in StatusSet::TERMINAL.iter() {
             if self.outcome_of(status).is_none() {
                 return Err(TableError::MissingOutcome { status });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_process_local(&self) -> Result<(), TableError> {
+        for (row, rule) in self.rows() {
+            let durable = rule.target != Target::Unchanged || rule.effects.iter().any(|e| !e.is_process_local());
+            if durable && self.process_local.contains(&rule.input) {
+                return Err(TableError::ProcessLocalChangesState { row, input: rule.input });
             }
         }
         Ok(())

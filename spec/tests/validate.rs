@@ -172,3 +172,35 @@ fn a_record_effect_out_of_place_is_refused() {
         Err(TableError::MisplacedRecordEffect { row: RowId(drain), effect: Effect::ForgetRecord })
     );
 }
+
+#[test]
+fn a_process_local_call_that_changes_state_is_refused() {
+    let mut table = Table::standard();
+    table.process_local.push(Input::Cancel);
+    let cancel = table.rows().find(|(_, r)| r.input == Input::Cancel).map(|(id, _)| id);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::ProcessLocalChangesState { row: cancel.expect("a cancel row"), input: Input::Cancel })
+    );
+}
+
+#[test]
+fn the_journal_leaves_out_only_watchers_waits_and_rebuilds() {
+    let table = Table::standard();
+    let skipped: Vec<Input> = Input::ALL.into_iter().filter(|i| !table.journaled(*i)).collect();
+    assert_eq!(
+        skipped,
+        vec![
+            Input::RegisterWatcher,
+            Input::ReleaseWatcher,
+            Input::BeginWait,
+            Input::CancelWait,
+            Input::Restore,
+            Input::Resume,
+            Input::Terminate,
+            Input::Evict,
+            Input::Drain,
+            Input::ResolveLost,
+        ]
+    );
+}

@@ -77,6 +77,16 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// Whether the effect touches only what lives and dies with the process
+    /// (pending watchers and wait requests), never the durable state an
+    /// image holds.
+    pub const fn is_process_local(self) -> bool {
+        matches!(
+            self,
+            Effect::AddWatcher | Effect::ResolveWatch | Effect::RemoveWatcher | Effect::OpenWait | Effect::CloseWait
+        )
+    }
+
     /// The effect as rendered in tables.
     pub const fn name(self) -> &'static str {
         match self {

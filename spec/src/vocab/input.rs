@@ -117,6 +117,10 @@ inputs! {
     /// `restore(snapshot, policy)`: rebuild a fresh registry from a captured
     /// image.
     Restore => "restore", Registry, Image;
+    /// Reopening a durable registry: load its last compacted image as it
+    /// was, so that the journal after it can be replayed (nothing is
+    /// resolved; a `restore` of the replayed image follows).
+    Resume => "resume", Registry, Image;
     /// Cascade of `terminate_owner`: terminate one operation.
     Terminate => "terminate (cascade)", Cascade, RequiredReason;
     /// Cascade of retention: forget the oldest retained record.

@@ -1,14 +1,12 @@
 //! The registry's lifecycle calls: each is one request to the machine, made
 //! with the data that call brings (see [`crate::RegistryState`]).
 
-use std::time::{Instant, SystemTime};
-
 use oplife_machine::Request;
 
 use crate::api::{OpsLifecycleRegistry, WaitAllFuture};
 use crate::error::OpsLifecycleError;
 use crate::lock::StateLock;
-use crate::record::{Record, epoch_ms, snapshot_of};
+use crate::record::{Record, snapshot_of};
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::{Call, RegistryState, WaitBegun};
 use crate::types::{
@@ -20,17 +18,9 @@ use crate::watch::OperationCompletionWatch;
 
 impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRegistry<L> {
     fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError> {
-        let record = Record {
-            kind: spec.kind,
-            display_name: spec.display_name,
-            child_session_id: spec.child_session_id,
-            peer_handle: None,
-            watchers: Vec::new(),
-            created_at: Instant::now(),
-            created_wall_ms: epoch_ms(SystemTime::now()),
-            started_at: None,
-            completed_at: None,
-        };
+        // The registration time is set under the lock, from the registry's
+        // clock (see `RegistryState::apply`).
+        let record = Record::new(spec.kind, spec.display_name, spec.child_session_id, 0);
         let request = Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel };
         self.call(request, &mut Call::Register(Some(record)))
     }

@@ -1,7 +1,7 @@
 //! What the shell keeps of one operation beside the machine: its names,
 //! peer handle, watcher channels and times.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use oplife_machine::Operation;
 use tokio::sync::oneshot;
@@ -24,31 +24,35 @@ pub(crate) struct Record {
     pub(crate) peer_handle: Option<OperationPeerHandle>,
     /// The senders of its pending watchers, by watch key.
     pub(crate) watchers: Vec<WatcherSender>,
-    /// The monotonic clock at registration (for a restored record: as far
-    /// back as its wall-clock age says).
-    pub(crate) created_at: Instant,
-    pub(crate) created_wall_ms: u64,
-    pub(crate) started_at: Option<Instant>,
-    pub(crate) completed_at: Option<Instant>,
+    /// The registry clock at registration, start and end (milliseconds
+    /// since the Unix epoch, see [`Clock`]).
+    pub(crate) created_ms: u64,
+    pub(crate) started_ms: Option<u64>,
+    pub(crate) completed_ms: Option<u64>,
 }
 
 impl Record {
-    /// Wall-clock milliseconds at `at`, measured on the monotonic clock from
-    /// registration so that the times of one record never go backwards.
-    pub(crate) fn wall_ms(&self, at: Instant) -> u64 {
-        self.created_wall_ms.saturating_add(millis(self.created_at, at))
-    }
-
-    fn started_wall_ms(&self) -> Option<u64> {
-        self.started_at.map(|at| self.wall_ms(at))
-    }
-
-    fn completed_wall_ms(&self) -> Option<u64> {
-        self.completed_at.map(|at| self.wall_ms(at))
+    /// A new record, registered at `at_ms`.
+    pub(crate) fn new(
+        kind: OperationKind,
+        display_name: String,
+        child_session_id: Option<SessionId>,
+        at_ms: u64,
+    ) -> Record {
+        Record {
+            kind,
+            display_name,
+            child_session_id,
+            peer_handle: None,
+            watchers: Vec::new(),
+            created_ms: at_ms,
+            started_ms: None,
+            completed_ms: None,
+        }
     }
 
     fn elapsed_ms(&self) -> Option<u64> {
-        self.completed_at.map(|at| millis(self.created_at, at))
+        self.completed_ms.map(|at| at.saturating_sub(self.created_ms))
     }
 
     pub(crate) fn capture(&self, id: OperationId) -> RecordSnapshot {
@@ -58,35 +62,47 @@ impl Record {
             display_name: self.display_name.clone(),
             child_session_id: self.child_session_id,
             peer_handle: self.peer_handle.clone(),
-            created_at_ms: self.created_wall_ms,
-            started_at_ms: self.started_wall_ms(),
-            completed_at_ms: self.completed_wall_ms(),
+            created_at_ms: self.created_ms,
+            started_at_ms: self.started_ms,
+            completed_at_ms: self.completed_ms,
             elapsed_ms: self.elapsed_ms(),
         }
     }
 
-    /// The record of `snapshot`, with its times placed on this process's
-    /// monotonic clock so that they read back exactly.
-    pub(crate) fn restore(snapshot: RecordSnapshot, now: Instant, now_wall_ms: u64) -> Record {
-        let age = Duration::from_millis(now_wall_ms.saturating_sub(snapshot.created_at_ms));
-        let created_at = now.checked_sub(age).unwrap_or(now);
-        let at = |wall_ms: Option<u64>| {
-            wall_ms.map(|ms| {
-                let since = Duration::from_millis(ms.saturating_sub(snapshot.created_at_ms));
-                created_at.checked_add(since).unwrap_or(created_at)
-            })
-        };
+    /// The record of `snapshot`, its times as captured.
+    pub(crate) fn restore(snapshot: RecordSnapshot) -> Record {
         Record {
             kind: snapshot.kind,
             display_name: snapshot.display_name,
             child_session_id: snapshot.child_session_id,
             peer_handle: snapshot.peer_handle,
             watchers: Vec::new(),
-            created_at,
-            created_wall_ms: snapshot.created_at_ms,
-            started_at: at(snapshot.started_at_ms),
-            completed_at: at(snapshot.completed_at_ms),
+            created_ms: snapshot.created_at_ms,
+            started_ms: snapshot.started_at_ms,
+            completed_ms: snapshot.completed_at_ms,
         }
+    }
+}
+
+/// A registry's clock: wall-clock milliseconds since the Unix epoch, read
+/// from the monotonic clock after one wall-clock reading, so that it never
+/// goes backwards while the registry lives. Every call reads it once; a
+/// durable registry journals that reading, so a replay sets the same times.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    origin: Instant,
+    origin_ms: u64,
+}
+
+impl Clock {
+    /// A clock reading the wall clock now, and never less than `floor_ms`
+    /// (the last time a durable store recorded).
+    pub(crate) fn starting_at_least(floor_ms: u64) -> Clock {
+        Clock { origin: Instant::now(), origin_ms: epoch_ms(SystemTime::now()).max(floor_ms) }
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.origin_ms.saturating_add(millis(self.origin, Instant::now()))
     }
 }
 
@@ -111,9 +127,9 @@ pub(crate) fn snapshot_of(id: OperationId, op: &Operation<ShellDomain>, record: 
         watcher_count: op.watcher_count(),
         terminal_outcome: op.outcome().cloned(),
         child_session_id: record.child_session_id,
-        created_at_ms: record.created_wall_ms,
-        started_at_ms: record.started_wall_ms(),
-        completed_at_ms: record.completed_wall_ms(),
+        created_at_ms: record.created_ms,
+        started_at_ms: record.started_ms,
+        completed_at_ms: record.completed_ms,
         elapsed_ms: record.elapsed_ms(),
     }
 }

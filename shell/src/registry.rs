@@ -4,7 +4,6 @@
 //! handles, snapshots). It decides nothing about legality.
 
 use std::sync::Mutex;
-use std::time::Instant;
 
 use oplife_machine::Request;
 
@@ -185,10 +184,10 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// Applies one request, then delivers to watchers and waits with the
     /// lock released.
     pub(crate) fn call(&self, request: Request<ShellDomain>, call: &mut Call) -> Result<(), OpsLifecycleError> {
-        let now = Instant::now();
         let mut state = self.lock()?;
         let listening = self.events.listening();
-        let mut deliveries = state.apply(request, call, listening, now)?;
+        let now_ms = state.clock.now_ms();
+        let mut deliveries = state.apply(request, call, listening, now_ms)?;
         let events = std::mem::take(&mut deliveries.events);
         let publish = !events.is_empty();
         if publish {

@@ -1,14 +1,12 @@
 //! Capturing a registry's durable state, and rebuilding a registry from a
 //! snapshot through the machine's `restore` row.
 
-use std::time::{Instant, SystemTime};
-
 use oplife_machine::Request;
 
 use crate::error::OpsLifecycleError;
 use crate::feed::FeedDetails;
 use crate::lock::StateLock;
-use crate::record::{Record, epoch_ms};
+use crate::record::Record;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::state::{Call, RegistryState};
@@ -58,13 +56,12 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// no registry can be in. Nothing is created then.
     pub fn restore_with_lock(snapshot: RegistrySnapshot, policy: RestorePolicy) -> Result<Self, SnapshotError> {
         snapshot.check_shell_parts()?;
-        let now = Instant::now();
-        let now_wall_ms = epoch_ms(SystemTime::now());
         let mut state = RegistryState::new(snapshot.config);
         for record in snapshot.records {
             let id = record.id;
-            state.records.insert(id, Record::restore(record, now, now_wall_ms));
+            state.records.insert(id, Record::restore(record));
         }
+        let now = state.clock.now_ms();
         state.feed_details = FeedDetails::from_details(snapshot.feed_details);
         let request = Request::Restore { image: Box::new(snapshot.image), policy: policy.into() };
         state.apply(request, &mut Call::Plain, false, now).map_err(|error| match error {

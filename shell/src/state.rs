@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use oplife_machine::{Machine, Output, Request, WaitReport};
 use tokio::sync::oneshot;
@@ -12,7 +11,7 @@ use crate::config::OpsLifecycleConfig;
 use crate::error::OpsLifecycleError;
 use crate::events::OperationEvent;
 use crate::feed::{FeedDetail, FeedDetails};
-use crate::record::{Record, WatcherSender, snapshot_of};
+use crate::record::{Clock, Record, WatcherSender, snapshot_of};
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, ShellDomain, WaitAllResult,
     WaitAllSatisfied, WaitRequestId,
@@ -35,6 +34,8 @@ pub struct RegistryState {
     /// Watchers whose watch was dropped, to release at the next call.
     dropped: Arc<DroppedWatchers>,
     outputs: Vec<Output<ShellDomain>>,
+    /// The clock every call reads once.
+    pub(crate) clock: Clock,
 }
 
 /// Sends to carry out, and senders to drop, once the lock is released: a
@@ -126,6 +127,7 @@ impl RegistryState {
             next_watch_key: 0,
             dropped: Arc::default(),
             outputs: Vec::new(),
+            clock: Clock::starting_at_least(0),
         }
     }
 
@@ -136,7 +138,7 @@ impl RegistryState {
         request: Request<ShellDomain>,
         call: &mut Call,
         listening: bool,
-        now: Instant,
+        now_ms: u64,
     ) -> Result<Deliveries, OpsLifecycleError> {
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
@@ -145,7 +147,7 @@ impl RegistryState {
         let mut transition = Transition { listening, ended: None };
         if applied.is_ok() {
             for output in outputs.drain(..) {
-                self.execute(output, call, &mut transition, now, &mut deliveries);
+                self.execute(output, call, &mut transition, now_ms, &mut deliveries);
             }
             if deliveries.watermark.is_some() {
                 self.feed_details.trim(self.machine.state().feed());
@@ -160,15 +162,16 @@ impl RegistryState {
         output: Output<ShellDomain>,
         call: &mut Call,
         transition: &mut Transition,
-        now: Instant,
+        now_ms: u64,
         deliveries: &mut Deliveries,
     ) {
         let listening = transition.listening;
         match output {
             Output::Registered { id, kind } => {
                 if let Call::Register(registering) = call
-                    && let Some(record) = registering.take()
+                    && let Some(mut record) = registering.take()
                 {
+                    record.created_ms = now_ms;
                     if listening {
                         let display_name = record.display_name.clone();
                         deliveries.events.push(OperationEvent::Registered { id, kind, display_name });
@@ -178,7 +181,7 @@ impl RegistryState {
             }
             Output::Started { id } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    record.started_at = Some(now);
+                    record.started_ms = Some(now_ms);
                 }
                 if listening {
                     deliveries.events.push(OperationEvent::Started { id });
@@ -201,14 +204,14 @@ impl RegistryState {
             }
             Output::Ended { id, outcome } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    record.completed_at = Some(now);
+                    record.completed_ms = Some(now_ms);
                 }
                 transition.ended = Some((id, outcome));
             }
             Output::FeedAppended { seq, id } => {
                 let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
                 if let Some(record) = self.records.get(&id) {
-                    let completed_at_ms = record.wall_ms(record.completed_at.unwrap_or(now));
+                    let completed_at_ms = record.completed_ms.unwrap_or(now_ms);
                     let display_name = record.display_name.clone();
                     self.feed_details.push(FeedDetail { seq, display_name, completed_at_ms });
                 }
@@ -282,7 +285,7 @@ impl RegistryState {
         if dropped.is_empty() {
             return;
         }
-        let now = Instant::now();
+        let now_ms = self.clock.now_ms();
         for (id, key) in dropped {
             let Some(record) = self.records.get_mut(&id) else { continue };
             let Some(at) = record.watchers.iter().position(|(k, _)| *k == key) else { continue };
@@ -290,7 +293,7 @@ impl RegistryState {
             record.watchers.swap_remove(at);
             // The machine refuses only if nothing is pending, which the
             // sender just found here rules out.
-            let _ = self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, false, now);
+            let _ = self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, false, now_ms);
         }
     }
 

@@ -78,10 +78,70 @@ pub enum OpsLifecycleError {
     /// The registry was dropped before the watch or wait resolved.
     #[error("the registry was dropped before the outcome arrived")]
     Closed,
+    /// A durable registry could not write the transition: the call was not
+    /// made and nothing changed (in `Batched` mode, after a failed group
+    /// commit, until a `flush` succeeds).
+    #[error("the transition could not be made durable: {0}")]
+    Store(#[from] StoreError),
+    /// A consumer's cursor cannot move there.
+    #[error("cursor of {consumer:?}: {why}")]
+    Cursor {
+        /// The consumer.
+        consumer: String,
+        /// Why the cursor cannot move.
+        why: CursorRefusal,
+    },
     /// The machine met a table it cannot execute (never with the shipped
     /// table).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why a durable store could not read or write. A failed write stored
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// The store (its file, or the connection) is read-only.
+    #[error("the store is read-only")]
+    ReadOnly,
+    /// The store is full (the disk, or a size limit).
+    #[error("the store is full")]
+    Full,
+    /// Another connection holds the store locked.
+    #[error("the store is locked by another connection")]
+    Busy,
+    /// The store's own structures are damaged (not a record the registry
+    /// wrote: see [`crate::RecoveryError`] for those).
+    #[error("the store is corrupt: {0}")]
+    Corrupt(String),
+    /// Any other failure, with the store's message.
+    #[error("the store failed: {0}")]
+    Other(String),
+}
+
+/// Why [`crate::RuntimeOpsLifecycleRegistry::advance_cursor`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CursorRefusal {
+    /// Cursors never go back.
+    #[error("cannot go back from {current} to {asked}")]
+    Backwards {
+        /// Where the cursor is.
+        current: u64,
+        /// Where it was asked to go.
+        asked: u64,
+    },
+    /// A cursor never passes the durable watermark: an entry a crash can
+    /// still lose cannot be acknowledged.
+    #[error("{asked} is past the durable watermark {durable}")]
+    PastWatermark {
+        /// Where it was asked to go.
+        asked: u64,
+        /// The durable watermark.
+        durable: u64,
+    },
+    /// Consumer names are 1 to 256 bytes.
+    #[error("a consumer name must be 1 to 256 bytes")]
+    BadName,
 }
 
 impl From<LifecycleError<ShellDomain>> for OpsLifecycleError {

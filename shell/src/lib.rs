@@ -49,6 +49,9 @@
 mod api;
 mod calls;
 mod config;
+mod cursors;
+#[cfg(feature = "durable")]
+mod durable;
 mod error;
 mod events;
 mod feed;
@@ -65,7 +68,13 @@ mod watermark;
 
 pub use api::{OpsLifecycleRegistry, WaitAllFuture};
 pub use config::{ConfigError, DEFAULT_EVENT_CAPACITY, MAX_EVENT_CAPACITY, MAX_RETENTION, OpsLifecycleConfig};
-pub use error::OpsLifecycleError;
+pub use cursors::MAX_CONSUMER_NAME;
+#[cfg(feature = "durable")]
+pub use durable::{
+    CutRecord, DEFAULT_BUSY_TIMEOUT, Durability, DurableMark, DurableOptions, JournalRecord, MemoryStore,
+    RecoveryError, RecoveryReport, SqliteStore, Store, Stored, StoredImage,
+};
+pub use error::{CursorRefusal, OpsLifecycleError, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
 pub use lock::StateLock;

@@ -1,10 +1,10 @@
 //! What the registry keeps behind its lock, and how it carries out the
 //! effects the machine returns for one call.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use oplife_machine::{Machine, Output, Request, WaitReport};
+use oplife_machine::{Image, Machine, Output, Request, WaitReport};
 use tokio::sync::oneshot;
 
 use crate::config::OpsLifecycleConfig;
@@ -12,6 +12,7 @@ use crate::error::OpsLifecycleError;
 use crate::events::OperationEvent;
 use crate::feed::{FeedDetail, FeedDetails};
 use crate::record::{Clock, Record, WatcherSender, snapshot_of};
+use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, ShellDomain, WaitAllResult,
     WaitAllSatisfied, WaitRequestId,
@@ -36,6 +37,11 @@ pub struct RegistryState {
     outputs: Vec<Output<ShellDomain>>,
     /// The clock every call reads once.
     pub(crate) clock: Clock,
+    /// Each consumer's position in the completion feed.
+    pub(crate) cursors: BTreeMap<String, u64>,
+    /// The journal, when the registry is durable.
+    #[cfg(feature = "durable")]
+    pub(crate) journal: Option<crate::durable::writer::Journal>,
 }
 
 /// Sends to carry out, and senders to drop, once the lock is released: a
@@ -128,6 +134,9 @@ impl RegistryState {
             dropped: Arc::default(),
             outputs: Vec::new(),
             clock: Clock::starting_at_least(0),
+            cursors: BTreeMap::new(),
+            #[cfg(feature = "durable")]
+            journal: None,
         }
     }
 
@@ -140,9 +149,12 @@ impl RegistryState {
         listening: bool,
         now_ms: u64,
     ) -> Result<Deliveries, OpsLifecycleError> {
+        #[cfg(feature = "durable")]
+        let journaled = self.journal_before(&request, call, now_ms)?;
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
         let applied = self.machine.apply_into(request, &mut outputs);
+
         let mut deliveries = Deliveries::default();
         let mut transition = Transition { listening, ended: None };
         if applied.is_ok() {
@@ -154,6 +166,12 @@ impl RegistryState {
             }
         }
         self.outputs = outputs;
+        #[cfg(feature = "durable")]
+        if applied.is_ok()
+            && let Some(journaled) = journaled
+        {
+            self.journal_after(Some(journaled));
+        }
         applied.map(|()| deliveries).map_err(OpsLifecycleError::from)
     }
 
@@ -295,6 +313,52 @@ impl RegistryState {
             // sender just found here rules out.
             let _ = self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, false, now_ms);
         }
+    }
+
+    /// The registry's durable state: every operation, the retained
+    /// terminal records, the completion feed and the configuration.
+    pub(crate) fn capture(&self) -> Result<RegistrySnapshot, OpsLifecycleError> {
+        let image = self.machine.state().image();
+        let mut records = Vec::with_capacity(image.operations.len());
+        for op in &image.operations {
+            let record = self
+                .records
+                .get(&op.id)
+                .ok_or_else(|| OpsLifecycleError::Internal(format!("operation {} has no record", op.id)))?;
+            records.push(record.capture(op.id));
+        }
+        Ok(RegistrySnapshot {
+            version: SNAPSHOT_VERSION,
+            config: self.config,
+            image,
+            records,
+            feed_details: self.feed_details.all(),
+        })
+    }
+
+    /// A registry rebuilt from `snapshot` by the machine's `restore` or
+    /// `resume` row (`load` makes the request from the image).
+    pub(crate) fn rebuild(
+        snapshot: RegistrySnapshot,
+        load: impl FnOnce(Box<Image<ShellDomain>>) -> Request<ShellDomain>,
+    ) -> Result<RegistryState, SnapshotError> {
+        snapshot.check_shell_parts()?;
+        let mut state = RegistryState::new(snapshot.config);
+        let mut latest = 0;
+        for record in snapshot.records {
+            let id = record.id;
+            latest = latest.max(record.created_at_ms).max(record.completed_at_ms.unwrap_or(0));
+            state.records.insert(id, Record::restore(record));
+        }
+        state.clock = Clock::starting_at_least(latest);
+        state.feed_details = FeedDetails::from_details(snapshot.feed_details);
+        let now = state.clock.now_ms();
+        state.apply(load(Box::new(snapshot.image)), &mut Call::Plain, false, now).map_err(|error| match error {
+            OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),
+            other => SnapshotError::Inconsistent(other.to_string()),
+        })?;
+        state.feed_details.trim(state.machine.state().feed());
+        Ok(state)
     }
 
     pub(crate) fn snapshot(&self, id: &OperationId) -> Option<OperationLifecycleSnapshot> {

@@ -1,0 +1,105 @@
+//! What a durable registry writes: one [`Entry`] per acknowledged
+//! transition, and the compacted [`DurableImage`], each encoded as JSON
+//! behind a checksum so that a torn or altered record is recognised.
+
+use std::collections::BTreeMap;
+
+use oplife_machine::Request;
+
+use crate::snapshot::RegistrySnapshot;
+use crate::types::{OperationPeerHandle, SessionId, ShellDomain};
+
+/// One acknowledged transition: the registry clock when it was made, and
+/// what changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Entry {
+    /// The registry clock the call read (milliseconds since the Unix
+    /// epoch): a replay sets the same times.
+    pub(crate) at_ms: u64,
+    /// What the call changed.
+    pub(crate) change: Change,
+}
+
+/// What one acknowledged call changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Change {
+    /// The machine accepted `request`; a registration brings the shell's
+    /// names, `peer_ready` its handle.
+    Call {
+        /// The request, as the machine saw it.
+        request: Request<ShellDomain>,
+        /// A registration's display name and child session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        registered: Option<(String, Option<SessionId>)>,
+        /// `peer_ready`'s handle.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<OperationPeerHandle>,
+    },
+    /// A consumer's cursor moved to `seq`.
+    Cursor {
+        /// The consumer.
+        consumer: String,
+        /// Its new position.
+        seq: u64,
+    },
+}
+
+/// An [`Entry`] to encode, borrowing what the call holds (it serializes
+/// exactly as the `Entry` it decodes to).
+#[derive(serde::Serialize)]
+#[serde(rename = "Entry")]
+pub(crate) struct EntryRef<'a> {
+    pub(crate) at_ms: u64,
+    pub(crate) change: ChangeRef<'a>,
+}
+
+/// A [`Change`] to encode, borrowed.
+#[derive(serde::Serialize)]
+#[serde(rename = "Change")]
+pub(crate) enum ChangeRef<'a> {
+    Call {
+        request: &'a Request<ShellDomain>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        registered: Option<(&'a str, Option<SessionId>)>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        peer: Option<&'a OperationPeerHandle>,
+    },
+    Cursor {
+        consumer: &'a str,
+        seq: u64,
+    },
+}
+
+/// The compacted image: the registry's snapshot, the consumers' cursors and
+/// the journal position it includes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct DurableImage {
+    /// The registry's durable state (its lost operations not yet resolved).
+    pub(crate) snapshot: RegistrySnapshot,
+    /// Each consumer's cursor.
+    pub(crate) cursors: BTreeMap<String, u64>,
+}
+
+/// FNV-1a, 64 bits: detects torn and altered records (not tampering).
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// `value` as JSON behind its checksum (8 bytes, little-endian).
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    let body = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::with_capacity(body.len() + 8);
+    bytes.extend_from_slice(&checksum(&body).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+/// The value [`encode`] wrote, or why these bytes are not one.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let (sum, body) = bytes.split_at_checked(8).ok_or_else(|| format!("{} bytes, cut short", bytes.len()))?;
+    let expected = u64::from_le_bytes(sum.try_into().map_err(|_| "cut short".to_owned())?);
+    if checksum(body) != expected {
+        return Err("checksum mismatch".into());
+    }
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}

@@ -1,0 +1,81 @@
+//! The durable registry (feature `durable`): every acknowledged transition
+//! is journaled in a [`Store`] (SQLite by default), compacted into images
+//! by size, and recovered through the machine when the store is reopened.
+//!
+//! - [`RuntimeOpsLifecycleRegistry::open`] opens a SQLite file;
+//!   [`RuntimeOpsLifecycleRegistry::open_store`] any [`Store`].
+//! - [`Durability::Sync`]: a call returns once its transition is committed;
+//!   a failed write returns [`crate::OpsLifecycleError::Store`] and changes
+//!   nothing. [`Durability::Batched`]: group commit;
+//!   [`RuntimeOpsLifecycleRegistry::flush`] returns the durable watermark.
+//! - What is journaled is the table's to say: every accepted call except
+//!   the process-local ones (watchers and waits, which end with the
+//!   process), as the request the machine saw plus the clock reading and
+//!   the shell's names, so a replay is exact.
+//!
+//! [`RuntimeOpsLifecycleRegistry::open`]: crate::RuntimeOpsLifecycleRegistry::open
+//! [`RuntimeOpsLifecycleRegistry::open_store`]: crate::RuntimeOpsLifecycleRegistry::open_store
+//! [`RuntimeOpsLifecycleRegistry::flush`]: crate::RuntimeOpsLifecycleRegistry::flush
+
+pub(crate) mod hook;
+pub(crate) mod journal;
+pub(crate) mod open;
+pub(crate) mod options;
+pub(crate) mod sqlite;
+pub(crate) mod store;
+pub(crate) mod writer;
+
+use crate::error::OpsLifecycleError;
+use crate::lock::StateLock;
+use crate::registry::RuntimeOpsLifecycleRegistry;
+use crate::state::RegistryState;
+
+pub use open::{CutRecord, RecoveryError, RecoveryReport};
+pub use options::{Durability, DurableOptions};
+pub use sqlite::{DEFAULT_BUSY_TIMEOUT, SqliteStore};
+pub use store::{JournalRecord, MemoryStore, Store, Stored, StoredImage};
+pub use writer::DurableMark;
+
+impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
+    /// Commits every transition acknowledged so far and returns the durable
+    /// watermark: everything up to it survives a crash. In `Sync` mode
+    /// everything acknowledged already is, and this returns at once; a
+    /// registry that is not durable reports its live position.
+    ///
+    /// # Errors
+    ///
+    /// [`OpsLifecycleError::Store`] when the group commit fails (the
+    /// transitions stay queued, calls are refused until a flush succeeds);
+    /// `Poisoned`; `Closed` if the writer stopped.
+    #[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
+    pub async fn flush(&self) -> Result<DurableMark, OpsLifecycleError> {
+        let waiting = {
+            let state = self.lock()?;
+            match &state.journal {
+                None => {
+                    let feed_watermark = state.machine.state().feed().watermark();
+                    return Ok(DurableMark { seq: 0, feed_watermark });
+                }
+                Some(journal) if journal.durability() == Durability::Sync => return Ok(journal.mark()),
+                Some(journal) => journal.ask_flush(),
+            }
+        };
+        let (receiver, target, failures) = waiting;
+        writer::wait_durable(receiver, target, failures).await
+    }
+
+    /// The durable watermark now, without waiting (see
+    /// [`RuntimeOpsLifecycleRegistry::flush`]).
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    #[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
+    pub fn durable_mark(&self) -> Result<DurableMark, OpsLifecycleError> {
+        let state = self.lock()?;
+        Ok(match &state.journal {
+            Some(journal) => journal.mark(),
+            None => DurableMark { seq: 0, feed_watermark: state.machine.state().feed().watermark() },
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! How a durable registry is opened: durability mode, compaction and the
+//! restore policy for operations a crash cut short.
+
+use std::time::Duration;
+
+use crate::config::OpsLifecycleConfig;
+use crate::types::RestorePolicy;
+
+/// When a call's transition is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A call returns only once its transition is committed to the store;
+    /// watchers, waits, events and the feed see only committed transitions.
+    /// Each call waits for its own commit.
+    #[default]
+    Sync,
+    /// Group commit: a call returns once its transition is applied and
+    /// queued; a background writer commits the queue every
+    /// [`DurableOptions::flush_interval`], or as soon as
+    /// [`DurableOptions::max_batch`] transitions wait. `flush().await`
+    /// returns the durable watermark; nothing unflushed is reported durable.
+    Batched,
+}
+
+/// How [`crate::RuntimeOpsLifecycleRegistry::open`] opens a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurableOptions {
+    /// When a transition is durable.
+    pub durability: Durability,
+    /// The configuration of a new store; a store that already holds a
+    /// registry keeps the configuration it was created with.
+    pub config: OpsLifecycleConfig,
+    /// How operations that had not ended when the process stopped end on
+    /// reopening.
+    pub policy: RestorePolicy,
+    /// After this many journal records the registry writes a new image and
+    /// drops the journal before it (in one atomic write).
+    pub compact_after: u64,
+    /// `Batched`: how often the background writer commits.
+    pub flush_interval: Duration,
+    /// `Batched`: how many queued transitions wake the writer early.
+    pub max_batch: usize,
+}
+
+impl Default for DurableOptions {
+    fn default() -> Self {
+        DurableOptions {
+            durability: Durability::Sync,
+            config: OpsLifecycleConfig::default(),
+            policy: RestorePolicy::default(),
+            compact_after: 10_000,
+            flush_interval: Duration::from_millis(5),
+            max_batch: 4096,
+        }
+    }
+}
+
+impl DurableOptions {
+    /// The default options in `Batched` mode.
+    pub fn batched() -> Self {
+        DurableOptions { durability: Durability::Batched, ..Self::default() }
+    }
+}

@@ -1,0 +1,324 @@
+//! The write side of a durable registry: the journal position, the commit
+//! of each transition (`Sync`) or the queue a background writer commits
+//! (`Batched`), compaction, and the durable watermark.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::durable::journal::{DurableImage, encode};
+use crate::durable::options::{Durability, DurableOptions};
+use crate::durable::store::{JournalRecord, Store, StoredImage};
+use crate::error::{OpsLifecycleError, StoreError};
+
+/// How far the store holds the registry's transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DurableMark {
+    /// The last journal record committed (journal positions count every
+    /// acknowledged transition since the store was created).
+    pub seq: u64,
+    /// The completion feed's watermark as of that record: every entry up
+    /// to it survives a crash.
+    pub feed_watermark: u64,
+}
+
+/// What the background writer reports after each group commit.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reported {
+    pub(crate) mark: DurableMark,
+    /// Failed group commits so far, and the last error.
+    pub(crate) failures: u64,
+    pub(crate) error: Option<StoreError>,
+}
+
+/// Transitions acknowledged but not yet committed (`Batched`).
+#[derive(Default)]
+struct Queue {
+    records: Vec<JournalRecord>,
+    /// The journal position and feed watermark once every queued record is
+    /// applied.
+    mark: DurableMark,
+    /// A compaction to write with the records.
+    image: Option<(u64, DurableImage)>,
+    /// The last group commit failed: calls are refused until one succeeds.
+    failed: Option<StoreError>,
+    /// A flush was asked for.
+    asked: bool,
+}
+
+/// What the registry and its background writer share.
+pub(crate) struct Shared {
+    store: Mutex<Box<dyn Store>>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    stop: AtomicBool,
+    reported: watch::Sender<Reported>,
+}
+
+impl Shared {
+    fn store(&self) -> Result<MutexGuard<'_, Box<dyn Store>>, StoreError> {
+        self.store.lock().map_err(|_| StoreError::Other("the store lock is poisoned".into()))
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // A panic while the queue is held cannot leave it half-changed: each
+        // change is one assignment or push.
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// One group commit of whatever is queued.
+    fn commit_queued(&self) {
+        let (records, image, mark) = {
+            let mut queue = self.queue();
+            queue.asked = false;
+            (std::mem::take(&mut queue.records), queue.image.take(), queue.mark)
+        };
+        if records.is_empty() && image.is_none() {
+            self.reported.send_if_modified(|r| {
+                let moved = r.mark != mark;
+                r.mark = mark;
+                moved
+            });
+            return;
+        }
+        let written = self.store().and_then(|mut store| match &image {
+            Some((upto, durable)) => {
+                let bytes = encode(durable).map_err(StoreError::Other)?;
+                store.compact(&records, &StoredImage { upto: *upto, bytes })
+            }
+            None => store.append(&records),
+        });
+        match written {
+            Ok(()) => {
+                self.queue().failed = None;
+                self.reported.send_modify(|r| r.mark = mark);
+            }
+            Err(error) => {
+                let mut queue = self.queue();
+                let mut retry = records;
+                retry.append(&mut queue.records);
+                queue.records = retry;
+                if queue.image.is_none() {
+                    queue.image = image;
+                }
+                queue.failed = Some(error.clone());
+                drop(queue);
+                self.reported.send_modify(|r| {
+                    r.failures += 1;
+                    r.error = Some(error);
+                });
+            }
+        }
+    }
+}
+
+/// The journal of one durable registry, kept behind the registry's lock.
+pub(crate) struct Journal {
+    durability: Durability,
+    shared: Arc<Shared>,
+    /// The position the next record gets.
+    next_seq: u64,
+    /// Records written since the last image.
+    since_image: u64,
+    compact_after: u64,
+    max_batch: usize,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("durability", &self.durability).field("next_seq", &self.next_seq).finish()
+    }
+}
+
+impl Journal {
+    /// The journal of `store`, whose last record is `last_seq` and whose
+    /// feed watermark is `feed_watermark`; `Batched` starts its writer.
+    pub(crate) fn start(
+        store: Box<dyn Store>,
+        options: &DurableOptions,
+        last_seq: u64,
+        feed_watermark: u64,
+    ) -> Result<Journal, StoreError> {
+        let mark = DurableMark { seq: last_seq, feed_watermark };
+        let (reported, _) = watch::channel(Reported { mark, ..Reported::default() });
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            queue: Mutex::new(Queue { mark, ..Queue::default() }),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+            reported,
+        });
+        let writer = match options.durability {
+            Durability::Sync => None,
+            Durability::Batched => {
+                let shared = Arc::clone(&shared);
+                let interval = options.flush_interval.max(Duration::from_micros(100));
+                let max_batch = options.max_batch.max(1);
+                let spawned = std::thread::Builder::new()
+                    .name("oplife-journal".into())
+                    .spawn(move || write_in_background(&shared, interval, max_batch))
+                    .map_err(|e| StoreError::Other(format!("cannot start the journal writer: {e}")))?;
+                Some(spawned)
+            }
+        };
+        Ok(Journal {
+            durability: options.durability,
+            shared,
+            next_seq: last_seq + 1,
+            since_image: 0,
+            compact_after: options.compact_after.max(1),
+            max_batch: options.max_batch.max(1),
+            writer,
+        })
+    }
+
+    /// The durability mode.
+    pub(crate) fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// `Batched`: the error of the failed group commit that keeps calls
+    /// refused until a flush succeeds.
+    pub(crate) fn refusing(&self) -> Option<StoreError> {
+        match self.durability {
+            Durability::Sync => None,
+            Durability::Batched => self.shared.queue().failed.clone(),
+        }
+    }
+
+    /// `Sync`: commits `bytes` as the next record before the transition is
+    /// applied. Nothing is written, and the call must be refused, on error.
+    pub(crate) fn commit(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let record = JournalRecord { seq: self.next_seq, bytes };
+        self.shared.store()?.append(std::slice::from_ref(&record))?;
+        self.next_seq += 1;
+        self.since_image += 1;
+        Ok(())
+    }
+
+    /// `Batched`: queues `bytes` as the next record of a transition just
+    /// applied.
+    pub(crate) fn enqueue(&mut self, bytes: Vec<u8>) {
+        let record = JournalRecord { seq: self.next_seq, bytes };
+        self.next_seq += 1;
+        self.since_image += 1;
+        let mut queue = self.shared.queue();
+        queue.records.push(record);
+        queue.mark.seq = self.next_seq - 1;
+        if queue.records.len() >= self.max_batch {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Records the feed watermark after the transition last written.
+    pub(crate) fn applied(&mut self, feed_watermark: u64) {
+        match self.durability {
+            Durability::Sync => self.shared.reported.send_if_modified(|r| {
+                let mark = DurableMark { seq: self.next_seq - 1, feed_watermark };
+                let moved = r.mark != mark;
+                r.mark = mark;
+                moved
+            }),
+            Durability::Batched => {
+                self.shared.queue().mark.feed_watermark = feed_watermark;
+                false
+            }
+        };
+    }
+
+    /// Whether enough records were written since the last image to
+    /// compact.
+    pub(crate) fn wants_image(&self) -> bool {
+        self.since_image >= self.compact_after
+    }
+
+    /// Writes `image` as including every record written so far (`Sync`:
+    /// now; `Batched`: with the next group commit). A failed compaction is
+    /// retried after another `compact_after` records; the journal before
+    /// it stays, so nothing is lost.
+    pub(crate) fn compact(&mut self, image: DurableImage) {
+        self.since_image = 0;
+        let upto = self.next_seq - 1;
+        match self.durability {
+            Durability::Sync => {
+                if let (Ok(bytes), Ok(mut store)) = (encode(&image), self.shared.store()) {
+                    let _ = store.compact(&[], &StoredImage { upto, bytes });
+                }
+            }
+            Durability::Batched => self.shared.queue().image = Some((upto, image)),
+        }
+    }
+
+    /// The durable mark now.
+    pub(crate) fn mark(&self) -> DurableMark {
+        self.shared.reported.borrow().mark
+    }
+
+    /// Asks for a group commit of everything acknowledged so far; returns
+    /// what to wait for: the journal position to reach and the failure
+    /// count to stay below.
+    pub(crate) fn ask_flush(&self) -> (watch::Receiver<Reported>, u64, u64) {
+        let receiver = self.shared.reported.subscribe();
+        let failures = receiver.borrow().failures;
+        let target = {
+            let mut queue = self.shared.queue();
+            queue.asked = true;
+            queue.mark.seq
+        };
+        self.shared.wake.notify_one();
+        (receiver, target, failures)
+    }
+}
+
+/// Waits until the journal reaches `target`, or a group commit fails.
+pub(crate) async fn wait_durable(
+    mut receiver: watch::Receiver<Reported>,
+    target: u64,
+    failures: u64,
+) -> Result<DurableMark, OpsLifecycleError> {
+    loop {
+        {
+            let reported = receiver.borrow_and_update();
+            if reported.mark.seq >= target {
+                return Ok(reported.mark);
+            }
+            if reported.failures > failures {
+                let error = reported.error.clone().unwrap_or(StoreError::Other("group commit failed".into()));
+                return Err(OpsLifecycleError::Store(error));
+            }
+        }
+        if receiver.changed().await.is_err() {
+            return Err(OpsLifecycleError::Closed);
+        }
+    }
+}
+
+fn write_in_background(shared: &Shared, interval: Duration, max_batch: usize) {
+    loop {
+        {
+            let queue = shared.queue();
+            let waiting =
+                |q: &mut Queue| !q.asked && q.records.len() < max_batch && !shared.stop.load(Ordering::Acquire);
+            let _ = shared.wake.wait_timeout_while(queue, interval, waiting);
+        }
+        shared.commit_queued();
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+    }
+}
+
+impl Drop for Journal {
+    /// `Batched`: commits what is queued, then stops the writer.
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}

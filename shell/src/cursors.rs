@@ -69,8 +69,9 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         #[cfg(feature = "durable")]
         {
             let now_ms = state.clock.now_ms();
-            state.journal_cursor(consumer, seq, now_ms)?;
+            state.move_cursor(consumer, seq, now_ms)?;
         }
+        #[cfg(not(feature = "durable"))]
         state.cursors.insert(consumer.to_owned(), seq);
         Ok(seq)
     }

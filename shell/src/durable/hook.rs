@@ -62,10 +62,14 @@ impl RegistryState {
         }
     }
 
-    /// Journals a consumer's cursor move, as `journal_before` and
-    /// `journal_after` do a call.
-    pub(crate) fn journal_cursor(&mut self, consumer: &str, seq: u64, now_ms: u64) -> Result<(), OpsLifecycleError> {
-        let Some(journal) = &mut self.journal else { return Ok(()) };
+    /// Moves a consumer's cursor, journaled as `journal_before` and
+    /// `journal_after` journal a call: written (or queued) first, then
+    /// moved, then compacted if due, so an image never misses the move.
+    pub(crate) fn move_cursor(&mut self, consumer: &str, seq: u64, now_ms: u64) -> Result<(), OpsLifecycleError> {
+        let Some(journal) = &mut self.journal else {
+            self.cursors.insert(consumer.to_owned(), seq);
+            return Ok(());
+        };
         let bytes = encoded(&EntryRef { at_ms: now_ms, change: ChangeRef::Cursor { consumer, seq } })?;
         match journal.durability() {
             Durability::Sync => journal.commit(bytes)?,
@@ -76,6 +80,7 @@ impl RegistryState {
                 journal.enqueue(bytes);
             }
         }
+        self.cursors.insert(consumer.to_owned(), seq);
         self.journal_after(None);
         Ok(())
     }

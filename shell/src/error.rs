@@ -111,7 +111,7 @@ pub enum StoreError {
     #[error("the store is locked by another connection")]
     Busy,
     /// The store's own structures are damaged (not a record the registry
-    /// wrote: see [`crate::RecoveryError`] for those).
+    /// wrote: recovery reports those as a `RecoveryError`).
     #[error("the store is corrupt: {0}")]
     Corrupt(String),
     /// Any other failure, with the store's message.

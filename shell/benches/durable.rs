@@ -1,0 +1,117 @@
+//! The durable registry beside the in-memory one: S1 (register → start →
+//! complete) and S6 (the same with an awaited watcher), in `Sync` and
+//! `Batched` mode on a SQLite file, in one run. Rounds alternate the order
+//! of the three registries; each figure is the median of the rounds. A
+//! durable round ends with `flush().await`, so every counted transition is
+//! committed. Run with
+//! `cargo bench -p oplife-shell --features durable --bench durable`.
+
+#![allow(clippy::unwrap_used, clippy::panic, missing_docs)] // a benchmark: a failed unwrap is a broken run
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use oplife_shell::{
+    Durability, DurableOptions, OperationId, OperationKind, OperationResult, OperationSpec, OpsLifecycleRegistry,
+    RuntimeOpsLifecycleRegistry, SessionId,
+};
+
+/// Transitions per operation in both scenarios: register, start, complete
+/// (the watcher is process-local: not journaled).
+const TRANSITIONS: f64 = 3.0;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Memory,
+    Sync,
+    Batched,
+}
+
+fn spec(n: u64) -> OperationSpec {
+    OperationSpec {
+        id: OperationId(uuid::Uuid::from_u64_pair(0x4000_0000_0000_0000 | n.rotate_left(17), n)),
+        kind: OperationKind::BackgroundToolOp,
+        owner_session_id: SessionId(uuid::Uuid::nil()),
+        display_name: format!("op-{n:06}"),
+        source_label: "bench".into(),
+        child_session_id: None,
+        expect_peer_channel: false,
+    }
+}
+
+fn scratch(round: usize, kind: Kind) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("oplife-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{round}-{kind:?}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+fn registry(kind: Kind, round: usize) -> RuntimeOpsLifecycleRegistry {
+    let durability = match kind {
+        Kind::Memory => return RuntimeOpsLifecycleRegistry::new(),
+        Kind::Sync => Durability::Sync,
+        Kind::Batched => Durability::Batched,
+    };
+    let options = DurableOptions { durability, ..DurableOptions::default() };
+    RuntimeOpsLifecycleRegistry::open(scratch(round, kind), options).unwrap().0
+}
+
+/// Operations per second of `ops` operations, with a watcher each when
+/// `watch` (S6), until every transition is durable.
+fn run(kind: Kind, round: usize, ops: u64, watch: bool, runtime: &tokio::runtime::Runtime) -> f64 {
+    let registry = registry(kind, round);
+    let base = (round as u64 + 1) << 32;
+    let started = Instant::now();
+    runtime.block_on(async {
+        for n in base..base + ops {
+            let spec = spec(n);
+            let id = spec.id;
+            registry.register_operation(spec).unwrap();
+            registry.provisioning_succeeded(&id).unwrap();
+            let watcher = if watch { Some(registry.register_watcher(&id).unwrap()) } else { None };
+            let result = OperationResult { id, content: "ok".into(), is_error: false, duration_ms: 1, tokens_used: 1 };
+            registry.complete_operation(&id, result).unwrap();
+            if let Some(watcher) = watcher {
+                watcher.wait().await.unwrap();
+            }
+        }
+        registry.flush().await.unwrap();
+    });
+    ops as f64 / started.elapsed().as_secs_f64()
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick" || a.starts_with("--test"));
+    let rounds = if quick { 1 } else { 5 };
+    let scale = if quick { 100 } else { 1 };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let kinds = [Kind::Memory, Kind::Sync, Kind::Batched];
+    // Sync commits (and syncs) every transition: fewer operations.
+    let ops = |kind| if kind == Kind::Sync { 2_000 / scale } else { 100_000 / scale };
+    println!("scenario | registry | ops/s | transitions/s | vs in-memory (median of {rounds} alternating rounds)");
+    println!("---|---|---|---|---");
+    for (name, watch) in [("S1 register→start→complete", false), ("S6 … with an awaited watcher", true)] {
+        let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+        for round in 0..rounds {
+            // Alternate the order, so no registry always runs first.
+            for k in 0..kinds.len() {
+                let at = (k + round) % kinds.len();
+                let kind = kinds[at];
+                samples[at].push(run(kind, round, ops(kind) as u64, watch, &runtime));
+            }
+        }
+        let rates: Vec<f64> = samples.into_iter().map(median).collect();
+        for (kind, rate) in kinds.iter().zip(&rates) {
+            println!("{name} | {kind:?} | {:.0} | {:.0} | {:.3}", rate, rate * TRANSITIONS, rate / rates[0]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("oplife-bench-{}", std::process::id())));
+}

@@ -1,6 +1,6 @@
 //! The typed errors of the machine.
 
-use oplife_spec::{ErrorKind, Input, OperationKind, Status};
+use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Status};
 use thiserror::Error;
 
 use crate::outcome::Domain;
@@ -50,6 +50,15 @@ pub enum LifecycleError<D: Domain> {
     /// No watcher of the operation is pending.
     #[error("operation {0:?} has no pending watcher")]
     WatcherNotPending(D::OpId),
+    /// `rollback_registration` of an operation someone already observed.
+    #[error("the registration of {id:?} cannot be rolled back: {guard} does not hold")]
+    RegistrationObserved {
+        /// The operation.
+        id: D::OpId,
+        /// The guard that does not hold (a watcher, a wait or progress
+        /// observed the operation).
+        guard: Guard,
+    },
     /// The owner terminated; the registry takes no new operations.
     #[error("the owner has terminated; no operation can be registered")]
     OwnerTerminated,
@@ -89,6 +98,7 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::WaitNotActive(_) => ErrorKind::WaitNotActive,
             LifecycleError::DuplicateWaitRequest(_) => ErrorKind::DuplicateWaitRequest,
             LifecycleError::WatcherNotPending(_) => ErrorKind::WatcherNotPending,
+            LifecycleError::RegistrationObserved { .. } => ErrorKind::RegistrationObserved,
             LifecycleError::OwnerTerminated => ErrorKind::OwnerTerminated,
             LifecycleError::PeerExpectationMismatch { .. } => ErrorKind::PeerExpectationMismatch,
             LifecycleError::RegistryInUse => ErrorKind::RegistryInUse,

@@ -31,6 +31,8 @@ pub(crate) enum Subject<D: Domain> {
     Spec { id: D::OpId, kind: OperationKind, expects_peer: bool },
     /// An image, with why it cannot be restored.
     Image(String),
+    /// An operation someone observed, and the guard that says so.
+    Observed(D::OpId, Guard),
     /// A guard on a row whose input it does not apply to (only a broken
     /// table has one).
     Misapplied(Guard),
@@ -56,6 +58,7 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::WaitNotActive, Subject::Wait(wait)) => E::WaitNotActive(wait),
         (ErrorKind::DuplicateWaitRequest, Subject::Wait(wait)) => E::DuplicateWaitRequest(wait),
         (ErrorKind::WatcherNotPending, Subject::Operation(id, _)) => E::WatcherNotPending(id),
+        (ErrorKind::RegistrationObserved, Subject::Observed(id, guard)) => E::RegistrationObserved { id, guard },
         (ErrorKind::OwnerTerminated, _) => E::OwnerTerminated,
         (ErrorKind::PeerExpectationMismatch, Subject::Spec { id, kind, expects_peer }) => {
             E::PeerExpectationMismatch { id, kind, expects_peer }
@@ -96,6 +99,14 @@ pub(crate) fn operation_guard<D: Domain>(
         Guard::KindExpectsPeer => op.is_some_and(|op| op.kind.expects_peer_channel()),
         Guard::NotYetPeerReady => op.is_some_and(|op| !op.peer_ready),
         Guard::WatcherPending => op.is_some_and(|op| op.watchers > 0),
+        Guard::NoWatcher | Guard::NotWaitedOn | Guard::NoProgress => {
+            let unobserved = op.is_some_and(|op| match guard {
+                Guard::NoWatcher => op.watchers == 0,
+                Guard::NotWaitedOn => op.waiters.is_empty(),
+                _ => op.progress == 0,
+            });
+            return if unobserved { Ok(()) } else { Err(Subject::Observed(id.clone(), guard)) };
+        }
         Guard::Buffered => op.is_some_and(|op| op.buffered),
         Guard::NotBuffered => op.is_some_and(|op| !op.buffered),
         Guard::LostAsTerminated => matches!(payload, Payload::Lost(LostPolicy::Terminate { .. })),

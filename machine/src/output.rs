@@ -106,6 +106,12 @@ pub enum Output<D: Domain> {
         /// The operation.
         id: D::OpId,
     },
+    /// A registration was rolled back: the operation is forgotten as if it
+    /// had never been registered.
+    RolledBack {
+        /// The operation.
+        id: D::OpId,
+    },
     /// A retained record was handed over and forgotten.
     Collected {
         /// The operation.

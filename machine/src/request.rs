@@ -112,6 +112,12 @@ pub enum Request<D: Domain> {
         /// The operation.
         id: D::OpId,
     },
+    /// Undo a registration whose handle never reached its caller: allowed
+    /// only while nobody can have observed the operation.
+    RollbackRegistration {
+        /// The operation.
+        id: D::OpId,
+    },
     /// The owner session terminates: every non-terminal operation ends.
     TerminateOwner {
         /// Why.
@@ -216,6 +222,7 @@ impl<D: Domain> Request<D> {
             Request::RequestRetire { .. } => Input::RequestRetire,
             Request::MarkRetired { .. } => Input::MarkRetired,
             Request::CollectTerminal { .. } => Input::CollectTerminal,
+            Request::RollbackRegistration { .. } => Input::RollbackRegistration,
             Request::TerminateOwner { .. } => Input::TerminateOwner,
             Request::CollectCompleted => Input::CollectCompleted,
             Request::BeginWait { .. } => Input::BeginWait,
@@ -241,7 +248,8 @@ impl<D: Domain> Request<D> {
             | Request::Cancel { id, .. }
             | Request::RequestRetire { id }
             | Request::MarkRetired { id }
-            | Request::CollectTerminal { id } => Some(id),
+            | Request::CollectTerminal { id }
+            | Request::RollbackRegistration { id } => Some(id),
             Request::TerminateOwner { .. }
             | Request::CollectCompleted
             | Request::BeginWait { .. }
@@ -284,6 +292,7 @@ impl<D: Domain> Request<D> {
             (Input::RequestRetire, Payload::None) => Request::RequestRetire { id },
             (Input::MarkRetired, Payload::None) => Request::MarkRetired { id },
             (Input::CollectTerminal, Payload::None) => Request::CollectTerminal { id },
+            (Input::RollbackRegistration, Payload::None) => Request::RollbackRegistration { id },
             _ => return None,
         })
     }
@@ -308,7 +317,8 @@ impl<D: Domain> Request<D> {
             | Request::ReleaseWatcher { id }
             | Request::RequestRetire { id }
             | Request::MarkRetired { id }
-            | Request::CollectTerminal { id } => Ok((input, id, Payload::None)),
+            | Request::CollectTerminal { id }
+            | Request::RollbackRegistration { id } => Ok((input, id, Payload::None)),
             registry => Err(registry),
         }
     }

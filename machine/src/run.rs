@@ -182,6 +182,7 @@ impl<D: Domain> Run<'_, D> {
                 }
             }
             Effect::ReportEvicted => self.out.push(Output::Evicted { id: id.clone() }),
+            Effect::ReportRolledBack => self.out.push(Output::RolledBack { id: id.clone() }),
             Effect::ReportCollected => {
                 if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
                     self.out.push(Output::Collected { id: id.clone(), outcome });

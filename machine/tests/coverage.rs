@@ -34,6 +34,8 @@ fn every_row_fires() {
         h.register(id, Bg);
         h.ok(req);
     }
+    h.register(8, Bg);
+    h.ok(Request::RollbackRegistration { id: 8 });
     h.running(6, Bg);
     h.ok(done(6));
     h.ok(Request::CollectCompleted);

@@ -68,6 +68,7 @@ fn describe_faults(faults: u16) -> String {
         (fault::FEED_ENTRY, "a terminal transition did not get exactly one feed entry"),
         (fault::FEED_OUTCOME, "a feed entry disagrees with the op's outcome"),
         (fault::RESTORE, "the restart lost or altered a record, or left a lost op unended"),
+        (fault::ROLLBACK_TRACE, "the rollback left a trace: the registry is not as if the op was never registered"),
         (fault::LOST_IN_CRASH, "a crash would lose this call: the journal does not replay it"),
     ];
     let hits: Vec<&str> = names.iter().filter(|(bit, _)| faults & bit != 0).map(|(_, n)| *n).collect();
@@ -132,6 +133,7 @@ fn describe_output(output: &Output<Tiny>) -> String {
         Output::WaitCancelled { wait } => format!("WaitCancelled(wait{wait})"),
         Output::Acknowledged { id } => format!("Acknowledged(op{id})"),
         Output::Evicted { id } => format!("Evicted(op{id})"),
+        Output::RolledBack { id } => format!("RolledBack(op{id})"),
         Output::Collected { id, outcome } => format!("Collected(op{id}, {:?})", outcome.kind()),
     }
 }

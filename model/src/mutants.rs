@@ -236,4 +236,16 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::CRASH_LOSES_NOTHING,
         alter: |t| t.process_local.push(Input::Cancel),
     },
+    Mutant {
+        name: "rollback-keeps-record",
+        description: "rollback_registration releases the slot but does not forget the operation",
+        caught_by: p::ROLLBACK_LEAVES_NO_TRACE,
+        alter: |t| drop_effect(t, Input::RollbackRegistration, Effect::ForgetRecord),
+    },
+    Mutant {
+        name: "rollback-of-a-waited-op",
+        description: "rollback_registration does not check that no wait tracks the operation",
+        caught_by: p::ROLLBACK_LEAVES_NO_TRACE,
+        alter: |t| drop_guard(t, Input::RollbackRegistration, Guard::NotWaitedOn),
+    },
 ];

@@ -174,6 +174,13 @@ impl Told {
                 self.collected.push((*id, outcome.kind()));
                 forget(next, *id);
             }
+            Output::RolledBack { id } => {
+                next.witnessed |= witness::ROLLED_BACK;
+                if !leaves_no_trace(before, next, action, *id) {
+                    next.faults |= fault::ROLLBACK_TRACE;
+                }
+                forget(next, *id);
+            }
             Output::Registered { .. }
             | Output::Started { .. }
             | Output::Progress { .. }
@@ -342,6 +349,26 @@ pub(crate) fn observe_restart(
     if crash && old.operations().any(|(id, op)| op.status().is_terminal() && new.operation(id).is_some()) {
         next.witnessed |= witness::CRASH_KEPT_RECORD;
     }
+}
+
+/// Whether rolling back `id` left the registry as if `id` had never been
+/// registered: the same image without it (the same operations in the same
+/// order, retained records, feed and phase), no watcher of it, no wait that
+/// waits for it (a wait can only begin over a registered operation; one
+/// that captured the outcome of an earlier operation with the same id is no
+/// trace of this one), and the rollback asked for.
+fn leaves_no_trace(before: &ModelState, next: &ModelState, action: Action, id: u8) -> bool {
+    let mut expected = before.machine.image();
+    expected.operations.retain(|op| op.id != id);
+    let untouched_waits = before.waits == next.waits
+        && next
+            .machine
+            .pending_waits()
+            .all(|(_, wait)| wait.entries().iter().all(|(listed, captured)| *listed != id || captured.is_some()));
+    action == Action::Op(Input::RollbackRegistration, id)
+        && next.machine.image() == expected
+        && next.watchers.get(usize::from(id)).is_none_or(|w| *w == 0)
+        && untouched_waits
 }
 
 fn forget(next: &mut ModelState, id: u8) {

@@ -59,6 +59,11 @@ pub const RESTART_KEEPS_TERMINAL: &str = "17 restart keeps terminal records and 
 /// image into the durable state it left, or is process-local and leaves the
 /// durable state as it was; a crash then reopens exactly that state.
 pub const CRASH_LOSES_NOTHING: &str = "18 a crash loses no acknowledged call";
+/// 19. A rolled-back registration leaves no trace.
+///
+/// The registry is as if the operation had never been registered: the same
+/// image without it, and no watcher or wait of it.
+pub const ROLLBACK_LEAVES_NO_TRACE: &str = "19 a rolled-back registration leaves no trace";
 
 /// An op is evicted.
 pub const SOMETIMES_EVICTION: &str = "sometimes: a record is evicted";
@@ -78,6 +83,8 @@ pub const SOMETIMES_RESTART_KEEPS_RECORD: &str = "sometimes: a retained record s
 pub const SOMETIMES_WATCHER_RELEASED: &str = "sometimes: a dropped watch releases its pending watcher";
 /// A crash recovers a terminal record from the journal.
 pub const SOMETIMES_CRASH_KEEPS_RECORD: &str = "sometimes: a terminal record survives a crash";
+/// A registration is rolled back.
+pub const SOMETIMES_ROLLBACK: &str = "sometimes: a registration is rolled back";
 /// The concurrency limit refuses a registration.
 pub const SOMETIMES_LIMIT_REFUSES: &str = "sometimes: the concurrency limit refuses a registration";
 
@@ -191,6 +198,10 @@ fn crash_loses_nothing(_: &M, s: &ModelState) -> bool {
     s.faults & fault::LOST_IN_CRASH == 0
 }
 
+fn rollback_leaves_no_trace(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::ROLLBACK_TRACE == 0
+}
+
 fn saw(s: &ModelState, bit: u16) -> bool {
     s.witnessed & bit != 0
 }
@@ -217,6 +228,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(FEED_CARRIES_OUTCOME, feed_carries_outcome),
         Property::always(RESTART_KEEPS_TERMINAL, restart_keeps_terminal),
         Property::always(CRASH_LOSES_NOTHING, crash_loses_nothing),
+        Property::always(ROLLBACK_LEAVES_NO_TRACE, rollback_leaves_no_trace),
     ]
 }
 
@@ -229,7 +241,7 @@ type Shows = fn(&M, &ModelState) -> bool;
 
 /// Every `sometimes` property: its name, what shows it, and when a
 /// configuration cannot reach it.
-const EXAMPLES: [(&str, Shows, Applicable); 10] = [
+const EXAMPLES: [(&str, Shows, Applicable); 11] = [
     (
         SOMETIMES_EVICTION,
         |_, s| saw(s, witness::EVICTED),
@@ -274,6 +286,7 @@ const EXAMPLES: [(&str, Shows, Applicable); 10] = [
             if !c.restarts { Some("no restarts") } else { (c.max_completed == 0).then_some("no record is retained") }
         },
     ),
+    (SOMETIMES_ROLLBACK, |_, s| saw(s, witness::ROLLED_BACK), |_| None),
     (SOMETIMES_CRASH_KEEPS_RECORD, |_, s| saw(s, witness::CRASH_KEPT_RECORD), |c| (!c.crashes).then_some("no crashes")),
     (
         SOMETIMES_LIMIT_REFUSES,

@@ -93,6 +93,9 @@ pub mod fault {
     /// (the last durable image resumed, the call applied if the table
     /// journals it) does not give the durable state the call left.
     pub const LOST_IN_CRASH: u16 = 1 << 11;
+    /// A rollback left a trace: the registry is not as if the operation had
+    /// never been registered.
+    pub const ROLLBACK_TRACE: u16 = 1 << 12;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -118,6 +121,8 @@ pub mod witness {
     pub const WATCHER_RELEASED: u16 = 1 << 8;
     /// A crash recovered a terminal record from the journal.
     pub const CRASH_KEPT_RECORD: u16 = 1 << 9;
+    /// A registration was rolled back.
+    pub const ROLLED_BACK: u16 = 1 << 10;
 }
 
 /// One state of the model.

@@ -128,6 +128,35 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     /// `NotFound`, `InvalidTransition` (not terminal, or already
     /// acknowledged), `Poisoned`.
     fn collect_terminal(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
+    /// Undoes a registration whose handle never reached its caller (for
+    /// example, spawning its task failed), as if it had never happened: no
+    /// outcome, no feed entry, no watcher notified, no event, and its
+    /// concurrency slot returned. Only while nobody can have observed the
+    /// operation: no watcher, no wait over it, no progress, not running,
+    /// not peer-ready.
+    ///
+    /// Allowed from: Provisioning; see the [transition table](oplife_spec::transition_table).
+    ///
+    /// ```
+    /// use oplife_shell::prelude::*;
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let spec = OperationSpec::background_tool(SessionId::new(), "spawn me");
+    /// let id = spec.id;
+    /// registry.register_operation(spec)?;
+    /// // spawning the task failed: the caller never got its handle
+    /// registry.rollback_registration(&id)?;
+    /// assert_eq!(registry.snapshot(&id)?, None);
+    /// assert!(registry.list_since(0)?.entries.is_empty()); // no feed entry
+    /// # Ok::<(), OpsLifecycleError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidTransition` (no longer provisioning),
+    /// `RegistrationObserved` (a watcher or a wait observes it), `Store`
+    /// (a durable registry could not write it), `Poisoned`.
+    fn rollback_registration(&self, id: &OperationId) -> Result<(), OpsLifecycleError>;
     /// The operation as the registry knows it; `None` if unknown or
     /// forgotten.
     ///

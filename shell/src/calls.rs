@@ -81,6 +81,10 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
         self.simple(Request::CollectTerminal { id: *id })
     }
 
+    fn rollback_registration(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {
+        self.simple(Request::RollbackRegistration { id: *id })
+    }
+
     fn snapshot(&self, id: &OperationId) -> Result<Option<OperationLifecycleSnapshot>, OpsLifecycleError> {
         Ok(self.lock()?.snapshot(id))
     }

@@ -1,7 +1,7 @@
 //! The registry's typed errors.
 
 use oplife_machine::LifecycleError;
-use oplife_spec::{Input, OperationKind, Status};
+use oplife_spec::{Guard, Input, OperationKind, Status};
 use thiserror::Error;
 
 use crate::types::{OperationId, ShellDomain, WaitRequestId};
@@ -51,6 +51,15 @@ pub enum OpsLifecycleError {
     /// No watcher of the operation is pending.
     #[error("operation {0} has no pending watcher")]
     WatcherNotPending(OperationId),
+    /// `rollback_registration` of an operation someone already observed:
+    /// `guard` says how (a watcher, a wait, progress, a peer).
+    #[error("the registration of {id} cannot be rolled back: {guard} does not hold")]
+    RegistrationObserved {
+        /// The operation.
+        id: OperationId,
+        /// The table's guard that does not hold.
+        guard: Guard,
+    },
     /// The owner terminated; the registry takes no new operations.
     #[error("the owner has terminated; no operation can be registered")]
     OwnerTerminated,
@@ -157,6 +166,7 @@ impl From<LifecycleError<ShellDomain>> for OpsLifecycleError {
             LifecycleError::WaitNotActive(wait) => Self::WaitNotActive(wait),
             LifecycleError::DuplicateWaitRequest(wait) => Self::DuplicateWaitRequest(wait),
             LifecycleError::WatcherNotPending(id) => Self::WatcherNotPending(id),
+            LifecycleError::RegistrationObserved { id, guard } => Self::RegistrationObserved { id, guard },
             LifecycleError::OwnerTerminated => Self::OwnerTerminated,
             LifecycleError::PeerExpectationMismatch { id, kind, expects_peer } => {
                 Self::PeerExpectationMismatch { id, kind, expect_peer_channel: expects_peer }

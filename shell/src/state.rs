@@ -281,7 +281,7 @@ impl RegistryState {
                     deliveries.cancelled.push(sender);
                 }
             }
-            Output::Evicted { id } => {
+            Output::Evicted { id } | Output::RolledBack { id } => {
                 self.records.remove(&id);
             }
             Output::Collected { id, outcome } => {

@@ -170,6 +170,13 @@ impl Table {
             Rule::op(I::RequestRetire, StatusSet::of(&[S::Running]), &[], T::Status(S::Retiring), &[]),
             Rule::op(I::MarkRetired, live, &[], T::Status(S::Retired), terminal),
             Rule::op(I::CollectTerminal, StatusSet::TERMINAL, &[G::Buffered], T::Unchanged, &[E::ClearBuffered]),
+            Rule::op(
+                I::RollbackRegistration,
+                StatusSet::of(&[S::Provisioning]),
+                &[G::NoWatcher, G::NotWaitedOn, G::NoProgress, G::NotYetPeerReady],
+                T::Status(S::Absent),
+                &[E::ReleaseSlot, E::ReportRolledBack, E::ForgetRecord],
+            ),
             Rule::registry(
                 I::TerminateOwner,
                 &[Phase::Open],

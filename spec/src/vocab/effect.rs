@@ -57,6 +57,9 @@ pub enum Effect {
     ReportEvicted,
     /// Hand the record and its outcome to the collector.
     ReportCollected,
+    /// Report that the registration was rolled back (the shell forgets its
+    /// record; nothing else is told).
+    ReportRolledBack,
     /// Cascade [`crate::Input::Terminate`] over every operation, in registration
     /// order.
     TerminateEach,
@@ -112,6 +115,7 @@ impl Effect {
             Effect::Unretain => "unretain",
             Effect::ReportEvicted => "report evicted",
             Effect::ReportCollected => "report collected",
+            Effect::ReportRolledBack => "report rolled back",
             Effect::TerminateEach => "terminate each op",
             Effect::DrainRetained => "drain each retained",
             Effect::OpenWait => "open wait",

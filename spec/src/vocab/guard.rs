@@ -42,6 +42,12 @@ pub enum Guard {
     ImageOpen,
     /// The image was captured after the owner terminated.
     ImageOwnerTerminated,
+    /// No watcher of the operation is pending.
+    NoWatcher,
+    /// No pending wait tracks the operation.
+    NotWaitedOn,
+    /// The operation has reported no progress.
+    NoProgress,
     /// The restore policy ends lost operations `Terminated`.
     LostAsTerminated,
     /// The restore policy ends lost operations `Cancelled`.
@@ -65,6 +71,7 @@ impl Guard {
             Guard::WaitPending => ErrorKind::WaitNotActive,
             Guard::RegistryPristine => ErrorKind::RegistryInUse,
             Guard::ImageConsistent | Guard::ImageOpen | Guard::ImageOwnerTerminated => ErrorKind::InvalidImage,
+            Guard::NoWatcher | Guard::NotWaitedOn | Guard::NoProgress => ErrorKind::RegistrationObserved,
             Guard::LostAsTerminated | Guard::LostAsCancelled => ErrorKind::InvalidTransition,
         }
     }
@@ -107,6 +114,9 @@ impl Guard {
             Guard::ImageConsistent => "image consistent",
             Guard::ImageOpen => "image captured while open",
             Guard::ImageOwnerTerminated => "image captured after owner termination",
+            Guard::NoWatcher => "no watcher",
+            Guard::NotWaitedOn => "no wait tracks it",
+            Guard::NoProgress => "no progress reported",
             Guard::LostAsTerminated => "policy: lost ops end Terminated",
             Guard::LostAsCancelled => "policy: lost ops end Cancelled",
         }

@@ -106,6 +106,9 @@ inputs! {
     MarkRetired => "mark_retired", Operation, Nothing;
     /// `collect_terminal(id)`: acknowledge one buffered terminal outcome.
     CollectTerminal => "collect_terminal", Operation, Nothing;
+    /// `rollback_registration(id)`: undo a registration whose handle never
+    /// reached its caller, as if it had never happened.
+    RollbackRegistration => "rollback_registration", Operation, Nothing;
     /// `terminate_owner(reason)`.
     TerminateOwner => "terminate_owner", Registry, RequiredReason;
     /// `collect_completed()`.

@@ -62,6 +62,9 @@ pub enum ErrorKind {
     DuplicateWaitRequest,
     /// No watcher of the operation is pending.
     WatcherNotPending,
+    /// A rollback of a registration someone already observed (a watcher,
+    /// a wait or a progress report).
+    RegistrationObserved,
     /// The owner has terminated; the registry takes no new operations.
     OwnerTerminated,
     /// The spec's `expect_peer_channel` disagrees with its kind.
@@ -76,7 +79,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
@@ -87,6 +90,7 @@ impl ErrorKind {
         ErrorKind::WaitNotActive,
         ErrorKind::DuplicateWaitRequest,
         ErrorKind::WatcherNotPending,
+        ErrorKind::RegistrationObserved,
         ErrorKind::OwnerTerminated,
         ErrorKind::PeerExpectationMismatch,
         ErrorKind::RegistryInUse,

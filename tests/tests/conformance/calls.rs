@@ -113,6 +113,7 @@ pub(crate) fn on_shell(
         (Input::RequestRetire, _) => done(registry.request_retire(&id)),
         (Input::MarkRetired, _) => done(registry.mark_retired(&id)),
         (Input::CollectTerminal, _) => done(registry.collect_terminal(&id)),
+        (Input::RollbackRegistration, _) => done(registry.rollback_registration(&id)),
         (input, payload) => panic!("no shell method for {input} with {payload:?}: add it here"),
     }
 }

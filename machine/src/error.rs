@@ -38,6 +38,17 @@ pub enum LifecycleError<D: Domain> {
         /// The active count.
         active: usize,
     },
+    /// Registration while the caller's limit of active operations of the
+    /// same kind is reached.
+    #[error("admission limit reached: {active} of {limit} {kind:?} operations active")]
+    AdmissionLimitExceeded {
+        /// The kind registered.
+        kind: OperationKind,
+        /// The caller's limit.
+        limit: u32,
+        /// The kind's active count.
+        active: u32,
+    },
     /// A wait lists the same operation twice.
     #[error("operation {0:?} is listed twice in one wait")]
     DuplicateWaitOperation(D::OpId),
@@ -94,6 +105,7 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::PeerNotExpected(_) => ErrorKind::PeerNotExpected,
             LifecycleError::AlreadyPeerReady(_) => ErrorKind::AlreadyPeerReady,
             LifecycleError::MaxConcurrentExceeded { .. } => ErrorKind::MaxConcurrentExceeded,
+            LifecycleError::AdmissionLimitExceeded { .. } => ErrorKind::AdmissionLimitExceeded,
             LifecycleError::DuplicateWaitOperation(_) => ErrorKind::DuplicateWaitOperation,
             LifecycleError::WaitNotActive(_) => ErrorKind::WaitNotActive,
             LifecycleError::DuplicateWaitRequest(_) => ErrorKind::DuplicateWaitRequest,

@@ -27,6 +27,8 @@ pub(crate) enum Subject<D: Domain> {
     Wait(D::WaitId),
     /// The concurrency limit and the active count.
     Limit { limit: usize, active: usize },
+    /// The caller's limit for a kind and that kind's active count.
+    KindLimit { kind: OperationKind, limit: u32, active: u32 },
     /// A registration spec whose peer expectation disagrees with its kind.
     Spec { id: D::OpId, kind: OperationKind, expects_peer: bool },
     /// An image, with why it cannot be restored.
@@ -53,6 +55,9 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::AlreadyPeerReady, Subject::Operation(id, _)) => E::AlreadyPeerReady(id),
         (ErrorKind::MaxConcurrentExceeded, Subject::Limit { limit, active }) => {
             E::MaxConcurrentExceeded { limit, active }
+        }
+        (ErrorKind::AdmissionLimitExceeded, Subject::KindLimit { kind, limit, active }) => {
+            E::AdmissionLimitExceeded { kind, limit, active }
         }
         (ErrorKind::DuplicateWaitOperation, Subject::Listed(id)) => E::DuplicateWaitOperation(id),
         (ErrorKind::WaitNotActive, Subject::Wait(wait)) => E::WaitNotActive(wait),
@@ -84,7 +89,7 @@ pub(crate) fn operation_guard<D: Domain>(
     let holds = match guard {
         Guard::OwnerActive => st.phase == Phase::Open,
         Guard::SpecMatchesKind => match payload {
-            Payload::Spec { kind, expects_peer } if kind.expects_peer_channel() != *expects_peer => {
+            Payload::Spec { kind, expects_peer, .. } if kind.expects_peer_channel() != *expects_peer => {
                 return Err(Subject::Spec { id: id.clone(), kind: *kind, expects_peer: *expects_peer });
             }
             Payload::Spec { .. } => true,
@@ -95,6 +100,13 @@ pub(crate) fn operation_guard<D: Domain>(
                 return Err(Subject::Limit { limit, active: st.active as usize });
             }
             _ => true,
+        },
+        Guard::BelowKindLimit => match payload {
+            Payload::Spec { kind, kind_limit: Some(limit), .. } if st.active_count_of(*kind) >= *limit => {
+                return Err(Subject::KindLimit { kind: *kind, limit: *limit, active: st.active_count_of(*kind) });
+            }
+            Payload::Spec { .. } => true,
+            _ => return Err(Subject::Misapplied(guard)),
         },
         Guard::KindExpectsPeer => op.is_some_and(|op| op.kind.expects_peer_channel()),
         Guard::NotYetPeerReady => op.is_some_and(|op| !op.peer_ready),

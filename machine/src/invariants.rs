@@ -16,7 +16,7 @@
 //! # }
 //! let lifecycle = Lifecycle::standard(Limits::default());
 //! let mut state = State::<Small>::new();
-//! lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false })?;
+//! lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None })?;
 //! assert_eq!(invariants::check_state(&state, lifecycle.table(), &lifecycle.limits()), Ok(()));
 //! # Ok::<(), oplife_machine::LifecycleError<Small>>(())
 //! ```
@@ -277,7 +277,11 @@ pub fn feed_is_consecutive<D: Domain>(r: &impl Records<D>, retention: Option<usi
 pub fn active_count_is_exact<D: Domain>(state: &State<D>, limits: &Limits) -> Checked<D> {
     let active = state.operations().filter(|(_, op)| !op.status().is_terminal()).count();
     let counted = state.active_count();
-    if counted as usize != active || limits.max_concurrent.is_some_and(|limit| active > limit) {
+    let by_kind_exact = OperationKind::ALL.into_iter().all(|kind| {
+        let of_kind = state.operations().filter(|(_, op)| op.kind() == kind && !op.status().is_terminal()).count();
+        state.active_count_of(kind) as usize == of_kind
+    });
+    if counted as usize != active || !by_kind_exact || limits.max_concurrent.is_some_and(|limit| active > limit) {
         return Err(Violation::ActiveCount { active, counted, limit: limits.max_concurrent });
     }
     Ok(())

@@ -34,7 +34,7 @@
 //! }
 //!
 //! let mut machine = Machine::<Jobs>::new(Limits::default());
-//! machine.apply(Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false })?;
+//! machine.apply(Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None })?;
 //! machine.apply(Request::ProvisioningSucceeded { id: 1 })?;
 //! let outputs = machine.apply(Request::Complete { id: 1, result: "42 files".into() })?;
 //! assert!(outputs.contains(&Output::Ended { id: 1, outcome: Outcome::Completed("42 files".into()) }));

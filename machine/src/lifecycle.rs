@@ -42,7 +42,7 @@ use crate::state::State;
 ///
 /// let lifecycle = Lifecycle::standard(Limits::default());
 /// let mut state = State::<Small>::new();
-/// lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false })?;
+/// lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None })?;
 /// lifecycle.apply(&mut state, Request::ProvisioningSucceeded { id: 1 })?;
 /// let outputs = lifecycle.apply(&mut state, Request::Complete { id: 1, result: "done" })?;
 /// assert!(matches!(outputs[0], Output::Ended { id: 1, .. }));

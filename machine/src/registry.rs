@@ -116,6 +116,9 @@ impl<D: Domain> Run<'_, D> {
         for op in image.operations {
             if !op.status.is_terminal() {
                 st.active = st.active.saturating_add(1);
+                if let Some(count) = st.active_by_kind.get_mut(op.kind.index()) {
+                    *count = count.saturating_add(1);
+                }
             }
             let mut record = Operation::new(op.kind, op.status);
             record.peer_ready = op.peer_ready;

@@ -33,6 +33,11 @@ pub enum Request<D: Domain> {
         kind: OperationKind,
         /// What the spec says about a peer channel; must agree with `kind`.
         expects_peer: bool,
+        /// The caller's admission limit for this registration: it is
+        /// refused while this many operations of the same kind are active
+        /// (beside the registry-wide `max_concurrent`). `None`: no limit.
+        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+        kind_limit: Option<u32>,
     },
     /// Provisioning finished; the operation runs.
     ProvisioningSucceeded {
@@ -189,6 +194,8 @@ pub enum Payload<D: Domain> {
         kind: OperationKind,
         /// What the spec says about a peer channel.
         expects_peer: bool,
+        /// The caller's admission limit over active operations of `kind`.
+        kind_limit: Option<u32>,
     },
     /// A result.
     Result(D::Result),
@@ -278,7 +285,9 @@ impl<D: Domain> Request<D> {
     /// ```
     pub fn for_operation(input: Input, id: D::OpId, payload: Payload<D>) -> Option<Request<D>> {
         Some(match (input, payload) {
-            (Input::Register, Payload::Spec { kind, expects_peer }) => Request::Register { id, kind, expects_peer },
+            (Input::Register, Payload::Spec { kind, expects_peer, kind_limit }) => {
+                Request::Register { id, kind, expects_peer, kind_limit }
+            }
             (Input::ProvisioningSucceeded, Payload::None) => Request::ProvisioningSucceeded { id },
             (Input::ProvisioningFailed, Payload::Error(error)) => Request::ProvisioningFailed { id, error },
             (Input::AbortProvisioning, Payload::Reason(reason)) => Request::AbortProvisioning { id, reason },
@@ -302,7 +311,9 @@ impl<D: Domain> Request<D> {
     pub(crate) fn into_operation(self) -> Result<(Input, D::OpId, Payload<D>), Request<D>> {
         let input = self.input();
         match self {
-            Request::Register { id, kind, expects_peer } => Ok((input, id, Payload::Spec { kind, expects_peer })),
+            Request::Register { id, kind, expects_peer, kind_limit } => {
+                Ok((input, id, Payload::Spec { kind, expects_peer, kind_limit }))
+            }
             Request::ProvisioningFailed { id, error } | Request::Fail { id, error } => {
                 Ok((input, id, Payload::Error(error)))
             }

@@ -91,7 +91,12 @@ impl<D: Domain> Run<'_, D> {
         payload: &mut Payload<D>,
     ) {
         match effect {
-            Effect::ClaimSlot => st.active = st.active.saturating_add(1),
+            Effect::ClaimSlot => {
+                st.active = st.active.saturating_add(1);
+                if let Some(count) = kind_at(st, slot).and_then(|kind| st.active_by_kind.get_mut(kind.index())) {
+                    *count = count.saturating_add(1);
+                }
+            }
             Effect::EmitRegistered => {
                 if let Some(op) = slot.and_then(|pos| st.ops.at(pos)) {
                     self.out.push(Output::Registered { id: id.clone(), kind: op.kind });
@@ -105,7 +110,12 @@ impl<D: Domain> Run<'_, D> {
                     self.out.push(Output::FeedAppended { seq, id: id.clone() });
                 }
             }
-            Effect::ReleaseSlot => st.active = st.active.saturating_sub(1),
+            Effect::ReleaseSlot => {
+                st.active = st.active.saturating_sub(1);
+                if let Some(count) = kind_at(st, slot).and_then(|kind| st.active_by_kind.get_mut(kind.index())) {
+                    *count = count.saturating_sub(1);
+                }
+            }
             Effect::RecordOutcome => {
                 if let Some(op) = op_at(st, slot) {
                     op.outcome = outcome.take();
@@ -310,4 +320,9 @@ pub(crate) fn select_operation_row<D: Domain>(
     let (kind, about) =
         first_refusal.unwrap_or_else(|| (lc.refusal(input, status), Subject::Operation(id.clone(), status)));
     Err(refusal(kind, input, about))
+}
+
+/// The kind of the operation at `slot`.
+fn kind_at<D: Domain>(st: &State<D>, slot: Option<usize>) -> Option<oplife_spec::OperationKind> {
+    slot.and_then(|pos| st.ops.at(pos)).map(|op| op.kind)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use oplife_spec::{Phase, Status};
+use oplife_spec::{OperationKind, Phase, Status};
 
 use crate::feed::Feed;
 use crate::image::{Image, OperationImage};
@@ -25,6 +25,8 @@ pub struct State<D: Domain> {
     pub(crate) waits: Waits<D>,
     pub(crate) feed: Feed<D>,
     pub(crate) active: u32,
+    /// The active count of each kind, by [`OperationKind::index`].
+    pub(crate) active_by_kind: [u32; 2],
 }
 
 impl<D: Domain> Default for State<D> {
@@ -36,6 +38,7 @@ impl<D: Domain> Default for State<D> {
             waits: Waits::default(),
             feed: Feed::default(),
             active: 0,
+            active_by_kind: [0; 2],
         }
     }
 }
@@ -74,6 +77,11 @@ impl<D: Domain> State<D> {
     /// The retained terminal records, oldest first.
     pub fn retained(&self) -> impl ExactSizeIterator<Item = &D::OpId> {
         self.retained.iter()
+    }
+
+    /// The active count the machine keeps of operations of `kind`.
+    pub fn active_count_of(&self, kind: OperationKind) -> u32 {
+        self.active_by_kind.get(kind.index()).copied().unwrap_or(0)
     }
 
     /// The active count the machine keeps (non-terminal operations).

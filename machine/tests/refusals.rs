@@ -25,7 +25,8 @@ fn request() -> impl Strategy<Value = Request<T>> {
         (id.clone(), any::<bool>(), any::<bool>()).prop_map(|(id, child, expects_peer)| Request::Register {
             id,
             kind: if child { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp },
-            expects_peer
+            expects_peer,
+            kind_limit: None,
         }),
         id.clone().prop_map(|id| Request::ProvisioningSucceeded { id }),
         (id.clone(), any::<u8>()).prop_map(|(id, error)| Request::ProvisioningFailed { id, error }),

@@ -34,7 +34,11 @@ impl Remap<T> for Rebase {
 }
 
 fn running(lc: &Lifecycle, st: &mut State<T>, id: u32) {
-    lc.apply(st, Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false }).unwrap();
+    lc.apply(
+        st,
+        Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None },
+    )
+    .unwrap();
     lc.apply(st, Request::ProvisioningSucceeded { id }).unwrap();
 }
 
@@ -79,8 +83,11 @@ fn rebasing_the_feed_keeps_differences_only_and_rewrites_content() {
     let lc = Lifecycle::standard(Limits { feed_retention: 1, ..Limits::default() });
     let mut st = State::<T>::new();
     for id in 0..3 {
-        lc.apply(&mut st, Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false })
-            .unwrap();
+        lc.apply(
+            &mut st,
+            Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None },
+        )
+        .unwrap();
         lc.apply(&mut st, Request::Cancel { id, reason: None }).unwrap();
     }
     st.remap(&Rebase(2));

@@ -104,7 +104,10 @@ fn restore_under_the_cancel_policy_and_after_owner_termination() {
     let out = h.ok(Request::Restore { image: Box::new(old.st.image()), policy: LostPolicy::Cancel { reason: None } });
     assert_eq!(out, vec![]);
     assert_eq!(h.st.phase(), Phase::OwnerTerminated);
-    assert_eq!(h.err(Request::Register { id: 9, kind: Bg, expects_peer: false }), LifecycleError::OwnerTerminated);
+    assert_eq!(
+        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None }),
+        LifecycleError::OwnerTerminated
+    );
     assert_eq!(h.st.image(), old.st.image());
 }
 

@@ -17,23 +17,26 @@ fn standard_table_compiles_and_validates() {
 fn register_goes_to_provisioning_and_claims_a_slot() {
     let mut h = Harness::new();
     assert_eq!(
-        h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false }),
+        h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None }),
         vec![Output::Registered { id: 1, kind: Bg }]
     );
     assert_eq!(h.status(1), Status::Provisioning);
     assert_eq!(h.st.active_count(), 1);
-    assert_eq!(h.err(Request::Register { id: 1, kind: Bg, expects_peer: false }), LifecycleError::AlreadyRegistered(1));
+    assert_eq!(
+        h.err(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None }),
+        LifecycleError::AlreadyRegistered(1)
+    );
 }
 
 #[test]
 fn register_refuses_a_spec_whose_peer_expectation_disagrees_with_its_kind() {
     let mut h = Harness::new();
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Bg, expects_peer: true }),
+        h.err(Request::Register { id: 1, kind: Bg, expects_peer: true, kind_limit: None }),
         LifecycleError::PeerExpectationMismatch { id: 1, kind: Bg, expects_peer: true }
     );
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Child, expects_peer: false }).kind(),
+        h.err(Request::Register { id: 1, kind: Child, expects_peer: false, kind_limit: None }).kind(),
         ErrorKind::PeerExpectationMismatch
     );
     assert_eq!(h.status(1), Status::Absent);
@@ -45,7 +48,7 @@ fn register_respects_the_concurrency_limit() {
     h.register(1, Bg);
     h.running(2, Bg);
     assert_eq!(
-        h.err(Request::Register { id: 3, kind: Bg, expects_peer: false }),
+        h.err(Request::Register { id: 3, kind: Bg, expects_peer: false, kind_limit: None }),
         LifecycleError::MaxConcurrentExceeded { limit: 2, active: 2 }
     );
     h.ok(done(2));
@@ -231,7 +234,10 @@ fn terminate_owner_ends_every_active_operation_in_registration_order_and_is_fina
     assert_eq!(h.st.operation(&2).unwrap().outcome(), Some(&Outcome::Terminated { reason: "bye" }));
     assert_eq!(h.st.phase(), Phase::OwnerTerminated);
     assert_eq!(h.st.active_count(), 0);
-    assert_eq!(h.err(Request::Register { id: 9, kind: Bg, expects_peer: false }), LifecycleError::OwnerTerminated);
+    assert_eq!(
+        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None }),
+        LifecycleError::OwnerTerminated
+    );
     let before = h.st.clone();
     assert_eq!(h.ok(Request::TerminateOwner { reason: "again" }), vec![]);
     assert_eq!(h.st, before);
@@ -347,7 +353,7 @@ fn an_unexecutable_table_gives_internal_not_a_panic() {
     }
     let lc = Lifecycle::new_unchecked(table, Limits::default());
     let mut st = State::<T>::new();
-    lc.apply(&mut st, Request::Register { id: 1, kind: Bg, expects_peer: false }).unwrap();
+    lc.apply(&mut st, Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None }).unwrap();
     lc.apply(&mut st, Request::ProvisioningSucceeded { id: 1 }).unwrap();
     let before = st.clone();
     let err = lc.apply(&mut st, done(1)).unwrap_err();

@@ -32,7 +32,8 @@ pub(crate) fn op_inputs() -> impl Iterator<Item = Input> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// `register_operation` of id `id` with this kind and
-    /// `expect_peer_channel`.
+    /// `expect_peer_channel` (`register_operation_limited` with a limit of
+    /// one active operation of the kind when `limited`).
     Register {
         /// The id.
         id: u8,
@@ -40,6 +41,8 @@ pub enum Action {
         kind: OperationKind,
         /// What the spec says about a peer channel.
         expects_peer: bool,
+        /// Whether the caller limits this kind to one active operation.
+        limited: bool,
     },
     /// Any other per-operation call (of [`Input::per_operation`]) on id `.1`.
     Op(Input, u8),
@@ -78,7 +81,9 @@ impl Action {
     /// the image of `state` into a fresh registry).
     pub fn request(&self, state: &State<Tiny>) -> Request<Tiny> {
         match *self {
-            Action::Register { id, kind, expects_peer } => Request::Register { id, kind, expects_peer },
+            Action::Register { id, kind, expects_peer, limited } => {
+                Request::Register { id, kind, expects_peer, kind_limit: limited.then_some(KIND_LIMIT) }
+            }
             Action::Op(input, id) => payload(input.carries())
                 .and_then(|payload| Request::for_operation(input, id, payload))
                 // Not an input the model offers: ask for something the
@@ -111,6 +116,9 @@ pub(crate) fn lost_policy(cancel: bool) -> LostPolicy<Tiny> {
     }
 }
 
+/// The limit a limited registration gives: one active operation of its kind.
+pub const KIND_LIMIT: u32 = 1;
+
 pub(crate) fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
     (0..8u8).filter(move |i| mask & (1 << i) != 0)
 }
@@ -118,9 +126,13 @@ pub(crate) fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Register { id, kind, expects_peer } => {
+            Action::Register { id, kind, expects_peer, limited: false } => {
                 write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects_peer})")
             }
+            Action::Register { id, kind, expects_peer, limited: true } => write!(
+                f,
+                "register_operation_limited(op{id}, {kind:?}, expect_peer_channel={expects_peer}, limit {KIND_LIMIT})"
+            ),
             Action::Op(input, id) => write!(f, "{input}(op{id})"),
             Action::TerminateOwner => f.write_str("terminate_owner()"),
             Action::CollectCompleted => f.write_str("collect_completed()"),

@@ -31,7 +31,7 @@ fn path_to(lc: &Lifecycle, kind: OperationKind, status: Status, phase: Phase) ->
         if state.status(&ID) == status && state.phase() == phase {
             return Some(state);
         }
-        let register = Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel() };
+        let register = Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel(), limited: false };
         let calls = Input::per_operation().map(|input| Action::Op(input, ID)).chain([register, Action::TerminateOwner]);
         for action in calls {
             let mut next = state.clone();
@@ -92,9 +92,12 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                     None => "unreachable".to_owned(),
                     Some(state) => {
                         let action = match input {
-                            Input::Register => {
-                                Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel() }
-                            }
+                            Input::Register => Action::Register {
+                                id: ID,
+                                kind,
+                                expects_peer: kind.expects_peer_channel(),
+                                limited: false,
+                            },
                             input => Action::Op(input, ID),
                         };
                         cell(lifecycle, state.clone(), action.request(state), status.to_string(), |s| {

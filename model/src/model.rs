@@ -141,6 +141,9 @@ impl LifecycleModel {
                 if self.witnesses && error.kind() == ErrorKind::MaxConcurrentExceeded {
                     next.witnessed |= witness::LIMIT_REFUSED;
                 }
+                if self.witnesses && error.kind() == ErrorKind::AdmissionLimitExceeded {
+                    next.witnessed |= witness::ADMISSION_REFUSED;
+                }
                 Err(error)
             }
             Ok(()) => {

@@ -248,4 +248,10 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::ROLLBACK_LEAVES_NO_TRACE,
         alter: |t| drop_guard(t, Input::RollbackRegistration, Guard::NotWaitedOn),
     },
+    Mutant {
+        name: "admission-ignores-caller-limit",
+        description: "register_operation does not check the caller's limit on active operations of its kind",
+        caught_by: p::ADMISSION_LIMIT_HOLDS,
+        alter: |t| drop_guard(t, Input::Register, Guard::BelowKindLimit),
+    },
 ];

@@ -6,7 +6,7 @@
 use oplife_machine::{Outcome, Output, State, WaitReport};
 use oplife_spec::{Input, OutcomeKind, Phase, Status};
 
-use crate::action::{Action, ids_of};
+use crate::action::{Action, KIND_LIMIT, ids_of};
 use crate::config::{MAX_OPS, ModelConfig};
 use crate::domain::Tiny;
 use crate::state::{EnvWait, ModelState, fault, witness};
@@ -51,7 +51,10 @@ fn observe_call(before: &ModelState, next: &mut ModelState, action: Action) {
             next.faults |= fault::TERMINAL_CHANGED;
         }
     }
-    if let Action::Register { id, kind, .. } = action {
+    if let Action::Register { id, kind, limited, .. } = action {
+        if limited && next.machine.active_count_of(kind) > KIND_LIMIT {
+            next.faults |= fault::ADMISSION;
+        }
         if before.machine.phase() == Phase::OwnerTerminated {
             next.faults |= fault::REGISTERED_AFTER_TERMINATION;
         }

@@ -64,6 +64,11 @@ pub const CRASH_LOSES_NOTHING: &str = "18 a crash loses no acknowledged call";
 /// The registry is as if the operation had never been registered: the same
 /// image without it, and no watcher or wait of it.
 pub const ROLLBACK_LEAVES_NO_TRACE: &str = "19 a rolled-back registration leaves no trace";
+/// 20. A caller's admission limit holds.
+///
+/// A registration limited to `n` active operations of its kind never makes
+/// more than `n` of them active.
+pub const ADMISSION_LIMIT_HOLDS: &str = "20 a caller's admission limit holds";
 
 /// An op is evicted.
 pub const SOMETIMES_EVICTION: &str = "sometimes: a record is evicted";
@@ -83,6 +88,8 @@ pub const SOMETIMES_RESTART_KEEPS_RECORD: &str = "sometimes: a retained record s
 pub const SOMETIMES_WATCHER_RELEASED: &str = "sometimes: a dropped watch releases its pending watcher";
 /// A crash recovers a terminal record from the journal.
 pub const SOMETIMES_CRASH_KEEPS_RECORD: &str = "sometimes: a terminal record survives a crash";
+/// A caller's admission limit refuses a registration.
+pub const SOMETIMES_ADMISSION_REFUSES: &str = "sometimes: a caller's admission limit refuses a registration";
 /// A registration is rolled back.
 pub const SOMETIMES_ROLLBACK: &str = "sometimes: a registration is rolled back";
 /// The concurrency limit refuses a registration.
@@ -202,6 +209,10 @@ fn rollback_leaves_no_trace(_: &M, s: &ModelState) -> bool {
     s.faults & fault::ROLLBACK_TRACE == 0
 }
 
+fn admission_limit_holds(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::ADMISSION == 0
+}
+
 fn saw(s: &ModelState, bit: u16) -> bool {
     s.witnessed & bit != 0
 }
@@ -229,6 +240,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(RESTART_KEEPS_TERMINAL, restart_keeps_terminal),
         Property::always(CRASH_LOSES_NOTHING, crash_loses_nothing),
         Property::always(ROLLBACK_LEAVES_NO_TRACE, rollback_leaves_no_trace),
+        Property::always(ADMISSION_LIMIT_HOLDS, admission_limit_holds),
     ]
 }
 
@@ -241,7 +253,7 @@ type Shows = fn(&M, &ModelState) -> bool;
 
 /// Every `sometimes` property: its name, what shows it, and when a
 /// configuration cannot reach it.
-const EXAMPLES: [(&str, Shows, Applicable); 11] = [
+const EXAMPLES: [(&str, Shows, Applicable); 12] = [
     (
         SOMETIMES_EVICTION,
         |_, s| saw(s, witness::EVICTED),
@@ -287,6 +299,17 @@ const EXAMPLES: [(&str, Shows, Applicable); 11] = [
         },
     ),
     (SOMETIMES_ROLLBACK, |_, s| saw(s, witness::ROLLED_BACK), |_| None),
+    (
+        SOMETIMES_ADMISSION_REFUSES,
+        |_, s| saw(s, witness::ADMISSION_REFUSED),
+        |c| {
+            if c.ops < 2 {
+                Some("one id cannot be active twice")
+            } else {
+                (c.max_concurrent.is_some_and(|m| m <= 1)).then_some("the concurrency limit refuses first")
+            }
+        },
+    ),
     (SOMETIMES_CRASH_KEEPS_RECORD, |_, s| saw(s, witness::CRASH_KEPT_RECORD), |c| (!c.crashes).then_some("no crashes")),
     (
         SOMETIMES_LIMIT_REFUSES,

@@ -56,8 +56,9 @@ impl Model for LifecycleModel {
             let op = state.machine.operation(&id);
             for kind in OperationKind::ALL {
                 for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
-                    actions.push(Action::Register { id, kind, expects_peer });
+                    actions.push(Action::Register { id, kind, expects_peer, limited: false });
                 }
+                actions.push(Action::Register { id, kind, expects_peer: kind.expects_peer_channel(), limited: true });
             }
             for input in op_inputs() {
                 let bounded = match input {

@@ -96,6 +96,8 @@ pub mod fault {
     /// A rollback left a trace: the registry is not as if the operation had
     /// never been registered.
     pub const ROLLBACK_TRACE: u16 = 1 << 12;
+    /// A registration exceeded the admission limit its caller gave.
+    pub const ADMISSION: u16 = 1 << 13;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -123,6 +125,8 @@ pub mod witness {
     pub const CRASH_KEPT_RECORD: u16 = 1 << 9;
     /// A registration was rolled back.
     pub const ROLLED_BACK: u16 = 1 << 10;
+    /// A caller's admission limit refused a registration.
+    pub const ADMISSION_REFUSED: u16 = 1 << 11;
 }
 
 /// One state of the model.

@@ -26,8 +26,34 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     /// # Errors
     ///
     /// `AlreadyRegistered`, `MaxConcurrentExceeded`, `OwnerTerminated`,
-    /// `PeerExpectationMismatch`, `Poisoned`.
+    /// `PeerExpectationMismatch`, `Store` (a durable registry could not
+    /// write it), `Poisoned`.
     fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError>;
+    /// Registers a new operation under an admission limit the caller gives
+    /// for this registration: it is refused while `limit` operations **of
+    /// the spec's kind** are active (not terminal), beside the
+    /// registry-wide `max_concurrent`. For example, at most 4 background
+    /// jobs at once, whatever the child agents do.
+    ///
+    /// ```
+    /// use oplife_shell::prelude::*;
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let owner = SessionId::new();
+    /// registry.register_operation_limited(OperationSpec::background_tool(owner, "a"), 1)?;
+    /// let refused = registry.register_operation_limited(OperationSpec::background_tool(owner, "b"), 1);
+    /// assert!(matches!(refused, Err(OpsLifecycleError::AdmissionLimitExceeded { limit: 1, active: 1, .. })));
+    /// // another kind is not counted
+    /// let child = OperationSpec::child_agent(owner, "c", SessionId::new());
+    /// registry.register_operation_limited(child, 1)?;
+    /// # Ok::<(), OpsLifecycleError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`OpsLifecycleRegistry::register_operation`], and
+    /// `AdmissionLimitExceeded` when the limit is reached.
+    fn register_operation_limited(&self, spec: OperationSpec, limit: u32) -> Result<(), OpsLifecycleError>;
     /// Provisioning finished: the operation runs.
     ///
     /// Allowed from: Provisioning; see the [transition table](oplife_spec::transition_table).

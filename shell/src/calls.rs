@@ -16,13 +16,24 @@ use crate::types::{
 use crate::wait_all::{WaitAll, WaitState};
 use crate::watch::OperationCompletionWatch;
 
-impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRegistry<L> {
-    fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError> {
+impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
+    fn register(&self, spec: OperationSpec, kind_limit: Option<u32>) -> Result<(), OpsLifecycleError> {
         // The registration time is set under the lock, from the registry's
         // clock (see `RegistryState::apply`).
         let record = Record::new(spec.kind, spec.display_name, spec.child_session_id, 0);
-        let request = Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel };
+        let request =
+            Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel, kind_limit };
         self.call(request, &mut Call::Register(Some(record)))
+    }
+}
+
+impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRegistry<L> {
+    fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError> {
+        self.register(spec, None)
+    }
+
+    fn register_operation_limited(&self, spec: OperationSpec, limit: u32) -> Result<(), OpsLifecycleError> {
+        self.register(spec, Some(limit))
     }
 
     fn provisioning_succeeded(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {

@@ -39,6 +39,17 @@ pub enum OpsLifecycleError {
         /// The active count.
         active: usize,
     },
+    /// Registration while the caller's limit of active operations of the
+    /// same kind is reached ([`crate::OpsLifecycleRegistry::register_operation_limited`]).
+    #[error("admission limit reached: {active} of {limit} {kind:?} operations active")]
+    AdmissionLimitExceeded {
+        /// The kind registered.
+        kind: OperationKind,
+        /// The caller's limit.
+        limit: u32,
+        /// The kind's active count.
+        active: u32,
+    },
     /// `wait_all` lists an operation twice.
     #[error("operation {0} is listed twice in one wait")]
     DuplicateWaitOperation(OperationId),
@@ -162,6 +173,9 @@ impl From<LifecycleError<ShellDomain>> for OpsLifecycleError {
             LifecycleError::PeerNotExpected(id) => Self::PeerNotExpected(id),
             LifecycleError::AlreadyPeerReady(id) => Self::AlreadyPeerReady(id),
             LifecycleError::MaxConcurrentExceeded { limit, active } => Self::MaxConcurrentExceeded { limit, active },
+            LifecycleError::AdmissionLimitExceeded { kind, limit, active } => {
+                Self::AdmissionLimitExceeded { kind, limit, active }
+            }
             LifecycleError::DuplicateWaitOperation(id) => Self::DuplicateWaitOperation(id),
             LifecycleError::WaitNotActive(wait) => Self::WaitNotActive(wait),
             LifecycleError::DuplicateWaitRequest(wait) => Self::DuplicateWaitRequest(wait),

@@ -146,7 +146,7 @@ impl Table {
             Rule::op(
                 I::Register,
                 StatusSet::of(&[S::Absent]),
-                &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit],
+                &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit, G::BelowKindLimit],
                 T::Status(S::Provisioning),
                 &[E::CreateRecord, E::ClaimSlot, E::EmitRegistered],
             ),

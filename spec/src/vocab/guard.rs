@@ -14,6 +14,9 @@ pub enum Guard {
     SpecMatchesKind,
     /// Fewer than `max_concurrent` operations are non-terminal.
     BelowConcurrencyLimit,
+    /// Fewer operations of the registration's kind are non-terminal than
+    /// the limit the caller gave for this registration (if it gave one).
+    BelowKindLimit,
     /// The operation's kind exposes a peer channel.
     KindExpectsPeer,
     /// The operation has not reported peer-ready yet.
@@ -61,6 +64,7 @@ impl Guard {
             Guard::OwnerActive => ErrorKind::OwnerTerminated,
             Guard::SpecMatchesKind => ErrorKind::PeerExpectationMismatch,
             Guard::BelowConcurrencyLimit => ErrorKind::MaxConcurrentExceeded,
+            Guard::BelowKindLimit => ErrorKind::AdmissionLimitExceeded,
             Guard::KindExpectsPeer => ErrorKind::PeerNotExpected,
             Guard::NotYetPeerReady => ErrorKind::AlreadyPeerReady,
             Guard::WatcherPending => ErrorKind::WatcherNotPending,
@@ -101,6 +105,7 @@ impl Guard {
             Guard::OwnerActive => "owner not terminated",
             Guard::SpecMatchesKind => "expect_peer_channel agrees with kind",
             Guard::BelowConcurrencyLimit => "concurrency limit not reached",
+            Guard::BelowKindLimit => "caller's limit on active ops of its kind not reached",
             Guard::KindExpectsPeer => "kind expects a peer",
             Guard::NotYetPeerReady => "not yet peer-ready",
             Guard::WatcherPending => "a watcher pending",

@@ -20,6 +20,11 @@ impl OperationKind {
     pub const fn expects_peer_channel(self) -> bool {
         matches!(self, OperationKind::MobMemberChild)
     }
+
+    /// Position of the kind in [`OperationKind::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// The variant of a terminal outcome.
@@ -54,6 +59,9 @@ pub enum ErrorKind {
     AlreadyPeerReady,
     /// Registration while `max_concurrent` operations are active.
     MaxConcurrentExceeded,
+    /// Registration while the caller's limit of active operations of the
+    /// same kind is reached.
+    AdmissionLimitExceeded,
     /// A wait lists an id twice.
     DuplicateWaitOperation,
     /// The wait request is not pending.
@@ -79,13 +87,14 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
         ErrorKind::PeerNotExpected,
         ErrorKind::AlreadyPeerReady,
         ErrorKind::MaxConcurrentExceeded,
+        ErrorKind::AdmissionLimitExceeded,
         ErrorKind::DuplicateWaitOperation,
         ErrorKind::WaitNotActive,
         ErrorKind::DuplicateWaitRequest,

@@ -61,7 +61,7 @@ pub(crate) fn payload(input: Input, id: OperationId, seed: u8) -> Payload<ShellD
     match input.carries() {
         Carries::Spec => {
             let kind = if seed & 1 == 0 { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
-            Payload::Spec { kind, expects_peer: seed & 2 == 0 }
+            Payload::Spec { kind, expects_peer: seed & 2 == 0, kind_limit: (seed & 4 == 0).then_some(2) }
         }
         Carries::Result => {
             Payload::Result(OperationResult { id, content: format!("result {seed}"), ..Default::default() })
@@ -85,15 +85,21 @@ pub(crate) fn on_shell(
 ) -> Result<Option<OperationCompletionWatch>, OpsLifecycleError> {
     let done = |result: Result<(), OpsLifecycleError>| result.map(|()| None);
     match (input, payload) {
-        (Input::Register, Payload::Spec { kind, expects_peer }) => done(registry.register_operation(OperationSpec {
-            id,
-            kind,
-            owner_session_id: SessionId::new(),
-            display_name: format!("op {id}"),
-            source_label: "conformance".into(),
-            child_session_id: None,
-            expect_peer_channel: expects_peer,
-        })),
+        (Input::Register, Payload::Spec { kind, expects_peer, kind_limit }) => {
+            let spec = OperationSpec {
+                id,
+                kind,
+                owner_session_id: SessionId::new(),
+                display_name: format!("op {id}"),
+                source_label: "conformance".into(),
+                child_session_id: None,
+                expect_peer_channel: expects_peer,
+            };
+            match kind_limit {
+                Some(limit) => done(registry.register_operation_limited(spec, limit)),
+                None => done(registry.register_operation(spec)),
+            }
+        }
         (Input::ProvisioningSucceeded, _) => done(registry.provisioning_succeeded(&id)),
         (Input::ProvisioningFailed, Payload::Error(error)) => done(registry.provisioning_failed(&id, error)),
         (Input::AbortProvisioning, Payload::Reason(reason)) => done(registry.abort_provisioning(&id, reason)),

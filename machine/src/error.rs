@@ -1,6 +1,6 @@
 //! The typed errors of the machine.
 
-use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Status};
+use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Retry, Status};
 use thiserror::Error;
 
 use crate::outcome::Domain;
@@ -23,6 +23,9 @@ pub enum LifecycleError<D: Domain> {
         status: Status,
         /// The refused input.
         action: Input,
+        /// What the refusal is as a retry (the table's retry rows): a
+        /// repeat of what already happened, a conflict, or invalid.
+        retry: Retry,
     },
     /// `peer_ready` for an operation whose kind has no peer channel.
     #[error("operation {0:?} does not expose a peer channel")]
@@ -96,6 +99,16 @@ pub enum LifecycleError<D: Domain> {
 }
 
 impl<D: Domain> LifecycleError<D> {
+    /// What the refusal is as a retry: the classification an
+    /// `InvalidTransition` carries; [`Retry::Invalid`] for every other
+    /// error.
+    pub fn retry(&self) -> Retry {
+        match self {
+            LifecycleError::InvalidTransition { retry, .. } => *retry,
+            _ => Retry::Invalid,
+        }
+    }
+
     /// The kind of the error, without its payload.
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -4,13 +4,14 @@
 //! table's refusal for a status no row allows), and [`refusal`] is the one
 //! place that turns a kind and a subject into a [`LifecycleError`].
 
-use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Phase, Status};
+use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Phase, Retry, RetryRule, Status};
 
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
 use crate::invariants::check_image;
 use crate::operations::Operation;
 use crate::outcome::Domain;
+use crate::outcome::Outcome;
 use crate::request::{LostPolicy, Payload, Request};
 use crate::state::State;
 
@@ -21,6 +22,9 @@ pub(crate) enum Subject<D: Domain> {
     Registry,
     /// The operation named by the request, in its status.
     Operation(D::OpId, Status),
+    /// The operation named by a refused request, in its status, with what
+    /// the refusal is as a retry.
+    Retried(D::OpId, Status, Retry),
     /// An operation listed in a wait request.
     Listed(D::OpId),
     /// A wait request.
@@ -49,8 +53,12 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::NotFound, Subject::Operation(id, _) | Subject::Listed(id)) => E::NotFound(id),
         (ErrorKind::AlreadyRegistered, Subject::Operation(id, _)) => E::AlreadyRegistered(id),
         (ErrorKind::InvalidTransition, Subject::Operation(id, status)) => {
-            E::InvalidTransition { id, status, action: input }
+            E::InvalidTransition { id, status, action: input, retry: Retry::Invalid }
         }
+        (ErrorKind::InvalidTransition, Subject::Retried(id, status, retry)) => {
+            E::InvalidTransition { id, status, action: input, retry }
+        }
+        (kind, Subject::Retried(id, status, _)) => refusal(kind, input, Subject::Operation(id, status)),
         (ErrorKind::PeerNotExpected, Subject::Operation(id, _)) => E::PeerNotExpected(id),
         (ErrorKind::AlreadyPeerReady, Subject::Operation(id, _)) => E::AlreadyPeerReady(id),
         (ErrorKind::MaxConcurrentExceeded, Subject::Limit { limit, active }) => {
@@ -71,6 +79,31 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::RegistryInUse, _) => E::RegistryInUse,
         (ErrorKind::InvalidImage, Subject::Image(why)) => E::InvalidImage(why),
         (kind, subject) => E::Internal(format!("refusal {kind} of {input} cannot name {subject:?}")),
+    }
+}
+
+/// What a refusal of `input` for `op` (in `status`) with `payload` is as a
+/// retry: the table's retry row for the input and status, its payload
+/// comparison made against the outcome recorded.
+pub(crate) fn retry_of<D: Domain>(
+    lc: &Compiled,
+    input: Input,
+    status: Status,
+    op: Option<&Operation<D>>,
+    payload: &Payload<D>,
+) -> Retry {
+    match lc.table().retry_rule(input, status) {
+        None => Retry::Invalid,
+        Some(RetryRule::Repeat) => Retry::Repeat,
+        Some(RetryRule::Conflict) => Retry::Conflict,
+        Some(RetryRule::RepeatIfSame) => {
+            let same = match (op.and_then(|op| op.outcome.as_ref()), payload) {
+                (Some(Outcome::Completed(recorded)), Payload::Result(result)) => recorded == result,
+                (Some(Outcome::Failed { error: recorded }), Payload::Error(error)) => recorded == error,
+                _ => false,
+            };
+            if same { Retry::Repeat } else { Retry::Conflict }
+        }
     }
 }
 

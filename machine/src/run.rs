@@ -7,7 +7,7 @@ use oplife_spec::{Effect, Input, OutcomeKind, RowId, Status, Target};
 
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
-use crate::guards::{Subject, operation_guard, refusal};
+use crate::guards::{Subject, operation_guard, refusal, retry_of};
 use crate::operations::Operation;
 use crate::outcome::{Domain, Outcome};
 use crate::output::{Output, WaitReport};
@@ -317,8 +317,10 @@ pub(crate) fn select_operation_row<D: Domain>(
             }
         }
     }
-    let (kind, about) =
-        first_refusal.unwrap_or_else(|| (lc.refusal(input, status), Subject::Operation(id.clone(), status)));
+    let (kind, about) = first_refusal.unwrap_or_else(|| {
+        let retry = retry_of(lc, input, status, op, payload);
+        (lc.refusal(input, status), Subject::Retried(id.clone(), status, retry))
+    });
     Err(refusal(kind, input, about))
 }
 

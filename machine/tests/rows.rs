@@ -7,7 +7,7 @@ mod common;
 
 use common::{Bg, Child, Harness, T, done};
 use oplife_machine::{Lifecycle, LifecycleError, Limits, Outcome, Output, Request, State, WaitReport};
-use oplife_spec::{ErrorKind, Input, OutcomeKind, Phase, Status, Table};
+use oplife_spec::{ErrorKind, Input, OutcomeKind, Phase, Retry, Status, Table};
 #[test]
 fn standard_table_compiles_and_validates() {
     assert!(Lifecycle::new(Table::standard(), Limits::default()).is_ok());
@@ -64,7 +64,12 @@ fn provisioning_succeeded_starts_the_operation() {
     assert_eq!(h.status(1), Status::Running);
     assert_eq!(
         h.err(Request::ProvisioningSucceeded { id: 1 }),
-        LifecycleError::InvalidTransition { id: 1, status: Status::Running, action: Input::ProvisioningSucceeded }
+        LifecycleError::InvalidTransition {
+            id: 1,
+            status: Status::Running,
+            action: Input::ProvisioningSucceeded,
+            retry: Retry::Invalid
+        }
     );
 }
 
@@ -214,7 +219,12 @@ fn collect_terminal_clears_the_buffered_flag_once() {
     assert!(!h.st.operation(&1).unwrap().buffered());
     assert_eq!(
         h.err(Request::CollectTerminal { id: 1 }),
-        LifecycleError::InvalidTransition { id: 1, status: Status::Completed, action: Input::CollectTerminal }
+        LifecycleError::InvalidTransition {
+            id: 1,
+            status: Status::Completed,
+            action: Input::CollectTerminal,
+            retry: Retry::Invalid
+        }
     );
 }
 
@@ -359,4 +369,26 @@ fn an_unexecutable_table_gives_internal_not_a_panic() {
     let err = lc.apply(&mut st, done(1)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Internal);
     assert_eq!(st, before);
+}
+
+#[test]
+fn a_refused_call_on_an_ended_operation_is_classified_as_a_retry() {
+    let mut h = Harness::new();
+    h.running(1, Bg);
+    h.ok(done(1));
+    // The same completion again is a repeat; another result, or another
+    // ending, is a conflict.
+    assert_eq!(h.err(done(1)).retry(), Retry::Repeat);
+    assert_eq!(h.err(Request::Complete { id: 1, result: "other" }).retry(), Retry::Conflict);
+    assert_eq!(h.err(Request::Cancel { id: 1, reason: None }).retry(), Retry::Conflict);
+    assert_eq!(h.err(Request::Fail { id: 1, error: "e" }).retry(), Retry::Conflict);
+    // A second cancel is a repeat whatever its reason.
+    h.register(2, Bg);
+    h.ok(Request::Cancel { id: 2, reason: Some("a") });
+    assert_eq!(h.err(Request::Cancel { id: 2, reason: Some("b") }).retry(), Retry::Repeat);
+    // Refusals that are not about an ending are invalid.
+    h.register(3, Bg);
+    assert_eq!(h.err(Request::Complete { id: 3, result: "early" }).retry(), Retry::Invalid);
+    assert_eq!(h.err(Request::CollectTerminal { id: 3 }).retry(), Retry::Invalid);
+    assert_eq!(h.err(Request::ProvisioningSucceeded { id: 9 }).retry(), Retry::Invalid);
 }

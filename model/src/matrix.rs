@@ -75,8 +75,12 @@ fn cell(
     }
 }
 
+/// The error kind, and what the refusal is as a retry unless invalid.
 fn refusal(error: &LifecycleError<Tiny>) -> String {
-    error.kind().to_string()
+    match error.retry() {
+        oplife_spec::Retry::Invalid => error.kind().to_string(),
+        retry => format!("{} ({retry})", error.kind()),
+    }
 }
 
 /// The matrix under `lifecycle`, as Markdown.

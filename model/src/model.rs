@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use oplife_machine::{Image, Lifecycle, Output, Request, State};
-use oplife_spec::{ErrorKind, Table};
+use oplife_spec::{ErrorKind, Input, Retry, Status, Table, Target};
 
 use crate::action::{Action, lost_policy};
 use crate::config::ModelConfig;
@@ -144,6 +144,15 @@ impl LifecycleModel {
                 if self.witnesses && error.kind() == ErrorKind::AdmissionLimitExceeded {
                     next.witnessed |= witness::ADMISSION_REFUSED;
                 }
+                if let Action::Op(input, id) = action {
+                    let expected = what_happened(input, state.machine.status(&id));
+                    if error.retry() != expected {
+                        next.faults |= fault::RETRY;
+                    }
+                    if self.witnesses && error.retry() == Retry::Repeat {
+                        next.witnessed |= witness::RETRY_REPEAT;
+                    }
+                }
                 Err(error)
             }
             Ok(()) => {
@@ -198,5 +207,22 @@ impl LifecycleModel {
             return false;
         }
         durable.image() == after.image()
+    }
+}
+
+/// What a refusal of `input` for an operation in `status` is as a retry, by
+/// what happened (read from the shipped table's rows, not its retry rows): a
+/// call that ends an operation, refused because it already ended, is a
+/// repeat if it ended the way the call would end it (the model's payloads
+/// are always the same) and a conflict if it ended another way.
+fn what_happened(input: Input, status: Status) -> Retry {
+    let ends_as = crate::properties::SHIPPED.rows.iter().find_map(|row| match row.target {
+        Target::Status(target) if row.input == input && target.is_terminal() => Some(target),
+        _ => None,
+    });
+    match ends_as {
+        Some(target) if status == target => Retry::Repeat,
+        Some(_) if status.is_terminal() => Retry::Conflict,
+        _ => Retry::Invalid,
     }
 }

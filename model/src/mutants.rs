@@ -254,4 +254,15 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::ADMISSION_LIMIT_HOLDS,
         alter: |t| drop_guard(t, Input::Register, Guard::BelowKindLimit),
     },
+    Mutant {
+        name: "cancel-after-completion-is-a-repeat",
+        description: "the retry rows call a cancel of a completed operation a repeat instead of a conflict",
+        caught_by: p::RETRIES_CLASSIFIED,
+        alter: |t| {
+            for retry in t.retries.iter_mut().filter(|r| r.input == Input::Cancel && r.from.contains(Status::Completed))
+            {
+                retry.rule = oplife_spec::RetryRule::Repeat;
+            }
+        },
+    },
 ];

@@ -69,6 +69,13 @@ pub const ROLLBACK_LEAVES_NO_TRACE: &str = "19 a rolled-back registration leaves
 /// A registration limited to `n` active operations of its kind never makes
 /// more than `n` of them active.
 pub const ADMISSION_LIMIT_HOLDS: &str = "20 a caller's admission limit holds";
+/// 21. A refused call is classified as a retry by what happened.
+///
+/// A call that ends an operation, refused because the operation already
+/// ended, is a repeat if it ended the way the call asks (with the same
+/// payload), a conflict if it ended another way; every other refusal is
+/// invalid.
+pub const RETRIES_CLASSIFIED: &str = "21 refused calls are classified by what happened";
 
 /// An op is evicted.
 pub const SOMETIMES_EVICTION: &str = "sometimes: a record is evicted";
@@ -90,6 +97,8 @@ pub const SOMETIMES_WATCHER_RELEASED: &str = "sometimes: a dropped watch release
 pub const SOMETIMES_CRASH_KEEPS_RECORD: &str = "sometimes: a terminal record survives a crash";
 /// A caller's admission limit refuses a registration.
 pub const SOMETIMES_ADMISSION_REFUSES: &str = "sometimes: a caller's admission limit refuses a registration";
+/// A refused call is classified as a repeat.
+pub const SOMETIMES_RETRY_REPEAT: &str = "sometimes: a refused call is a repeat of what happened";
 /// A registration is rolled back.
 pub const SOMETIMES_ROLLBACK: &str = "sometimes: a registration is rolled back";
 /// The concurrency limit refuses a registration.
@@ -113,7 +122,8 @@ fn kind_is_kept(_: &M, s: &ModelState) -> bool {
 
 /// The shipped table: what the properties expect, whatever table (a mutant)
 /// the machine under check was compiled from.
-static SHIPPED: std::sync::LazyLock<oplife_spec::Table> = std::sync::LazyLock::new(oplife_spec::Table::standard);
+pub(crate) static SHIPPED: std::sync::LazyLock<oplife_spec::Table> =
+    std::sync::LazyLock::new(oplife_spec::Table::standard);
 
 fn outcome_matches_status(_: &M, s: &ModelState) -> bool {
     invariants::outcome_matches_status(&s.machine, &SHIPPED).is_ok()
@@ -213,6 +223,10 @@ fn admission_limit_holds(_: &M, s: &ModelState) -> bool {
     s.faults & fault::ADMISSION == 0
 }
 
+fn retries_classified(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::RETRY == 0
+}
+
 fn saw(s: &ModelState, bit: u16) -> bool {
     s.witnessed & bit != 0
 }
@@ -241,6 +255,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(CRASH_LOSES_NOTHING, crash_loses_nothing),
         Property::always(ROLLBACK_LEAVES_NO_TRACE, rollback_leaves_no_trace),
         Property::always(ADMISSION_LIMIT_HOLDS, admission_limit_holds),
+        Property::always(RETRIES_CLASSIFIED, retries_classified),
     ]
 }
 
@@ -253,7 +268,7 @@ type Shows = fn(&M, &ModelState) -> bool;
 
 /// Every `sometimes` property: its name, what shows it, and when a
 /// configuration cannot reach it.
-const EXAMPLES: [(&str, Shows, Applicable); 12] = [
+const EXAMPLES: [(&str, Shows, Applicable); 13] = [
     (
         SOMETIMES_EVICTION,
         |_, s| saw(s, witness::EVICTED),
@@ -299,6 +314,7 @@ const EXAMPLES: [(&str, Shows, Applicable); 12] = [
         },
     ),
     (SOMETIMES_ROLLBACK, |_, s| saw(s, witness::ROLLED_BACK), |_| None),
+    (SOMETIMES_RETRY_REPEAT, |_, s| saw(s, witness::RETRY_REPEAT), |_| None),
     (
         SOMETIMES_ADMISSION_REFUSES,
         |_, s| saw(s, witness::ADMISSION_REFUSED),

@@ -98,6 +98,8 @@ pub mod fault {
     pub const ROLLBACK_TRACE: u16 = 1 << 12;
     /// A registration exceeded the admission limit its caller gave.
     pub const ADMISSION: u16 = 1 << 13;
+    /// A refusal was classified as a retry other than what happened says.
+    pub const RETRY: u16 = 1 << 14;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -127,6 +129,8 @@ pub mod witness {
     pub const ROLLED_BACK: u16 = 1 << 10;
     /// A caller's admission limit refused a registration.
     pub const ADMISSION_REFUSED: u16 = 1 << 11;
+    /// A refused call was classified as a repeat.
+    pub const RETRY_REPEAT: u16 = 1 << 12;
 }
 
 /// One state of the model.

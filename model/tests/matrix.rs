@@ -6,7 +6,7 @@
 
 use oplife_machine::{Lifecycle, Limits};
 use oplife_model::matrix;
-use oplife_spec::{Input, Status, Table, render};
+use oplife_spec::{Input, RetryRule, Status, Table, render};
 
 #[test]
 fn machine_matrix() {
@@ -25,7 +25,21 @@ fn disagreements(table: &Table, text: &str) -> (Vec<String>, usize) {
         let expected = render::cell(table, input, status);
         for did in &cells[3..5] {
             let agrees = match did.strip_prefix("error ") {
-                Some(kind) => expected == format!("error {kind}") || expected.contains(&format!("error {kind} if not")),
+                Some(refused) => {
+                    // "Kind (class)": the class is what the table's retry
+                    // rows say (the matrix repeats the recorded payloads).
+                    let (kind, class) = match refused.split_once(" (") {
+                        Some((kind, class)) => (kind, class.trim_end_matches(')')),
+                        None => (refused, "invalid"),
+                    };
+                    let says = match table.retry_rule(input, status) {
+                        None => "invalid",
+                        Some(RetryRule::Conflict) => "conflict",
+                        Some(RetryRule::Repeat | RetryRule::RepeatIfSame) => "repeat",
+                    };
+                    class == says
+                        && (expected == format!("error {kind}") || expected.contains(&format!("error {kind} if not")))
+                }
                 None if did.starts_with("stays") => expected.contains("→ unchanged"),
                 None => did.split(';').next().is_some_and(|to| expected.contains(to.trim())),
             };
@@ -57,4 +71,17 @@ fn a_machine_that_disagrees_with_the_table_shows() {
     let text = matrix::render(&Lifecycle::new_unchecked(broken, Limits::default()));
     let (found, _) = disagreements(&Table::standard(), &text);
     assert!(found.iter().any(|f| f.starts_with("Running × complete_operation")), "{found:?}");
+}
+
+/// And for retries: a machine whose retry rows call a cancel of a
+/// completed operation a repeat disagrees with the shipped table.
+#[test]
+fn a_machine_that_classifies_retries_otherwise_shows() {
+    let mut broken = Table::standard();
+    for retry in broken.retries.iter_mut().filter(|r| r.input == Input::Cancel) {
+        retry.rule = RetryRule::Repeat;
+    }
+    let text = matrix::render(&Lifecycle::new_unchecked(broken, Limits::default()));
+    let (found, _) = disagreements(&Table::standard(), &text);
+    assert!(found.iter().any(|f| f.starts_with("Completed × cancel_operation")), "{found:?}");
 }

@@ -1,7 +1,7 @@
 //! The registry's typed errors.
 
 use oplife_machine::LifecycleError;
-use oplife_spec::{Guard, Input, OperationKind, Status};
+use oplife_spec::{Guard, Input, OperationKind, Retry, Status};
 use thiserror::Error;
 
 use crate::types::{OperationId, ShellDomain, WaitRequestId};
@@ -24,6 +24,10 @@ pub enum OpsLifecycleError {
         status: Status,
         /// The refused call.
         action: Input,
+        /// What the refusal is as a retry, from the table's retry rows:
+        /// a repeat of what already happened (safe to treat as success), a
+        /// conflict (the operation ended another way), or invalid.
+        retry: Retry,
     },
     /// `peer_ready` for a kind without a peer channel.
     #[error("operation {0} does not expose a peer channel")]
@@ -164,12 +168,47 @@ pub enum CursorRefusal {
     BadName,
 }
 
+impl OpsLifecycleError {
+    /// What the refusal is as a retry: after a timeout or a restart a
+    /// caller may send a call again, and a [`Retry::Repeat`] means what it
+    /// asks for already happened with the same payload (safe to treat as
+    /// success); [`Retry::Conflict`] means the operation ended another way.
+    /// Every error but `InvalidTransition` is [`Retry::Invalid`].
+    ///
+    /// ```
+    /// use oplife_shell::prelude::*;
+    /// use oplife_shell::Retry;
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let spec = OperationSpec::background_tool(SessionId::new(), "grep");
+    /// let id = spec.id;
+    /// registry.register_operation(spec)?;
+    /// registry.provisioning_succeeded(&id)?;
+    /// registry.complete_operation(&id, OperationResult::new(id, "3 matches"))?;
+    /// // the caller timed out and sends the same completion again
+    /// let again = registry.complete_operation(&id, OperationResult::new(id, "3 matches")).unwrap_err();
+    /// assert_eq!(again.retry(), Retry::Repeat);
+    /// let other = registry.complete_operation(&id, OperationResult::new(id, "4 matches")).unwrap_err();
+    /// assert_eq!(other.retry(), Retry::Conflict);
+    /// assert_eq!(registry.cancel_operation(&id, None).unwrap_err().retry(), Retry::Conflict);
+    /// # Ok::<(), OpsLifecycleError>(())
+    /// ```
+    pub fn retry(&self) -> Retry {
+        match self {
+            OpsLifecycleError::InvalidTransition { retry, .. } => *retry,
+            _ => Retry::Invalid,
+        }
+    }
+}
+
 impl From<LifecycleError<ShellDomain>> for OpsLifecycleError {
     fn from(error: LifecycleError<ShellDomain>) -> Self {
         match error {
             LifecycleError::NotFound(id) => Self::NotFound(id),
             LifecycleError::AlreadyRegistered(id) => Self::AlreadyRegistered(id),
-            LifecycleError::InvalidTransition { id, status, action } => Self::InvalidTransition { id, status, action },
+            LifecycleError::InvalidTransition { id, status, action, retry } => {
+                Self::InvalidTransition { id, status, action, retry }
+            }
             LifecycleError::PeerNotExpected(id) => Self::PeerNotExpected(id),
             LifecycleError::AlreadyPeerReady(id) => Self::AlreadyPeerReady(id),
             LifecycleError::MaxConcurrentExceeded { limit, active } => Self::MaxConcurrentExceeded { limit, active },

@@ -79,6 +79,7 @@ pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
 pub use lock::StateLock;
 pub use oplife_machine::Outcome;
+pub use oplife_spec::Retry;
 pub use registry::{HeldHandles, RuntimeOpsLifecycleRegistry};
 pub use snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 pub use state::RegistryState;

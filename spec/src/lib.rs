@@ -30,8 +30,9 @@ pub mod behaviour {}
 #[doc = include_str!("../TABLE.md")]
 pub mod transition_table {}
 
-pub use table::{Allowed, Refusal, RowId, Rule, TERMINAL_CHAIN, Table, Target};
+pub use table::{Allowed, Refusal, RetryRow, RowId, Rule, TERMINAL_CHAIN, Table, Target};
 pub use validate::{TableError, cascade_domain};
 pub use vocab::{
-    Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Scope, Status, StatusSet,
+    Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Retry, RetryRule, Scope, Status,
+    StatusSet,
 };

@@ -99,6 +99,10 @@ pub fn markdown(table: &Table) -> String {
     for input in &table.process_local {
         let _ = writeln!(out, "- {}", input.name());
     }
+    out.push_str("\n## Retries\n\nA refused call classifies as a retry by the first row below for its input and the operation's status:\na *repeat* (what it asks for already happened: safe to treat as success), a *conflict* (the operation\nended another way); any other refusal is *invalid*.\n\n| input | from | classified as |\n|---|---|---|\n");
+    for retry in &table.retries {
+        let _ = writeln!(out, "| {} | {} | {} |", retry.input.name(), retry.from, retry.rule);
+    }
     out.push_str("\n## Terminal outcomes\n\n| status | outcome variant |\n|---|---|\n");
     for (status, kind) in &table.outcomes {
         let _ = writeln!(out, "| {status} | {kind:?} |");

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::vocab::{Effect, ErrorKind, Guard, Input, OutcomeKind, Phase, Scope, Status, StatusSet};
+use crate::vocab::{Effect, ErrorKind, Guard, Input, OutcomeKind, Phase, RetryRule, Scope, Status, StatusSet};
 
 /// What a row is allowed from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,6 +57,18 @@ pub struct Refusal {
     pub error: ErrorKind,
 }
 
+/// How refusals of some inputs from some statuses classify as retries
+/// (every other refusal is [`crate::Retry::Invalid`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RetryRow {
+    /// The input refused.
+    pub input: Input,
+    /// The statuses it is refused from.
+    pub from: StatusSet,
+    /// How the refusal classifies.
+    pub rule: RetryRule,
+}
+
 /// The whole rule set: rows, refusals and the outcome variant of each
 /// terminal status.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -71,6 +83,9 @@ pub struct Table {
     /// pending watchers and waits, which end with the process. Every other
     /// accepted call is journaled, so a crash loses none of them.
     pub process_local: Vec<Input>,
+    /// How a refused call classifies as a retry: the first row for the
+    /// input and the operation's status; [`crate::Retry::Invalid`] without one.
+    pub retries: Vec<RetryRow>,
 }
 
 /// Identifies a row of a table by its index.
@@ -259,7 +274,29 @@ impl Table {
 
         let process_local = vec![I::RegisterWatcher, I::ReleaseWatcher, I::BeginWait, I::CancelWait];
 
-        Table { rows, refusals, outcomes, process_local }
+        // A call that ends an operation, refused because the operation had
+        // already ended: a repeat if it ended this way, a conflict if it
+        // ended another way.
+        let retry = |input, status, rule: RetryRule| {
+            let others = StatusSet::TERMINAL.without(status);
+            [
+                RetryRow { input, from: StatusSet::of(&[status]), rule },
+                RetryRow { input, from: others, rule: RetryRule::Conflict },
+            ]
+        };
+        let retries = [
+            retry(I::Complete, S::Completed, RetryRule::RepeatIfSame),
+            retry(I::Fail, S::Failed, RetryRule::RepeatIfSame),
+            retry(I::ProvisioningFailed, S::Failed, RetryRule::RepeatIfSame),
+            retry(I::Cancel, S::Cancelled, RetryRule::Repeat),
+            retry(I::AbortProvisioning, S::Aborted, RetryRule::Repeat),
+            retry(I::MarkRetired, S::Retired, RetryRule::Repeat),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+
+        Table { rows, refusals, outcomes, process_local, retries }
     }
 
     /// Whether a durable registry journals `input` when it is accepted: every
@@ -270,6 +307,12 @@ impl Table {
         input.scope() != Scope::Cascade
             && !matches!(input, Input::Restore | Input::Resume)
             && !self.process_local.contains(&input)
+    }
+
+    /// How the table classifies a refusal of `input` from `status`, before
+    /// payloads are compared: `None` for [`crate::Retry::Invalid`].
+    pub fn retry_rule(&self, input: Input, status: Status) -> Option<RetryRule> {
+        self.retries.iter().find(|r| r.input == input && r.from.contains(status)).map(|r| r.rule)
     }
 
     /// The row with this id, if the table has it.

@@ -99,6 +99,15 @@ pub enum TableError {
         /// The status left uncovered.
         status: Status,
     },
+    /// A retry row classifies an input from a status some row allows it
+    /// from: that call is never refused there.
+    #[error("the retry row of {input} covers {status}, where a row allows it")]
+    RetryWhereAllowed {
+        /// The input.
+        input: Input,
+        /// The status a row allows it from.
+        status: Status,
+    },
     /// An input listed as process-local (not journaled) has a row that
     /// changes durable state: a durable registry would lose it in a crash.
     #[error("{row} changes durable state, but {input} is listed as process-local (not journaled)")]
@@ -134,6 +143,7 @@ impl Table {
         self.check_outcomes()?;
         self.check_cascades()?;
         self.check_process_local()?;
+        self.check_retries()?;
         self.check_reachability()
     }
 
@@ -235,6 +245,17 @@ impl Table {
         for status in StatusSet::TERMINAL.iter() {
             if self.outcome_of(status).is_none() {
                 return Err(TableError::MissingOutcome { status });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_retries(&self) -> Result<(), TableError> {
+        for retry in &self.retries {
+            for status in retry.from.iter() {
+                if self.rows.iter().any(|r| r.input == retry.input && r.allows_status(status)) {
+                    return Err(TableError::RetryWhereAllowed { input: retry.input, status });
+                }
             }
         }
         Ok(())

@@ -6,10 +6,12 @@ mod effect;
 mod guard;
 mod input;
 mod kinds;
+mod retry;
 mod status;
 
 pub use effect::Effect;
 pub use guard::Guard;
 pub use input::{Carries, Input, Scope};
 pub use kinds::{ErrorKind, OperationKind, OutcomeKind};
+pub use retry::{Retry, RetryRule};
 pub use status::{Phase, Status, StatusSet};

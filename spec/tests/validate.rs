@@ -204,3 +204,17 @@ fn the_journal_leaves_out_only_watchers_waits_and_rebuilds() {
         ]
     );
 }
+
+#[test]
+fn a_retry_row_where_a_row_allows_the_input_is_refused() {
+    let mut table = Table::standard();
+    table.retries.push(oplife_spec::RetryRow {
+        input: Input::Complete,
+        from: StatusSet::of(&[Status::Running]),
+        rule: oplife_spec::RetryRule::Repeat,
+    });
+    assert_eq!(
+        table.validate(),
+        Err(TableError::RetryWhereAllowed { input: Input::Complete, status: Status::Running })
+    );
+}

@@ -76,6 +76,10 @@ pub enum Step {
     Watch(u64),
     /// `advance_cursor` of consumer `.0` to `.1`.
     Cursor(u8, u64),
+    /// `rollback_registration`.
+    Rollback(u64),
+    /// `register_operation_limited` of slot `.0` with limit `.1`.
+    RegisterLimited(u64, u32),
 }
 
 impl Step {
@@ -85,7 +89,9 @@ impl Step {
     pub fn draw(rng: &mut Rng, cursors: bool) -> Step {
         let slot = rng.below(POOL);
         match rng.below(100) {
-            0..=19 => Step::Register(slot, rng.below(3) == 0),
+            0..=15 => Step::Register(slot, rng.below(3) == 0),
+            16..=17 => Step::RegisterLimited(slot, u32::try_from(rng.below(4)).unwrap_or(0)),
+            18..=19 => Step::Rollback(slot),
             20..=34 => Step::Start(slot),
             35..=39 => Step::PeerReady(slot),
             40..=46 => Step::Progress(slot),
@@ -144,6 +150,12 @@ impl Step {
             Step::CollectOne(slot) => registry.collect_terminal(&at(slot)),
             Step::CollectAll => registry.collect_completed().map(drop),
             Step::Watch(slot) => registry.register_watcher(&at(slot)).map(drop),
+            Step::Rollback(slot) => registry.rollback_registration(&at(slot)),
+            Step::RegisterLimited(slot, limit) => {
+                let mut spec = OperationSpec::background_tool(SessionId(Uuid::from_u128(u128::from(seed))), "limited");
+                spec.id = at(slot);
+                registry.register_operation_limited(spec, limit)
+            }
             Step::Cursor(consumer, seq) => registry.advance_cursor(&format!("consumer {consumer}"), seq).map(drop),
         };
         match result {

@@ -7,7 +7,7 @@ mod common;
 
 use common::{Bg, Child, Harness, T, done};
 use oplife_machine::{Lifecycle, LifecycleError, Limits, Outcome, Output, Request, State, WaitReport};
-use oplife_spec::{ErrorKind, Input, OutcomeKind, Phase, Retry, Status, Table};
+use oplife_spec::{ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Retry, Status, Table};
 #[test]
 fn standard_table_compiles_and_validates() {
     assert!(Lifecycle::new(Table::standard(), Limits::default()).is_ok());
@@ -391,4 +391,49 @@ fn a_refused_call_on_an_ended_operation_is_classified_as_a_retry() {
     assert_eq!(h.err(Request::Complete { id: 3, result: "early" }).retry(), Retry::Invalid);
     assert_eq!(h.err(Request::CollectTerminal { id: 3 }).retry(), Retry::Invalid);
     assert_eq!(h.err(Request::ProvisioningSucceeded { id: 9 }).retry(), Retry::Invalid);
+}
+
+#[test]
+fn a_rollback_forgets_an_unobserved_registration_and_nothing_else() {
+    let mut h = Harness::with(Limits { max_concurrent: Some(1), ..Limits::default() });
+    let pristine = h.st.clone();
+    h.register(1, Bg);
+    assert_eq!(h.ok(Request::RollbackRegistration { id: 1 }), vec![Output::RolledBack { id: 1 }]);
+    assert_eq!(h.st, pristine, "the state is the one before the registration");
+    // Observed registrations are refused, naming the guard.
+    h.register(2, Child);
+    h.ok(Request::RegisterWatcher { id: 2 });
+    assert_eq!(
+        h.err(Request::RollbackRegistration { id: 2 }),
+        LifecycleError::RegistrationObserved { id: 2, guard: Guard::NoWatcher }
+    );
+    h.ok(Request::ReleaseWatcher { id: 2 });
+    h.ok(Request::BeginWait { wait: 1, ids: vec![2] });
+    assert_eq!(
+        h.err(Request::RollbackRegistration { id: 2 }),
+        LifecycleError::RegistrationObserved { id: 2, guard: Guard::NotWaitedOn }
+    );
+    h.ok(Request::CancelWait { wait: 1 });
+    h.ok(Request::ProvisioningSucceeded { id: 2 });
+    assert_eq!(h.err(Request::RollbackRegistration { id: 2 }).kind(), ErrorKind::InvalidTransition);
+    assert_eq!(h.err(Request::RollbackRegistration { id: 7 }), LifecycleError::NotFound(7));
+}
+
+#[test]
+fn a_callers_limit_counts_active_operations_of_the_kind() {
+    let mut h = Harness::new();
+    let limited = |id, kind: OperationKind, limit| Request::Register {
+        id,
+        kind,
+        expects_peer: kind == Child,
+        kind_limit: Some(limit),
+    };
+    h.ok(limited(1, Bg, 2));
+    h.ok(limited(2, Bg, 2));
+    assert_eq!(h.err(limited(3, Bg, 2)), LifecycleError::AdmissionLimitExceeded { kind: Bg, limit: 2, active: 2 });
+    h.ok(limited(3, Child, 1));
+    assert_eq!((h.st.active_count_of(Bg), h.st.active_count_of(Child)), (2, 1));
+    h.ok(Request::Cancel { id: 1, reason: None });
+    h.ok(limited(4, Bg, 2));
+    assert_eq!(h.err(limited(5, Bg, 0)).kind(), ErrorKind::AdmissionLimitExceeded);
 }

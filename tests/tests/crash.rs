@@ -8,8 +8,9 @@
 //!   workload's first `m` calls replayed through a fresh registry (and
 //!   restored), for one `m` between those and the call in flight.
 //!
-//! `cargo test` runs 200 kills (100 per mode, compaction every 40 records so
-//! kills land in compactions too). A longer run:
+//! `cargo test` runs 240 kills: 100 per mode with compaction every 40
+//! records, and 40 of a worker that compacts after every call, so kills land
+//! in compactions too. A longer run:
 //! `OPLIFE_CRASH_KILLS=5000 cargo test --release -p oplife-tests --test crash -- --nocapture`.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
@@ -29,9 +30,9 @@ struct Printed {
     durable: u64,
 }
 
-fn run_and_kill(path: &Path, seed: u64, mode: &str, after: Duration) -> Printed {
+fn run_and_kill(path: &Path, seed: u64, mode: &str, compact_after: u64, after: Duration) -> Printed {
     let mut child = Command::new(env!("CARGO_BIN_EXE_crash_worker"))
-        .args([path.to_str().unwrap(), &seed.to_string(), mode, "40"])
+        .args([path.to_str().unwrap(), &seed.to_string(), mode, &compact_after.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -72,15 +73,15 @@ fn matching_prefix(seed: u64, cursors: bool, floor: u64, ceiling: u64, recovered
     None
 }
 
-fn kills(mode: &str, count: u64, first_seed: u64) -> (u64, u64) {
-    let dir = std::env::temp_dir().join(format!("oplife-crash-{}-{mode}", std::process::id()));
+fn kills(mode: &str, compact_after: u64, count: u64, first_seed: u64) -> (u64, u64) {
+    let dir = std::env::temp_dir().join(format!("oplife-crash-{}-{mode}-{compact_after}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut timing = Rng::new(first_seed ^ 0x5eed);
     let (mut acked_total, mut cut) = (0, 0);
     for seed in first_seed..first_seed + count {
         let path = dir.join(format!("{seed}.db"));
         let after = Duration::from_millis(5 + timing.below(70));
-        let printed = run_and_kill(&path, seed, mode, after);
+        let printed = run_and_kill(&path, seed, mode, compact_after, after);
         let (recovered, report) = RuntimeOpsLifecycleRegistry::open(
             &path,
             DurableOptions { config: crash_config(), ..DurableOptions::default() },
@@ -107,6 +108,20 @@ fn kills(mode: &str, count: u64, first_seed: u64) -> (u64, u64) {
     (acked_total, cut)
 }
 
+/// Kills land in a compaction as often as not when every call compacts (an
+/// image written and the journal before it dropped, in one transaction).
+#[test]
+fn killed_workers_compacting_after_every_call_lose_nothing() {
+    let started = Instant::now();
+    let count = kill_count() / 5;
+    let (acked, _) = kills("sync", 1, count, 2_000_000);
+    eprintln!(
+        "sync, compacting every call: {count} kills, {acked} acknowledged calls checked, {:?}",
+        started.elapsed()
+    );
+    assert!(acked > count, "the workers were killed before they did anything");
+}
+
 fn kill_count() -> u64 {
     std::env::var("OPLIFE_CRASH_KILLS").ok().and_then(|n| n.parse().ok()).unwrap_or(200)
 }
@@ -115,7 +130,7 @@ fn kill_count() -> u64 {
 fn killed_sync_workers_lose_no_acknowledged_call() {
     let started = Instant::now();
     let count = kill_count() / 2;
-    let (acked, cut) = kills("sync", count, 1);
+    let (acked, cut) = kills("sync", 40, count, 1);
     eprintln!("sync: {count} kills, {acked} acknowledged calls checked, {cut} torn tails cut, {:?}", started.elapsed());
     assert!(acked > count, "the workers were killed before they did anything");
 }
@@ -124,7 +139,7 @@ fn killed_sync_workers_lose_no_acknowledged_call() {
 fn killed_batched_workers_lose_nothing_flushed() {
     let started = Instant::now();
     let count = kill_count() - kill_count() / 2;
-    let (acked, cut) = kills("batched", count, 1_000_000);
+    let (acked, cut) = kills("batched", 40, count, 1_000_000);
     eprintln!(
         "batched: {count} kills, {acked} acknowledged calls checked, {cut} torn tails cut, {:?}",
         started.elapsed()

@@ -1,0 +1,51 @@
+//! The registry against its floor (`support/floor.rs`: the same bookkeeping
+//! with plain std structures behind one `Mutex`, no table, no feed, no
+//! events), scenario by scenario, in one process. Rounds alternate which
+//! runs first; each figure is the median of the rounds, and the ratio is
+//! ours ÷ floor in time per operation (1.0 = as cheap as the floor): the
+//! number to drive down. Run with
+//! `cargo bench -p oplife-shell --bench vs_floor`.
+
+#![allow(clippy::unwrap_used, clippy::panic, missing_docs)] // a benchmark: a failed unwrap is a broken run
+
+#[path = "support/floor.rs"]
+mod floor;
+#[path = "support/scenarios.rs"]
+mod scenarios;
+
+use std::time::Duration;
+
+use floor::Floor;
+use oplife_shell::RuntimeOpsLifecycleRegistry;
+use scenarios::{SCENARIOS, run};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick" || a.starts_with("--test"));
+    let (rounds, scale) = if quick { (1, 100) } else { (7, 1) };
+    println!("scenario | ours | floor | ours ÷ floor (time) — median of {rounds} alternating rounds");
+    println!("---|---|---|---");
+    for (which, scenario) in SCENARIOS.iter().enumerate() {
+        let (mut ours, mut bare) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            if round % 2 == 0 {
+                ours.push(run::<RuntimeOpsLifecycleRegistry>(which, scale));
+                bare.push(run::<Floor>(which, scale));
+            } else {
+                bare.push(run::<Floor>(which, scale));
+                ours.push(run::<RuntimeOpsLifecycleRegistry>(which, scale));
+            }
+        }
+        let (ours, bare) = (median(ours), median(bare));
+        let ops = (scenario.ops / scale) as f64;
+        let show = |d: Duration| match which {
+            2..=4 => format!("{:.2} ms", d.as_secs_f64() * 1e3),
+            _ => format!("{:.2} M ops/s", ops / d.as_secs_f64() / 1e6),
+        };
+        println!("{} | {} | {} | {:.2}", scenario.name, show(ours), show(bare), ours.as_secs_f64() / bare.as_secs_f64());
+    }
+}

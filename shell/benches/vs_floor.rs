@@ -46,6 +46,12 @@ fn main() {
             2..=4 => format!("{:.2} ms", d.as_secs_f64() * 1e3),
             _ => format!("{:.2} M ops/s", ops / d.as_secs_f64() / 1e6),
         };
-        println!("{} | {} | {} | {:.2}", scenario.name, show(ours), show(bare), ours.as_secs_f64() / bare.as_secs_f64());
+        println!(
+            "{} | {} | {} | {:.2}",
+            scenario.name,
+            show(ours),
+            show(bare),
+            ours.as_secs_f64() / bare.as_secs_f64()
+        );
     }
 }

@@ -169,6 +169,20 @@ async fn batched_calls_are_durable_only_once_flushed() {
     assert_eq!(reopened.snapshot(&id).unwrap().unwrap().status, OperationStatus::Completed);
 }
 
+#[test]
+fn dropping_a_batched_registry_commits_what_it_queued() {
+    let store = MemoryStore::new();
+    let registry = batched(&store);
+    let spec = OperationSpec::background_tool(SessionId::new(), "last words");
+    let id = spec.id;
+    registry.register_operation(spec).unwrap();
+    assert!(store.contents().journal.is_empty(), "queued, not committed");
+    drop(registry);
+    assert_eq!(store.contents().journal.len(), 1);
+    let (reopened, _) = RuntimeOpsLifecycleRegistry::open_store(store, options(1000)).unwrap();
+    assert!(reopened.snapshot(&id).unwrap().is_some());
+}
+
 #[tokio::test]
 async fn a_failed_group_commit_refuses_calls_until_a_flush_succeeds() {
     let store = MemoryStore::new();

@@ -77,6 +77,14 @@ struct ModelFlags {
     /// Do not explore restarts.
     #[arg(long)]
     no_restarts: bool,
+    /// Explore crashes: every step also replayed as a durable registry
+    /// recovers it, and a crash action that reopens the journal [base: off;
+    /// on in the suite's "three ops"].
+    #[arg(long, conflicts_with = "no_crashes")]
+    crashes: bool,
+    /// Do not explore crashes.
+    #[arg(long)]
+    no_crashes: bool,
 }
 
 /// `--max-concurrent`: a limit, or none.
@@ -107,6 +115,8 @@ impl ModelFlags {
             || self.feed.is_some()
             || self.restarts
             || self.no_restarts
+            || self.crashes
+            || self.no_crashes
     }
 
     fn config(&self) -> ModelConfig {
@@ -119,6 +129,7 @@ impl ModelFlags {
         config.progress = self.progress.unwrap_or(config.progress);
         config.feed_retention = self.feed.map_or(config.feed_retention, usize::from);
         config.restarts = (config.restarts || self.restarts) && !self.no_restarts;
+        config.crashes = (config.crashes || self.crashes) && !self.no_crashes;
         config
     }
 }

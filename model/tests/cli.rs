@@ -33,6 +33,7 @@ fn help_and_version_go_to_stdout_with_exit_0() {
         "--progress",
         "--feed",
         "--deep",
+        "--crashes",
         "--threads",
         "--mutant",
     ] {
@@ -49,6 +50,7 @@ fn usage_errors_exit_2() {
     for args in [
         &["check", "--symmetry", "--no-symmetry"][..],
         &["check", "--restarts", "--no-restarts"],
+        &["check", "--crashes", "--no-crashes"],
         &["check", "--ops", "3", "--ops", "2"],
         &["check", "--ops", "5"],
         &["check", "--max-concurrent", "0"],
@@ -90,4 +92,14 @@ fn explore_refuses_a_busy_port_with_exit_2() {
     let output = run(&["explore", "--port", &port]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot serve"));
+}
+
+#[test]
+fn a_crash_mutant_is_found_by_a_custom_check_with_crashes() {
+    let args = ["check", "--mutant", "cancel-not-journaled", "--ops", "2", "--waits", "0", "--no-mutants"];
+    let without = run(&args);
+    assert_eq!(without.status.code(), Some(0), "without --crashes the journal is not checked: {}", stdout(&without));
+    let with = run(&[&args[..], &["--crashes"]].concat());
+    assert_eq!(with.status.code(), Some(1), "{}", stdout(&with));
+    assert!(stdout(&with).contains("VIOLATED  18 a crash loses no acknowledged call"), "{}", stdout(&with));
 }

@@ -199,15 +199,37 @@ impl LifecycleModel {
     /// the result has the durable state of `after`. A call the table does
     /// not journal must leave the durable state as it was.
     fn journal_replays(&self, before: &State<Tiny>, request: Request<Tiny>, after: &State<Tiny>) -> bool {
-        let mut durable = State::new();
-        if self.lifecycle.apply(&mut durable, Request::Resume { image: Box::new(before.image()) }).is_err() {
-            return false;
-        }
-        if self.lifecycle.table().journaled(request.input()) && self.lifecycle.apply(&mut durable, request).is_err() {
-            return false;
-        }
-        durable.image() == after.image()
+        // Every action of one state replays onto the same durable state: it
+        // is resumed once per state this thread expands, not once per action.
+        DURABLE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.as_ref().is_none_or(|c| c.before != *before) {
+                let image = before.image();
+                let mut resumed = State::new();
+                let loaded = self.lifecycle.apply(&mut resumed, Request::Resume { image: Box::new(image.clone()) });
+                *cache = Some(Durable { before: before.clone(), resumed: loaded.ok().map(|_| resumed), image });
+            }
+            let Some(Durable { resumed: Some(resumed), image, .. }) = cache.as_ref() else { return false };
+            if !self.lifecycle.table().journaled(request.input()) {
+                return after.image() == *image;
+            }
+            let mut durable = resumed.clone();
+            self.lifecycle.apply(&mut durable, request).is_ok() && durable.image() == after.image()
+        })
     }
+}
+
+/// The durable state a crash in `before` reopens: its image, resumed (`None`
+/// if the resume was refused), cached per thread for the state being
+/// expanded.
+struct Durable {
+    before: State<Tiny>,
+    resumed: Option<State<Tiny>>,
+    image: Image<Tiny>,
+}
+
+thread_local! {
+    static DURABLE: std::cell::RefCell<Option<Durable>> = const { std::cell::RefCell::new(None) };
 }
 
 /// What a refusal of `input` for an operation in `status` is as a retry, by

@@ -7,7 +7,7 @@ use oplife_spec::Input;
 use oplife_machine::Limits;
 
 /// The largest number of operation ids the model supports.
-pub const MAX_OPS: usize = 4;
+pub const MAX_OPS: usize = 6;
 /// The largest number of concurrently pending waits the model supports.
 pub const MAX_WAITS: usize = 3;
 /// The largest completion feed retention the model supports.

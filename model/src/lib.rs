@@ -25,6 +25,7 @@ pub mod mutants;
 mod observe;
 pub mod properties;
 mod search;
+pub mod simulate;
 pub mod state;
 
 pub use action::Action;

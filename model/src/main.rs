@@ -8,6 +8,7 @@ use oplife_model::check::{self, CheckOptions};
 use oplife_model::config::{DEFAULT_SUITE, MAX_FEED, MAX_OPS, MAX_WAITS};
 use oplife_model::mutants::CATALOGUE;
 use oplife_model::properties::examples_not_applicable;
+use oplife_model::simulate::{self, Budget};
 use oplife_model::{LifecycleModel, ModelConfig};
 use oplife_spec::{Table, render};
 use stateright::Model;
@@ -120,7 +121,11 @@ impl ModelFlags {
     }
 
     fn config(&self) -> ModelConfig {
-        let mut config = if self.deep { ModelConfig::DEEP } else { ModelConfig::DEFAULT };
+        self.config_from(if self.deep { ModelConfig::DEEP } else { ModelConfig::DEFAULT })
+    }
+
+    fn config_from(&self, base: ModelConfig) -> ModelConfig {
+        let mut config = base;
         config.ops = self.ops.unwrap_or(config.ops);
         config.max_completed = self.max_completed.map_or(config.max_completed, usize::from);
         config.max_concurrent = self.max_concurrent.map_or(config.max_concurrent, |Limit(limit)| limit);
@@ -169,6 +174,23 @@ struct CheckArgs {
     /// Check a mutant of the catalogue instead of the shipped table, to see how it is caught (exits 1).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CATALOGUE.iter().map(|m| m.name)))]
     mutant: Option<String>,
+    /// Seeded random walks instead of the exhaustive search, from a wider base configuration: 6 ids,
+    /// 3 waits, a watcher and a progress report per op, max_completed 2, max_concurrent 4, feed 2,
+    /// restarts and crashes. Every step checks every property; mutants are hunted the same way.
+    #[arg(long)]
+    simulate: bool,
+    /// --simulate: this many walks [default: 2000].
+    #[arg(long, requires = "simulate", conflicts_with = "for_secs")]
+    walks: Option<u64>,
+    /// --simulate: walk for this many seconds instead of a number of walks.
+    #[arg(long = "for", value_name = "SECS", requires = "simulate")]
+    for_secs: Option<f64>,
+    /// --simulate: the seed (printed by every run; the same seed replays the same walks) [default: from the clock].
+    #[arg(long, requires = "simulate")]
+    seed: Option<u64>,
+    /// --simulate: the longest walk, in calls [default: 400].
+    #[arg(long, default_value_t = 400, requires = "simulate")]
+    steps: usize,
 }
 
 #[derive(Args)]
@@ -229,6 +251,9 @@ fn explore(args: &ExploreArgs) -> ExitCode {
 }
 
 fn check_command(args: &CheckArgs) -> ExitCode {
+    if args.simulate {
+        return simulate_command(args);
+    }
     let custom = args.model.custom();
     let options = CheckOptions {
         progress: true,
@@ -299,6 +324,59 @@ fn check_command(args: &CheckArgs) -> ExitCode {
         ok &= caught == verdicts.len();
     }
     println!("total time: {:.2} s", started.elapsed().as_secs_f64());
+    println!("{}", if ok { "RESULT: ok" } else { "RESULT: FAILED" });
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// `check --simulate`: seeded random walks of the table (or a mutant), then
+/// of every mutant, each within the same budget.
+fn simulate_command(args: &CheckArgs) -> ExitCode {
+    let base = if args.model.deep { ModelConfig::DEEP } else { simulate::WIDE };
+    let config = args.model.config_from(base);
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+    });
+    let budget = match args.for_secs {
+        Some(secs) => Budget::For(std::time::Duration::from_secs_f64(secs.max(0.0))),
+        None => Budget::Walks(args.walks.unwrap_or(2000)),
+    };
+    let mutant = args.mutant.as_deref().and_then(|name| CATALOGUE.iter().find(|m| m.name == name));
+    let table = mutant.map_or_else(Table::standard, |m| m.table());
+    println!("simulating with seed {seed} (replay with --seed {seed}): {config}");
+    println!("budget: {budget:?}, walks of at most {} calls", args.steps);
+    let run = simulate::simulate(table, config, seed, budget, args.steps);
+    println!(
+        "walks: {} in {:.2} s ({:.0} walks/s), {} calls",
+        run.walks,
+        run.elapsed.as_secs_f64(),
+        run.walk_rate(),
+        run.steps
+    );
+    let mut ok = true;
+    match &run.violation {
+        None => println!("properties: every `always` property held on every step"),
+        Some((property, walk, calls)) => {
+            ok = false;
+            println!("       VIOLATED  {property} (walk {walk})");
+            println!("shrunk counterexample ({} calls):", calls.len());
+            for (n, step) in calls.iter().enumerate() {
+                println!("  {}. {}\n       {}", n + 1, step.call, step.change);
+            }
+        }
+    }
+    if mutant.is_none() && !args.no_mutants {
+        println!("mutants by simulation (each must be found within the budget):");
+        for m in CATALOGUE {
+            let hunt = simulate::simulate(m.table(), config, seed, budget, args.steps);
+            match hunt.violation {
+                Some((property, walk, _)) => println!("  {:<34} found in walk {walk}: {property}", m.name),
+                None => {
+                    ok = false;
+                    println!("  {:<34} NOT FOUND in {} walks", m.name, hunt.walks);
+                }
+            }
+        }
+    }
     println!("{}", if ok { "RESULT: ok" } else { "RESULT: FAILED" });
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -362,7 +362,7 @@ const SLOT_ORDERS: [[u8; MAX_WAITS]; 6] = [[0, 1, 2], [1, 0, 2], [0, 2, 1], [2, 
 /// The identity renaming of wait slots.
 const SAME_SLOTS: [u8; MAX_WAITS] = [0, 1, 2];
 /// The identity renaming of operation ids.
-const SAME_IDS: [u8; MAX_OPS] = [0, 1, 2, 3];
+const SAME_IDS: [u8; MAX_OPS] = [0, 1, 2, 3, 4, 5];
 
 impl Representative for ModelState {
     /// The canonical renaming of operation ids and wait slots. The model is

@@ -34,6 +34,8 @@ fn help_and_version_go_to_stdout_with_exit_0() {
         "--feed",
         "--deep",
         "--crashes",
+        "--simulate",
+        "--seed",
         "--threads",
         "--mutant",
     ] {
@@ -52,7 +54,7 @@ fn usage_errors_exit_2() {
         &["check", "--restarts", "--no-restarts"],
         &["check", "--crashes", "--no-crashes"],
         &["check", "--ops", "3", "--ops", "2"],
-        &["check", "--ops", "5"],
+        &["check", "--ops", "7"],
         &["check", "--max-concurrent", "0"],
         &["check", "--threads", "1000"],
         &["table", "--matrix", "--mermaid"],
@@ -102,4 +104,17 @@ fn a_crash_mutant_is_found_by_a_custom_check_with_crashes() {
     let with = run(&[&args[..], &["--crashes"]].concat());
     assert_eq!(with.status.code(), Some(1), "{}", stdout(&with));
     assert!(stdout(&with).contains("VIOLATED  18 a crash loses no acknowledged call"), "{}", stdout(&with));
+}
+
+#[test]
+fn simulate_prints_its_seed_and_finds_a_mutant_with_a_shrunk_call_list() {
+    let ok = run(&["check", "--simulate", "--seed", "7", "--walks", "50", "--no-mutants"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("replay with --seed 7"), "{}", stdout(&ok));
+    let caught = run(&["check", "--simulate", "--seed", "7", "--mutant", "peer-ready-for-background"]);
+    assert_eq!(caught.status.code(), Some(1), "{}", stdout(&caught));
+    let text = stdout(&caught);
+    assert!(text.contains("VIOLATED  2 peer-ready only for kinds with a peer"), "{text}");
+    assert!(text.contains("  3. peer_ready(op"), "{text}");
+    assert_eq!(run(&["check", "--walks", "5"]).status.code(), Some(2), "--walks needs --simulate");
 }

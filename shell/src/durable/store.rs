@@ -3,7 +3,7 @@
 //!
 //! A store moves bytes. It never interprets them: the registry encodes and
 //! checksums each record itself, and decides what to replay. So a store for
-//! another database (one a fleet of runtimes shares, say) implements five
+//! another database (one a fleet of runtimes shares, say) implements four
 //! methods and touches neither the machine nor the registry.
 
 use std::sync::{Arc, Mutex};

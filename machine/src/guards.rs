@@ -58,7 +58,6 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::InvalidTransition, Subject::Retried(id, status, retry)) => {
             E::InvalidTransition { id, status, action: input, retry }
         }
-        (kind, Subject::Retried(id, status, _)) => refusal(kind, input, Subject::Operation(id, status)),
         (ErrorKind::PeerNotExpected, Subject::Operation(id, _)) => E::PeerNotExpected(id),
         (ErrorKind::AlreadyPeerReady, Subject::Operation(id, _)) => E::AlreadyPeerReady(id),
         (ErrorKind::MaxConcurrentExceeded, Subject::Limit { limit, active }) => {

@@ -3,7 +3,7 @@
 //! mechanism (records, retention, eviction, wait bookkeeping, counts)
 //! written once; nothing here decides what is legal.
 
-use oplife_spec::{Effect, Input, OutcomeKind, RowId, Status, Target};
+use oplife_spec::{Effect, ErrorKind, Input, OutcomeKind, RowId, Status, Target};
 
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
@@ -317,9 +317,13 @@ pub(crate) fn select_operation_row<D: Domain>(
             }
         }
     }
-    let (kind, about) = first_refusal.unwrap_or_else(|| {
-        let retry = retry_of(lc, input, status, op, payload);
-        (lc.refusal(input, status), Subject::Retried(id.clone(), status, retry))
+    let (kind, about) = first_refusal.unwrap_or_else(|| match lc.refusal(input, status) {
+        // Only an invalid transition can be a retry of what happened.
+        ErrorKind::InvalidTransition => {
+            let retry = retry_of(lc, input, status, op, payload);
+            (ErrorKind::InvalidTransition, Subject::Retried(id.clone(), status, retry))
+        }
+        kind => (kind, Subject::Operation(id.clone(), status)),
     });
     Err(refusal(kind, input, about))
 }

@@ -20,7 +20,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     fn register(&self, spec: OperationSpec, kind_limit: Option<u32>) -> Result<(), OpsLifecycleError> {
         // The registration time is set under the lock, from the registry's
         // clock (see `RegistryState::apply`).
-        let record = Record::new(spec.kind, spec.display_name, spec.child_session_id, 0);
+        let record = Record::new(spec.kind, spec.display_name, spec.child_session_id);
         let request =
             Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel, kind_limit };
         self.call(request, &mut Call::Register(Some(record)))

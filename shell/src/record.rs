@@ -32,20 +32,16 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    /// A new record, registered at `at_ms`.
-    pub(crate) fn new(
-        kind: OperationKind,
-        display_name: String,
-        child_session_id: Option<SessionId>,
-        at_ms: u64,
-    ) -> Record {
+    /// A new record; its registration time is set when the machine
+    /// registers it (from the clock reading of the call).
+    pub(crate) fn new(kind: OperationKind, display_name: String, child_session_id: Option<SessionId>) -> Record {
         Record {
             kind,
             display_name,
             child_session_id,
             peer_handle: None,
             watchers: Vec::new(),
-            created_ms: at_ms,
+            created_ms: 0,
             started_ms: None,
             completed_ms: None,
         }

@@ -116,7 +116,7 @@ impl RegistryState {
             Change::Call { request, registered, peer } => {
                 let mut call = match (&request, registered) {
                     (Request::Register { kind, .. }, Some((name, child))) => {
-                        Call::Register(Some(Record::new(*kind, name, child, entry.at_ms)))
+                        Call::Register(Some(Record::new(*kind, name, child)))
                     }
                     (Request::PeerReady { .. }, _) => Call::PeerReady(peer),
                     _ => Call::Plain,

@@ -17,7 +17,7 @@ use crate::durable::store::{Store, StoredImage};
 use crate::durable::writer::Journal;
 use crate::error::StoreError;
 use crate::registry::RuntimeOpsLifecycleRegistry;
-use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
+use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::RegistryState;
 
 /// What reopening a store found and did.
@@ -187,7 +187,5 @@ impl RuntimeOpsLifecycleRegistry {
 /// The image of a store that holds nothing yet: a new registry.
 fn empty_snapshot(options: &DurableOptions) -> Result<RegistrySnapshot, RecoveryError> {
     let fresh = RegistryState::new(options.config);
-    let snapshot = fresh.capture().map_err(|e| StoreError::Other(e.to_string()))?;
-    debug_assert_eq!(snapshot.version, SNAPSHOT_VERSION);
-    Ok(snapshot)
+    Ok(fresh.capture().map_err(|e| StoreError::Other(e.to_string()))?)
 }

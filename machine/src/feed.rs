@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 
 use oplife_spec::OperationKind;
 
-use crate::outcome::{Domain, Outcome};
+use crate::outcome::{Domain, Outcome, SharedOutcome};
 
 /// One terminal transition, as the feed records it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,7 +27,7 @@ pub struct FeedEntry<D: Domain> {
     /// Its kind.
     pub kind: OperationKind,
     /// The outcome it ended with.
-    pub outcome: Outcome<D>,
+    pub outcome: SharedOutcome<D>,
 }
 
 /// The completion feed: the last minted sequence number (the watermark) and
@@ -112,7 +112,13 @@ impl<D: Domain> Feed<D> {
 
     /// Mints the next sequence number for `id`'s terminal transition and
     /// drops the oldest entries beyond `retention`.
-    pub(crate) fn append(&mut self, id: D::OpId, kind: OperationKind, outcome: Outcome<D>, retention: usize) -> u64 {
+    pub(crate) fn append(
+        &mut self,
+        id: D::OpId,
+        kind: OperationKind,
+        outcome: SharedOutcome<D>,
+        retention: usize,
+    ) -> u64 {
         self.watermark = self.watermark.saturating_add(1);
         self.entries.push_back(FeedEntry { seq: self.watermark, id, kind, outcome });
         self.trim(retention);

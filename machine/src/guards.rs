@@ -96,7 +96,7 @@ pub(crate) fn retry_of<D: Domain>(
         Some(RetryRule::Repeat) => Retry::Repeat,
         Some(RetryRule::Conflict) => Retry::Conflict,
         Some(RetryRule::RepeatIfSame) => {
-            let same = match (op.and_then(|op| op.outcome.as_ref()), payload) {
+            let same = match (op.and_then(|op| op.outcome.as_deref()), payload) {
                 (Some(Outcome::Completed(recorded)), Payload::Result(result)) => recorded == result,
                 (Some(Outcome::Failed { error: recorded }), Payload::Error(error)) => recorded == error,
                 _ => false,

@@ -4,7 +4,7 @@
 use oplife_spec::{OperationKind, Phase, Status};
 
 use crate::feed::FeedEntry;
-use crate::outcome::{Domain, Outcome};
+use crate::outcome::{Domain, Outcome, SharedOutcome};
 
 /// Feed watermarks from this value on are refused, so that minting can
 /// never run out of sequence numbers.
@@ -36,7 +36,7 @@ pub struct OperationImage<D: Domain> {
     /// The last progress update.
     pub last_progress: Option<D::Progress>,
     /// Its terminal outcome, when terminal.
-    pub outcome: Option<Outcome<D>>,
+    pub outcome: Option<SharedOutcome<D>>,
 }
 
 /// The durable part of a machine state: the registry phase, the operations

@@ -377,7 +377,7 @@ impl<D: Domain> Records<D> for Image<D> {
             status: op.status,
             peer_ready: op.peer_ready,
             buffered: op.buffered,
-            outcome: op.outcome.as_ref(),
+            outcome: op.outcome.as_deref(),
         })
     }
     fn retained_ids(&self) -> impl Iterator<Item = &D::OpId> {

@@ -37,7 +37,7 @@
 //! machine.apply(Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None })?;
 //! machine.apply(Request::ProvisioningSucceeded { id: 1 })?;
 //! let outputs = machine.apply(Request::Complete { id: 1, result: "42 files".into() })?;
-//! assert!(outputs.contains(&Output::Ended { id: 1, outcome: Outcome::Completed("42 files".into()) }));
+//! assert!(outputs.contains(&Output::Ended { id: 1, outcome: Outcome::Completed("42 files".into()).into() }));
 //! assert_eq!(machine.state().status(&1), Status::Completed);
 //!
 //! // The table refuses what it does not allow, and nothing changes.
@@ -76,7 +76,7 @@ pub use limits::{DEFAULT_FEED_RETENTION, DEFAULT_MAX_COMPLETED, Limits};
 pub use machine::Machine;
 pub use operations::Operation;
 pub use oplife_spec as spec;
-pub use outcome::{Domain, Outcome};
+pub use outcome::{Domain, Outcome, SharedOutcome};
 pub use output::{Output, WaitReport};
 #[cfg(feature = "remap")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remap")))]

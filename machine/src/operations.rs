@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use oplife_spec::{OperationKind, Status};
 
-use crate::outcome::{Domain, Outcome};
+use crate::outcome::{Domain, Outcome, SharedOutcome};
 
 /// One operation as the machine knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -18,7 +18,7 @@ pub struct Operation<D: Domain> {
     pub(crate) progress: u32,
     pub(crate) last_progress: Option<D::Progress>,
     pub(crate) watchers: u32,
-    pub(crate) outcome: Option<Outcome<D>>,
+    pub(crate) outcome: Option<SharedOutcome<D>>,
     /// The waits tracking this operation, with the slot each keeps for it.
     pub(crate) waiters: Vec<(D::WaitId, u32)>,
 }
@@ -68,6 +68,11 @@ impl<D: Domain> Operation<D> {
     }
     /// Its terminal outcome, once terminal.
     pub fn outcome(&self) -> Option<&Outcome<D>> {
+        self.outcome.as_deref()
+    }
+    /// Its terminal outcome, once terminal, as the record holds it: a clone
+    /// shares it.
+    pub fn shared_outcome(&self) -> Option<&SharedOutcome<D>> {
         self.outcome.as_ref()
     }
     /// How many pending waits track it.

@@ -3,6 +3,7 @@
 
 use std::fmt::{self, Debug, Display};
 use std::hash::Hash;
+use std::sync::Arc;
 
 use oplife_spec::OutcomeKind;
 
@@ -39,6 +40,11 @@ pub trait Domain: Debug + Clone + Copy + Eq + Hash + Ord + Default + Send + Sync
     /// A progress update.
     type Progress: Clone + Eq + Hash + Debug + Send + Sync;
 }
+
+/// A terminal outcome shared by everything that holds it: the record, the
+/// completion feed, the waits that captured it and the outputs that report
+/// it. Cloning one copies a pointer, never the result or reason inside.
+pub type SharedOutcome<D> = Arc<Outcome<D>>;
 
 /// The terminal outcome of an operation: one variant per terminal status.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 
 use oplife_spec::OperationKind;
 
-use crate::outcome::{Domain, Outcome};
+use crate::outcome::{Domain, SharedOutcome};
 
 /// The satisfaction token of a wait: minted by the machine in the transition
 /// that satisfied it, with every operation's outcome captured when that
@@ -12,7 +12,7 @@ pub struct WaitReport<D: Domain> {
     /// The wait request id.
     pub wait: D::WaitId,
     /// Each operation waited for, in the order asked, with its outcome.
-    pub outcomes: Vec<(D::OpId, Outcome<D>)>,
+    pub outcomes: Vec<(D::OpId, SharedOutcome<D>)>,
 }
 
 /// One effect the outside world must carry out, returned by
@@ -48,7 +48,7 @@ pub enum Output<D: Domain> {
         /// The operation.
         id: D::OpId,
         /// Its outcome.
-        outcome: Outcome<D>,
+        outcome: SharedOutcome<D>,
     },
     /// The terminal transition got completion feed entry `seq`.
     FeedAppended {
@@ -67,7 +67,7 @@ pub enum Output<D: Domain> {
         /// The operation watched.
         id: D::OpId,
         /// Its outcome.
-        outcome: Outcome<D>,
+        outcome: SharedOutcome<D>,
     },
     /// One pending watcher of the operation was released: it is no longer
     /// counted and will not be notified.
@@ -82,7 +82,7 @@ pub enum Output<D: Domain> {
         /// How many watchers were pending.
         count: u32,
         /// The outcome they receive.
-        outcome: Outcome<D>,
+        outcome: SharedOutcome<D>,
     },
     /// A wait request is pending.
     WaitPending {
@@ -117,6 +117,6 @@ pub enum Output<D: Domain> {
         /// The operation.
         id: D::OpId,
         /// Its outcome.
-        outcome: Outcome<D>,
+        outcome: SharedOutcome<D>,
     },
 }

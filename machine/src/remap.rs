@@ -9,7 +9,7 @@
 //! [`State::remap`] applies such a map in place, allocating nothing.
 
 use crate::feed::FeedEntry;
-use crate::outcome::{Domain, Outcome};
+use crate::outcome::{Domain, SharedOutcome};
 use crate::state::State;
 
 /// A map over the payloads of a [`State`]. Each method has an identity
@@ -45,7 +45,7 @@ pub trait Remap<D: Domain> {
     /// its sequence number is kept).
     fn feed_entry(&self, _entry: &mut FeedEntry<D>) {}
     /// Rewrites an outcome a pending wait captured.
-    fn captured(&self, _outcome: &mut Outcome<D>) {}
+    fn captured(&self, _outcome: &mut SharedOutcome<D>) {}
 }
 
 impl<D: Domain> State<D> {

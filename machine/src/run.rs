@@ -9,7 +9,7 @@ use crate::compiled::Compiled;
 use crate::error::LifecycleError;
 use crate::guards::{Subject, operation_guard, refusal, retry_of};
 use crate::operations::Operation;
-use crate::outcome::{Domain, Outcome};
+use crate::outcome::{Domain, Outcome, SharedOutcome};
 use crate::output::{Output, WaitReport};
 use crate::request::{LostPolicy, Payload};
 use crate::state::State;
@@ -49,7 +49,7 @@ impl<D: Domain> Run<'_, D> {
             false => None,
         };
         let mut outcome = match runs.record_outcome {
-            true => Some(build_outcome(lc, rule.target, &mut payload)?),
+            true => Some(SharedOutcome::new(build_outcome(lc, rule.target, &mut payload)?)),
             false => None,
         };
 
@@ -87,7 +87,7 @@ impl<D: Domain> Run<'_, D> {
         effect: Effect,
         id: &D::OpId,
         slot: Option<usize>,
-        outcome: &mut Option<Outcome<D>>,
+        outcome: &mut Option<SharedOutcome<D>>,
         payload: &mut Payload<D>,
     ) {
         match effect {
@@ -250,7 +250,7 @@ fn op_at<D: Domain>(st: &mut State<D>, slot: Option<usize>) -> Option<&mut Opera
     slot.and_then(|pos| st.ops.at_mut(pos))
 }
 
-pub(crate) fn report<D: Domain>(wait: D::WaitId, entries: Vec<(D::OpId, Option<Outcome<D>>)>) -> WaitReport<D> {
+pub(crate) fn report<D: Domain>(wait: D::WaitId, entries: Vec<(D::OpId, Option<SharedOutcome<D>>)>) -> WaitReport<D> {
     WaitReport { wait, outcomes: entries.into_iter().filter_map(|(id, o)| o.map(|o| (id, o))).collect() }
 }
 

@@ -1,14 +1,14 @@
 //! Pending wait requests: each keeps the outcome of every operation it
 //! waits for, captured when that operation ended.
 
-use crate::outcome::{Domain, Outcome};
+use crate::outcome::{Domain, SharedOutcome};
 
 /// A pending wait request.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Wait<D: Domain> {
     /// Each operation waited for, in the order asked, with the outcome
     /// captured when it ended.
-    pub(crate) entries: Vec<(D::OpId, Option<Outcome<D>>)>,
+    pub(crate) entries: Vec<(D::OpId, Option<SharedOutcome<D>>)>,
     /// How many entries still have no outcome.
     pub(crate) remaining: u32,
 }
@@ -83,7 +83,7 @@ impl<D: Domain> Waits<D> {
 impl<D: Domain> Wait<D> {
     /// The operations waited for, in the order asked, with the outcomes
     /// captured so far.
-    pub fn entries(&self) -> &[(D::OpId, Option<Outcome<D>>)] {
+    pub fn entries(&self) -> &[(D::OpId, Option<SharedOutcome<D>>)] {
         &self.entries
     }
     /// How many operations have not ended yet.

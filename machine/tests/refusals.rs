@@ -91,7 +91,7 @@ proptest! {
                 prop_assert_eq!(&reopened, &fresh);
                 for op in image.operations.iter().filter(|op| op.status.is_terminal()) {
                     if fresh.status(&op.id).is_known() {
-                        prop_assert_eq!(fresh.operation(&op.id).and_then(|o| o.outcome()), op.outcome.as_ref());
+                        prop_assert_eq!(fresh.operation(&op.id).and_then(|o| o.outcome()), op.outcome.as_deref());
                     }
                 }
                 let after: Vec<_> = fresh.feed().entries().cloned().collect();

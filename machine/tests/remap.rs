@@ -104,13 +104,13 @@ fn rebasing_the_feed_keeps_differences_only_and_rewrites_content() {
             false
         }
         fn feed_entry(&self, entry: &mut oplife_machine::FeedEntry<T>) {
-            entry.outcome = Outcome::Retired;
+            entry.outcome = Outcome::Retired.into();
             entry.seq = 0; // ignored: the sequence number is kept
         }
     }
     st.remap(&Blank);
     assert_eq!(
-        st.feed().entries().map(|e| (e.seq, e.outcome.clone())).collect::<Vec<_>>(),
+        st.feed().entries().map(|e| (e.seq, (*e.outcome).clone())).collect::<Vec<_>>(),
         vec![(2, Outcome::Retired)]
     );
 }

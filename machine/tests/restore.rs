@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Bg, Child, Harness, T, done};
-use oplife_machine::{Image, LifecycleError, Limits, LostPolicy, Outcome, Output, Request};
+use oplife_machine::{Image, LifecycleError, Limits, LostPolicy, Outcome, Output, Request, SharedOutcome};
 use oplife_spec::{Phase, Status};
 #[test]
 fn every_terminal_transition_mints_the_next_feed_sequence() {
@@ -30,7 +30,7 @@ fn every_terminal_transition_mints_the_next_feed_sequence() {
     let since = h.st.feed().since(0);
     assert_eq!(since.missed, Some(1..=1));
     assert_eq!(since.entries.iter().map(|e| (e.seq, e.id)).collect::<Vec<_>>(), vec![(2, 2), (3, 3)]);
-    assert_eq!(since.entries[0].outcome, Outcome::Terminated { reason: "r" });
+    assert_eq!(*since.entries[0].outcome, Outcome::Terminated { reason: "r" });
     assert_eq!(since.entries[0].kind, Child);
     let since = h.st.feed().since(2);
     assert_eq!((since.missed, since.entries.len()), (None, 1));
@@ -63,7 +63,7 @@ fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() {
     let mut h = Harness::with(Limits { max_completed: 8, ..Limits::default() });
     let out =
         h.ok(Request::Restore { image: Box::new(image.clone()), policy: LostPolicy::Terminate { reason: "lost" } });
-    let lost = Outcome::Terminated { reason: "lost" };
+    let lost = SharedOutcome::new(Outcome::Terminated { reason: "lost" });
     assert_eq!(out, vec![Output::Ended { id: 1, outcome: lost.clone() }, Output::FeedAppended { seq: 3, id: 1 }]);
     // Terminal records survive exactly, in completion order, with flags.
     assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![2, 3, 1]);
@@ -130,11 +130,11 @@ fn restore_refuses_inconsistent_images_and_changes_nothing() {
         ("Completed with outcome None", Box::new(|i: &mut Image<T>| i.operations[1].outcome = None)),
         (
             "Completed with outcome Some(Failed)",
-            Box::new(|i: &mut Image<T>| i.operations[1].outcome = Some(Outcome::Failed { error: "e" })),
+            Box::new(|i: &mut Image<T>| i.operations[1].outcome = Some(Outcome::Failed { error: "e" }.into())),
         ),
         (
             "Running with outcome Some(Retired)",
-            Box::new(|i: &mut Image<T>| i.operations[0].outcome = Some(Outcome::Retired)),
+            Box::new(|i: &mut Image<T>| i.operations[0].outcome = Some(Outcome::Retired.into())),
         ),
         ("Absent", Box::new(|i: &mut Image<T>| i.operations[0].status = Status::Absent)),
         ("buffered but", Box::new(|i: &mut Image<T>| i.operations[0].buffered = true)),

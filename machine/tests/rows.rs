@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Bg, Child, Harness, T, done};
-use oplife_machine::{Lifecycle, LifecycleError, Limits, Outcome, Output, Request, State, WaitReport};
+use oplife_machine::{Lifecycle, LifecycleError, Limits, Outcome, Output, Request, SharedOutcome, State, WaitReport};
 use oplife_spec::{ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Retry, Status, Table};
 #[test]
 fn standard_table_compiles_and_validates() {
@@ -82,7 +82,7 @@ fn provisioning_failed_runs_the_terminal_effects_in_order() {
     h.ok(Request::RegisterWatcher { id: 1 });
     h.ok(Request::BeginWait { wait: 7, ids: vec![1] });
     let out = h.ok(Request::ProvisioningFailed { id: 1, error: "boom" });
-    let failed = Outcome::Failed { error: "boom" };
+    let failed: SharedOutcome<T> = Outcome::Failed { error: "boom" }.into();
     assert_eq!(
         out,
         vec![
@@ -98,8 +98,9 @@ fn provisioning_failed_runs_the_terminal_effects_in_order() {
     assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(h.st.active_count(), 0);
     assert!(h.st.operation(&1).unwrap().buffered());
-    let feed: Vec<(u64, u32, Outcome<T>)> = h.st.feed().entries().map(|e| (e.seq, e.id, e.outcome.clone())).collect();
-    assert_eq!(feed, vec![(1, 9, Outcome::Completed("ok")), (2, 1, failed)]);
+    let feed: Vec<(u64, u32, SharedOutcome<T>)> =
+        h.st.feed().entries().map(|e| (e.seq, e.id, e.outcome.clone())).collect();
+    assert_eq!(feed, vec![(1, 9, Outcome::Completed("ok").into()), (2, 1, failed)]);
 }
 
 #[test]
@@ -138,11 +139,11 @@ fn watchers_are_pending_before_and_resolved_after_the_end() {
     h.ok(Request::RegisterWatcher { id: 1 });
     assert_eq!(h.st.operation(&1).unwrap().watcher_count(), 2);
     let out = h.ok(done(1));
-    assert!(out.contains(&Output::WatchersNotified { id: 1, count: 2, outcome: Outcome::Completed("ok") }));
+    assert!(out.contains(&Output::WatchersNotified { id: 1, count: 2, outcome: Outcome::Completed("ok").into() }));
     assert_eq!(h.st.operation(&1).unwrap().watcher_count(), 0);
     assert_eq!(
         h.ok(Request::RegisterWatcher { id: 1 }),
-        vec![Output::WatchResolved { id: 1, outcome: Outcome::Completed("ok") }]
+        vec![Output::WatchResolved { id: 1, outcome: Outcome::Completed("ok").into() }]
     );
     assert_eq!(h.err(Request::RegisterWatcher { id: 5 }), LifecycleError::NotFound(5));
 }
@@ -203,7 +204,7 @@ fn a_released_watcher_is_neither_counted_nor_notified() {
     assert_eq!(h.ok(Request::ReleaseWatcher { id: 1 }), vec![Output::WatcherReleased { id: 1 }]);
     assert_eq!(h.st.operation(&1).unwrap().watcher_count(), 1);
     let ended = h.ok(done(1));
-    assert!(ended.contains(&Output::WatchersNotified { id: 1, count: 1, outcome: Outcome::Completed("ok") }));
+    assert!(ended.contains(&Output::WatchersNotified { id: 1, count: 1, outcome: Outcome::Completed("ok").into() }));
     // Once ended, nothing is pending to release.
     assert_eq!(h.err(Request::ReleaseWatcher { id: 1 }).kind(), ErrorKind::InvalidTransition);
     assert_eq!(h.err(Request::ReleaseWatcher { id: 9 }), LifecycleError::NotFound(9));
@@ -265,8 +266,8 @@ fn collect_completed_hands_over_every_retained_record_in_order_and_forgets_them(
     assert_eq!(
         out,
         vec![
-            Output::Collected { id: 1, outcome: Outcome::Failed { error: "x" } },
-            Output::Collected { id: 2, outcome: Outcome::Completed("ok") },
+            Output::Collected { id: 1, outcome: Outcome::Failed { error: "x" }.into() },
+            Output::Collected { id: 2, outcome: Outcome::Completed("ok").into() },
         ]
     );
     assert_eq!((h.status(1), h.status(2), h.status(3)), (Status::Absent, Status::Absent, Status::Running));
@@ -305,7 +306,7 @@ fn begin_wait_validates_ids_and_resolves_at_once_when_nothing_is_left() {
     h.ok(done(1));
     assert_eq!(
         h.ok(Request::BeginWait { wait: 3, ids: vec![1] }),
-        vec![Output::WaitSatisfied(WaitReport { wait: 3, outcomes: vec![(1, Outcome::Completed("ok"))] })]
+        vec![Output::WaitSatisfied(WaitReport { wait: 3, outcomes: vec![(1, Outcome::Completed("ok").into())] })]
     );
 }
 
@@ -327,14 +328,14 @@ fn many_waits_are_pending_at_once_and_each_reports_captured_outcomes() {
     let out = h.ok(Request::Fail { id: 2, error: "e" });
     assert!(out.contains(&Output::WaitSatisfied(WaitReport {
         wait: 10,
-        outcomes: vec![(2, Outcome::Failed { error: "e" }), (1, Outcome::Completed("ok"))]
+        outcomes: vec![(2, Outcome::Failed { error: "e" }.into()), (1, Outcome::Completed("ok").into())]
     })));
     // 2 is evicted by 3's end; wait 11 still reports 1's real outcome.
     let out = h.ok(Request::TerminateOwner { reason: "r" });
     assert!(out.contains(&Output::Evicted { id: 2 }));
     assert!(out.contains(&Output::WaitSatisfied(WaitReport {
         wait: 11,
-        outcomes: vec![(1, Outcome::Completed("ok")), (3, Outcome::Terminated { reason: "r" })]
+        outcomes: vec![(1, Outcome::Completed("ok").into()), (3, Outcome::Terminated { reason: "r" }.into())]
     })));
     assert_eq!(h.st.pending_waits().count(), 0);
 }

@@ -1,7 +1,7 @@
 //! What the model forgets after each step, so that the state space stays
 //! finite and states that differ only in content already checked merge.
 
-use oplife_machine::{FeedEntry, Outcome, Remap, State};
+use oplife_machine::{FeedEntry, Outcome, Remap, SharedOutcome, State};
 use oplife_spec::{OperationKind, OutcomeKind};
 
 use crate::config::MAX_OPS;
@@ -70,10 +70,17 @@ impl Remap<Tiny> for Forget {
         if self.live.get(usize::from(entry.id)).copied().flatten() != Some(entry.seq) {
             entry.id = BLANK_ID;
             entry.kind = OperationKind::BackgroundToolOp;
-            entry.outcome = Outcome::Retired;
+            blank(&mut entry.outcome);
         }
     }
-    fn captured(&self, outcome: &mut Outcome<Tiny>) {
-        *outcome = Outcome::Retired;
+    fn captured(&self, outcome: &mut SharedOutcome<Tiny>) {
+        blank(outcome);
+    }
+}
+
+/// Replaces `outcome` by `Retired`, allocating only when it is not already.
+fn blank(outcome: &mut SharedOutcome<Tiny>) {
+    if **outcome != Outcome::Retired {
+        *outcome = SharedOutcome::new(Outcome::Retired);
     }
 }

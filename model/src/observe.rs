@@ -273,7 +273,7 @@ impl Told {
                 continue;
             };
             let agrees = pending.entries().iter().all(|(id, captured)| {
-                w.seen.get(usize::from(*id)).copied().flatten() == captured.as_ref().map(Outcome::kind)
+                w.seen.get(usize::from(*id)).copied().flatten() == captured.as_deref().map(Outcome::kind)
             });
             if w.pending && !agrees {
                 next.faults |= fault::WAIT_REPORT;

@@ -203,7 +203,7 @@ fn feed_carries_outcome(_: &M, s: &ModelState) -> bool {
                 .entries()
                 .filter(|e| e.id == *id)
                 .last()
-                .is_none_or(|e| Some(&e.outcome) == op.outcome() && e.kind == op.kind())
+                .is_none_or(|e| Some(&*e.outcome) == op.outcome() && e.kind == op.kind())
         })
 }
 

@@ -4,7 +4,8 @@
 //! runs first; each figure is the median of the rounds, and the ratio is
 //! ours ÷ floor in time per operation (1.0 = as cheap as the floor): the
 //! number to drive down. Run with
-//! `cargo bench -p oplife-shell --bench vs_floor`.
+//! `cargo bench -p oplife-shell --bench vs_floor`; add `-- S1` (any
+//! scenario name prefix) to run only the scenarios whose name starts so.
 
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)] // a benchmark: a failed unwrap is a broken run
 
@@ -27,9 +28,13 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick" || a.starts_with("--test"));
     let (rounds, scale) = if quick { (1, 100) } else { (7, 1) };
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| a.starts_with('S')).collect();
     println!("scenario | ours | floor | ours ÷ floor (time) — median of {rounds} alternating rounds");
     println!("---|---|---|---");
     for (which, scenario) in SCENARIOS.iter().enumerate() {
+        if !only.is_empty() && !only.iter().any(|o| scenario.name.starts_with(o.as_str())) {
+            continue;
+        }
         let (mut ours, mut bare) = (Vec::new(), Vec::new());
         for round in 0..rounds {
             if round % 2 == 0 {

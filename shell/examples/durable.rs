@@ -54,7 +54,7 @@ fn parent() -> Result<(), Box<dyn std::error::Error>> {
     }
     assert_eq!(report.lost, 2);
     assert_eq!(page.entries.len(), 3);
-    assert!(matches!(page.entries[0].outcome, OperationTerminalOutcome::Completed(_)));
+    assert!(matches!(*page.entries[0].outcome, OperationTerminalOutcome::Completed(_)));
     drop(registry);
     std::fs::remove_dir_all(&dir)?;
     Ok(())

@@ -84,7 +84,7 @@ async fn main() -> Result<(), OpsLifecycleError> {
     for (id, outcome) in &done.outcomes {
         println!("wait_all: {id} {}", describe(outcome));
     }
-    println!("watcher saw: {}", describe(&watcher.await.map_err(|e| OpsLifecycleError::Internal(e.to_string()))??));
+    println!("watcher saw: {}", describe(&*watcher.await.map_err(|e| OpsLifecycleError::Internal(e.to_string()))??));
     let last = registry.snapshot(&jobs[0])?.and_then(|s| s.last_progress);
     println!("last progress of index-repo: {last:?}");
 
@@ -99,7 +99,7 @@ async fn main() -> Result<(), OpsLifecycleError> {
     // The session ends: the child is still running and gets terminated.
     let child_watch = registry.register_watcher(&child_id)?;
     registry.terminate_owner("session closed".into())?;
-    println!("child after owner termination: {}", describe(&child_watch.wait().await?));
+    println!("child after owner termination: {}", describe(&*child_watch.wait().await?));
     match registry.register_operation(spec(owner, "too-late", OperationKind::BackgroundToolOp)) {
         Err(error) => println!("registering after termination: {error}"),
         Ok(()) => println!("unexpected: registered after termination"),

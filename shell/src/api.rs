@@ -6,7 +6,7 @@ use std::pin::Pin;
 use crate::error::OpsLifecycleError;
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult,
-    OperationSpec, OperationTerminalOutcome, RunId, WaitAllResult,
+    OperationSpec, RunId, SharedTerminalOutcome, WaitAllResult,
 };
 use crate::watch::OperationCompletionWatch;
 
@@ -210,7 +210,7 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     /// # Errors
     ///
     /// `Poisoned`.
-    fn collect_completed(&self) -> Result<Vec<(OperationId, OperationTerminalOutcome)>, OpsLifecycleError>;
+    fn collect_completed(&self) -> Result<Vec<(OperationId, SharedTerminalOutcome)>, OpsLifecycleError>;
     /// Resolves once every listed operation has ended, with their outcomes
     /// in the order asked. Already-ended operations count at once; an empty
     /// list resolves at once. Dropping the future before it resolves cancels

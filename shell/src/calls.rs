@@ -11,7 +11,7 @@ use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::{Call, RegistryState, WaitBegun};
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult,
-    OperationSpec, OperationTerminalOutcome, RunId, WaitRequestId,
+    OperationSpec, RunId, SharedTerminalOutcome, WaitRequestId,
 };
 use crate::wait_all::{WaitAll, WaitState};
 use crate::watch::OperationCompletionWatch;
@@ -118,7 +118,7 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
         self.simple(Request::TerminateOwner { reason })
     }
 
-    fn collect_completed(&self) -> Result<Vec<(OperationId, OperationTerminalOutcome)>, OpsLifecycleError> {
+    fn collect_completed(&self) -> Result<Vec<(OperationId, SharedTerminalOutcome)>, OpsLifecycleError> {
         let mut call = Call::Collect(Vec::new());
         self.call(Request::CollectCompleted, &mut call)?;
         match call {

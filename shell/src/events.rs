@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
-use crate::types::{
-    OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate, OperationTerminalOutcome,
-};
+use crate::types::{OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate, SharedTerminalOutcome};
 
 /// One lifecycle event of one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +50,7 @@ pub enum OperationEvent {
         /// The operation.
         id: OperationId,
         /// Its outcome.
-        outcome: OperationTerminalOutcome,
+        outcome: SharedTerminalOutcome,
         /// The completion feed sequence number its ending got.
         seq: u64,
     },

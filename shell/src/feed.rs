@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 
 use oplife_machine::Feed;
 
-use crate::types::{OperationId, OperationKind, OperationTerminalOutcome, ShellDomain};
+use crate::types::{OperationId, OperationKind, SharedTerminalOutcome, ShellDomain};
 
 /// One entry of the completion feed: one operation's terminal transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct CompletionFeedEntry {
     /// Its display name.
     pub display_name: String,
     /// Its outcome.
-    pub outcome: OperationTerminalOutcome,
+    pub outcome: SharedTerminalOutcome,
     /// Wall-clock time it ended, milliseconds since the Unix epoch.
     pub completed_at_ms: u64,
 }

@@ -86,7 +86,7 @@ pub use state::RegistryState;
 pub use types::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate,
     OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome, RestorePolicy, RunId, SessionId,
-    ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    SharedTerminalOutcome, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 /// The `uuid` crate the ids wrap, for building ids from existing UUIDs.
 pub use uuid;
@@ -112,6 +112,6 @@ pub mod prelude {
     pub use crate::{
         OperationCompletionWatch, OperationId, OperationKind, OperationResult, OperationSpec, OperationStatus,
         OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError, OpsLifecycleRegistry, RunId,
-        RuntimeOpsLifecycleRegistry, SessionId,
+        RuntimeOpsLifecycleRegistry, SessionId, SharedTerminalOutcome,
     };
 }

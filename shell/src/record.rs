@@ -8,12 +8,12 @@ use tokio::sync::oneshot;
 
 use crate::snapshot::RecordSnapshot;
 use crate::types::{
-    OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, SessionId,
+    OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, SessionId, SharedTerminalOutcome,
     ShellDomain,
 };
 
 /// A pending watcher's sender, with its watch key.
-pub(crate) type WatcherSender = (u64, oneshot::Sender<OperationTerminalOutcome>);
+pub(crate) type WatcherSender = (u64, oneshot::Sender<SharedTerminalOutcome>);
 
 /// Shell-only data of one operation.
 #[derive(Debug)]
@@ -121,7 +121,7 @@ pub(crate) fn snapshot_of(id: OperationId, op: &Operation<ShellDomain>, record: 
         progress_count: op.progress_count(),
         last_progress: op.last_progress().cloned(),
         watcher_count: op.watcher_count(),
-        terminal_outcome: op.outcome().cloned(),
+        terminal_outcome: op.shared_outcome().cloned(),
         child_session_id: record.child_session_id,
         created_at_ms: record.created_ms,
         started_at_ms: record.started_ms,

@@ -14,10 +14,13 @@ use crate::feed::{FeedDetail, FeedDetails};
 use crate::record::{Clock, Record, WatcherSender, snapshot_of};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::types::{
-    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationTerminalOutcome, ShellDomain, WaitAllResult,
+    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, SharedTerminalOutcome, ShellDomain, WaitAllResult,
     WaitAllSatisfied, WaitRequestId,
 };
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
+
+/// The shell's records, by operation id.
+pub(crate) type Records = HashMap<OperationId, Record, foldhash::fast::RandomState>;
 
 /// The state the registry keeps behind its lock: the machine and the
 /// shell's records and channels.
@@ -25,7 +28,7 @@ use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 pub struct RegistryState {
     pub(crate) config: OpsLifecycleConfig,
     pub(crate) machine: Machine<ShellDomain>,
-    pub(crate) records: HashMap<OperationId, Record, foldhash::fast::RandomState>,
+    pub(crate) records: Records,
     waits: HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
     pub(crate) feed_details: FeedDetails,
     /// The number the next operation event gets.
@@ -49,7 +52,7 @@ pub struct RegistryState {
 /// while the lock is held.
 #[derive(Default)]
 pub(crate) struct Deliveries {
-    watchers: Vec<(Vec<WatcherSender>, OperationTerminalOutcome)>,
+    watchers: Vec<(Vec<WatcherSender>, SharedTerminalOutcome)>,
     waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
     /// Senders of cancelled waits, dropped unsent.
     cancelled: Vec<oneshot::Sender<WaitAllResult>>,
@@ -91,7 +94,7 @@ pub(crate) enum Call {
     /// `wait_all`: the wait request id, and how the wait began.
     BeginWait(WaitRequestId, Option<WaitBegun>),
     /// `collect_completed`: the records handed over.
-    Collect(Vec<(OperationId, OperationTerminalOutcome)>),
+    Collect(Vec<(OperationId, SharedTerminalOutcome)>),
 }
 
 /// How a wait began: satisfied at once, or pending on a channel.
@@ -110,7 +113,7 @@ struct Transition {
     /// Whether events are built (someone subscribes).
     listening: bool,
     /// The operation that just ended, with its outcome, until its feed entry.
-    ended: Option<(OperationId, OperationTerminalOutcome)>,
+    ended: Option<(OperationId, SharedTerminalOutcome)>,
 }
 
 fn wait_result(report: WaitReport<ShellDomain>) -> WaitAllResult {

@@ -208,6 +208,12 @@ impl Domain for ShellDomain {
 /// `Retired` or `Terminated { reason }`.
 pub type OperationTerminalOutcome = Outcome<ShellDomain>;
 
+/// A terminal outcome as the registry hands it out: one allocation shared
+/// by the record, the completion feed and every watch, wait, event and
+/// snapshot that reports it, so handing it out copies a pointer, never the
+/// result inside. Compare through it: `*shared == outcome`.
+pub type SharedTerminalOutcome = std::sync::Arc<OperationTerminalOutcome>;
+
 /// The satisfaction token of a `wait_all`, minted by the machine in the
 /// transition that satisfied it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,7 +230,7 @@ pub struct WaitAllResult {
     /// Each operation asked for, in order, with the outcome it really ended
     /// with (captured when it ended, so eviction or collection cannot lose
     /// it).
-    pub outcomes: Vec<(OperationId, OperationTerminalOutcome)>,
+    pub outcomes: Vec<(OperationId, SharedTerminalOutcome)>,
     /// The satisfaction token.
     pub satisfied: WaitAllSatisfied,
 }
@@ -283,7 +289,7 @@ pub struct OperationLifecycleSnapshot {
     /// How many watchers are pending on it.
     pub watcher_count: u32,
     /// Its terminal outcome, once terminal.
-    pub terminal_outcome: Option<OperationTerminalOutcome>,
+    pub terminal_outcome: Option<SharedTerminalOutcome>,
     /// The child's own session, for child agents.
     pub child_session_id: Option<SessionId>,
     /// Wall-clock registration time, milliseconds since the Unix epoch.

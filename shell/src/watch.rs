@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::oneshot;
 
 use crate::error::OpsLifecycleError;
-use crate::types::{OperationId, OperationTerminalOutcome};
+use crate::types::{OperationId, SharedTerminalOutcome};
 
 /// A watch on one operation's terminal outcome, from
 /// [`crate::OpsLifecycleRegistry::register_watcher`]. It resolves exactly
@@ -24,7 +24,7 @@ pub struct OperationCompletionWatch {
 
 #[derive(Debug)]
 enum Inner {
-    Resolved(OperationTerminalOutcome),
+    Resolved(SharedTerminalOutcome),
     Pending(Pending),
     /// `wait` took the channel.
     Taken,
@@ -33,7 +33,7 @@ enum Inner {
 /// A pending watch's channel and its release.
 #[derive(Debug)]
 struct Pending {
-    rx: Option<oneshot::Receiver<OperationTerminalOutcome>>,
+    rx: Option<oneshot::Receiver<SharedTerminalOutcome>>,
     release: Release,
 }
 
@@ -92,7 +92,7 @@ impl Drop for Release {
 }
 
 impl OperationCompletionWatch {
-    pub(crate) fn resolved(outcome: OperationTerminalOutcome) -> Self {
+    pub(crate) fn resolved(outcome: SharedTerminalOutcome) -> Self {
         OperationCompletionWatch { inner: Inner::Resolved(outcome) }
     }
 
@@ -102,7 +102,7 @@ impl OperationCompletionWatch {
         dropped: &Arc<DroppedWatchers>,
         id: OperationId,
         key: u64,
-    ) -> (oneshot::Sender<OperationTerminalOutcome>, Self) {
+    ) -> (oneshot::Sender<SharedTerminalOutcome>, Self) {
         let (tx, rx) = oneshot::channel();
         let release = Release { dropped: Arc::clone(dropped), id, key, armed: true };
         (tx, OperationCompletionWatch { inner: Inner::Pending(Pending { rx: Some(rx), release }) })
@@ -115,7 +115,7 @@ impl OperationCompletionWatch {
     ///
     /// [`OpsLifecycleError::Closed`] if the registry was dropped before the
     /// operation ended.
-    pub async fn wait(mut self) -> Result<OperationTerminalOutcome, OpsLifecycleError> {
+    pub async fn wait(mut self) -> Result<SharedTerminalOutcome, OpsLifecycleError> {
         match std::mem::replace(&mut self.inner, Inner::Taken) {
             Inner::Resolved(outcome) => Ok(outcome),
             Inner::Pending(mut pending) => {
@@ -132,7 +132,7 @@ impl OperationCompletionWatch {
     /// The outcome if it is already there, without waiting. Once it has
     /// arrived, every later call (and [`OperationCompletionWatch::wait`])
     /// returns it too.
-    pub fn try_outcome(&mut self) -> Option<OperationTerminalOutcome> {
+    pub fn try_outcome(&mut self) -> Option<SharedTerminalOutcome> {
         if let Inner::Pending(pending) = &mut self.inner {
             let outcome = pending.rx.as_mut()?.try_recv().ok()?;
             pending.release.armed = false;

@@ -46,7 +46,7 @@ fn the_feed_lists_each_ending_once_and_names_the_range_it_dropped() {
     let got: Vec<(u64, OperationId, &str)> =
         page.entries.iter().map(|e| (e.seq, e.id, e.display_name.as_str())).collect();
     assert_eq!(got, vec![(2, b, "beta"), (3, c, "gamma")]);
-    assert_eq!(page.entries[0].outcome, OperationTerminalOutcome::Failed { error: "boom".into() });
+    assert_eq!(*page.entries[0].outcome, OperationTerminalOutcome::Failed { error: "boom".into() });
     let snapshot = registry.snapshot(&c).unwrap().unwrap();
     assert_eq!(Some(page.entries[1].completed_at_ms), snapshot.completed_at_ms);
 
@@ -63,9 +63,20 @@ fn feed_entries_outlive_collection_and_eviction() {
     registry.complete_operation(&a, result(a, "A")).unwrap();
     registry.complete_operation(&b, result(b, "B")).unwrap(); // evicts a
     assert_eq!(registry.collect_completed().unwrap().len(), 1);
-    let page = registry.list_since(0).unwrap();
-    let names: Vec<&str> = page.entries.iter().map(|e| e.display_name.as_str()).collect();
-    assert_eq!(names, vec!["a", "b"]);
+    let c = running(&registry, "c");
+    registry.complete_operation(&c, result(c, "C")).unwrap(); // retained: its record holds the name
+    let names = |registry: &RuntimeOpsLifecycleRegistry| -> Vec<String> {
+        registry.list_since(0).unwrap().entries.into_iter().map(|e| e.display_name).collect()
+    };
+    assert_eq!(names(&registry), vec!["a", "b", "c"]);
+    // A snapshot carries every name, whoever holds it; so does the registry
+    // restored from it, after its records are evicted too.
+    let restored = RuntimeOpsLifecycleRegistry::restore(registry.capture().unwrap(), RestorePolicy::default()).unwrap();
+    assert_eq!(names(&restored), vec!["a", "b", "c"]);
+    let d = running(&restored, "d");
+    restored.complete_operation(&d, result(d, "D")).unwrap(); // evicts c
+    assert!(restored.snapshot(&c).unwrap().is_none());
+    assert_eq!(names(&restored), vec!["a", "b", "c", "d"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +143,7 @@ async fn events_arrive_in_lifecycle_order_with_their_payloads() {
             OperationEvent::Started { id },
             OperationEvent::PeerReady { id, peer: handle("p") },
             OperationEvent::Progress { id, update },
-            OperationEvent::Ended { id, outcome: OperationTerminalOutcome::Completed(result(id, "ok")), seq: 1 },
+            OperationEvent::Ended { id, outcome: OperationTerminalOutcome::Completed(result(id, "ok")).into(), seq: 1 },
         ]
     );
     assert!(events.try_recv().is_none());
@@ -234,8 +245,8 @@ async fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() 
     let ended = restored.snapshot(&lost).unwrap().unwrap();
     assert_eq!(ended.status, OperationStatus::Terminated);
     assert_eq!(
-        ended.terminal_outcome,
-        Some(OperationTerminalOutcome::Terminated { reason: "lost in a restart".into() })
+        ended.terminal_outcome.as_deref(),
+        Some(&OperationTerminalOutcome::Terminated { reason: "lost in a restart".into() })
     );
     assert_eq!(ended.watcher_count, 0);
     assert_eq!(restored.pending_waits().unwrap(), 0);
@@ -254,8 +265,8 @@ async fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() 
         RuntimeOpsLifecycleRegistry::restore(snapshot, RestorePolicy::Cancel { reason: Some("restart".into()) })
             .unwrap();
     assert_eq!(
-        cancelled.snapshot(&lost).unwrap().unwrap().terminal_outcome,
-        Some(OperationTerminalOutcome::Cancelled { reason: Some("restart".into()) })
+        cancelled.snapshot(&lost).unwrap().unwrap().terminal_outcome.as_deref(),
+        Some(&OperationTerminalOutcome::Cancelled { reason: Some("restart".into()) })
     );
 }
 

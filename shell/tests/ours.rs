@@ -7,7 +7,7 @@ mod common;
 use common::{background_spec, child_spec, result, running};
 use oplife_shell::{
     OperationProgressUpdate, OperationStatus, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
-    OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry,
+    OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry, SharedTerminalOutcome,
 };
 
 fn small(max_completed: usize) -> RuntimeOpsLifecycleRegistry {
@@ -32,7 +32,7 @@ async fn many_waits_are_pending_at_once() {
     registry.cancel_operation(&b, Some("enough".into())).unwrap();
     let (r1, r2, r3) = (w1.await.unwrap(), w2.await.unwrap(), w3.await.unwrap());
     assert_ne!(r1.satisfied.wait_request_id, r2.satisfied.wait_request_id);
-    assert_eq!(r2.outcomes[1].1, OperationTerminalOutcome::Cancelled { reason: Some("enough".into()) });
+    assert_eq!(*r2.outcomes[1].1, OperationTerminalOutcome::Cancelled { reason: Some("enough".into()) });
     assert_eq!(r3.outcomes.len(), 1);
 }
 
@@ -53,9 +53,9 @@ async fn a_wait_keeps_real_outcomes_through_eviction_and_collection() {
     assert_eq!(
         done.outcomes,
         vec![
-            (a, OperationTerminalOutcome::Completed(result(a, "a"))),
-            (b, OperationTerminalOutcome::Failed { error: "b failed".into() }),
-            (c, OperationTerminalOutcome::Completed(result(c, "c"))),
+            (a, OperationTerminalOutcome::Completed(result(a, "a")).into()),
+            (b, OperationTerminalOutcome::Failed { error: "b failed".into() }.into()),
+            (c, OperationTerminalOutcome::Completed(result(c, "c")).into()),
         ]
     );
 }
@@ -71,7 +71,7 @@ async fn an_unpolled_wait_survives_its_ops_being_evicted() {
         registry.complete_operation(&id, result(id, "x")).unwrap();
     }
     assert!(registry.snapshot(&a).unwrap().is_none());
-    assert_eq!(wait.await.unwrap().outcomes, vec![(a, OperationTerminalOutcome::Completed(result(a, "a")))]);
+    assert_eq!(wait.await.unwrap().outcomes, vec![(a, OperationTerminalOutcome::Completed(result(a, "a")).into())]);
 }
 
 #[tokio::test]
@@ -84,7 +84,8 @@ async fn owner_termination_resolves_waits_and_watchers_and_is_final() {
     let watch = registry.register_watcher(&b).unwrap();
     let wait = registry.wait_all(&RunId::new(), &[a, b]);
     registry.terminate_owner("session closed".into()).unwrap();
-    let terminated = OperationTerminalOutcome::Terminated { reason: "session closed".into() };
+    let terminated =
+        SharedTerminalOutcome::new(OperationTerminalOutcome::Terminated { reason: "session closed".into() });
     assert_eq!(watch.wait().await.unwrap(), terminated);
     assert_eq!(wait.await.unwrap().outcomes, vec![(a, terminated.clone()), (b, terminated.clone())]);
     assert_eq!(registry.register_operation(background_spec("late")), Err(OpsLifecycleError::OwnerTerminated));
@@ -156,7 +157,7 @@ fn every_call_is_refused_with_a_typed_error_and_changes_nothing() {
     ));
     registry.mark_retired(&id).unwrap();
     let after = registry.snapshot(&id).unwrap().unwrap();
-    assert_eq!(after.terminal_outcome, Some(OperationTerminalOutcome::Retired));
+    assert_eq!(after.terminal_outcome.as_deref(), Some(&OperationTerminalOutcome::Retired));
     assert!(matches!(
         registry.complete_operation(&id, result(id, "late")),
         Err(OpsLifecycleError::InvalidTransition { .. })
@@ -186,7 +187,7 @@ async fn abort_and_cancel_carry_their_reasons() {
     registry.register_operation(spec).unwrap();
     let watch = registry.register_watcher(&id).unwrap();
     registry.abort_provisioning(&id, Some("no capacity".into())).unwrap();
-    assert_eq!(watch.wait().await.unwrap(), OperationTerminalOutcome::Aborted { reason: Some("no capacity".into()) });
+    assert_eq!(*watch.wait().await.unwrap(), OperationTerminalOutcome::Aborted { reason: Some("no capacity".into()) });
 }
 
 #[test]

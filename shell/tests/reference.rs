@@ -16,7 +16,7 @@ async fn late_watchers_resolve_immediately() {
     let registry = RuntimeOpsLifecycleRegistry::new();
     let id = running(&registry, "late");
     registry.complete_operation(&id, result(id, "done")).unwrap();
-    match registry.register_watcher(&id).unwrap().wait().await.unwrap() {
+    match &*registry.register_watcher(&id).unwrap().wait().await.unwrap() {
         OperationTerminalOutcome::Completed(r) => assert_eq!(r.content, "done"),
         other => panic!("expected completed, got {other:?}"),
     }
@@ -37,7 +37,7 @@ async fn multi_listener_completion() {
     assert_eq!(registry.snapshot(&id).unwrap().unwrap().watcher_count, 3);
     registry.complete_operation(&id, result(id, "multi-done")).unwrap();
     for watch in watches {
-        assert_eq!(watch.wait().await.unwrap(), OperationTerminalOutcome::Completed(result(id, "multi-done")));
+        assert_eq!(*watch.wait().await.unwrap(), OperationTerminalOutcome::Completed(result(id, "multi-done")));
     }
 }
 
@@ -52,8 +52,8 @@ async fn wait_all_returns_all_outcomes_in_the_order_asked() {
     assert_eq!(
         done.outcomes,
         vec![
-            (b, OperationTerminalOutcome::Failed { error: "b-error".into() }),
-            (a, OperationTerminalOutcome::Completed(result(a, "a-done")))
+            (b, OperationTerminalOutcome::Failed { error: "b-error".into() }.into()),
+            (a, OperationTerminalOutcome::Completed(result(a, "a-done")).into())
         ]
     );
     assert_eq!(done.satisfied.operation_ids, vec![b, a]);
@@ -67,7 +67,7 @@ async fn wait_all_through_a_trait_object() {
     let dynamic: &dyn OpsLifecycleRegistry = &registry;
     let done = dynamic.wait_all(&RunId::new(), std::slice::from_ref(&id)).await.unwrap();
     assert_eq!(done.satisfied.operation_ids, vec![id]);
-    assert!(matches!(done.outcomes[0].1, OperationTerminalOutcome::Completed(_)));
+    assert!(matches!(*done.outcomes[0].1, OperationTerminalOutcome::Completed(_)));
 }
 
 #[tokio::test]
@@ -80,7 +80,9 @@ async fn wait_all_resolves_from_the_machine_owned_wait_request() {
     registry.complete_operation(&id, result(id, "done")).unwrap();
     let done = wait.await.unwrap();
     assert_eq!(done.satisfied.operation_ids, vec![id]);
-    assert!(matches!(done.outcomes.as_slice(), [(got, OperationTerminalOutcome::Completed(_))] if *got == id));
+    assert!(
+        matches!(done.outcomes.as_slice(), [(got, outcome)] if *got == id && matches!(**outcome, OperationTerminalOutcome::Completed(_)))
+    );
     assert_eq!(registry.pending_waits().unwrap(), 0);
 }
 
@@ -103,7 +105,7 @@ fn collect_completed_drains_terminal_operations() {
     let b_id = b.id;
     registry.register_operation(b).unwrap();
     let collected = registry.collect_completed().unwrap();
-    assert_eq!(collected, vec![(a, OperationTerminalOutcome::Completed(result(a, "done")))]);
+    assert_eq!(collected, vec![(a, OperationTerminalOutcome::Completed(result(a, "done")).into())]);
     assert!(registry.snapshot(&a).unwrap().is_none());
     assert!(registry.snapshot(&b_id).unwrap().is_some());
     assert!(registry.collect_completed().unwrap().is_empty());

@@ -105,7 +105,7 @@ fn statuses_outcomes_and_ids_must_agree() {
     snapshot.image.operations[0].outcome = None;
     inconsistent(snapshot, "Completed with outcome None");
     let mut snapshot = captured();
-    snapshot.image.operations[2].outcome = Some(OperationTerminalOutcome::Retired);
+    snapshot.image.operations[2].outcome = Some(OperationTerminalOutcome::Retired.into());
     inconsistent(snapshot, "Provisioning with outcome Some(Retired)");
     let mut snapshot = captured();
     snapshot.image.operations[0].status = OperationStatus::Failed;

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use oplife_shell::{
     OperationId, OperationKind, OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig,
-    OpsLifecycleError, OpsLifecycleRegistry, RegistryState, RunId, RuntimeOpsLifecycleRegistry, SessionId, StateLock,
+    OpsLifecycleError, OpsLifecycleRegistry, RegistryState, RunId, RuntimeOpsLifecycleRegistry, SessionId,
+    SharedTerminalOutcome, StateLock,
 };
 
 /// shuttle's mutex: every acquisition is a scheduling point shuttle explores.
@@ -79,7 +80,7 @@ fn wait_dropped_while_its_last_op_completes() {
     completer.join().unwrap();
     assert_eq!(registry.pending_waits().unwrap(), 0);
     assert!(matches!(
-        registry.snapshot(&a).unwrap().unwrap().terminal_outcome,
+        registry.snapshot(&a).unwrap().unwrap().terminal_outcome.as_deref(),
         Some(OperationTerminalOutcome::Completed(_))
     ));
 }
@@ -102,7 +103,7 @@ fn watcher_registered_while_owner_terminates() {
     };
     terminator.join().unwrap();
     let outcome = watcher.join().unwrap();
-    assert_eq!(outcome, OperationTerminalOutcome::Terminated { reason: "shutdown".into() });
+    assert_eq!(*outcome, OperationTerminalOutcome::Terminated { reason: "shutdown".into() });
     assert_eq!(registry.snapshot(&a).unwrap().unwrap().watcher_count, 0);
 }
 
@@ -131,8 +132,8 @@ fn two_waits_over_overlapping_ops_completed_from_other_threads() {
     for completer in completers {
         completer.join().unwrap();
     }
-    let expect = |ids: &[OperationId]| -> Vec<(OperationId, OperationTerminalOutcome)> {
-        ids.iter().map(|id| (*id, OperationTerminalOutcome::Completed(done(*id)))).collect()
+    let expect = |ids: &[OperationId]| -> Vec<(OperationId, SharedTerminalOutcome)> {
+        ids.iter().map(|id| (*id, SharedTerminalOutcome::new(OperationTerminalOutcome::Completed(done(*id))))).collect()
     };
     // A wait that began after its ops were evicted is refused with NotFound;
     // one that began earlier must carry every real outcome.
@@ -193,10 +194,10 @@ fn stress_no_watcher_or_wait_is_lost_or_resolved_twice() {
                     drop(dropped_early);
                     let expected = if i % 3 == 0 {
                         registry.cancel_operation(&id, None).unwrap();
-                        OperationTerminalOutcome::Cancelled { reason: None }
+                        SharedTerminalOutcome::new(OperationTerminalOutcome::Cancelled { reason: None })
                     } else {
                         registry.complete_operation(&id, done(id)).unwrap();
-                        OperationTerminalOutcome::Completed(done(id))
+                        SharedTerminalOutcome::new(OperationTerminalOutcome::Completed(done(id)))
                     };
                     tokio::task::yield_now().await;
                     assert_eq!(watch.wait().await.unwrap(), expected);

@@ -12,8 +12,8 @@ use std::task::{Context, Poll, Waker};
 
 use oplife_machine::{Limits, Machine, Output, Request};
 use oplife_shell::{
-    OperationCompletionWatch, OperationId, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
-    OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry, ShellDomain, WaitAllFuture, WaitAllResult, WaitRequestId,
+    OperationCompletionWatch, OperationId, OpsLifecycleConfig, OpsLifecycleError, OpsLifecycleRegistry, RunId,
+    RuntimeOpsLifecycleRegistry, SharedTerminalOutcome, ShellDomain, WaitAllFuture, WaitAllResult, WaitRequestId,
 };
 use oplife_spec::Input;
 use proptest::prelude::*;
@@ -29,7 +29,7 @@ use calls::{Call, call, on_shell, payload};
 type Answers = (Result<(), OpsLifecycleError>, Result<(), OpsLifecycleError>);
 
 /// The outcomes a satisfied wait reports.
-type Outcomes = Vec<(OperationId, OperationTerminalOutcome)>;
+type Outcomes = Vec<(OperationId, SharedTerminalOutcome)>;
 
 /// The machine alone, with the bookkeeping a caller of it would do.
 struct Reference {
@@ -37,7 +37,7 @@ struct Reference {
     waits: Vec<(WaitRequestId, Option<Outcomes>)>,
     /// Each watch registered: the operation, the outcome delivered, and
     /// whether the caller dropped it before that.
-    watches: Vec<(OperationId, Option<OperationTerminalOutcome>, bool)>,
+    watches: Vec<(OperationId, Option<SharedTerminalOutcome>, bool)>,
 }
 
 /// The shell, with the watches and wait futures the caller holds.
@@ -249,7 +249,7 @@ impl Harness {
                         && s.progress_count == op.progress_count()
                         && s.last_progress.as_ref() == op.last_progress()
                         && s.watcher_count == op.watcher_count()
-                        && s.terminal_outcome.as_ref() == op.outcome();
+                        && s.terminal_outcome.as_deref() == op.outcome();
                     if !agree {
                         return Err(self.fail(format!("op{i}: shell snapshot {s:?} vs machine {op:?}")));
                     }

@@ -1,6 +1,7 @@
 //! The floor: the same bookkeeping as the registry with plain std
 //! structures behind one `Mutex` — a map of records, the completion order,
-//! a oneshot per watcher and per wait — and no table, no feed, no events.
+//! a oneshot per watcher and per wait, outcomes shared as the registry
+//! shares them — and no table, no feed, no events.
 //! What the registry costs beyond it is what the table, the feed and the
 //! events cost.
 
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 
 use oplife_shell::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationResult, OperationSpec, OperationStatus,
-    OperationTerminalOutcome,
+    OperationTerminalOutcome, SharedTerminalOutcome,
 };
 use tokio::sync::oneshot;
 
@@ -17,15 +18,15 @@ struct Record {
     kind: OperationKind,
     display_name: String,
     status: OperationStatus,
-    outcome: Option<OperationTerminalOutcome>,
-    watchers: Vec<oneshot::Sender<OperationTerminalOutcome>>,
+    outcome: Option<SharedTerminalOutcome>,
+    watchers: Vec<oneshot::Sender<SharedTerminalOutcome>>,
     waits: Vec<usize>,
 }
 
 struct Wait {
     ids: Vec<OperationId>,
     remaining: usize,
-    done: Option<oneshot::Sender<Vec<(OperationId, OperationTerminalOutcome)>>>,
+    done: Option<oneshot::Sender<Vec<(OperationId, SharedTerminalOutcome)>>>,
 }
 
 #[derive(Default)]
@@ -75,6 +76,7 @@ impl Floor {
             return;
         }
         record.status = status;
+        let outcome = SharedTerminalOutcome::new(outcome);
         record.outcome = Some(outcome.clone());
         for watcher in record.watchers.drain(..) {
             let _ = watcher.send(outcome.clone());
@@ -104,7 +106,7 @@ impl Floor {
         self.end(&mut st, *id, OperationStatus::Completed, OperationTerminalOutcome::Completed(result));
     }
 
-    pub fn watch(&self, id: &OperationId) -> oneshot::Receiver<OperationTerminalOutcome> {
+    pub fn watch(&self, id: &OperationId) -> oneshot::Receiver<SharedTerminalOutcome> {
         let mut st = self.state.lock().unwrap();
         let (sender, receiver) = oneshot::channel();
         let record = st.records.get_mut(id).unwrap();
@@ -117,7 +119,7 @@ impl Floor {
         receiver
     }
 
-    pub fn wait_all(&self, ids: &[OperationId]) -> oneshot::Receiver<Vec<(OperationId, OperationTerminalOutcome)>> {
+    pub fn wait_all(&self, ids: &[OperationId]) -> oneshot::Receiver<Vec<(OperationId, SharedTerminalOutcome)>> {
         let mut st = self.state.lock().unwrap();
         let (sender, receiver) = oneshot::channel();
         let at = st.waits.len();

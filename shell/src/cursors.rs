@@ -86,7 +86,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     pub fn list_for(&self, consumer: &str) -> Result<FeedPage, OpsLifecycleError> {
         let state = self.lock()?;
         let cursor = state.cursors.get(consumer).copied().unwrap_or(0);
-        Ok(state.feed_details.page(state.machine.state().feed(), cursor))
+        Ok(state.feed_details.page(state.machine.state().feed(), &state.records, cursor))
     }
 }
 

@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 
 use oplife_machine::Feed;
 
+use crate::state::Records;
 use crate::types::{OperationId, OperationKind, SharedTerminalOutcome, ShellDomain};
 
 /// One entry of the completion feed: one operation's terminal transition.
@@ -51,19 +52,50 @@ pub struct FeedDetail {
     pub completed_at_ms: u64,
 }
 
+/// What the shell keeps of one retained feed entry. The display name stays
+/// in the operation's record while the record is kept and moves here when
+/// the record is forgotten, so no entry copies a name.
+#[derive(Debug)]
+struct Detail {
+    seq: u64,
+    id: OperationId,
+    /// `None` while the record holds the name.
+    display_name: Option<String>,
+    completed_at_ms: u64,
+}
+
 /// The shell's details of the retained feed entries, in sequence order.
 #[derive(Debug, Default)]
 pub(crate) struct FeedDetails {
-    details: VecDeque<FeedDetail>,
+    details: VecDeque<Detail>,
 }
 
 impl FeedDetails {
-    pub(crate) fn from_details(details: Vec<FeedDetail>) -> Self {
-        FeedDetails { details: details.into() }
+    /// Details captured in a snapshot, each keeping its name; `minted`
+    /// gives the operation of each captured entry, by sequence number.
+    pub(crate) fn from_details(details: Vec<FeedDetail>, minted: impl Iterator<Item = (u64, OperationId)>) -> Self {
+        let ids: std::collections::HashMap<u64, OperationId> = minted.collect();
+        let details = details
+            .into_iter()
+            .filter_map(|d| {
+                let id = *ids.get(&d.seq)?;
+                Some(Detail { seq: d.seq, id, display_name: Some(d.display_name), completed_at_ms: d.completed_at_ms })
+            })
+            .collect();
+        FeedDetails { details }
     }
 
-    pub(crate) fn push(&mut self, detail: FeedDetail) {
-        self.details.push_back(detail);
+    /// The entry `seq` minted for `id`, whose record holds its name.
+    pub(crate) fn push(&mut self, seq: u64, id: OperationId, completed_at_ms: u64) {
+        self.details.push_back(Detail { seq, id, display_name: None, completed_at_ms });
+    }
+
+    /// The record of the operation whose entry is `seq` is being forgotten:
+    /// the entry keeps its name, if the entry is still retained.
+    pub(crate) fn adopt_name(&mut self, seq: u64, display_name: String) {
+        if let Some(detail) = self.get_mut(seq) {
+            detail.display_name = Some(display_name);
+        }
     }
 
     /// Forgets the details of entries the machine no longer retains.
@@ -74,18 +106,33 @@ impl FeedDetails {
         }
     }
 
-    pub(crate) fn all(&self) -> Vec<FeedDetail> {
-        self.details.iter().cloned().collect()
+    /// Every retained detail, names filled in from `records`.
+    pub(crate) fn all(&self, records: &Records) -> Vec<FeedDetail> {
+        self.details
+            .iter()
+            .map(|d| FeedDetail {
+                seq: d.seq,
+                display_name: name(d, records).to_owned(),
+                completed_at_ms: d.completed_at_ms,
+            })
+            .collect()
     }
 
-    fn get(&self, seq: u64) -> Option<&FeedDetail> {
+    fn get(&self, seq: u64) -> Option<&Detail> {
         let first = self.details.front()?.seq;
         let at = usize::try_from(seq.checked_sub(first)?).ok()?;
         self.details.get(at).filter(|d| d.seq == seq)
     }
 
-    /// The page after `seq`, joining the machine's entries with the details.
-    pub(crate) fn page(&self, feed: &Feed<ShellDomain>, seq: u64) -> FeedPage {
+    fn get_mut(&mut self, seq: u64) -> Option<&mut Detail> {
+        let first = self.details.front()?.seq;
+        let at = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.details.get_mut(at).filter(|d| d.seq == seq)
+    }
+
+    /// The page after `seq`, joining the machine's entries with the details
+    /// (and the names the records hold).
+    pub(crate) fn page(&self, feed: &Feed<ShellDomain>, records: &Records, seq: u64) -> FeedPage {
         let since = feed.since(seq);
         let entries = since
             .entries
@@ -96,12 +143,21 @@ impl FeedDetails {
                     seq: entry.seq,
                     id: entry.id,
                     kind: entry.kind,
-                    display_name: detail.map(|d| d.display_name.clone()).unwrap_or_default(),
+                    display_name: detail.map(|d| name(d, records).to_owned()).unwrap_or_default(),
                     outcome: entry.outcome.clone(),
                     completed_at_ms: detail.map_or(0, |d| d.completed_at_ms),
                 }
             })
             .collect();
         FeedPage { missed: since.missed, entries, watermark: feed.watermark() }
+    }
+}
+
+/// The display name of `detail`'s operation: its own once the record is
+/// forgotten, else the record's.
+fn name<'a>(detail: &'a Detail, records: &'a Records) -> &'a str {
+    match &detail.display_name {
+        Some(name) => name,
+        None => records.get(&detail.id).map_or("", |r| r.display_name.as_str()),
     }
 }

@@ -29,6 +29,8 @@ pub(crate) struct Record {
     pub(crate) created_ms: u64,
     pub(crate) started_ms: Option<u64>,
     pub(crate) completed_ms: Option<u64>,
+    /// The sequence number of its completion feed entry, once it ended.
+    pub(crate) feed_seq: Option<u64>,
 }
 
 impl Record {
@@ -44,6 +46,7 @@ impl Record {
             created_ms: 0,
             started_ms: None,
             completed_ms: None,
+            feed_seq: None,
         }
     }
 
@@ -76,6 +79,7 @@ impl Record {
             created_ms: snapshot.created_at_ms,
             started_ms: snapshot.started_at_ms,
             completed_ms: snapshot.completed_at_ms,
+            feed_seq: None,
         }
     }
 }

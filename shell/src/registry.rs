@@ -322,7 +322,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// `Poisoned`.
     pub fn list_since(&self, seq: u64) -> Result<FeedPage, OpsLifecycleError> {
         let state = self.lock()?;
-        Ok(state.feed_details.page(state.machine.state().feed(), seq))
+        Ok(state.feed_details.page(state.machine.state().feed(), &state.records, seq))
     }
 
     /// Resolves with the watermark once it is past `seq`: at once if it

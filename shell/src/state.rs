@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::config::OpsLifecycleConfig;
 use crate::error::OpsLifecycleError;
 use crate::events::OperationEvent;
-use crate::feed::{FeedDetail, FeedDetails};
+use crate::feed::FeedDetails;
 use crate::record::{Clock, Record, WatcherSender, snapshot_of};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::types::{
@@ -231,10 +231,9 @@ impl RegistryState {
             }
             Output::FeedAppended { seq, id } => {
                 let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
-                if let Some(record) = self.records.get(&id) {
-                    let completed_at_ms = record.completed_ms.unwrap_or(now_ms);
-                    let display_name = record.display_name.clone();
-                    self.feed_details.push(FeedDetail { seq, display_name, completed_at_ms });
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.feed_seq = Some(seq);
+                    self.feed_details.push(seq, id, record.completed_ms.unwrap_or(now_ms));
                 }
                 if listening && let Some(outcome) = outcome {
                     deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
@@ -284,16 +283,24 @@ impl RegistryState {
                     deliveries.cancelled.push(sender);
                 }
             }
-            Output::Evicted { id } | Output::RolledBack { id } => {
-                self.records.remove(&id);
-            }
+            Output::Evicted { id } | Output::RolledBack { id } => self.forget(&id),
             Output::Collected { id, outcome } => {
-                self.records.remove(&id);
+                self.forget(&id);
                 if let Call::Collect(collected) = call {
                     collected.push((id, outcome));
                 }
             }
             Output::Acknowledged { .. } | Output::WatcherReleased { .. } => {}
+        }
+    }
+
+    /// Forgets the record of `id`; its feed entry, if still retained, keeps
+    /// its display name.
+    fn forget(&mut self, id: &OperationId) {
+        if let Some(record) = self.records.remove(id)
+            && let Some(seq) = record.feed_seq
+        {
+            self.feed_details.adopt_name(seq, record.display_name);
         }
     }
 
@@ -335,7 +342,7 @@ impl RegistryState {
             config: self.config,
             image,
             records,
-            feed_details: self.feed_details.all(),
+            feed_details: self.feed_details.all(&self.records),
         })
     }
 
@@ -354,7 +361,8 @@ impl RegistryState {
             state.records.insert(id, Record::restore(record));
         }
         state.clock = Clock::starting_at_least(latest);
-        state.feed_details = FeedDetails::from_details(snapshot.feed_details);
+        let minted = snapshot.image.feed.iter().map(|entry| (entry.seq, entry.id));
+        state.feed_details = FeedDetails::from_details(snapshot.feed_details, minted);
         let now = state.clock.now_ms();
         state.apply(load(Box::new(snapshot.image)), &mut Call::Plain, false, now).map_err(|error| match error {
             OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),

@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 
 use oplife_spec::OperationKind;
 
-use crate::outcome::{Domain, Outcome, SharedOutcome};
+use crate::outcome::{Domain, SharedOutcome};
 
 /// One terminal transition, as the feed records it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -14,8 +14,8 @@ use crate::outcome::{Domain, Outcome, SharedOutcome};
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
     serde(bound(
-        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, Outcome<D>: serde::Serialize",
-        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, Outcome<D>: serde::Deserialize<'de>"
+        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, D::Shared: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, D::Shared: serde::Deserialize<'de>"
     ))
 )]
 pub struct FeedEntry<D: Domain> {
@@ -88,7 +88,7 @@ impl<D: Domain> Feed<D> {
     /// # struct Small;
     /// # impl Domain for Small {
     /// #     type OpId = u8; type WaitId = u8; type Result = (); type Error = ();
-    /// #     type Reason = (); type Progress = ();
+    /// #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
     /// # }
     /// let lifecycle = Lifecycle::standard(Limits { feed_retention: 2, ..Limits::default() });
     /// let mut state = State::<Small>::new();

@@ -4,7 +4,7 @@
 use oplife_spec::{OperationKind, Phase, Status};
 
 use crate::feed::FeedEntry;
-use crate::outcome::{Domain, Outcome, SharedOutcome};
+use crate::outcome::{Domain, SharedOutcome};
 
 /// Feed watermarks from this value on are refused, so that minting can
 /// never run out of sequence numbers.
@@ -16,8 +16,8 @@ pub const MAX_WATERMARK: u64 = 1 << 62;
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
     serde(bound(
-        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, Outcome<D>: serde::Serialize",
-        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, Outcome<D>: serde::Deserialize<'de>"
+        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, D::Shared: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, D::Shared: serde::Deserialize<'de>"
     ))
 )]
 pub struct OperationImage<D: Domain> {
@@ -52,8 +52,8 @@ pub struct OperationImage<D: Domain> {
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
     serde(bound(
-        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, Outcome<D>: serde::Serialize",
-        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, Outcome<D>: serde::Deserialize<'de>"
+        serialize = "D::OpId: serde::Serialize, D::Progress: serde::Serialize, D::Shared: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, D::Shared: serde::Deserialize<'de>"
     ))
 )]
 pub struct Image<D: Domain> {

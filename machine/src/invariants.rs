@@ -12,7 +12,7 @@
 //! # struct Small;
 //! # impl Domain for Small {
 //! #     type OpId = u8; type WaitId = u8; type Result = (); type Error = ();
-//! #     type Reason = (); type Progress = ();
+//! #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
 //! # }
 //! let lifecycle = Lifecycle::standard(Limits::default());
 //! let mut state = State::<Small>::new();

@@ -31,6 +31,8 @@
 //!     type Error = String;
 //!     type Reason = String;
 //!     type Progress = u8;
+//!     // Results are text: share them rather than copy them.
+//!     type Shared = std::sync::Arc<Outcome<Self>>;
 //! }
 //!
 //! let mut machine = Machine::<Jobs>::new(Limits::default());
@@ -76,7 +78,7 @@ pub use limits::{DEFAULT_FEED_RETENTION, DEFAULT_MAX_COMPLETED, Limits};
 pub use machine::Machine;
 pub use operations::Operation;
 pub use oplife_spec as spec;
-pub use outcome::{Domain, Outcome, SharedOutcome};
+pub use outcome::{Domain, Inline, Outcome, SharedOutcome};
 pub use output::{Output, WaitReport};
 #[cfg(feature = "remap")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remap")))]

@@ -38,6 +38,7 @@ use crate::state::State;
 ///     type Error = ();
 ///     type Reason = ();
 ///     type Progress = ();
+///     type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
 /// }
 ///
 /// let lifecycle = Lifecycle::standard(Limits::default());

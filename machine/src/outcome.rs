@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Debug, Display};
 use std::hash::Hash;
-use std::sync::Arc;
+use std::ops::Deref;
 
 use oplife_spec::OutcomeKind;
 
@@ -24,6 +24,8 @@ use oplife_spec::OutcomeKind;
 ///     type Error = ();
 ///     type Reason = ();
 ///     type Progress = ();
+///     // Unit payloads: an outcome is a few bytes, so copy it.
+///     type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
 /// }
 /// ```
 pub trait Domain: Debug + Clone + Copy + Eq + Hash + Ord + Default + Send + Sync + 'static {
@@ -39,12 +41,38 @@ pub trait Domain: Debug + Clone + Copy + Eq + Hash + Ord + Default + Send + Sync
     type Reason: Clone + Eq + Hash + Debug + Send + Sync;
     /// A progress update.
     type Progress: Clone + Eq + Hash + Debug + Send + Sync;
+    /// How a terminal outcome is held where it is kept and reported (see
+    /// [`SharedOutcome`]): `std::sync::Arc<Outcome<Self>>` to share it, or
+    /// [`Inline<Outcome<Self>>`] to copy it.
+    type Shared: Clone + Eq + Hash + Debug + Send + Sync + Deref<Target = Outcome<Self>> + From<Outcome<Self>>;
 }
 
-/// A terminal outcome shared by everything that holds it: the record, the
-/// completion feed, the waits that captured it and the outputs that report
-/// it. Cloning one copies a pointer, never the result or reason inside.
-pub type SharedOutcome<D> = Arc<Outcome<D>>;
+/// A terminal outcome as the machine holds it: one value in the record,
+/// the completion feed, the waits that captured it and the outputs that
+/// report it, each a clone. The domain picks the holder
+/// ([`Domain::Shared`]): `Arc<Outcome<D>>` so that a clone copies a pointer,
+/// never the result inside, or [`Inline`] for outcomes that are cheaper to
+/// copy than to count.
+pub type SharedOutcome<D> = <D as Domain>::Shared;
+
+/// An outcome held by value: for domains whose outcomes are a few bytes
+/// (the model's), where a shared pointer would cost more than the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+pub struct Inline<T>(pub T);
+
+impl<T> Deref for Inline<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> From<T> for Inline<T> {
+    fn from(value: T) -> Self {
+        Inline(value)
+    }
+}
 
 /// The terminal outcome of an operation: one variant per terminal status.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

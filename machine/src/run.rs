@@ -49,7 +49,7 @@ impl<D: Domain> Run<'_, D> {
             false => None,
         };
         let mut outcome = match runs.record_outcome {
-            true => Some(SharedOutcome::new(build_outcome(lc, rule.target, &mut payload)?)),
+            true => Some(SharedOutcome::<D>::from(build_outcome(lc, rule.target, &mut payload)?)),
             false => None,
         };
 

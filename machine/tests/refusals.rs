@@ -17,6 +17,7 @@ impl Domain for T {
     type Error = u8;
     type Reason = u8;
     type Progress = u8;
+    type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
 }
 
 fn request() -> impl Strategy<Value = Request<T>> {

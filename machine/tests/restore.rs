@@ -63,7 +63,7 @@ fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() {
     let mut h = Harness::with(Limits { max_completed: 8, ..Limits::default() });
     let out =
         h.ok(Request::Restore { image: Box::new(image.clone()), policy: LostPolicy::Terminate { reason: "lost" } });
-    let lost = SharedOutcome::new(Outcome::Terminated { reason: "lost" });
+    let lost = SharedOutcome::<T>::from(Outcome::Terminated { reason: "lost" });
     assert_eq!(out, vec![Output::Ended { id: 1, outcome: lost.clone() }, Output::FeedAppended { seq: 3, id: 1 }]);
     // Terminal records survive exactly, in completion order, with flags.
     assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![2, 3, 1]);

@@ -1,6 +1,6 @@
 //! The tiny payload domain the model runs the machine with.
 
-use oplife_machine::Domain;
+use oplife_machine::{Domain, Inline, Outcome};
 
 /// Operation ids are small integers, wait ids are wait slots, and payloads
 /// are unit: outcomes differ only by variant, which is all the properties
@@ -15,4 +15,5 @@ impl Domain for Tiny {
     type Error = ();
     type Reason = ();
     type Progress = ();
+    type Shared = Inline<Outcome<Self>>;
 }

@@ -81,6 +81,6 @@ impl Remap<Tiny> for Forget {
 /// Replaces `outcome` by `Retired`, allocating only when it is not already.
 fn blank(outcome: &mut SharedOutcome<Tiny>) {
     if **outcome != Outcome::Retired {
-        *outcome = SharedOutcome::new(Outcome::Retired);
+        *outcome = Outcome::Retired.into();
     }
 }

@@ -201,6 +201,7 @@ impl Domain for ShellDomain {
     type Error = String;
     type Reason = String;
     type Progress = OperationProgressUpdate;
+    type Shared = SharedTerminalOutcome;
 }
 
 /// The terminal outcome of an operation: `Completed(result)`,

@@ -15,6 +15,7 @@ impl Domain for T {
     type Error = &'static str;
     type Reason = &'static str;
     type Progress = u8;
+    type Shared = std::sync::Arc<oplife_machine::Outcome<Self>>;
 }
 
 pub use OperationKind::{BackgroundToolOp as Bg, MobMemberChild as Child};

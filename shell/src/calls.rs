@@ -97,21 +97,21 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
     }
 
     fn snapshot(&self, id: &OperationId) -> Result<Option<OperationLifecycleSnapshot>, OpsLifecycleError> {
-        Ok(self.lock()?.snapshot(id))
+        Ok(self.read()?.snapshot(id))
     }
 
     fn list_operations(&self) -> Result<Vec<OperationLifecycleSnapshot>, OpsLifecycleError> {
-        let mut list: Vec<OperationLifecycleSnapshot> = {
-            let state = self.lock()?;
-            state
-                .machine
-                .state()
-                .operations()
-                .filter_map(|(id, op)| state.records.get(id).map(|record| snapshot_of(*id, op, record)))
-                .collect()
-        };
-        list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-        Ok(list)
+        let state = self.read()?;
+        // Sorted as references (registration order among equal names), so
+        // each snapshot is built once, in place, and never moved by the sort.
+        let mut found: Vec<_> = state
+            .machine
+            .state()
+            .operations()
+            .filter_map(|(id, op)| state.records.get(id).map(|record| (id, op, record)))
+            .collect();
+        found.sort_by(|a, b| a.2.display_name.cmp(&b.2.display_name));
+        Ok(found.into_iter().map(|(id, op, record)| snapshot_of(*id, op, record)).collect())
     }
 
     fn terminate_owner(&self, reason: String) -> Result<(), OpsLifecycleError> {

@@ -20,7 +20,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///
     /// `Poisoned`.
     pub fn cursor(&self, consumer: &str) -> Result<u64, OpsLifecycleError> {
-        Ok(self.lock()?.cursors.get(consumer).copied().unwrap_or(0))
+        Ok(self.read()?.cursors.get(consumer).copied().unwrap_or(0))
     }
 
     /// Moves `consumer`'s cursor to `seq`: the consumer has handled every
@@ -84,7 +84,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///
     /// `Poisoned`.
     pub fn list_for(&self, consumer: &str) -> Result<FeedPage, OpsLifecycleError> {
-        let state = self.lock()?;
+        let state = self.read()?;
         let cursor = state.cursors.get(consumer).copied().unwrap_or(0);
         Ok(state.feed_details.page(state.machine.state().feed(), &state.records, cursor))
     }

@@ -3,7 +3,7 @@
 //! owns only I/O concerns (watcher channels, wait futures, timestamps, peer
 //! handles, snapshots). It decides nothing about legality.
 
-use std::sync::Mutex;
+use std::sync::{Arc, RwLock};
 
 use oplife_machine::Request;
 
@@ -15,6 +15,7 @@ use crate::lock::StateLock;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::{Call, RegistryState};
 use crate::types::{RestorePolicy, ShellDomain, WaitRequestId};
+use crate::watch::DroppedWatchers;
 use crate::watermark::Watermark;
 
 /// What callers hold on a registry, from
@@ -58,8 +59,10 @@ pub struct HeldHandles {
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = Mutex<RegistryState>> {
+pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = RwLock<RegistryState>> {
     state: L,
+    /// The state's queue of dropped watches, checked before a read.
+    dropped: Arc<DroppedWatchers>,
     events: Publisher,
     watermark: Watermark,
 }
@@ -169,7 +172,8 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     pub(crate) fn from_state(state: RegistryState) -> Self {
         let watermark = Watermark::new(state.machine.state().feed().watermark());
         let events = Publisher::new(state.config.event_window());
-        RuntimeOpsLifecycleRegistry { state: L::new(state), events, watermark }
+        let dropped = state.dropped_watchers();
+        RuntimeOpsLifecycleRegistry { state: L::new(state), dropped, events, watermark }
     }
 
     /// The state behind the lock, after releasing the watchers whose watch
@@ -179,6 +183,16 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         let mut state = self.state.lock().map_err(|()| OpsLifecycleError::Poisoned)?;
         state.release_dropped_watchers();
         Ok(state)
+    }
+
+    /// The state behind the lock, shared with other readers. Watches
+    /// dropped since the last call are released first, under the exclusive
+    /// lock, as [`Self::lock`] does; reads then see them released.
+    pub(crate) fn read(&self) -> Result<impl std::ops::Deref<Target = RegistryState> + '_, OpsLifecycleError> {
+        if !self.dropped.is_empty() {
+            drop(self.lock()?);
+        }
+        self.state.read().map_err(|()| OpsLifecycleError::Poisoned)
     }
 
     /// Applies one request, then delivers to watchers and waits with the
@@ -243,7 +257,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///
     /// `Poisoned`.
     pub fn held(&self) -> Result<HeldHandles, OpsLifecycleError> {
-        let state = self.lock()?;
+        let state = self.read()?;
         let machine = state.machine.state();
         Ok(HeldHandles {
             watchers: machine.operations().map(|(_, op)| op.watcher_count() as usize).sum(),
@@ -259,7 +273,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///
     /// `Poisoned`.
     pub fn pending_waits(&self) -> Result<usize, OpsLifecycleError> {
-        Ok(self.lock()?.machine.state().pending_waits().count())
+        Ok(self.read()?.machine.state().pending_waits().count())
     }
 
     /// Subscribes to every operation event of the transitions made from now
@@ -303,13 +317,15 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     }
 
     /// The completion feed's watermark: the last sequence number minted (0
-    /// before the first operation ends).
+    /// before the first operation ends). It is read without the lock: every
+    /// call that returned has published its entries, and a call still
+    /// returning may not have yet.
     ///
     /// # Errors
     ///
-    /// `Poisoned`.
+    /// None today; the `Result` keeps the signature of the other reads.
     pub fn feed_watermark(&self) -> Result<u64, OpsLifecycleError> {
-        Ok(self.lock()?.machine.state().feed().watermark())
+        Ok(self.watermark.get())
     }
 
     /// The completion feed entries after `seq`, oldest first, and the range
@@ -321,7 +337,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///
     /// `Poisoned`.
     pub fn list_since(&self, seq: u64) -> Result<FeedPage, OpsLifecycleError> {
-        let state = self.lock()?;
+        let state = self.read()?;
         Ok(state.feed_details.page(state.machine.state().feed(), &state.records, seq))
     }
 

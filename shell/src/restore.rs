@@ -19,7 +19,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///
     /// `Poisoned`.
     pub fn capture(&self) -> Result<RegistrySnapshot, OpsLifecycleError> {
-        self.lock()?.capture()
+        self.read()?.capture()
     }
 
     /// [`RuntimeOpsLifecycleRegistry::restore`] behind a lock of type `L`.

@@ -294,6 +294,11 @@ impl RegistryState {
         }
     }
 
+    /// The queue of watches dropped since the last call.
+    pub(crate) fn dropped_watchers(&self) -> Arc<DroppedWatchers> {
+        Arc::clone(&self.dropped)
+    }
+
     /// Forgets the record of `id`; its feed entry, if still retained, keeps
     /// its display name.
     fn forget(&mut self, id: &OperationId) {

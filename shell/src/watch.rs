@@ -67,6 +67,11 @@ impl DroppedWatchers {
         std::mem::take(&mut *queue)
     }
 
+    /// Whether no dropped watch waits to be released (read without locking).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count.load(Ordering::Acquire) == 0
+    }
+
     fn push(&self, id: OperationId, key: u64) {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         queue.push((id, key));

@@ -31,6 +31,11 @@ impl Watermark {
         }
     }
 
+    /// The published watermark.
+    pub(crate) fn get(&self) -> u64 {
+        self.value.load(Ordering::SeqCst)
+    }
+
     /// How many `wait_past` futures are alive.
     pub(crate) fn waiters(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)

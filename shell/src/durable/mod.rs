@@ -72,7 +72,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// `Poisoned`.
     #[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
     pub fn durable_mark(&self) -> Result<DurableMark, OpsLifecycleError> {
-        let state = self.lock()?;
+        let state = self.read()?;
         Ok(match &state.journal {
             Some(journal) => journal.mark(),
             None => DurableMark { seq: 0, feed_watermark: state.machine.state().feed().watermark() },

@@ -124,7 +124,47 @@ impl Lifecycle {
         request: Request<D>,
         out: &mut Vec<Output<D>>,
     ) -> Result<(), LifecycleError<D>> {
-        self.apply_traced(state, request, out, &mut |_| {})
+        self.apply_with(state, request, &mut |output| out.push(output))
+    }
+
+    /// Like [`Lifecycle::apply`], handing each effect to `emit` as the
+    /// table's effects make it, in order, with nothing buffered: a runtime
+    /// carries the effects out while the machine runs (owner termination of
+    /// thousands of operations builds no list of outputs). A refused request
+    /// emits nothing: every refusal is decided before the first change.
+    ///
+    /// ```
+    /// use oplife_machine::{Lifecycle, Limits, Output, Request, State};
+    /// use oplife_machine::spec::OperationKind;
+    /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    /// # struct Small;
+    /// # impl oplife_machine::Domain for Small {
+    /// #     type OpId = u8; type WaitId = u8; type Result = (); type Error = ();
+    /// #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
+    /// # }
+    /// let lifecycle = Lifecycle::standard(Limits::default());
+    /// let mut state = State::<Small>::new();
+    /// let mut registered = 0;
+    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None };
+    /// lifecycle.apply_with(&mut state, register, &mut |output| {
+    ///     if let Output::Registered { .. } = output {
+    ///         registered += 1;
+    ///     }
+    /// })?;
+    /// assert_eq!(registered, 1);
+    /// # Ok::<(), oplife_machine::LifecycleError<Small>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Lifecycle::apply`]; `emit` was then not called.
+    pub fn apply_with<D: Domain>(
+        &self,
+        state: &mut State<D>,
+        request: Request<D>,
+        emit: &mut dyn FnMut(Output<D>),
+    ) -> Result<(), LifecycleError<D>> {
+        self.apply_traced(state, request, emit, &mut |_| {})
     }
 
     /// The row that would answer `request` in `state`, or the refusal
@@ -159,7 +199,7 @@ impl Lifecycle {
         }
     }
 
-    /// Like [`Lifecycle::apply_into`], calling `fired` with every row that
+    /// Like [`Lifecycle::apply_with`], calling `fired` with every row that
     /// fires, cascaded rows included (used for row coverage).
     ///
     /// # Errors
@@ -169,7 +209,7 @@ impl Lifecycle {
         &self,
         state: &mut State<D>,
         request: Request<D>,
-        out: &mut Vec<Output<D>>,
+        out: &mut dyn FnMut(Output<D>),
         fired: &mut dyn FnMut(RowId),
     ) -> Result<(), LifecycleError<D>> {
         let mut run = Run { lifecycle: &self.compiled, out, fired };

@@ -46,6 +46,20 @@ impl<D: Domain> Machine<D> {
         self.lifecycle.apply_into(&mut self.state, request, out)
     }
 
+    /// Applies `request`, handing each output to `emit` as it is made; see
+    /// [`Lifecycle::apply_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Machine::apply`]; `emit` was then not called.
+    pub fn apply_with(
+        &mut self,
+        request: Request<D>,
+        emit: &mut dyn FnMut(Output<D>),
+    ) -> Result<(), LifecycleError<D>> {
+        self.lifecycle.apply_with(&mut self.state, request, emit)
+    }
+
     /// The state.
     pub fn state(&self) -> &State<D> {
         &self.state

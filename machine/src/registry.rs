@@ -103,10 +103,10 @@ impl<D: Domain> Run<'_, D> {
             entries.push((id, captured));
         }
         if remaining == 0 {
-            self.out.push(Output::WaitSatisfied(report(wait, entries)));
+            (self.out)(Output::WaitSatisfied(report(wait, entries)));
         } else {
             st.waits.insert(wait.clone(), Wait { entries, remaining });
-            self.out.push(Output::WaitPending { wait });
+            (self.out)(Output::WaitPending { wait });
         }
     }
 
@@ -143,7 +143,7 @@ impl<D: Domain> Run<'_, D> {
                 op.waiters.retain(|(w, _)| *w != wait);
             }
         }
-        self.out.push(Output::WaitCancelled { wait });
+        (self.out)(Output::WaitCancelled { wait });
     }
 }
 

@@ -14,10 +14,11 @@ use crate::output::{Output, WaitReport};
 use crate::request::{LostPolicy, Payload};
 use crate::state::State;
 
-/// One call of `apply`: where outputs go and who hears about fired rows.
+/// One call of `apply`: where outputs go (each as it is made) and who
+/// hears about fired rows.
 pub(crate) struct Run<'a, D: Domain> {
     pub(crate) lifecycle: &'a Compiled,
-    pub(crate) out: &'a mut Vec<Output<D>>,
+    pub(crate) out: &'a mut dyn FnMut(Output<D>),
     pub(crate) fired: &'a mut dyn FnMut(RowId),
 }
 
@@ -99,7 +100,7 @@ impl<D: Domain> Run<'_, D> {
             }
             Effect::EmitRegistered => {
                 if let Some(op) = slot.and_then(|pos| st.ops.at(pos)) {
-                    self.out.push(Output::Registered { id: id.clone(), kind: op.kind });
+                    (self.out)(Output::Registered { id: id.clone(), kind: op.kind });
                 }
             }
             Effect::AppendFeed => {
@@ -107,7 +108,7 @@ impl<D: Domain> Run<'_, D> {
                     && let Some(outcome) = op.outcome.clone()
                 {
                     let seq = st.feed.append(id.clone(), op.kind, outcome, self.lifecycle.limits().feed_retention);
-                    self.out.push(Output::FeedAppended { seq, id: id.clone() });
+                    (self.out)(Output::FeedAppended { seq, id: id.clone() });
                 }
             }
             Effect::ReleaseSlot => {
@@ -121,7 +122,7 @@ impl<D: Domain> Run<'_, D> {
                     op.outcome = outcome.take();
                 }
             }
-            Effect::EmitStarted => self.out.push(Output::Started { id: id.clone() }),
+            Effect::EmitStarted => (self.out)(Output::Started { id: id.clone() }),
             Effect::RecordProgress => {
                 if let Some(op) = op_at(st, slot) {
                     op.progress = op.progress.saturating_add(1);
@@ -130,35 +131,35 @@ impl<D: Domain> Run<'_, D> {
                         _ => None,
                     };
                     op.last_progress.clone_from(&update);
-                    self.out.push(Output::Progress { id: id.clone(), update });
+                    (self.out)(Output::Progress { id: id.clone(), update });
                 }
             }
             Effect::EmitEnded => {
                 if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
-                    self.out.push(Output::Ended { id: id.clone(), outcome });
+                    (self.out)(Output::Ended { id: id.clone(), outcome });
                 }
             }
             Effect::ExposePeer => {
                 if let Some(op) = op_at(st, slot) {
                     op.peer_ready = true;
-                    self.out.push(Output::PeerExposed { id: id.clone() });
+                    (self.out)(Output::PeerExposed { id: id.clone() });
                 }
             }
             Effect::AddWatcher => {
                 if let Some(op) = op_at(st, slot) {
                     op.watchers = op.watchers.saturating_add(1);
-                    self.out.push(Output::WatchPending { id: id.clone() });
+                    (self.out)(Output::WatchPending { id: id.clone() });
                 }
             }
             Effect::RemoveWatcher => {
                 if let Some(op) = op_at(st, slot) {
                     op.watchers = op.watchers.saturating_sub(1);
-                    self.out.push(Output::WatcherReleased { id: id.clone() });
+                    (self.out)(Output::WatcherReleased { id: id.clone() });
                 }
             }
             Effect::ResolveWatch => {
                 if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
-                    self.out.push(Output::WatchResolved { id: id.clone(), outcome });
+                    (self.out)(Output::WatchResolved { id: id.clone(), outcome });
                 }
             }
             Effect::NotifyWatchers => {
@@ -167,7 +168,7 @@ impl<D: Domain> Run<'_, D> {
                     && let Some(outcome) = op.outcome.clone()
                 {
                     let count = std::mem::take(&mut op.watchers);
-                    self.out.push(Output::WatchersNotified { id: id.clone(), count, outcome });
+                    (self.out)(Output::WatchersNotified { id: id.clone(), count, outcome });
                 }
             }
             Effect::Retain => {
@@ -181,7 +182,7 @@ impl<D: Domain> Run<'_, D> {
             Effect::ClearBuffered => {
                 if let Some(op) = op_at(st, slot) {
                     op.buffered = false;
-                    self.out.push(Output::Acknowledged { id: id.clone() });
+                    (self.out)(Output::Acknowledged { id: id.clone() });
                 }
             }
             Effect::Unretain => {
@@ -191,11 +192,11 @@ impl<D: Domain> Run<'_, D> {
                     st.retained.remove(pos);
                 }
             }
-            Effect::ReportEvicted => self.out.push(Output::Evicted { id: id.clone() }),
-            Effect::ReportRolledBack => self.out.push(Output::RolledBack { id: id.clone() }),
+            Effect::ReportEvicted => (self.out)(Output::Evicted { id: id.clone() }),
+            Effect::ReportRolledBack => (self.out)(Output::RolledBack { id: id.clone() }),
             Effect::ReportCollected => {
                 if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
-                    self.out.push(Output::Collected { id: id.clone(), outcome });
+                    (self.out)(Output::Collected { id: id.clone(), outcome });
                 }
             }
             // Records are created and forgotten by `operation` itself, and
@@ -239,7 +240,7 @@ impl<D: Domain> Run<'_, D> {
             if wait.remaining == 0
                 && let Some(done) = st.waits.remove(&wait_id)
             {
-                self.out.push(Output::WaitSatisfied(report(wait_id, done.entries)));
+                (self.out)(Output::WaitSatisfied(report(wait_id, done.entries)));
             }
         }
     }

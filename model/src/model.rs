@@ -127,7 +127,9 @@ impl LifecycleModel {
         if action.replaces_process() {
             next.machine = State::new();
         }
-        let result = self.lifecycle.apply_traced(&mut next.machine, request, out, &mut |row| coverage.row_fired(row));
+        let result = self
+            .lifecycle
+            .apply_traced(&mut next.machine, request, &mut |o| out.push(o), &mut |row| coverage.row_fired(row));
         match result {
             Err(error) => {
                 coverage.error_produced(error.kind());
@@ -184,7 +186,7 @@ impl LifecycleModel {
         let mut resumed = State::new();
         let resume = Request::Resume { image: Box::new(state.image()) };
         let coverage = &self.coverage;
-        match self.lifecycle.apply_traced(&mut resumed, resume, &mut Vec::new(), &mut |row| coverage.row_fired(row)) {
+        match self.lifecycle.apply_traced(&mut resumed, resume, &mut |_| {}, &mut |row| coverage.row_fired(row)) {
             Ok(()) => Some(resumed.image()),
             Err(error) => {
                 coverage.error_produced(error.kind());

@@ -37,7 +37,6 @@ pub struct RegistryState {
     next_watch_key: u64,
     /// Watchers whose watch was dropped, to release at the next call.
     dropped: Arc<DroppedWatchers>,
-    outputs: Vec<Output<ShellDomain>>,
     /// The clock every call reads once.
     pub(crate) clock: Clock,
     /// Each consumer's position in the completion feed.
@@ -135,7 +134,6 @@ impl RegistryState {
             next_event: 0,
             next_watch_key: 0,
             dropped: Arc::default(),
-            outputs: Vec::new(),
             clock: Clock::starting_at_least(0),
             cursors: BTreeMap::new(),
             #[cfg(feature = "durable")]
@@ -154,21 +152,21 @@ impl RegistryState {
     ) -> Result<Deliveries, OpsLifecycleError> {
         #[cfg(feature = "durable")]
         let journaled = self.journal_before(&request, call, now_ms)?;
-        let mut outputs = std::mem::take(&mut self.outputs);
-        outputs.clear();
-        let applied = self.machine.apply_into(request, &mut outputs);
-
         let mut deliveries = Deliveries::default();
         let mut transition = Transition { listening, ended: None };
-        if applied.is_ok() {
-            for output in outputs.drain(..) {
-                self.execute(output, call, &mut transition, now_ms, &mut deliveries);
-            }
-            if deliveries.watermark.is_some() {
-                self.feed_details.trim(self.machine.state().feed());
-            }
+        let mut executor = Executor {
+            records: &mut self.records,
+            waits: &mut self.waits,
+            feed_details: &mut self.feed_details,
+            next_watch_key: &mut self.next_watch_key,
+            dropped: &self.dropped,
+        };
+        let applied = self.machine.apply_with(request, &mut |output| {
+            executor.execute(output, call, &mut transition, now_ms, &mut deliveries);
+        });
+        if applied.is_ok() && deliveries.watermark.is_some() {
+            self.feed_details.trim(self.machine.state().feed());
         }
-        self.outputs = outputs;
         #[cfg(feature = "durable")]
         if applied.is_ok()
             && let Some(journaled) = journaled
@@ -178,135 +176,9 @@ impl RegistryState {
         applied.map(|()| deliveries).map_err(OpsLifecycleError::from)
     }
 
-    fn execute(
-        &mut self,
-        output: Output<ShellDomain>,
-        call: &mut Call,
-        transition: &mut Transition,
-        now_ms: u64,
-        deliveries: &mut Deliveries,
-    ) {
-        let listening = transition.listening;
-        match output {
-            Output::Registered { id, kind } => {
-                if let Call::Register(registering) = call
-                    && let Some(mut record) = registering.take()
-                {
-                    record.created_ms = now_ms;
-                    if listening {
-                        let display_name = record.display_name.clone();
-                        deliveries.events.push(OperationEvent::Registered { id, kind, display_name });
-                    }
-                    self.records.insert(id, record);
-                }
-            }
-            Output::Started { id } => {
-                if let Some(record) = self.records.get_mut(&id) {
-                    record.started_ms = Some(now_ms);
-                }
-                if listening {
-                    deliveries.events.push(OperationEvent::Started { id });
-                }
-            }
-            Output::Progress { id, update } => {
-                if listening && let Some(update) = update {
-                    deliveries.events.push(OperationEvent::Progress { id, update });
-                }
-            }
-            Output::PeerExposed { id } => {
-                if let Some(record) = self.records.get_mut(&id)
-                    && let Call::PeerReady(peer) = call
-                {
-                    record.peer_handle = peer.take();
-                    if listening && let Some(peer) = record.peer_handle.clone() {
-                        deliveries.events.push(OperationEvent::PeerReady { id, peer });
-                    }
-                }
-            }
-            Output::Ended { id, outcome } => {
-                if let Some(record) = self.records.get_mut(&id) {
-                    record.completed_ms = Some(now_ms);
-                }
-                transition.ended = Some((id, outcome));
-            }
-            Output::FeedAppended { seq, id } => {
-                let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
-                if let Some(record) = self.records.get_mut(&id) {
-                    record.feed_seq = Some(seq);
-                    self.feed_details.push(seq, id, record.completed_ms.unwrap_or(now_ms));
-                }
-                if listening && let Some(outcome) = outcome {
-                    deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
-                }
-                deliveries.watermark = Some(seq);
-            }
-            Output::WatchPending { id } => {
-                if let Some(record) = self.records.get_mut(&id) {
-                    let key = self.next_watch_key;
-                    self.next_watch_key += 1;
-                    let (sender, watch) = OperationCompletionWatch::pending(&self.dropped, id, key);
-                    record.watchers.push((key, sender));
-                    if let Call::Watch(slot) = call {
-                        *slot = Some(watch);
-                    }
-                }
-            }
-            Output::WatchResolved { outcome, .. } => {
-                if let Call::Watch(slot) = call {
-                    *slot = Some(OperationCompletionWatch::resolved(outcome));
-                }
-            }
-            Output::WatchersNotified { id, outcome, .. } => {
-                if let Some(record) = self.records.get_mut(&id) {
-                    deliveries.watchers.push((std::mem::take(&mut record.watchers), outcome));
-                }
-            }
-            Output::WaitPending { wait } => {
-                let (sender, receiver) = oneshot::channel();
-                self.waits.insert(wait, sender);
-                if let Call::BeginWait(_, begun) = call {
-                    *begun = Some(WaitBegun::Pending(receiver));
-                }
-            }
-            Output::WaitSatisfied(report) => match call {
-                Call::BeginWait(wait, begun) if *wait == report.wait => {
-                    *begun = Some(WaitBegun::Satisfied(wait_result(report)));
-                }
-                _ => {
-                    if let Some(sender) = self.waits.remove(&report.wait) {
-                        deliveries.waits.push((sender, wait_result(report)));
-                    }
-                }
-            },
-            Output::WaitCancelled { wait } => {
-                if let Some(sender) = self.waits.remove(&wait) {
-                    deliveries.cancelled.push(sender);
-                }
-            }
-            Output::Evicted { id } | Output::RolledBack { id } => self.forget(&id),
-            Output::Collected { id, outcome } => {
-                self.forget(&id);
-                if let Call::Collect(collected) = call {
-                    collected.push((id, outcome));
-                }
-            }
-            Output::Acknowledged { .. } | Output::WatcherReleased { .. } => {}
-        }
-    }
-
     /// The queue of watches dropped since the last call.
     pub(crate) fn dropped_watchers(&self) -> Arc<DroppedWatchers> {
         Arc::clone(&self.dropped)
-    }
-
-    /// Forgets the record of `id`; its feed entry, if still retained, keeps
-    /// its display name.
-    fn forget(&mut self, id: &OperationId) {
-        if let Some(record) = self.records.remove(id)
-            && let Some(seq) = record.feed_seq
-        {
-            self.feed_details.adopt_name(seq, record.display_name);
-        }
     }
 
     /// Releases the watchers whose watch was dropped since the last call:
@@ -381,5 +253,144 @@ impl RegistryState {
         let op = self.machine.state().operation(id)?;
         let record = self.records.get(id)?;
         Some(snapshot_of(*id, op, record))
+    }
+}
+
+/// The shell's side of the registry state, borrowed while the machine runs
+/// a transition: each output is carried out as the machine makes it.
+struct Executor<'a> {
+    records: &'a mut Records,
+    waits: &'a mut HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
+    feed_details: &'a mut FeedDetails,
+    next_watch_key: &'a mut u64,
+    dropped: &'a Arc<DroppedWatchers>,
+}
+
+impl Executor<'_> {
+    /// Carries out one effect of the transition in progress.
+    fn execute(
+        &mut self,
+        output: Output<ShellDomain>,
+        call: &mut Call,
+        transition: &mut Transition,
+        now_ms: u64,
+        deliveries: &mut Deliveries,
+    ) {
+        let listening = transition.listening;
+        match output {
+            Output::Registered { id, kind } => {
+                if let Call::Register(registering) = call
+                    && let Some(mut record) = registering.take()
+                {
+                    record.created_ms = now_ms;
+                    if listening {
+                        let display_name = record.display_name.clone();
+                        deliveries.events.push(OperationEvent::Registered { id, kind, display_name });
+                    }
+                    self.records.insert(id, record);
+                }
+            }
+            Output::Started { id } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.started_ms = Some(now_ms);
+                }
+                if listening {
+                    deliveries.events.push(OperationEvent::Started { id });
+                }
+            }
+            Output::Progress { id, update } => {
+                if listening && let Some(update) = update {
+                    deliveries.events.push(OperationEvent::Progress { id, update });
+                }
+            }
+            Output::PeerExposed { id } => {
+                if let Some(record) = self.records.get_mut(&id)
+                    && let Call::PeerReady(peer) = call
+                {
+                    record.peer_handle = peer.take();
+                    if listening && let Some(peer) = record.peer_handle.clone() {
+                        deliveries.events.push(OperationEvent::PeerReady { id, peer });
+                    }
+                }
+            }
+            Output::Ended { id, outcome } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.completed_ms = Some(now_ms);
+                }
+                transition.ended = Some((id, outcome));
+            }
+            Output::FeedAppended { seq, id } => {
+                let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.feed_seq = Some(seq);
+                    self.feed_details.push(seq, id, record.completed_ms.unwrap_or(now_ms));
+                }
+                if listening && let Some(outcome) = outcome {
+                    deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
+                }
+                deliveries.watermark = Some(seq);
+            }
+            Output::WatchPending { id } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    let key = *self.next_watch_key;
+                    *self.next_watch_key += 1;
+                    let (sender, watch) = OperationCompletionWatch::pending(self.dropped, id, key);
+                    record.watchers.push((key, sender));
+                    if let Call::Watch(slot) = call {
+                        *slot = Some(watch);
+                    }
+                }
+            }
+            Output::WatchResolved { outcome, .. } => {
+                if let Call::Watch(slot) = call {
+                    *slot = Some(OperationCompletionWatch::resolved(outcome));
+                }
+            }
+            Output::WatchersNotified { id, outcome, .. } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    deliveries.watchers.push((std::mem::take(&mut record.watchers), outcome));
+                }
+            }
+            Output::WaitPending { wait } => {
+                let (sender, receiver) = oneshot::channel();
+                self.waits.insert(wait, sender);
+                if let Call::BeginWait(_, begun) = call {
+                    *begun = Some(WaitBegun::Pending(receiver));
+                }
+            }
+            Output::WaitSatisfied(report) => match call {
+                Call::BeginWait(wait, begun) if *wait == report.wait => {
+                    *begun = Some(WaitBegun::Satisfied(wait_result(report)));
+                }
+                _ => {
+                    if let Some(sender) = self.waits.remove(&report.wait) {
+                        deliveries.waits.push((sender, wait_result(report)));
+                    }
+                }
+            },
+            Output::WaitCancelled { wait } => {
+                if let Some(sender) = self.waits.remove(&wait) {
+                    deliveries.cancelled.push(sender);
+                }
+            }
+            Output::Evicted { id } | Output::RolledBack { id } => self.forget(&id),
+            Output::Collected { id, outcome } => {
+                self.forget(&id);
+                if let Call::Collect(collected) = call {
+                    collected.push((id, outcome));
+                }
+            }
+            Output::Acknowledged { .. } | Output::WatcherReleased { .. } => {}
+        }
+    }
+
+    /// Forgets the record of `id`; its feed entry, if still retained, keeps
+    /// its display name.
+    fn forget(&mut self, id: &OperationId) {
+        if let Some(record) = self.records.remove(id)
+            && let Some(seq) = record.feed_seq
+        {
+            self.feed_details.adopt_name(seq, record.display_name);
+        }
     }
 }

@@ -37,7 +37,7 @@ impl Harness {
         let before = self.st.clone();
         let mut out = Vec::new();
         let mut fired = Vec::new();
-        let result = self.lc.apply_traced(&mut self.st, r, &mut out, &mut |row| fired.push(row));
+        let result = self.lc.apply_traced(&mut self.st, r, &mut |o| out.push(o), &mut |row| fired.push(row));
         if result.is_err() {
             assert_eq!(self.st, before, "a refused request changed the state");
             assert!(out.is_empty());

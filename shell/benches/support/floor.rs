@@ -145,30 +145,35 @@ impl Floor {
         }
     }
 
+    pub fn snapshot(&self, id: &OperationId) -> OperationLifecycleSnapshot {
+        let st = self.state.lock().unwrap();
+        snapshot(id, &st.records[id])
+    }
+
     pub fn list_operations(&self) -> Vec<OperationLifecycleSnapshot> {
         let st = self.state.lock().unwrap();
-        let mut all: Vec<OperationLifecycleSnapshot> = st
-            .records
-            .iter()
-            .map(|(id, r)| OperationLifecycleSnapshot {
-                id: *id,
-                kind: r.kind,
-                display_name: r.display_name.clone(),
-                status: r.status,
-                peer_ready: false,
-                peer_handle: None,
-                progress_count: 0,
-                last_progress: None,
-                watcher_count: u32::try_from(r.watchers.len()).unwrap(),
-                terminal_outcome: r.outcome.clone(),
-                child_session_id: None,
-                created_at_ms: 0,
-                started_at_ms: None,
-                completed_at_ms: None,
-                elapsed_ms: None,
-            })
-            .collect();
+        let mut all: Vec<OperationLifecycleSnapshot> = st.records.iter().map(|(id, r)| snapshot(id, r)).collect();
         all.sort_by(|a, b| a.display_name.cmp(&b.display_name));
         all
+    }
+}
+
+fn snapshot(id: &OperationId, r: &Record) -> OperationLifecycleSnapshot {
+    OperationLifecycleSnapshot {
+        id: *id,
+        kind: r.kind,
+        display_name: r.display_name.clone(),
+        status: r.status,
+        peer_ready: false,
+        peer_handle: None,
+        progress_count: 0,
+        last_progress: None,
+        watcher_count: u32::try_from(r.watchers.len()).unwrap(),
+        terminal_outcome: r.outcome.clone(),
+        child_session_id: None,
+        created_at_ms: 0,
+        started_at_ms: None,
+        completed_at_ms: None,
+        elapsed_ms: None,
     }
 }

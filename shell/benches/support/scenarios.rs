@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oplife_shell::{
-    OperationId, OperationKind, OperationResult, OperationSpec, OpsLifecycleConfig, OpsLifecycleRegistry, RunId,
-    RuntimeOpsLifecycleRegistry, SessionId,
+    OperationId, OperationKind, OperationResult, OperationSpec, OperationStatus, OpsLifecycleConfig,
+    OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry, SessionId,
 };
 
 use crate::floor::Floor;
@@ -24,6 +24,8 @@ pub trait Subject: Send + Sync + 'static {
     fn wait_complete_all(&self, ids: &[OperationId], runtime: &tokio::runtime::Runtime);
     fn terminate_owner(&self);
     fn list_len(&self) -> usize;
+    /// The status of `id`, read through a snapshot.
+    fn status(&self, id: &OperationId) -> OperationStatus;
 }
 
 impl Subject for RuntimeOpsLifecycleRegistry {
@@ -61,6 +63,9 @@ impl Subject for RuntimeOpsLifecycleRegistry {
     fn list_len(&self) -> usize {
         self.list_operations().unwrap().len()
     }
+    fn status(&self, id: &OperationId) -> OperationStatus {
+        self.snapshot(id).unwrap().unwrap().status
+    }
 }
 
 impl Subject for Floor {
@@ -93,6 +98,9 @@ impl Subject for Floor {
     }
     fn list_len(&self) -> usize {
         self.list_operations().len()
+    }
+    fn status(&self, id: &OperationId) -> OperationStatus {
+        self.snapshot(id).status
     }
 }
 
@@ -142,16 +150,18 @@ pub struct Scenario {
     pub ops: usize,
 }
 
-pub const SCENARIOS: [Scenario; 6] = [
+pub const SCENARIOS: [Scenario; 8] = [
     Scenario { name: "S1 register → start → complete, 1 thread", ops: 200_000 },
     Scenario { name: "S2 the same on 2 threads", ops: 400_000 },
     Scenario { name: "S3 wait_all over N = 16000, completed in order", ops: 16_000 },
     Scenario { name: "S4 terminate_owner, 16k running", ops: 16_000 },
     Scenario { name: "S5 list_operations, 10k retained (20 calls)", ops: 10_000 },
     Scenario { name: "S6 register + watcher + complete", ops: 100_000 },
+    Scenario { name: "S7 snapshot reads, 1 thread, 1k running", ops: 400_000 },
+    Scenario { name: "S8 the same reads on 2 threads", ops: 400_000 },
 ];
 
-/// Runs scenario `which` (0 to 5) on a fresh `S` at `1/scale` of its size;
+/// Runs scenario `which` (0 to 7) on a fresh `S` at `1/scale` of its size;
 /// returns the time of the measured part.
 pub fn run<S: Subject>(which: usize, scale: usize) -> Duration {
     let n = SCENARIOS[which].ops / scale;
@@ -211,12 +221,33 @@ pub fn run<S: Subject>(which: usize, scale: usize) -> Duration {
                 }
             })
         }
-        _ => {
+        5 => {
             let subject = S::fresh(256);
             timed(|| {
                 for i in 0..n {
                     let id = started(&subject, i);
                     subject.watch_complete(&id, result(id), &runtime);
+                }
+            })
+        }
+        _ => {
+            let readers = if which == 6 { 1 } else { 2 };
+            let subject = Arc::new(S::fresh(256));
+            let ids: Arc<Vec<OperationId>> = Arc::new((0..1000).map(|i| started(&*subject, i)).collect());
+            timed(|| {
+                let threads: Vec<_> = (0..readers)
+                    .map(|t| {
+                        let (subject, ids) = (Arc::clone(&subject), Arc::clone(&ids));
+                        std::thread::spawn(move || {
+                            for i in 0..n / readers {
+                                let id = ids[(i * 7 + t * 13) % ids.len()];
+                                assert_eq!(subject.status(&id), OperationStatus::Running);
+                            }
+                        })
+                    })
+                    .collect();
+                for thread in threads {
+                    thread.join().unwrap();
                 }
             })
         }

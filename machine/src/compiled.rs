@@ -28,6 +28,9 @@ pub(crate) struct Compiled {
     refusals: Vec<ErrorKind>,
     outcome_of: [Option<OutcomeKind>; STATUSES],
     runs: Vec<Runs>,
+    /// Per input: whether every transition it makes builds the same outcome
+    /// from the same payload (see [`Compiled::one_outcome`]).
+    one_outcome: Vec<bool>,
     limits: Limits,
 }
 
@@ -68,12 +71,33 @@ impl Compiled {
                 record_outcome: rule.effects.contains(&Effect::RecordOutcome),
             })
             .collect();
-        Compiled { table, op_rows, registry_rows, refusals, outcome_of, runs, limits }
+        let one_outcome = Input::ALL
+            .iter()
+            .map(|input| {
+                let mut rows = table.rows.iter().filter(|rule| rule.input == *input);
+                let first = rows.next().map(|rule| rule.target);
+                first.is_some()
+                    && table.rows.iter().filter(|rule| rule.input == *input).all(|rule| {
+                        rule.guards.is_empty()
+                            && rule.effects.contains(&Effect::RecordOutcome)
+                            && Some(rule.target) == first
+                    })
+            })
+            .collect();
+        Compiled { table, op_rows, registry_rows, refusals, outcome_of, runs, one_outcome, limits }
     }
 
     /// What `row`'s effects need decided before the first change.
     pub(crate) fn runs(&self, row: RowId) -> Runs {
         self.runs.get(row.0).copied().unwrap_or_default()
+    }
+
+    /// Whether every row answering `input` records an outcome, has no guard
+    /// and has the same target: then every transition of one call on it
+    /// (owner termination's cascade) builds the same outcome from the same
+    /// payload, and one outcome can be shared by all of them.
+    pub(crate) fn one_outcome(&self, input: Input) -> bool {
+        self.one_outcome.get(input.index()).copied().unwrap_or(false)
     }
 
     /// The table compiled.

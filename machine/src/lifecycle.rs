@@ -212,7 +212,7 @@ impl Lifecycle {
         out: &mut dyn FnMut(Output<D>),
         fired: &mut dyn FnMut(RowId),
     ) -> Result<(), LifecycleError<D>> {
-        let mut run = Run { lifecycle: &self.compiled, out, fired };
+        let mut run = Run { lifecycle: &self.compiled, out, fired, reuse: None };
         match request.into_operation() {
             Ok((input, id, payload)) => run.operation(state, input, &id, payload),
             Err(registry) => run.registry(state, registry),

@@ -34,11 +34,23 @@ impl<D: Domain> Run<'_, D> {
             match (effect, &request) {
                 (Effect::TerminateEach, Some(Request::TerminateOwner { reason })) => {
                     let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
+                    // Where the table lets it, the operations this call ends
+                    // share the one outcome the first of them built.
+                    let share = self.lifecycle.one_outcome(Input::Terminate);
                     for id in ids {
+                        let payload = match self.reuse {
+                            Some(_) => Payload::None,
+                            None => Payload::RequiredReason(reason.clone()),
+                        };
                         // The table decides which operations terminate; the
                         // others are left as they are.
-                        let _ = self.operation(st, Input::Terminate, &id, Payload::RequiredReason(reason.clone()));
+                        let ended = self.operation(st, Input::Terminate, &id, payload).is_ok();
+                        if share && ended && self.reuse.is_none() {
+                            self.reuse =
+                                st.ops.get(&id).and_then(|op| op.outcome.clone()).map(|o| (Input::Terminate, o));
+                        }
                     }
+                    self.reuse = None;
                 }
                 (Effect::DrainRetained, _) => {
                     let ids: Vec<D::OpId> = st.retained.iter().cloned().collect();

@@ -20,6 +20,10 @@ pub(crate) struct Run<'a, D: Domain> {
     pub(crate) lifecycle: &'a Compiled,
     pub(crate) out: &'a mut dyn FnMut(Output<D>),
     pub(crate) fired: &'a mut dyn FnMut(RowId),
+    /// An outcome already built in this call, which the rows of this input
+    /// record instead of building their own (set by a cascade whose input
+    /// has [`Compiled::one_outcome`]).
+    pub(crate) reuse: Option<(Input, SharedOutcome<D>)>,
 }
 
 pub(crate) fn internal<D: Domain>(what: impl std::fmt::Display) -> LifecycleError<D> {
@@ -49,9 +53,10 @@ impl<D: Domain> Run<'_, D> {
             true => Some(new_record(row, rule.target, &payload)?),
             false => None,
         };
-        let mut outcome = match runs.record_outcome {
-            true => Some(SharedOutcome::<D>::from(build_outcome(lc, rule.target, &mut payload)?)),
-            false => None,
+        let mut outcome = match (runs.record_outcome, &self.reuse) {
+            (true, Some((reused, shared))) if *reused == input => Some(shared.clone()),
+            (true, _) => Some(SharedOutcome::<D>::from(build_outcome(lc, rule.target, &mut payload)?)),
+            (false, _) => None,
         };
 
         (self.fired)(row);

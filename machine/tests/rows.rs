@@ -438,3 +438,36 @@ fn a_callers_limit_counts_active_operations_of_the_kind() {
     h.ok(limited(4, Bg, 2));
     assert_eq!(h.err(limited(5, Bg, 0)).kind(), ErrorKind::AdmissionLimitExceeded);
 }
+
+#[test]
+fn owner_termination_shares_one_outcome_only_where_every_terminate_row_builds_the_same() {
+    use oplife_spec::{Allowed, StatusSet, Target};
+    let terminate = |st: &mut State<T>, lc: &Lifecycle| {
+        for id in [1, 2, 3] {
+            let register = Request::Register { id, kind: Bg, expects_peer: false, kind_limit: None };
+            lc.apply(st, register).unwrap();
+        }
+        lc.apply(st, Request::ProvisioningSucceeded { id: 2 }).unwrap();
+        lc.apply(st, Request::ProvisioningSucceeded { id: 3 }).unwrap();
+        lc.apply(st, Request::TerminateOwner { reason: "r" }).unwrap();
+        [1, 2, 3].map(|id| st.operation(&id).unwrap().shared_outcome().unwrap().clone())
+    };
+    // The shipped table: one row, one target: one outcome for all three.
+    let shipped = Lifecycle::standard(Limits::default());
+    let [a, b, c] = terminate(&mut State::new(), &shipped);
+    assert!(SharedOutcome::<T>::ptr_eq(&a, &b) && SharedOutcome::<T>::ptr_eq(&b, &c));
+    assert_eq!(*a, Outcome::Terminated { reason: "r" });
+
+    // A table that aborts provisioning operations instead: each builds its
+    // own outcome, and each gets the one its row says.
+    let mut table = Table::standard();
+    let at = table.rows.iter().position(|rule| rule.input == Input::Terminate).unwrap();
+    let mut aborts = table.rows[at].clone();
+    aborts.from = Allowed::Statuses(StatusSet::of(&[Status::Provisioning]));
+    aborts.target = Target::Status(Status::Aborted);
+    table.rows.insert(at, aborts);
+    let split = Lifecycle::new_unchecked(table, Limits::default());
+    let [a, b, c] = terminate(&mut State::new(), &split);
+    assert_eq!(*a, Outcome::Aborted { reason: Some("r") });
+    assert_eq!((&*b, &*c), (&Outcome::Terminated { reason: "r" }, &Outcome::Terminated { reason: "r" }));
+}

@@ -93,6 +93,21 @@ async fn owner_termination_resolves_waits_and_watchers_and_is_final() {
     assert_eq!(registry.snapshot(&a).unwrap().unwrap().terminal_outcome, Some(terminated));
 }
 
+#[test]
+fn the_operations_one_termination_ends_share_one_outcome() {
+    let registry = RuntimeOpsLifecycleRegistry::new();
+    let done = running(&registry, "done");
+    registry.complete_operation(&done, result(done, "ok")).unwrap();
+    let (a, b) = (running(&registry, "a"), running(&registry, "b"));
+    registry.terminate_owner("closed".into()).unwrap();
+    let outcome = |id| registry.snapshot(&id).unwrap().unwrap().terminal_outcome.unwrap();
+    // One allocation for every operation the call ended, not one each; the
+    // operation that had already ended keeps its own.
+    assert!(SharedTerminalOutcome::ptr_eq(&outcome(a), &outcome(b)));
+    assert_eq!(*outcome(b), OperationTerminalOutcome::Terminated { reason: "closed".into() });
+    assert!(matches!(*outcome(done), OperationTerminalOutcome::Completed(_)));
+}
+
 #[tokio::test]
 async fn dropping_one_wait_cancels_only_that_wait() {
     let registry = RuntimeOpsLifecycleRegistry::new();

@@ -54,6 +54,7 @@ mod cursors;
 mod durable;
 mod error;
 mod events;
+mod execute;
 mod feed;
 mod lock;
 mod record;

@@ -1,0 +1,179 @@
+//! Carrying out the machine's outputs, one at a time as it makes them: the
+//! shell's records, watcher channels, wait channels, feed details and events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use oplife_machine::{Output, WaitReport};
+use tokio::sync::oneshot;
+
+use crate::events::OperationEvent;
+use crate::feed::FeedDetails;
+use crate::state::{Call, Deliveries, Records, WaitBegun};
+use crate::types::{OperationId, SharedTerminalOutcome, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId};
+use crate::watch::{DroppedWatchers, OperationCompletionWatch};
+
+/// What one transition's outputs hand to the outputs after them: the
+/// machine emits an operation's `Ended` right before its `FeedAppended`
+/// (the table's terminal chain), and the `Ended` event needs both.
+#[derive(Default)]
+pub(crate) struct Transition {
+    /// Whether events are built (someone subscribes).
+    listening: bool,
+    /// The operation that just ended, with its outcome, until its feed entry.
+    ended: Option<(OperationId, SharedTerminalOutcome)>,
+}
+
+impl Transition {
+    /// A transition about to run; events are built only when `listening`.
+    pub(crate) fn new(listening: bool) -> Self {
+        Transition { listening, ended: None }
+    }
+}
+
+fn wait_result(report: WaitReport<ShellDomain>) -> WaitAllResult {
+    let operation_ids = report.outcomes.iter().map(|(id, _)| *id).collect();
+    WaitAllResult {
+        outcomes: report.outcomes,
+        satisfied: WaitAllSatisfied { wait_request_id: report.wait, operation_ids },
+    }
+}
+
+/// The shell's side of the registry state, borrowed while the machine runs
+/// a transition: each output is carried out as the machine makes it.
+pub(crate) struct Executor<'a> {
+    pub(crate) records: &'a mut Records,
+    pub(crate) waits: &'a mut HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
+    pub(crate) feed_details: &'a mut FeedDetails,
+    pub(crate) next_watch_key: &'a mut u64,
+    pub(crate) dropped: &'a Arc<DroppedWatchers>,
+}
+
+impl Executor<'_> {
+    /// Carries out one effect of the transition in progress.
+    pub(crate) fn execute(
+        &mut self,
+        output: Output<ShellDomain>,
+        call: &mut Call,
+        transition: &mut Transition,
+        now_ms: u64,
+        deliveries: &mut Deliveries,
+    ) {
+        let listening = transition.listening;
+        match output {
+            Output::Registered { id, kind } => {
+                if let Call::Register(registering) = call
+                    && let Some(mut record) = registering.take()
+                {
+                    record.created_ms = now_ms;
+                    if listening {
+                        let display_name = record.display_name.clone();
+                        deliveries.events.push(OperationEvent::Registered { id, kind, display_name });
+                    }
+                    self.records.insert(id, record);
+                }
+            }
+            Output::Started { id } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.started_ms = Some(now_ms);
+                }
+                if listening {
+                    deliveries.events.push(OperationEvent::Started { id });
+                }
+            }
+            Output::Progress { id, update } => {
+                if listening && let Some(update) = update {
+                    deliveries.events.push(OperationEvent::Progress { id, update });
+                }
+            }
+            Output::PeerExposed { id } => {
+                if let Some(record) = self.records.get_mut(&id)
+                    && let Call::PeerReady(peer) = call
+                {
+                    record.peer_handle = peer.take();
+                    if listening && let Some(peer) = record.peer_handle.clone() {
+                        deliveries.events.push(OperationEvent::PeerReady { id, peer });
+                    }
+                }
+            }
+            Output::Ended { id, outcome } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.completed_ms = Some(now_ms);
+                }
+                transition.ended = Some((id, outcome));
+            }
+            Output::FeedAppended { seq, id } => {
+                let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
+                if let Some(record) = self.records.get_mut(&id) {
+                    record.feed_seq = Some(seq);
+                    self.feed_details.push(seq, id, record.completed_ms.unwrap_or(now_ms));
+                }
+                if listening && let Some(outcome) = outcome {
+                    deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
+                }
+                deliveries.watermark = Some(seq);
+            }
+            Output::WatchPending { id } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    let key = *self.next_watch_key;
+                    *self.next_watch_key += 1;
+                    let (sender, watch) = OperationCompletionWatch::pending(self.dropped, id, key);
+                    record.watchers.push((key, sender));
+                    if let Call::Watch(slot) = call {
+                        *slot = Some(watch);
+                    }
+                }
+            }
+            Output::WatchResolved { outcome, .. } => {
+                if let Call::Watch(slot) = call {
+                    *slot = Some(OperationCompletionWatch::resolved(outcome));
+                }
+            }
+            Output::WatchersNotified { id, outcome, .. } => {
+                if let Some(record) = self.records.get_mut(&id) {
+                    deliveries.watchers.push((std::mem::take(&mut record.watchers), outcome));
+                }
+            }
+            Output::WaitPending { wait } => {
+                let (sender, receiver) = oneshot::channel();
+                self.waits.insert(wait, sender);
+                if let Call::BeginWait(_, begun) = call {
+                    *begun = Some(WaitBegun::Pending(receiver));
+                }
+            }
+            Output::WaitSatisfied(report) => match call {
+                Call::BeginWait(wait, begun) if *wait == report.wait => {
+                    *begun = Some(WaitBegun::Satisfied(wait_result(report)));
+                }
+                _ => {
+                    if let Some(sender) = self.waits.remove(&report.wait) {
+                        deliveries.waits.push((sender, wait_result(report)));
+                    }
+                }
+            },
+            Output::WaitCancelled { wait } => {
+                if let Some(sender) = self.waits.remove(&wait) {
+                    deliveries.cancelled.push(sender);
+                }
+            }
+            Output::Evicted { id } | Output::RolledBack { id } => self.forget(&id),
+            Output::Collected { id, outcome } => {
+                self.forget(&id);
+                if let Call::Collect(collected) = call {
+                    collected.push((id, outcome));
+                }
+            }
+            Output::Acknowledged { .. } | Output::WatcherReleased { .. } => {}
+        }
+    }
+
+    /// Forgets the record of `id`; its feed entry, if still retained, keeps
+    /// its display name.
+    fn forget(&mut self, id: &OperationId) {
+        if let Some(record) = self.records.remove(id)
+            && let Some(seq) = record.feed_seq
+        {
+            self.feed_details.adopt_name(seq, record.display_name);
+        }
+    }
+}

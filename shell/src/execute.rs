@@ -131,7 +131,11 @@ impl Executor<'_> {
             }
             Output::WatchersNotified { id, outcome, .. } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    deliveries.watchers.push((std::mem::take(&mut record.watchers), outcome));
+                    let notified = (std::mem::take(&mut record.watchers), outcome);
+                    match deliveries.watchers {
+                        None => deliveries.watchers = Some(notified),
+                        Some(_) => deliveries.more_watchers.push(notified),
+                    }
                 }
             }
             Output::WaitPending { wait } => {

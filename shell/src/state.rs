@@ -52,7 +52,11 @@ pub struct RegistryState {
 /// while the lock is held.
 #[derive(Default)]
 pub(crate) struct Deliveries {
-    pub(crate) watchers: Vec<(Vec<WatcherSender>, SharedTerminalOutcome)>,
+    /// The pending watchers of the first operation the transition ended,
+    /// with its outcome (most transitions end one: no list is allocated).
+    pub(crate) watchers: Option<(Vec<WatcherSender>, SharedTerminalOutcome)>,
+    /// Those of the other operations it ended (owner termination).
+    pub(crate) more_watchers: Vec<(Vec<WatcherSender>, SharedTerminalOutcome)>,
     pub(crate) waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
     /// Senders of cancelled waits, dropped unsent.
     pub(crate) cancelled: Vec<oneshot::Sender<WaitAllResult>>,
@@ -64,7 +68,7 @@ pub(crate) struct Deliveries {
 
 impl Deliveries {
     pub(crate) fn send(self) {
-        for (mut senders, outcome) in self.watchers {
+        for (mut senders, outcome) in self.watchers.into_iter().chain(self.more_watchers) {
             if let Some((_, last)) = senders.pop() {
                 for (_, sender) in senders {
                     let _ = sender.send(outcome.clone());

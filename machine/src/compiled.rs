@@ -75,13 +75,13 @@ impl Compiled {
             .iter()
             .map(|input| {
                 let mut rows = table.rows.iter().filter(|rule| rule.input == *input);
-                let first = rows.next().map(|rule| rule.target);
-                first.is_some()
-                    && table.rows.iter().filter(|rule| rule.input == *input).all(|rule| {
+                rows.next().is_some_and(|first| {
+                    std::iter::once(first).chain(rows).all(|rule| {
                         rule.guards.is_empty()
                             && rule.effects.contains(&Effect::RecordOutcome)
-                            && Some(rule.target) == first
+                            && rule.target == first.target
                     })
+                })
             })
             .collect();
         Compiled { table, op_rows, registry_rows, refusals, outcome_of, runs, one_outcome, limits }

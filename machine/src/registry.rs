@@ -34,29 +34,11 @@ impl<D: Domain> Run<'_, D> {
             match (effect, &request) {
                 (Effect::TerminateEach, Some(Request::TerminateOwner { reason })) => {
                     let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
-                    // Where the table lets it, the operations this call ends
-                    // share the one outcome the first of them built.
-                    let share = self.lifecycle.one_outcome(Input::Terminate);
-                    for id in ids {
-                        let payload = match self.reuse {
-                            Some(_) => Payload::None,
-                            None => Payload::RequiredReason(reason.clone()),
-                        };
-                        // The table decides which operations terminate; the
-                        // others are left as they are.
-                        let ended = self.operation(st, Input::Terminate, &id, payload).is_ok();
-                        if share && ended && self.reuse.is_none() {
-                            self.reuse =
-                                st.ops.get(&id).and_then(|op| op.outcome.clone()).map(|o| (Input::Terminate, o));
-                        }
-                    }
-                    self.reuse = None;
+                    self.cascade(st, Input::Terminate, ids, || Payload::RequiredReason(reason.clone()));
                 }
                 (Effect::DrainRetained, _) => {
                     let ids: Vec<D::OpId> = st.retained.iter().cloned().collect();
-                    for id in ids {
-                        let _ = self.operation(st, Input::Drain, &id, Payload::None);
-                    }
+                    self.cascade(st, Input::Drain, ids, || Payload::None);
                 }
                 (Effect::OpenWait, Some(Request::BeginWait { .. })) => {
                     if let Some(Request::BeginWait { wait, ids }) = request.take() {
@@ -81,16 +63,32 @@ impl<D: Domain> Run<'_, D> {
                         _ => continue,
                     };
                     let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
-                    for id in ids {
-                        // The table decides which operations were lost; the
-                        // others are left as they are.
-                        let _ = self.operation(st, Input::ResolveLost, &id, Payload::Lost(policy.clone()));
-                    }
+                    self.cascade(st, Input::ResolveLost, ids, || Payload::Lost(policy.clone()));
                 }
                 _ => {}
             }
         }
         Ok(())
+    }
+
+    /// Offers `input` to each of `ids` through the table, which decides
+    /// which of them it changes; the others are left as they are. Where the
+    /// table builds one outcome for every transition of the input
+    /// ([`Compiled::one_outcome`]), the first one built is shared by the
+    /// rest, and `payload` is made only until then.
+    fn cascade(&mut self, st: &mut State<D>, input: Input, ids: Vec<D::OpId>, payload: impl Fn() -> Payload<D>) {
+        let share = self.lifecycle.one_outcome(input);
+        for id in ids {
+            let given = match self.reuse {
+                Some(_) => Payload::None,
+                None => payload(),
+            };
+            let changed = self.operation(st, input, &id, given).is_ok();
+            if share && changed && self.reuse.is_none() {
+                self.reuse = st.ops.get(&id).and_then(|op| op.outcome.clone()).map(|o| (input, o));
+            }
+        }
+        self.reuse = None;
     }
 
     fn open_wait(&mut self, st: &mut State<D>, wait: D::WaitId, ids: Vec<D::OpId>) {
@@ -127,10 +125,7 @@ impl<D: Domain> Run<'_, D> {
     fn load_image(&mut self, st: &mut State<D>, image: Image<D>) {
         for op in image.operations {
             if !op.status.is_terminal() {
-                st.active = st.active.saturating_add(1);
-                if let Some(count) = st.active_by_kind.get_mut(op.kind.index()) {
-                    *count = count.saturating_add(1);
-                }
+                st.count_active(Some(op.kind), true);
             }
             let mut record = Operation::new(op.kind, op.status);
             record.peer_ready = op.peer_ready;

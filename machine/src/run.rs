@@ -97,12 +97,7 @@ impl<D: Domain> Run<'_, D> {
         payload: &mut Payload<D>,
     ) {
         match effect {
-            Effect::ClaimSlot => {
-                st.active = st.active.saturating_add(1);
-                if let Some(count) = kind_at(st, slot).and_then(|kind| st.active_by_kind.get_mut(kind.index())) {
-                    *count = count.saturating_add(1);
-                }
-            }
+            Effect::ClaimSlot => st.count_active(kind_at(st, slot), true),
             Effect::EmitRegistered => {
                 if let Some(op) = slot.and_then(|pos| st.ops.at(pos)) {
                     (self.out)(Output::Registered { id: id.clone(), kind: op.kind });
@@ -116,12 +111,7 @@ impl<D: Domain> Run<'_, D> {
                     (self.out)(Output::FeedAppended { seq, id: id.clone() });
                 }
             }
-            Effect::ReleaseSlot => {
-                st.active = st.active.saturating_sub(1);
-                if let Some(count) = kind_at(st, slot).and_then(|kind| st.active_by_kind.get_mut(kind.index())) {
-                    *count = count.saturating_sub(1);
-                }
-            }
+            Effect::ReleaseSlot => st.count_active(kind_at(st, slot), false),
             Effect::RecordOutcome => {
                 if let Some(op) = op_at(st, slot) {
                     op.outcome = outcome.take();

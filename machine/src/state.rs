@@ -116,6 +116,16 @@ impl<D: Domain> State<D> {
             && self.feed.entries.is_empty()
     }
 
+    /// Counts one operation more (`claim`) or one fewer as active, in all
+    /// and of `kind` when it is known.
+    pub(crate) fn count_active(&mut self, kind: Option<OperationKind>, claim: bool) {
+        let step = |count: u32| if claim { count.saturating_add(1) } else { count.saturating_sub(1) };
+        self.active = step(self.active);
+        if let Some(count) = kind.and_then(|kind| self.active_by_kind.get_mut(kind.index())) {
+            *count = step(*count);
+        }
+    }
+
     /// The durable part of the state, for [`crate::Request::Restore`] in a
     /// new process: pending watchers and waits are left out.
     pub fn image(&self) -> Image<D> {

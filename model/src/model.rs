@@ -183,16 +183,15 @@ impl LifecycleModel {
     /// refused). Every step before was checked to replay into it
     /// ([`LifecycleModel::journal_replays`]).
     fn durable_image(&self, state: &State<Tiny>) -> Option<Image<Tiny>> {
-        let mut resumed = State::new();
-        let resume = Request::Resume { image: Box::new(state.image()) };
-        let coverage = &self.coverage;
-        match self.lifecycle.apply_traced(&mut resumed, resume, &mut |_| {}, &mut |row| coverage.row_fired(row)) {
-            Ok(()) => Some(resumed.image()),
-            Err(error) => {
-                coverage.error_produced(error.kind());
-                None
-            }
-        }
+        self.with_durable(state, |durable| durable.resumed.as_ref().map(State::image))
+    }
+
+    /// Whether a crash in `state` reopens exactly the image a restart
+    /// restores, so that the crash makes the successor the restart makes:
+    /// the durable image resumed is the state's own image. While the
+    /// journal is faithful, that is every state.
+    pub(crate) fn crash_is_restart(&self, state: &State<Tiny>) -> bool {
+        self.with_durable(state, |durable| durable.faithful)
     }
 
     /// Whether a durable registry that had journaled everything up to
@@ -201,23 +200,47 @@ impl LifecycleModel {
     /// the result has the durable state of `after`. A call the table does
     /// not journal must leave the durable state as it was.
     fn journal_replays(&self, before: &State<Tiny>, request: Request<Tiny>, after: &State<Tiny>) -> bool {
-        // Every action of one state replays onto the same durable state: it
-        // is resumed once per state this thread expands, not once per action.
-        DURABLE.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            if cache.as_ref().is_none_or(|c| c.before != *before) {
-                let image = before.image();
-                let mut resumed = State::new();
-                let loaded = self.lifecycle.apply(&mut resumed, Request::Resume { image: Box::new(image.clone()) });
-                *cache = Some(Durable { before: before.clone(), resumed: loaded.ok().map(|_| resumed), image });
-            }
-            let Some(Durable { resumed: Some(resumed), image, .. }) = cache.as_ref() else { return false };
+        self.with_durable(before, |durable| {
+            let Durable { resumed: Some(resumed), image, .. } = durable else { return false };
             if !self.lifecycle.table().journaled(request.input()) {
                 return after.image() == *image;
             }
-            let mut durable = resumed.clone();
-            self.lifecycle.apply(&mut durable, request).is_ok() && durable.image() == after.image()
+            let mut replayed = resumed.clone();
+            self.lifecycle.apply(&mut replayed, request).is_ok() && replayed.image() == after.image()
         })
+    }
+
+    /// Reads the durable state of `before` (see [`Durable`]). Every action
+    /// of one state replays onto the same durable state: it is resumed once
+    /// per state this thread expands, not once per action.
+    fn with_durable<R>(&self, before: &State<Tiny>, read: impl FnOnce(&Durable) -> R) -> R {
+        DURABLE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let durable = match cache.take() {
+                Some(durable) if durable.before == *before => durable,
+                _ => self.resume(before),
+            };
+            read(cache.insert(durable))
+        })
+    }
+
+    /// The image of `before` resumed into a fresh registry, the rows that
+    /// fires and the refusal it meets recorded as covered.
+    fn resume(&self, before: &State<Tiny>) -> Durable {
+        let image = before.image();
+        let mut resumed = State::new();
+        let request = Request::Resume { image: Box::new(image.clone()) };
+        let coverage = &self.coverage;
+        let resumed =
+            match self.lifecycle.apply_traced(&mut resumed, request, &mut |_| {}, &mut |row| coverage.row_fired(row)) {
+                Ok(()) => Some(resumed),
+                Err(error) => {
+                    coverage.error_produced(error.kind());
+                    None
+                }
+            };
+        let faithful = resumed.as_ref().is_some_and(|resumed| resumed.image() == image);
+        Durable { before: before.clone(), resumed, image, faithful }
     }
 }
 
@@ -228,6 +251,8 @@ struct Durable {
     before: State<Tiny>,
     resumed: Option<State<Tiny>>,
     image: Image<Tiny>,
+    /// Whether the resumed image is the image of `before`.
+    faithful: bool,
 }
 
 thread_local! {

@@ -113,6 +113,17 @@ impl Model for LifecycleModel {
                 *holds = Some(expanding);
             }
             debug_assert!(next.same_as(state), "the reused buffer does not hold the state");
+            // A crash that reopens the state's own image restores what a
+            // restart restores, and the restart is offered too: the crash
+            // would only make the restart's successor again. (With witnesses
+            // on, crash steps are kept for what they show.)
+            if matches!(action, Action::Crash { .. })
+                && self.config.restarts
+                && !self.witnesses
+                && self.crash_is_restart(&state.machine)
+            {
+                return None;
+            }
             out.clear();
             let result = self.step_into(state, action, next, out);
             // A refusal that changed nothing is a self-loop: no new state.

@@ -2,6 +2,7 @@
 //! hold: every step checks every `always` property, a violation is shrunk
 //! to a short call list, and a seed replays a run exactly.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use oplife_spec::Table;
@@ -177,4 +178,46 @@ pub fn simulate(table: Table, config: ModelConfig, seed: u64, budget: Budget, ma
         walks += 1;
     }
     Simulation { seed, walks, steps, elapsed: started.elapsed(), violation: None }
+}
+
+/// Looks for an example of each `sometimes` property of `model` (witnesses
+/// on) named in `wanted` by seeded random walks: `walks` walks of at most
+/// `max_steps` calls from `seed`, stopping once every one is found. Returns
+/// the names found. A walk only visits reachable states, so what it finds
+/// is an example; what it misses may still exist (the exhaustive search
+/// decides that).
+pub fn find_examples(
+    model: &LifecycleModel,
+    wanted: &BTreeSet<&'static str>,
+    seed: u64,
+    walks: u64,
+    max_steps: usize,
+) -> BTreeSet<&'static str> {
+    let properties: Vec<_> = model
+        .properties()
+        .into_iter()
+        .filter(|p| p.expectation == Expectation::Sometimes && wanted.contains(p.name))
+        .collect();
+    let mut found = BTreeSet::new();
+    let mut actions = Vec::new();
+    for walk in 0..walks {
+        if found.len() == properties.len() {
+            break;
+        }
+        let mut rng = Rng(seed ^ walk.wrapping_mul(0xa076_1d64_78bd_642f));
+        let mut state = model.init_states().remove(0);
+        for _ in 0..max_steps {
+            actions.clear();
+            model.actions(&state, &mut actions);
+            let Some(&action) = actions.get((rng.next() % actions.len().max(1) as u64) as usize) else { break };
+            let Some(next) = model.next_state(&state, action) else { continue };
+            state = next;
+            for property in &properties {
+                if !found.contains(property.name) && (property.condition)(model, &state) {
+                    found.insert(property.name);
+                }
+            }
+        }
+    }
+    found
 }

@@ -12,6 +12,7 @@ use stateright::{Checker, Expectation, HasDiscoveries, Model};
 use crate::config::ModelConfig;
 use crate::coverage::Coverage;
 pub use crate::explain::{Step, explain, shortest_counterexample};
+use crate::explore::{Progress, explore, report_progress};
 use crate::model::LifecycleModel;
 use crate::mutants::Mutant;
 use crate::simulate;
@@ -200,28 +201,20 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         .with_coverage(coverage.clone());
     let invariants = model.properties();
     let started = Instant::now();
-    let checker = model.clone().checker().threads(options.threads.max(1)).spawn_bfs();
-    if options.progress {
-        let mut last = (Instant::now(), 0usize);
-        while !checker.is_done() {
-            std::thread::sleep(Duration::from_millis(100));
-            if last.0.elapsed() >= Duration::from_secs(1) {
-                let unique = checker.unique_state_count();
-                let rate = unique.saturating_sub(last.1) as f64 / last.0.elapsed().as_secs_f64();
-                eprintln!("  {unique} unique states, {rate:.0}/s, depth {}", checker.max_depth());
-                last = (Instant::now(), unique);
-            }
+    let progress = Progress::default();
+    let explored = std::thread::scope(|scope| {
+        if options.progress {
+            scope.spawn(|| report_progress(&progress));
         }
-    }
-    let checker = checker.join();
+        explore(&model, options.threads.max(1), &progress)
+    });
     let duration = started.elapsed();
-    let discoveries = checker.discoveries();
     let mut results: Vec<PropertyResult> = invariants
         .iter()
         .map(|p| PropertyResult {
             name: p.name,
             expectation: p.expectation.clone(),
-            ok: !discoveries.contains_key(p.name),
+            ok: !explored.violated.contains(p.name),
         })
         .collect();
 
@@ -260,9 +253,9 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
     let first_violation = results.iter().find(|p| p.expectation == Expectation::Always && !p.ok).map(|p| p.name);
     let counterexample = first_violation.map(|name| (name, shortest_counterexample(&table, options.config, name)));
     CheckReport {
-        total_states: checker.state_count(),
-        unique_states: checker.unique_state_count(),
-        max_depth: checker.max_depth(),
+        total_states: explored.generated,
+        unique_states: explored.unique,
+        max_depth: explored.depth,
         duration,
         examples_duration,
         properties: results,

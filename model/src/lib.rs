@@ -18,6 +18,7 @@ pub mod config;
 pub mod coverage;
 pub mod domain;
 pub mod explain;
+pub mod explore;
 mod forget;
 pub mod matrix;
 pub mod model;

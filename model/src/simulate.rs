@@ -75,6 +75,37 @@ impl Rng {
     }
 }
 
+impl Rng {
+    /// The generator of walk number `walk` of a run from `seed`.
+    fn for_walk(seed: u64, walk: u64) -> Self {
+        Rng(seed ^ walk.wrapping_mul(0xa076_1d64_78bd_642f))
+    }
+}
+
+/// What one random step of a walk did. It is returned and matched at once,
+/// so the state is moved, never boxed.
+#[allow(clippy::large_enum_variant)]
+enum Tried {
+    /// The state offers no action.
+    Nothing,
+    /// The call picked was refused without changing anything.
+    Refused,
+    /// The call picked was taken, making this state.
+    Accepted(Action, ModelState),
+}
+
+/// Picks one of the actions `state` offers with `rng` and takes it
+/// (`actions` is a buffer).
+fn random_step(model: &LifecycleModel, state: &ModelState, rng: &mut Rng, actions: &mut Vec<Action>) -> Tried {
+    actions.clear();
+    model.actions(state, actions);
+    let Some(&action) = actions.get((rng.next() % actions.len().max(1) as u64) as usize) else { return Tried::Nothing };
+    match model.next_state(state, action) {
+        Some(next) => Tried::Accepted(action, next),
+        None => Tried::Refused,
+    }
+}
+
 /// The first `always` property `state` violates.
 fn violated(model: &LifecycleModel, state: &ModelState) -> Option<&'static str> {
     model
@@ -152,15 +183,19 @@ pub fn simulate(table: Table, config: ModelConfig, seed: u64, budget: Budget, ma
         if done {
             break;
         }
-        let mut rng = Rng(seed ^ walks.wrapping_mul(0xa076_1d64_78bd_642f));
+        let mut rng = Rng::for_walk(seed, walks);
         let mut state = model.init_states().remove(0);
         let mut taken = Vec::new();
         for _ in 0..max_steps {
-            actions.clear();
-            model.actions(&state, &mut actions);
-            let Some(&action) = actions.get((rng.next() % actions.len().max(1) as u64) as usize) else { break };
+            let (action, next) = match random_step(&model, &state, &mut rng, &mut actions) {
+                Tried::Nothing => break,
+                Tried::Refused => {
+                    steps += 1;
+                    continue;
+                }
+                Tried::Accepted(action, next) => (action, next),
+            };
             steps += 1;
-            let Some(next) = model.next_state(&state, action) else { continue };
             taken.push(action);
             state = next;
             if let Some(property) = violated(&model, &state) {
@@ -204,14 +239,14 @@ pub fn find_examples(
         if found.len() == properties.len() {
             break;
         }
-        let mut rng = Rng(seed ^ walk.wrapping_mul(0xa076_1d64_78bd_642f));
+        let mut rng = Rng::for_walk(seed, walk);
         let mut state = model.init_states().remove(0);
         for _ in 0..max_steps {
-            actions.clear();
-            model.actions(&state, &mut actions);
-            let Some(&action) = actions.get((rng.next() % actions.len().max(1) as u64) as usize) else { break };
-            let Some(next) = model.next_state(&state, action) else { continue };
-            state = next;
+            match random_step(model, &state, &mut rng, &mut actions) {
+                Tried::Nothing => break,
+                Tried::Refused => continue,
+                Tried::Accepted(_, next) => state = next,
+            }
             for property in &properties {
                 if !found.contains(property.name) && (property.condition)(model, &state) {
                     found.insert(property.name);

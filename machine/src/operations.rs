@@ -116,6 +116,18 @@ impl<D: Domain> Operations<D> {
         }
     }
 
+    /// The slot of `id`, trying `hint` first: a slot read from an earlier
+    /// [`Operations::slotted`] that is still `id`'s is taken without a
+    /// lookup (eviction compacts the slots, which moves them).
+    pub(crate) fn position_from(&self, hint: Option<usize>, id: &D::OpId) -> Option<usize> {
+        match hint {
+            Some(pos) if self.slots.get(pos).is_some_and(|slot| slot.as_ref().is_some_and(|slot| slot.id == *id)) => {
+                Some(pos)
+            }
+            _ => self.position(id),
+        }
+    }
+
     pub(crate) fn get(&self, id: &D::OpId) -> Option<&Operation<D>> {
         let pos = self.position(id)?;
         self.slots.get(pos)?.as_ref().map(|slot| &slot.op)
@@ -169,6 +181,16 @@ impl<D: Domain> Operations<D> {
                 }
             }
         }
+    }
+
+    /// The ids of the live operations in registration order, each with
+    /// its slot.
+    pub(crate) fn slotted(&self) -> Vec<(usize, D::OpId)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, slot)| slot.as_ref().map(|slot| (pos, slot.id.clone())))
+            .collect()
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&D::OpId, &Operation<D>)> {

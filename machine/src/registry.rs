@@ -33,11 +33,11 @@ impl<D: Domain> Run<'_, D> {
         for effect in &rule.effects {
             match (effect, &request) {
                 (Effect::TerminateEach, Some(Request::TerminateOwner { reason })) => {
-                    let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
+                    let ids = st.ops.slotted();
                     self.cascade(st, Input::Terminate, ids, || Payload::RequiredReason(reason.clone()));
                 }
                 (Effect::DrainRetained, _) => {
-                    let ids: Vec<D::OpId> = st.retained.iter().cloned().collect();
+                    let ids = st.retained.iter().map(|id| (usize::MAX, id.clone())).collect();
                     self.cascade(st, Input::Drain, ids, || Payload::None);
                 }
                 (Effect::OpenWait, Some(Request::BeginWait { .. })) => {
@@ -62,7 +62,7 @@ impl<D: Domain> Run<'_, D> {
                         (Some(policy), _) | (None, Some(Request::Restore { policy, .. })) => policy.clone(),
                         _ => continue,
                     };
-                    let ids: Vec<D::OpId> = st.ops.iter().map(|(id, _)| id.clone()).collect();
+                    let ids = st.ops.slotted();
                     self.cascade(st, Input::ResolveLost, ids, || Payload::Lost(policy.clone()));
                 }
                 _ => {}
@@ -75,15 +75,22 @@ impl<D: Domain> Run<'_, D> {
     /// which of them it changes; the others are left as they are. Where the
     /// table builds one outcome for every transition of the input
     /// ([`Compiled::one_outcome`]), the first one built is shared by the
-    /// rest, and `payload` is made only until then.
-    fn cascade(&mut self, st: &mut State<D>, input: Input, ids: Vec<D::OpId>, payload: impl Fn() -> Payload<D>) {
+    /// rest, and `payload` is made only until then. Each id comes with the
+    /// slot it had when the cascade began, tried before a lookup.
+    fn cascade(
+        &mut self,
+        st: &mut State<D>,
+        input: Input,
+        ids: Vec<(usize, D::OpId)>,
+        payload: impl Fn() -> Payload<D>,
+    ) {
         let share = self.lifecycle.one_outcome(input);
-        for id in ids {
+        for (hint, id) in ids {
             let given = match self.reuse {
                 Some(_) => Payload::None,
                 None => payload(),
             };
-            let changed = self.operation(st, input, &id, given).is_ok();
+            let changed = self.operation_at(st, input, Some(hint), &id, given).is_ok();
             if share && changed && self.reuse.is_none() {
                 self.reuse = st.ops.get(&id).and_then(|op| op.outcome.clone()).map(|o| (input, o));
             }

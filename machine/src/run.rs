@@ -37,12 +37,25 @@ impl<D: Domain> Run<'_, D> {
         st: &mut State<D>,
         input: Input,
         id: &D::OpId,
+        payload: Payload<D>,
+    ) -> Result<(), LifecycleError<D>> {
+        self.operation_at(st, input, None, id, payload)
+    }
+
+    /// [`Run::operation`] for `id`, whose slot was `hint` when the caller
+    /// last looked (a cascade over every operation looks each up once).
+    pub(crate) fn operation_at(
+        &mut self,
+        st: &mut State<D>,
+        input: Input,
+        hint: Option<usize>,
+        id: &D::OpId,
         mut payload: Payload<D>,
     ) -> Result<(), LifecycleError<D>> {
         let lc = self.lifecycle;
         // The operation's slot is looked up once; only creating it and
         // eviction (which compacts the slots) move it.
-        let mut slot = st.ops.position(id);
+        let mut slot = st.ops.position_from(hint, id);
         let status = slot.and_then(|pos| st.ops.at(pos)).map_or(Status::Absent, |op| op.status);
         let row = select_operation_row(lc, st, input, id, slot, status, &payload)?;
         let rule = &lc.table().rows[row.0];

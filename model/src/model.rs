@@ -224,7 +224,7 @@ impl LifecycleModel {
         })
     }
 
-    /// The image of `before` resumed into a fresh registry, the rows that
+    /// The image of `before` resumed into a fresh registry, the rows it
     /// fires and the refusal it meets recorded as covered.
     fn resume(&self, before: &State<Tiny>) -> Durable {
         let image = before.image();

@@ -255,6 +255,27 @@ fn terminate_owner_ends_every_active_operation_in_registration_order_and_is_fina
 }
 
 #[test]
+fn terminate_owner_ends_every_operation_when_eviction_compacts_the_slots_midway() {
+    // Forty running and two retained: from the 25th termination on,
+    // evictions have forgotten enough records that the slots are compacted
+    // while the cascade runs, and the slots it read at the start move.
+    let mut h = Harness::with(Limits { max_completed: 2, max_concurrent: None, ..Limits::default() });
+    for id in 1..=40 {
+        h.running(id, Bg);
+    }
+    let out = h.ok(Request::TerminateOwner { reason: "bye" });
+    let ended: Vec<u32> =
+        out.iter().filter_map(|o| if let Output::Ended { id, .. } = o { Some(*id) } else { None }).collect();
+    assert_eq!(ended, (1..=40).collect::<Vec<_>>());
+    let evicted = out.iter().filter(|o| matches!(o, Output::Evicted { .. })).count();
+    assert_eq!(evicted, 38);
+    assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![39, 40]);
+    assert_eq!(h.st.operations().map(|(id, _)| *id).collect::<Vec<_>>(), vec![39, 40]);
+    assert_eq!(h.st.active_count(), 0);
+    assert_eq!(h.st.feed().watermark(), 40);
+}
+
+#[test]
 fn collect_completed_hands_over_every_retained_record_in_order_and_forgets_them() {
     let mut h = Harness::new();
     h.running(2, Bg);

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::events::OperationEvent;
 use crate::feed::FeedDetails;
+use crate::record::Record;
 use crate::state::{Call, Deliveries, Records, WaitBegun};
 use crate::types::{OperationId, SharedTerminalOutcome, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId};
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
@@ -22,12 +23,25 @@ pub(crate) struct Transition {
     listening: bool,
     /// The operation that just ended, with its outcome, until its feed entry.
     ended: Option<(OperationId, SharedTerminalOutcome)>,
+    /// Whether the records of the operations it ends are stamped (end time,
+    /// feed entry) after it, all at once, rather than looked up one by one
+    /// as they end: owner termination and restore end many operations in
+    /// registration order, which is not the records' order in memory.
+    batched: bool,
+    /// The operations ended and not yet stamped, with their feed entry's
+    /// sequence number once it is appended.
+    unstamped: Vec<(OperationId, Option<u64>)>,
 }
 
+/// From this many operations ended in one transition, their records are
+/// stamped in one pass over every record instead of one lookup each.
+const STAMP_IN_ONE_PASS_FROM: usize = 64;
+
 impl Transition {
-    /// A transition about to run; events are built only when `listening`.
-    pub(crate) fn new(listening: bool) -> Self {
-        Transition { listening, ended: None }
+    /// A transition about to run; events are built only when `listening`,
+    /// and records are stamped after it when `batched`.
+    pub(crate) fn new(listening: bool, batched: bool) -> Self {
+        Transition { listening, ended: None, batched, unstamped: Vec::new() }
     }
 }
 
@@ -97,16 +111,28 @@ impl Executor<'_> {
                 }
             }
             Output::Ended { id, outcome } => {
-                if let Some(record) = self.records.get_mut(&id) {
+                if transition.batched {
+                    transition.unstamped.push((id, None));
+                } else if let Some(record) = self.records.get_mut(&id) {
                     record.completed_ms = Some(now_ms);
                 }
                 transition.ended = Some((id, outcome));
             }
             Output::FeedAppended { seq, id } => {
                 let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
-                if let Some(record) = self.records.get_mut(&id) {
-                    record.feed_seq = Some(seq);
-                    self.feed_details.push(seq, id, record.completed_ms.unwrap_or(now_ms));
+                match transition.unstamped.last_mut() {
+                    // It ended in this transition: stamped after it, at the
+                    // time it ended (this call's).
+                    Some((ended, entry @ None)) if *ended == id => {
+                        *entry = Some(seq);
+                        self.feed_details.push(seq, id, now_ms);
+                    }
+                    _ => {
+                        if let Some(record) = self.records.get_mut(&id) {
+                            record.feed_seq = Some(seq);
+                            self.feed_details.push(seq, id, record.completed_ms.unwrap_or(now_ms));
+                        }
+                    }
                 }
                 if listening && let Some(outcome) = outcome {
                     deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
@@ -160,14 +186,49 @@ impl Executor<'_> {
                     deliveries.cancelled.push(sender);
                 }
             }
-            Output::Evicted { id } | Output::RolledBack { id } => self.forget(&id),
+            Output::Evicted { id } | Output::RolledBack { id } => {
+                // A record is stamped before it is forgotten: its feed entry
+                // keeps its name through it.
+                self.stamp(transition, now_ms);
+                self.forget(&id);
+            }
             Output::Collected { id, outcome } => {
+                self.stamp(transition, now_ms);
                 self.forget(&id);
                 if let Call::Collect(collected) = call {
                     collected.push((id, outcome));
                 }
             }
             Output::Acknowledged { .. } | Output::WatcherReleased { .. } => {}
+        }
+    }
+
+    /// Stamps the records of the operations `transition` ended and has not
+    /// stamped yet: the end time `now_ms` and their feed entry. Many at
+    /// once are stamped in one pass over the records, which reads them in
+    /// memory order (one lookup each would miss the cache once per record
+    /// of a large registry).
+    pub(crate) fn stamp(&mut self, transition: &mut Transition, now_ms: u64) {
+        let stamp = |record: &mut Record, seq: Option<u64>| {
+            record.completed_ms = Some(now_ms);
+            if seq.is_some() {
+                record.feed_seq = seq;
+            }
+        };
+        if transition.unstamped.len() < STAMP_IN_ONE_PASS_FROM {
+            for (id, seq) in transition.unstamped.drain(..) {
+                if let Some(record) = self.records.get_mut(&id) {
+                    stamp(record, seq);
+                }
+            }
+            return;
+        }
+        let unstamped: HashMap<OperationId, Option<u64>, foldhash::fast::RandomState> =
+            transition.unstamped.drain(..).collect();
+        for (id, record) in self.records.iter_mut() {
+            if let Some(seq) = unstamped.get(id) {
+                stamp(record, *seq);
+            }
         }
     }
 

@@ -139,7 +139,8 @@ impl RegistryState {
         #[cfg(feature = "durable")]
         let journaled = self.journal_before(&request, call, now_ms)?;
         let mut deliveries = Deliveries::default();
-        let mut transition = Transition::new(listening);
+        let batched = matches!(request, Request::TerminateOwner { .. } | Request::Restore { .. });
+        let mut transition = Transition::new(listening, batched);
         let mut executor = Executor {
             records: &mut self.records,
             waits: &mut self.waits,
@@ -150,6 +151,7 @@ impl RegistryState {
         let applied = self.machine.apply_with(request, &mut |output| {
             executor.execute(output, call, &mut transition, now_ms, &mut deliveries);
         });
+        executor.stamp(&mut transition, now_ms);
         if applied.is_ok() && deliveries.watermark.is_some() {
             self.feed_details.trim(self.machine.state().feed());
         }

@@ -56,6 +56,35 @@ fn the_feed_lists_each_ending_once_and_names_the_range_it_dropped() {
 }
 
 #[test]
+fn owner_termination_of_many_stamps_every_record_and_feed_entry() {
+    // A hundred endings in one call: their records are stamped after it, in
+    // one pass. Each must still get its end time and its feed entry, which
+    // keeps its name once the record is collected (kept: 100) or evicted
+    // during the termination itself (kept: 2).
+    for max_completed in [100, 2] {
+        let registry = registry(max_completed, 100, 16);
+        let names: Vec<String> = (0..100).map(|i| format!("op-{i:03}")).collect();
+        let ids: Vec<OperationId> = names.iter().map(|name| running(&registry, name)).collect();
+        registry.terminate_owner("bye".into()).unwrap();
+
+        let page = registry.list_since(0).unwrap();
+        let listed: Vec<(OperationId, &str)> = page.entries.iter().map(|e| (e.id, e.display_name.as_str())).collect();
+        let expected: Vec<(OperationId, &str)> = ids.iter().copied().zip(names.iter().map(String::as_str)).collect();
+        assert_eq!(listed, expected, "max_completed {max_completed}");
+        for id in ids.iter().skip(100 - max_completed) {
+            let snapshot = registry.snapshot(id).unwrap().unwrap();
+            let entry = page.entries.iter().find(|e| e.id == *id).unwrap();
+            assert_eq!(snapshot.completed_at_ms, Some(entry.completed_at_ms), "max_completed {max_completed}");
+        }
+
+        assert_eq!(registry.collect_completed().unwrap().len(), max_completed);
+        let after = registry.list_since(0).unwrap();
+        let names_after: Vec<&str> = after.entries.iter().map(|e| e.display_name.as_str()).collect();
+        assert_eq!(names_after, names.iter().map(String::as_str).collect::<Vec<_>>(), "max_completed {max_completed}");
+    }
+}
+
+#[test]
 fn feed_entries_outlive_collection_and_eviction() {
     let registry = registry(1, 8, 16);
     let a = running(&registry, "a");

@@ -73,9 +73,7 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-}
 
-impl Rng {
     /// The generator of walk number `walk` of a run from `seed`.
     fn for_walk(seed: u64, walk: u64) -> Self {
         Rng(seed ^ walk.wrapping_mul(0xa076_1d64_78bd_642f))

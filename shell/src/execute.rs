@@ -23,30 +23,27 @@ pub(crate) struct Transition {
     listening: bool,
     /// The operation that just ended, with its outcome, until its feed entry.
     ended: Option<(OperationId, SharedTerminalOutcome)>,
-    /// Whether the records of the operations it ends are stamped (end time,
-    /// feed entry) after it, all at once, rather than looked up one by one
-    /// as they end: owner termination and restore end many operations in
-    /// registration order, which is not the records' order in memory.
-    batched: bool,
-    /// The operations ended and not yet stamped, with their feed entry's
-    /// sequence number once it is appended.
-    unstamped: Vec<(OperationId, Option<u64>)>,
 }
-
-/// From this many operations ended in one transition, and at least a
-/// quarter of all records, their records are stamped in one pass over every
-/// record instead of one lookup each (a record read in order costs a
-/// fraction of a lookup that misses the cache; a few endings among many
-/// records are looked up).
-const STAMP_IN_ONE_PASS_FROM: usize = 64;
 
 impl Transition {
-    /// A transition about to run; events are built only when `listening`,
-    /// and records are stamped after it when `batched`.
-    pub(crate) fn new(listening: bool, batched: bool) -> Self {
-        Transition { listening, ended: None, batched, unstamped: Vec::new() }
+    /// A transition about to run; events are built only when `listening`.
+    pub(crate) fn new(listening: bool) -> Self {
+        Transition { listening, ended: None }
     }
 }
+
+/// The operations a transition ended whose records are not stamped yet (end
+/// time, feed entry), with their feed entry's sequence number once it is
+/// appended. Records are stamped once the machine is done, or before one is
+/// forgotten: an owner termination ends many operations in registration
+/// order, which is not the records' order in memory.
+pub(crate) type Unstamped = Vec<(OperationId, Option<u64>)>;
+
+/// From this many endings in one transition, and at least a quarter of all
+/// records, the records are stamped in one pass over every record instead
+/// of one lookup each (a record read in order costs a fraction of a lookup
+/// that misses the cache; a few endings among many records are looked up).
+const STAMP_IN_ONE_PASS_FROM: usize = 64;
 
 fn wait_result(report: WaitReport<ShellDomain>) -> WaitAllResult {
     let operation_ids = report.outcomes.iter().map(|(id, _)| *id).collect();
@@ -62,6 +59,8 @@ pub(crate) struct Executor<'a> {
     pub(crate) records: &'a mut Records,
     pub(crate) waits: &'a mut HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
     pub(crate) feed_details: &'a mut FeedDetails,
+    /// The endings not stamped yet (a buffer the registry keeps).
+    pub(crate) unstamped: &'a mut Unstamped,
     pub(crate) next_watch_key: &'a mut u64,
     pub(crate) dropped: &'a Arc<DroppedWatchers>,
 }
@@ -114,18 +113,14 @@ impl Executor<'_> {
                 }
             }
             Output::Ended { id, outcome } => {
-                if transition.batched {
-                    transition.unstamped.push((id, None));
-                } else if let Some(record) = self.records.get_mut(&id) {
-                    record.completed_ms = Some(now_ms);
-                }
+                self.unstamped.push((id, None));
                 transition.ended = Some((id, outcome));
             }
             Output::FeedAppended { seq, id } => {
                 let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
-                match transition.unstamped.last_mut() {
-                    // It ended in this transition: stamped after it, at the
-                    // time it ended (this call's).
+                match self.unstamped.last_mut() {
+                    // It ended in this transition: stamped later, at the time
+                    // it ended (this call's).
                     Some((ended, entry @ None)) if *ended == id => {
                         *entry = Some(seq);
                         self.feed_details.push(seq, id, now_ms);
@@ -192,11 +187,11 @@ impl Executor<'_> {
             Output::Evicted { id } | Output::RolledBack { id } => {
                 // A record is stamped before it is forgotten: its feed entry
                 // keeps its name through it.
-                self.stamp(transition, now_ms);
+                self.stamp(now_ms);
                 self.forget(&id);
             }
             Output::Collected { id, outcome } => {
-                self.stamp(transition, now_ms);
+                self.stamp(now_ms);
                 self.forget(&id);
                 if let Call::Collect(collected) = call {
                     collected.push((id, outcome));
@@ -206,21 +201,21 @@ impl Executor<'_> {
         }
     }
 
-    /// Stamps the records of the operations `transition` ended and has not
-    /// stamped yet: the end time `now_ms` and their feed entry. Many at
-    /// once are stamped in one pass over the records, which reads them in
-    /// memory order (one lookup each would miss the cache once per record
-    /// of a large registry).
-    pub(crate) fn stamp(&mut self, transition: &mut Transition, now_ms: u64) {
+    /// Stamps the records of the operations ended and not stamped yet: the
+    /// end time `now_ms` and their feed entry. Many at once are stamped in
+    /// one pass over the records, which reads them in memory order (one
+    /// lookup each would miss the cache once per record of a large
+    /// registry). Call it once the machine is done, too.
+    pub(crate) fn stamp(&mut self, now_ms: u64) {
         let stamp = |record: &mut Record, seq: Option<u64>| {
             record.completed_ms = Some(now_ms);
             if seq.is_some() {
                 record.feed_seq = seq;
             }
         };
-        let ended = transition.unstamped.len();
+        let ended = self.unstamped.len();
         if ended < STAMP_IN_ONE_PASS_FROM || ended.saturating_mul(4) < self.records.len() {
-            for (id, seq) in transition.unstamped.drain(..) {
+            for (id, seq) in self.unstamped.drain(..) {
                 if let Some(record) = self.records.get_mut(&id) {
                     stamp(record, seq);
                 }
@@ -228,7 +223,7 @@ impl Executor<'_> {
             return;
         }
         let unstamped: HashMap<OperationId, Option<u64>, foldhash::fast::RandomState> =
-            transition.unstamped.drain(..).collect();
+            self.unstamped.drain(..).collect();
         for (id, record) in self.records.iter_mut() {
             if let Some(seq) = unstamped.get(id) {
                 stamp(record, *seq);

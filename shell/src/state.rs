@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::config::OpsLifecycleConfig;
 use crate::error::OpsLifecycleError;
 use crate::events::OperationEvent;
-use crate::execute::{Executor, Transition};
+use crate::execute::{Executor, Transition, Unstamped};
 use crate::feed::FeedDetails;
 use crate::record::{Clock, Record, WatcherSender, snapshot_of};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
@@ -32,6 +32,9 @@ pub struct RegistryState {
     pub(crate) records: Records,
     waits: HashMap<WaitRequestId, oneshot::Sender<WaitAllResult>, foldhash::fast::RandomState>,
     pub(crate) feed_details: FeedDetails,
+    /// The endings of the transition in progress not stamped yet on their
+    /// records (empty between calls; kept to reuse its buffer).
+    unstamped: Unstamped,
     /// The number the next operation event gets.
     pub(crate) next_event: u64,
     /// The key the next pending watcher gets.
@@ -117,6 +120,7 @@ impl RegistryState {
             records: HashMap::default(),
             waits: HashMap::default(),
             feed_details: FeedDetails::default(),
+            unstamped: Vec::new(),
             next_event: 0,
             next_watch_key: 0,
             dropped: Arc::default(),
@@ -139,19 +143,19 @@ impl RegistryState {
         #[cfg(feature = "durable")]
         let journaled = self.journal_before(&request, call, now_ms)?;
         let mut deliveries = Deliveries::default();
-        let batched = matches!(request, Request::TerminateOwner { .. } | Request::Restore { .. });
-        let mut transition = Transition::new(listening, batched);
+        let mut transition = Transition::new(listening);
         let mut executor = Executor {
             records: &mut self.records,
             waits: &mut self.waits,
             feed_details: &mut self.feed_details,
+            unstamped: &mut self.unstamped,
             next_watch_key: &mut self.next_watch_key,
             dropped: &self.dropped,
         };
         let applied = self.machine.apply_with(request, &mut |output| {
             executor.execute(output, call, &mut transition, now_ms, &mut deliveries);
         });
-        executor.stamp(&mut transition, now_ms);
+        executor.stamp(now_ms);
         if applied.is_ok() && deliveries.watermark.is_some() {
             self.feed_details.trim(self.machine.state().feed());
         }

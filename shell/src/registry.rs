@@ -13,7 +13,7 @@ use crate::events::{OperationEvents, Publisher};
 use crate::feed::FeedPage;
 use crate::lock::StateLock;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
-use crate::state::{Call, RegistryState};
+use crate::state::{Call, Deliveries, RegistryState};
 use crate::types::{RestorePolicy, ShellDomain, WaitRequestId};
 use crate::watch::DroppedWatchers;
 use crate::watermark::Watermark;
@@ -201,7 +201,8 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         let mut state = self.lock()?;
         let listening = self.events.listening();
         let now_ms = state.clock.now_ms();
-        let mut deliveries = state.apply(request, call, listening, now_ms)?;
+        let mut deliveries = Deliveries::default();
+        state.apply(request, call, listening, now_ms, &mut deliveries)?;
         let events = std::mem::take(&mut deliveries.events);
         let publish = !events.is_empty();
         if publish {

@@ -70,8 +70,11 @@ pub(crate) struct Deliveries {
 }
 
 impl Deliveries {
-    pub(crate) fn send(self) {
-        for (mut senders, outcome) in self.watchers.into_iter().chain(self.more_watchers) {
+    /// Carries out the sends, leaving `self` empty (taken by reference: a
+    /// struct this size would be copied on a move).
+    pub(crate) fn send(&mut self) {
+        let more = std::mem::take(&mut self.more_watchers);
+        for (mut senders, outcome) in self.watchers.take().into_iter().chain(more) {
             if let Some((_, last)) = senders.pop() {
                 for (_, sender) in senders {
                     let _ = sender.send(outcome.clone());
@@ -79,10 +82,10 @@ impl Deliveries {
                 let _ = last.send(outcome);
             }
         }
-        for (sender, result) in self.waits {
+        for (sender, result) in self.waits.drain(..) {
             let _ = sender.send(result);
         }
-        drop(self.cancelled);
+        self.cancelled.clear();
     }
 }
 
@@ -131,18 +134,20 @@ impl RegistryState {
         }
     }
 
-    /// Applies `request` and carries out the effects the machine returned;
-    /// events are built only when `listening`.
+    /// Applies `request` and carries out the effects the machine returned,
+    /// adding what is to be delivered once the lock is released to
+    /// `deliveries` (the caller's, so that nothing that size is moved on the
+    /// way); events are built only when `listening`.
     pub(crate) fn apply(
         &mut self,
         request: Request<ShellDomain>,
         call: &mut Call,
         listening: bool,
         now_ms: u64,
-    ) -> Result<Deliveries, OpsLifecycleError> {
+        deliveries: &mut Deliveries,
+    ) -> Result<(), OpsLifecycleError> {
         #[cfg(feature = "durable")]
         let journaled = self.journal_before(&request, call, now_ms)?;
-        let mut deliveries = Deliveries::default();
         let mut transition = Transition::new(listening);
         let mut executor = Executor {
             records: &mut self.records,
@@ -153,7 +158,7 @@ impl RegistryState {
             dropped: &self.dropped,
         };
         let applied = self.machine.apply_with(request, &mut |output| {
-            executor.execute(output, call, &mut transition, now_ms, &mut deliveries);
+            executor.execute(output, call, &mut transition, now_ms, deliveries);
         });
         executor.stamp(now_ms);
         if applied.is_ok() && deliveries.watermark.is_some() {
@@ -165,7 +170,7 @@ impl RegistryState {
         {
             self.journal_after(Some(journaled));
         }
-        applied.map(|()| deliveries).map_err(OpsLifecycleError::from)
+        applied.map_err(OpsLifecycleError::from)
     }
 
     /// The queue of watches dropped since the last call.
@@ -190,7 +195,8 @@ impl RegistryState {
             record.watchers.swap_remove(at);
             // The machine refuses only if nothing is pending, which the
             // sender just found here rules out.
-            let _ = self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, false, now_ms);
+            let _ =
+                self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, false, now_ms, &mut Deliveries::default());
         }
     }
 
@@ -233,10 +239,12 @@ impl RegistryState {
         let minted = snapshot.image.feed.iter().map(|entry| (entry.seq, entry.id));
         state.feed_details = FeedDetails::from_details(snapshot.feed_details, minted);
         let now = state.clock.now_ms();
-        state.apply(load(Box::new(snapshot.image)), &mut Call::Plain, false, now).map_err(|error| match error {
-            OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),
-            other => SnapshotError::Inconsistent(other.to_string()),
-        })?;
+        state.apply(load(Box::new(snapshot.image)), &mut Call::Plain, false, now, &mut Deliveries::default()).map_err(
+            |error| match error {
+                OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),
+                other => SnapshotError::Inconsistent(other.to_string()),
+            },
+        )?;
         state.feed_details.trim(state.machine.state().feed());
         Ok(state)
     }

@@ -8,7 +8,7 @@ use oplife_machine::Request;
 use crate::durable::journal::{ChangeRef, DurableImage, Entry, EntryRef, encode};
 use crate::durable::options::Durability;
 use crate::error::OpsLifecycleError;
-use crate::state::{Call, RegistryState};
+use crate::state::{Call, Deliveries, RegistryState};
 use crate::types::ShellDomain;
 
 /// What [`RegistryState::journal_before`] leaves for after the call.
@@ -121,7 +121,8 @@ impl RegistryState {
                     (Request::PeerReady { .. }, _) => Call::PeerReady(peer),
                     _ => Call::Plain,
                 };
-                self.apply(request, &mut call, false, entry.at_ms).map(drop).map_err(|e| e.to_string())
+                self.apply(request, &mut call, false, entry.at_ms, &mut Deliveries::default())
+                    .map_err(|e| e.to_string())
             }
             Change::Cursor { consumer, seq } => {
                 self.cursors.insert(consumer, seq);

@@ -73,6 +73,8 @@ pub struct CheckReport {
     pub max_depth: usize,
     /// Wall-clock time of the exploration.
     pub duration: Duration,
+    /// The threads that explored.
+    pub threads: usize,
     /// Wall-clock time of the search for an example of each `sometimes`
     /// property.
     pub examples_duration: Duration,
@@ -100,6 +102,11 @@ impl CheckReport {
         self.unique_states as f64 / self.duration.as_secs_f64().max(1e-9)
     }
 
+    /// Unique states per second and per exploring thread.
+    pub fn states_per_second_per_thread(&self) -> f64 {
+        self.states_per_second() / self.threads.max(1) as f64
+    }
+
     /// Whether everything held, every example was found and every row fired.
     pub fn passed(&self) -> bool {
         self.held() && self.rows_never_fired.is_empty()
@@ -122,13 +129,15 @@ impl CheckReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "unique states: {}  (generated {})\nmax depth:     {}\ntime:          {:.2} s  ({:.0} unique states/s), \
-             examples {:.2} s",
+            "unique states: {}  (generated {})\nmax depth:     {}\ntime:          {:.2} s  ({:.0} unique states/s on {} threads, \
+             {:.0} per thread), examples {:.2} s",
             self.unique_states,
             self.total_states,
             self.max_depth,
             self.duration.as_secs_f64(),
             self.states_per_second(),
+            self.threads.max(1),
+            self.states_per_second_per_thread(),
             self.examples_duration.as_secs_f64()
         );
         s.push_str("properties:\n");
@@ -257,6 +266,7 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         unique_states: explored.unique,
         max_depth: explored.depth,
         duration,
+        threads: options.threads.max(1),
         examples_duration,
         properties: results,
         rows_never_fired,
@@ -345,4 +355,33 @@ pub fn check_mutants(
             verdict
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(unique_states: usize, seconds: u64, threads: usize) -> CheckReport {
+        CheckReport {
+            total_states: unique_states * 3,
+            unique_states,
+            max_depth: 7,
+            duration: Duration::from_secs(seconds),
+            threads,
+            examples_duration: Duration::ZERO,
+            properties: Vec::new(),
+            rows_never_fired: Vec::new(),
+            counterexample: None,
+        }
+    }
+
+    #[test]
+    fn the_report_gives_the_rate_per_thread_the_goal_is_stated_in() {
+        let two = report(300_000, 2, 2);
+        assert_eq!(two.states_per_second(), 150_000.0);
+        assert_eq!(two.states_per_second_per_thread(), 75_000.0);
+        assert!(two.render().contains("(150000 unique states/s on 2 threads, 75000 per thread)"), "{}", two.render());
+        let one = report(300_000, 2, 1);
+        assert_eq!(one.states_per_second_per_thread(), 150_000.0);
+    }
 }

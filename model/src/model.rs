@@ -259,17 +259,25 @@ thread_local! {
     static DURABLE: std::cell::RefCell<Option<Durable>> = const { std::cell::RefCell::new(None) };
 }
 
+/// The terminal status each input ends an operation with in the shipped
+/// table (`None`: its rows end none), by [`Input::index`]: read once, not
+/// for every refusal.
+static ENDS_AS: std::sync::LazyLock<[Option<Status>; Input::ALL.len()]> = std::sync::LazyLock::new(|| {
+    Input::ALL.map(|input| {
+        crate::properties::SHIPPED.rows.iter().find_map(|row| match row.target {
+            Target::Status(target) if row.input == input && target.is_terminal() => Some(target),
+            _ => None,
+        })
+    })
+});
+
 /// What a refusal of `input` for an operation in `status` is as a retry, by
 /// what happened (read from the shipped table's rows, not its retry rows): a
 /// call that ends an operation, refused because it already ended, is a
 /// repeat if it ended the way the call would end it (the model's payloads
 /// are always the same) and a conflict if it ended another way.
 fn what_happened(input: Input, status: Status) -> Retry {
-    let ends_as = crate::properties::SHIPPED.rows.iter().find_map(|row| match row.target {
-        Target::Status(target) if row.input == input && target.is_terminal() => Some(target),
-        _ => None,
-    });
-    match ends_as {
+    match ENDS_AS.get(input.index()).copied().flatten() {
         Some(target) if status == target => Retry::Repeat,
         Some(_) if status.is_terminal() => Retry::Conflict,
         _ => Retry::Invalid,

@@ -129,7 +129,7 @@ impl CheckReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "unique states: {}  (generated {})\nmax depth:     {}\ntime:          {:.2} s  ({:.0} unique states/s on {} threads, \
+            "unique states: {}  (generated {})\nmax depth:     {}\ntime:          {:.2} s  ({:.0} unique states/s on {} thread{}, \
              {:.0} per thread), examples {:.2} s",
             self.unique_states,
             self.total_states,
@@ -137,6 +137,7 @@ impl CheckReport {
             self.duration.as_secs_f64(),
             self.states_per_second(),
             self.threads.max(1),
+            if self.threads > 1 { "s" } else { "" },
             self.states_per_second_per_thread(),
             self.examples_duration.as_secs_f64()
         );
@@ -383,5 +384,6 @@ mod tests {
         assert!(two.render().contains("(150000 unique states/s on 2 threads, 75000 per thread)"), "{}", two.render());
         let one = report(300_000, 2, 1);
         assert_eq!(one.states_per_second_per_thread(), 150_000.0);
+        assert!(one.render().contains("(150000 unique states/s on 1 thread, 150000 per thread)"), "{}", one.render());
     }
 }

@@ -43,13 +43,31 @@ pub struct Progress {
     pub done: AtomicBool,
 }
 
+/// A model the search expands one state at a time: each successor is
+/// handed over by reference, so a model can build them all in one buffer
+/// and the search copies only those it keeps.
+pub trait Expand: Model {
+    /// Calls `each` with every successor of `state`, in the order of its
+    /// actions: the states `next_state` returns for them (`actions` is a
+    /// buffer). The default asks `actions` and `next_state`.
+    fn successors(&self, state: &Self::State, actions: &mut Vec<Self::Action>, each: &mut dyn FnMut(&Self::State)) {
+        actions.clear();
+        self.actions(state, actions);
+        for action in actions.drain(..) {
+            if let Some(successor) = self.next_state(state, action) {
+                each(&successor);
+            }
+        }
+    }
+}
+
 /// Explores every state of `model` reachable from its initial states with
 /// `threads` threads, checking its `always` properties on each, and
 /// reporting into `progress` as it goes (`done` is set when it returns).
 pub fn explore<M>(model: &M, threads: usize, progress: &Progress) -> Exploration
 where
-    M: Model + Sync,
-    M::State: Hash + Send + Sync,
+    M: Expand + Sync,
+    M::State: Clone + Hash + Send + Sync,
 {
     explore_from(model, threads, progress, 1 << 16)
 }
@@ -57,8 +75,8 @@ where
 /// [`explore`] with a seen table of `places` places to start with.
 fn explore_from<M>(model: &M, threads: usize, progress: &Progress, places: usize) -> Exploration
 where
-    M: Model + Sync,
-    M::State: Hash + Send + Sync,
+    M: Expand + Sync,
+    M::State: Clone + Hash + Send + Sync,
 {
     struct Done<'a>(&'a AtomicBool);
     impl Drop for Done<'_> {
@@ -166,8 +184,8 @@ fn expand<M>(
     progress: &Progress,
 ) -> Share<M::State>
 where
-    M: Model,
-    M::State: Hash,
+    M: Expand,
+    M::State: Clone + Hash,
 {
     let mut share = Share { next: Vec::new(), overflow: Vec::new(), generated: 0 };
     let (mut actions, mut filling) = (Vec::new(), Vec::with_capacity(CHUNK));
@@ -180,23 +198,21 @@ where
                     violated.lock().unwrap_or_else(PoisonError::into_inner).insert(property.name);
                 }
             }
-            model.actions(&state, &mut actions);
-            for action in actions.drain(..) {
-                let Some(successor) = model.next_state(&state, action) else { continue };
-                if !model.within_boundary(&successor) {
-                    continue;
+            model.successors(&state, &mut actions, &mut |successor| {
+                if !model.within_boundary(successor) {
+                    return;
                 }
                 share.generated += 1;
-                let print = fingerprint(&successor);
+                let print = fingerprint(successor);
                 match seen.insert(print) {
-                    Inserted::New => filling.push(successor),
+                    Inserted::New => filling.push(successor.clone()),
                     Inserted::Seen => {}
-                    Inserted::Full => share.overflow.push((print, successor)),
+                    Inserted::Full => share.overflow.push((print, successor.clone())),
                 }
                 if filling.len() == CHUNK {
                     share.next.push(Mutex::new(std::mem::replace(&mut filling, Vec::with_capacity(CHUNK))));
                 }
-            }
+            });
         }
         progress.unique.store(seen.len(), Ordering::Relaxed);
     }
@@ -308,6 +324,8 @@ mod tests {
 
     const SIDE: u8 = 200;
 
+    impl Expand for Grid {}
+
     impl Model for Grid {
         type State = (u8, u8);
         type Action = u8;
@@ -357,6 +375,8 @@ mod tests {
 
     /// One state with a thousand successors, each with none.
     struct Fan;
+
+    impl Expand for Fan {}
 
     impl Model for Fan {
         type State = u16;

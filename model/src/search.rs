@@ -7,35 +7,99 @@ use stateright::{Model, Property};
 
 use crate::action::{Action, op_inputs};
 use crate::domain::Tiny;
+use crate::explore::Expand;
 use crate::forget::{Forget, blank_checked_captures};
 use crate::model::LifecycleModel;
 use crate::properties;
 use crate::state::ModelState;
 
-/// The buffers `next_state` reuses from call to call.
+/// The buffers a thread's steps reuse from call to call.
 struct Scratch {
-    /// The successor.
+    /// The successor, built in place from a copy of the state expanded.
     next: ModelState,
     /// The machine's outputs.
     out: Vec<Output<Tiny>>,
     /// A second candidate for the successor's representative.
     spare: ModelState,
-    /// Counts the states this thread has been asked the actions of.
-    expanding: u64,
-    /// The state `next` holds, as the value `expanding` had when it was
-    /// copied in, while nothing has changed it since.
-    holds: Option<u64>,
 }
 
 thread_local! {
-    /// The buffers of `next_state`.
+    /// This thread's buffers.
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
         next: ModelState::initial(0, 0),
         out: Vec::new(),
         spare: ModelState::initial(0, 0),
-        expanding: 0,
-        holds: None,
     });
+}
+
+impl LifecycleModel {
+    /// Takes `action` from `state` into `next`, which holds a copy of
+    /// `state`: true when that makes a successor (then `next` holds it, as
+    /// `next_state` returns it), false when it makes none (then `next`
+    /// still holds the state, `witnessed` aside).
+    fn successor_into(
+        &self,
+        state: &ModelState,
+        action: Action,
+        next: &mut ModelState,
+        out: &mut Vec<Output<Tiny>>,
+        spare: &mut ModelState,
+    ) -> bool {
+        // A crash that reopens the state's own image restores what a
+        // restart restores, and the restart is offered too: the crash would
+        // only make the restart's successor again. (With witnesses on, crash
+        // steps are kept for what they show.)
+        if matches!(action, Action::Crash { .. })
+            && self.config.restarts
+            && !self.witnesses
+            && self.crash_is_restart(&state.machine)
+        {
+            return false;
+        }
+        out.clear();
+        let result = self.step_into(state, action, next, out);
+        // A refusal that changed nothing is a self-loop: no new state.
+        // (Property 10 checks that the machine changed nothing; the
+        // environment only changes on an accepted call.)
+        if result.is_err() && next.faults == state.faults && next.witnessed == 0 {
+            return false;
+        }
+        // Only differences between feed sequence numbers matter, and
+        // checked content is forgotten (the state space stays finite).
+        let forget = Forget::of(&next.machine);
+        next.machine.remap(&forget);
+        blank_checked_captures(next);
+        if self.symmetric {
+            next.become_representative(spare);
+        }
+        true
+    }
+}
+
+impl Expand for LifecycleModel {
+    /// Builds every successor in one buffer of this thread: a refused call,
+    /// most of them, copies nothing, and an accepted one is copied back
+    /// over from the state into buffers that keep their capacity. The
+    /// search copies out only the successors it has not seen.
+    fn successors(&self, state: &ModelState, actions: &mut Vec<Action>, each: &mut dyn FnMut(&ModelState)) {
+        SCRATCH.with(|scratch| {
+            let Scratch { ref mut next, ref mut out, ref mut spare } = *scratch.borrow_mut();
+            next.clone_from(state);
+            actions.clear();
+            self.actions(state, actions);
+            for action in actions.drain(..) {
+                if self.successor_into(state, action, next, out, spare) {
+                    each(next);
+                    next.clone_from(state);
+                } else if state.faults != 0 {
+                    // A refusal into a state that already shows a fault may
+                    // have changed the machine unnoticed: copy it again.
+                    next.clone_from(state);
+                }
+                debug_assert!(next.same_as(state), "the buffer does not hold the state after {action}");
+            }
+        });
+    }
 }
 
 impl Model for LifecycleModel {
@@ -47,11 +111,6 @@ impl Model for LifecycleModel {
     }
 
     fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
-        // Every search of stateright (breadth- and depth-first, simulation,
-        // path reconstruction, the Explorer) asks a state for its actions
-        // before it asks for their successors: from here on, `next_state`
-        // is about this state.
-        SCRATCH.with(|scratch| scratch.borrow_mut().expanding += 1);
         for id in 0..self.config.ops {
             let op = state.machine.operation(&id);
             for kind in OperationKind::ALL {
@@ -98,52 +157,13 @@ impl Model for LifecycleModel {
     }
 
     fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
-        // Most actions are refused: the successor is built in a buffer of
-        // this thread, reused from call to call, so a refusal allocates
-        // nothing.
-        SCRATCH.with(|scratch| {
-            let Scratch { ref mut next, ref mut out, ref mut spare, expanding, ref mut holds } = *scratch.borrow_mut();
-            // After a refusal that changed nothing the buffer still holds the
-            // state (property 10 checks that the machine changed nothing),
-            // and the search asks for the next action of the same state: the
-            // copy is skipped. The cheap comparison guards against a caller
-            // that did not ask this state for its actions first.
-            if *holds != Some(expanding) || !next.same_shape(state) {
-                next.clone_from(state);
-                *holds = Some(expanding);
-            }
-            debug_assert!(next.same_as(state), "the reused buffer does not hold the state");
-            // A crash that reopens the state's own image restores what a
-            // restart restores, and the restart is offered too: the crash
-            // would only make the restart's successor again. (With witnesses
-            // on, crash steps are kept for what they show.)
-            if matches!(action, Action::Crash { .. })
-                && self.config.restarts
-                && !self.witnesses
-                && self.crash_is_restart(&state.machine)
-            {
-                return None;
-            }
-            out.clear();
-            let result = self.step_into(state, action, next, out);
-            // A refusal that changed nothing is a self-loop: no new state.
-            if result.is_err() && next.faults == state.faults && next.witnessed == 0 {
-                return None;
-            }
-            *holds = None;
-            // Only differences between feed sequence numbers matter, and
-            // checked content is forgotten (the state space stays finite).
-            let forget = Forget::of(&next.machine);
-            next.machine.remap(&forget);
-            blank_checked_captures(next);
-            if self.symmetric {
-                next.become_representative(spare);
-            }
-            // The successor is handed over as it is; the next call copies
-            // the state into an empty buffer, which costs what a clone here
-            // would, without a second copy.
-            Some(std::mem::replace(next, ModelState::initial(state.ops, state.wait_slots)))
-        })
+        let mut next = state.clone();
+        SCRATCH
+            .with(|scratch| {
+                let Scratch { ref mut out, ref mut spare, .. } = *scratch.borrow_mut();
+                self.successor_into(state, action, &mut next, out, spare)
+            })
+            .then_some(next)
     }
 
     fn format_action(&self, action: &Action) -> String {

@@ -35,11 +35,13 @@ pub struct FeedEntry<D: Domain> {
 ///
 /// The retained entries are always the last ones minted, so their sequence
 /// numbers are consecutive and the newest equals the watermark.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Feed<D: Domain> {
     pub(crate) watermark: u64,
     pub(crate) entries: VecDeque<FeedEntry<D>>,
 }
+
+clone_by_field!(Feed { watermark, entries });
 
 impl<D: Domain> Default for Feed<D> {
     fn default() -> Self {

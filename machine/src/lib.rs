@@ -50,6 +50,27 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Implements `Clone` for a struct generic over a [`Domain`] field by field,
+/// with a `clone_from` that clones each field into the one it replaces, so
+/// vectors and queues keep their buffers (a checker copies states into one
+/// buffer over and over). Both destructure the struct whole: a field added
+/// and not listed fails to compile.
+macro_rules! clone_by_field {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl<D: crate::outcome::Domain> Clone for $ty<D> {
+            fn clone(&self) -> Self {
+                let $ty { $($field),* } = self;
+                $ty { $($field: $field.clone()),* }
+            }
+
+            fn clone_from(&mut self, source: &Self) {
+                let $ty { $($field),* } = self;
+                $($field.clone_from(&source.$field);)*
+            }
+        }
+    };
+}
+
 mod compiled;
 mod error;
 mod feed;

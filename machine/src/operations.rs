@@ -9,7 +9,7 @@ use oplife_spec::{OperationKind, Status};
 use crate::outcome::{Domain, Outcome, SharedOutcome};
 
 /// One operation as the machine knows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Operation<D: Domain> {
     pub(crate) kind: OperationKind,
     pub(crate) status: Status,
@@ -22,6 +22,8 @@ pub struct Operation<D: Domain> {
     /// The waits tracking this operation, with the slot each keeps for it.
     pub(crate) waiters: Vec<(D::WaitId, u32)>,
 }
+
+clone_by_field!(Operation { kind, status, peer_ready, buffered, progress, last_progress, watchers, outcome, waiters });
 
 impl<D: Domain> Operation<D> {
     pub(crate) fn new(kind: OperationKind, status: Status) -> Self {
@@ -82,11 +84,13 @@ impl<D: Domain> Operation<D> {
 }
 
 /// A live operation slot: the id and the operation.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Slot<D: Domain> {
     pub(crate) id: D::OpId,
     pub(crate) op: Operation<D>,
 }
+
+clone_by_field!(Slot { id, op });
 
 /// Below this many slots, lookups scan; from it on, a hash index is kept.
 const INDEX_FROM: usize = 16;
@@ -94,12 +98,14 @@ const INDEX_FROM: usize = 16;
 /// Operations in registration order, with lookup by id. Identity (equality
 /// and hash) is the live operations in order; tombstones and the index are
 /// representation only.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Operations<D: Domain> {
     pub(crate) slots: Vec<Option<Slot<D>>>,
     index: HashMap<D::OpId, usize, foldhash::fast::RandomState>,
     live: usize,
 }
+
+clone_by_field!(Operations { slots, index, live });
 
 impl<D: Domain> Default for Operations<D> {
     fn default() -> Self {

@@ -17,7 +17,7 @@ use crate::waits::{Wait, Waits};
 ///
 /// It is plain data with read-only accessors; only
 /// [`crate::Lifecycle::apply`] changes it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct State<D: Domain> {
     pub(crate) phase: Phase,
     pub(crate) ops: Operations<D>,
@@ -28,6 +28,8 @@ pub struct State<D: Domain> {
     /// The active count of each kind, by [`OperationKind::index`].
     pub(crate) active_by_kind: [u32; 2],
 }
+
+clone_by_field!(State { phase, ops, retained, waits, feed, active, active_by_kind });
 
 impl<D: Domain> Default for State<D> {
     fn default() -> Self {

@@ -4,7 +4,7 @@
 use crate::outcome::{Domain, SharedOutcome};
 
 /// A pending wait request.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Wait<D: Domain> {
     /// Each operation waited for, in the order asked, with the outcome
     /// captured when it ended.
@@ -14,7 +14,7 @@ pub struct Wait<D: Domain> {
 }
 
 /// A pending wait with its request id: an entry of [`Waits`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct PendingWait<D: Domain> {
     pub(crate) id: D::WaitId,
     pub(crate) wait: Wait<D>,
@@ -24,10 +24,14 @@ pub(crate) struct PendingWait<D: Domain> {
 /// lookup). Runtimes hold few waits at once, so a sorted list beats a tree.
 /// Its hash
 /// and equality are those of a map: the entries in id order.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Waits<D: Domain> {
     pub(crate) sorted: Vec<PendingWait<D>>,
 }
+
+clone_by_field!(Wait { entries, remaining });
+clone_by_field!(PendingWait { id, wait });
+clone_by_field!(Waits { sorted });
 
 impl<D: Domain> Default for Waits<D> {
     fn default() -> Self {

@@ -134,7 +134,7 @@ pub mod witness {
 }
 
 /// One state of the model.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct ModelState {
     /// How many ids the configuration uses (constant; the representative
     /// keeps ids beyond it out of the renaming).
@@ -156,6 +156,23 @@ pub struct ModelState {
     pub faults: u16,
     /// What the step into this state showed.
     pub witnessed: u16,
+}
+
+impl Clone for ModelState {
+    fn clone(&self) -> Self {
+        let mut copy = ModelState::initial(self.ops, self.wait_slots);
+        copy.clone_from(self);
+        copy
+    }
+
+    /// Copies `source` into this state keeping the machine's buffers: the
+    /// search copies a state into one buffer for every successor it makes.
+    fn clone_from(&mut self, source: &Self) {
+        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, faults, witnessed } = self;
+        machine.clone_from(&source.machine);
+        (*ops, *wait_slots, *kinds, *completion) = (source.ops, source.wait_slots, source.kinds, source.completion);
+        (*watchers, *waits, *faults, *witnessed) = (source.watchers, source.waits, source.faults, source.witnessed);
+    }
 }
 
 impl ModelState {

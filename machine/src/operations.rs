@@ -9,7 +9,7 @@ use oplife_spec::{OperationKind, Status};
 use crate::outcome::{Domain, Outcome, SharedOutcome};
 
 /// One operation as the machine knows it.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Operation<D: Domain> {
     pub(crate) kind: OperationKind,
     pub(crate) status: Status,
@@ -24,6 +24,22 @@ pub struct Operation<D: Domain> {
 }
 
 clone_by_field!(Operation { kind, status, peer_ready, buffered, progress, last_progress, watchers, outcome, waiters });
+
+impl<D: Domain> Hash for Operation<D> {
+    /// Its counts in one word and its flags in another, then the domain's
+    /// values: a checker hashes every state it makes.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let Operation { kind, status, peer_ready, buffered, progress, last_progress, watchers, outcome, waiters } =
+            self;
+        state.write_u64(u64::from(*progress) | u64::from(*watchers) << 32);
+        state.write_u32(
+            kind.index() as u32 | (*status as u32) << 8 | u32::from(*peer_ready) << 16 | u32::from(*buffered) << 17,
+        );
+        last_progress.hash(state);
+        outcome.hash(state);
+        waiters.hash(state);
+    }
+}
 
 impl<D: Domain> Operation<D> {
     pub(crate) fn new(kind: OperationKind, status: Status) -> Self {

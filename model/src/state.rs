@@ -11,7 +11,7 @@ use crate::config::{MAX_OPS, MAX_WAITS};
 use crate::domain::Tiny;
 
 /// The environment's view of one wait slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EnvWait {
     /// Whether a wait begun in this slot is pending.
     pub pending: bool,
@@ -22,6 +22,18 @@ pub struct EnvWait {
     pub seen: [Option<OutcomeKind>; MAX_OPS],
     /// The ids whose record was evicted while the wait was pending.
     pub evicted: u8,
+}
+
+impl std::hash::Hash for EnvWait {
+    /// One word: the fields packed, which is what equality compares.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let EnvWait { pending, ids, seen, evicted } = *self;
+        let mut packed = u64::from(pending) | u64::from(ids) << 1 | u64::from(evicted) << 9;
+        for (i, outcome) in seen.iter().enumerate() {
+            packed |= u64::from(outcome.map_or(0, |kind| kind as u8 + 1)) << (17 + 3 * i);
+        }
+        state.write_u64(packed);
+    }
 }
 
 /// Records of ids, oldest first, in a fixed array (no allocation per state).
@@ -134,7 +146,7 @@ pub mod witness {
 }
 
 /// One state of the model.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct ModelState {
     /// How many ids the configuration uses (constant; the representative
     /// keeps ids beyond it out of the renaming).
@@ -156,6 +168,32 @@ pub struct ModelState {
     pub faults: u16,
     /// What the step into this state showed.
     pub witnessed: u16,
+}
+
+impl std::hash::Hash for ModelState {
+    /// The machine's state, then the environment with its small fields
+    /// packed into words: every state the search makes is hashed, and a
+    /// write per flag was a tenth of the check.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, faults, witnessed } = self;
+        machine.hash(state);
+        let kinds = kinds
+            .iter()
+            .enumerate()
+            .fold(0u64, |packed, (i, kind)| packed | kind.map_or(0, |kind| kind.index() as u64 + 1) << (2 * i));
+        state.write_u64(
+            u64::from(*ops)
+                | u64::from(*wait_slots) << 8
+                | kinds << 16
+                | u64::from(*faults) << 32
+                | u64::from(*witnessed) << 48,
+        );
+        completion.hash(state);
+        state.write(watchers);
+        for wait in waits {
+            wait.hash(state);
+        }
+    }
 }
 
 impl Clone for ModelState {
@@ -279,7 +317,10 @@ impl ModelState {
                 key.3 |= 1 << pos.min(7);
             }
         }
-        keys.sort_unstable();
+        // Ids beyond the configuration sort last, in order: only the others
+        // move.
+        let used = usize::from(self.ops).min(MAX_OPS);
+        keys[..used].sort_unstable();
         let mut to = [0u8; MAX_OPS];
         for (new, key) in keys.iter().enumerate() {
             to[usize::from(key.4)] = u8::try_from(new).unwrap_or(u8::MAX);
@@ -397,5 +438,61 @@ impl Representative for ModelState {
         let mut representative = self.clone();
         representative.become_representative(&mut ModelState::initial(self.ops, self.wait_slots));
         representative
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn hash(value: &impl std::hash::Hash) -> u64 {
+        foldhash::fast::FixedState::with_seed(7).hash_one(value)
+    }
+
+    #[test]
+    fn the_packed_hashes_tell_apart_what_equality_tells_apart() {
+        // Every field of a wait slot, each value it can take in a place.
+        let mut waits = vec![EnvWait::default()];
+        for i in 0..MAX_OPS {
+            waits.push(EnvWait { ids: 1 << i, ..EnvWait::default() });
+            waits.push(EnvWait { evicted: 1 << i, ..EnvWait::default() });
+            for kind in [OutcomeKind::Completed, OutcomeKind::Terminated] {
+                let mut seen = [None; MAX_OPS];
+                seen[i] = Some(kind);
+                waits.push(EnvWait { seen, ..EnvWait::default() });
+            }
+        }
+        waits.push(EnvWait { pending: true, ..EnvWait::default() });
+        let hashes: HashSet<u64> = waits.iter().map(hash).collect();
+        assert_eq!(hashes.len(), waits.len());
+
+        // The model state's own packed fields, one change each.
+        let base = ModelState::initial(3, 2);
+        let mut changed = Vec::new();
+        for i in 0..MAX_OPS {
+            for kind in OperationKind::ALL {
+                let mut state = base.clone();
+                state.kinds[i] = Some(kind);
+                changed.push(state);
+            }
+            let mut state = base.clone();
+            state.watchers[i] = 1;
+            changed.push(state);
+        }
+        for bit in 0..16 {
+            let mut state = base.clone();
+            state.faults = 1 << bit;
+            changed.push(state.clone());
+            state.faults = 0;
+            state.witnessed = 1 << bit;
+            changed.push(state);
+        }
+        let mut other_slot = base.clone();
+        other_slot.waits[1].pending = true;
+        changed.push(other_slot);
+        let hashes: HashSet<u64> = changed.iter().chain([&base]).map(hash).collect();
+        assert_eq!(hashes.len(), changed.len() + 1);
+        assert_eq!(hash(&base), hash(&base.clone()));
     }
 }

@@ -201,24 +201,30 @@ impl LifecycleModel {
     /// not journal must leave the durable state as it was.
     fn journal_replays(&self, before: &State<Tiny>, request: Request<Tiny>, after: &State<Tiny>) -> bool {
         self.with_durable(before, |durable| {
-            let Durable { resumed: Some(resumed), image, .. } = durable else { return false };
+            let Durable { resumed: Some(resumed), image, replayed, identical, .. } = durable else { return false };
             if !self.lifecycle.table().journaled(request.input()) {
                 return after.image() == *image;
             }
-            let mut replayed = resumed.clone();
-            self.lifecycle.apply(&mut replayed, request).is_ok() && replayed.image() == after.image()
+            // The machine is a function of its state and the request: when
+            // the journal resumed `before` itself, replaying the request
+            // makes `after` again, and there is nothing to compare.
+            if *identical {
+                return true;
+            }
+            replayed.clone_from(resumed);
+            self.lifecycle.apply(replayed, request).is_ok() && replayed.image() == after.image()
         })
     }
 
     /// Reads the durable state of `before` (see [`Durable`]). Every action
     /// of one state replays onto the same durable state: it is resumed once
     /// per state this thread expands, not once per action.
-    fn with_durable<R>(&self, before: &State<Tiny>, read: impl FnOnce(&Durable) -> R) -> R {
+    fn with_durable<R>(&self, before: &State<Tiny>, read: impl FnOnce(&mut Durable) -> R) -> R {
         DURABLE.with(|cache| {
             let mut cache = cache.borrow_mut();
             let durable = match cache.take() {
                 Some(durable) if durable.before == *before => durable,
-                _ => self.resume(before),
+                cached => self.resume(before, cached.map(|durable| durable.replayed).unwrap_or_default()),
             };
             read(cache.insert(durable))
         })
@@ -226,7 +232,7 @@ impl LifecycleModel {
 
     /// The image of `before` resumed into a fresh registry, the rows it
     /// fires and the refusal it meets recorded as covered.
-    fn resume(&self, before: &State<Tiny>) -> Durable {
+    fn resume(&self, before: &State<Tiny>, replayed: State<Tiny>) -> Durable {
         let image = before.image();
         let mut resumed = State::new();
         let request = Request::Resume { image: Box::new(image.clone()) };
@@ -240,7 +246,8 @@ impl LifecycleModel {
                 }
             };
         let faithful = resumed.as_ref().is_some_and(|resumed| resumed.image() == image);
-        Durable { before: before.clone(), resumed, image, faithful }
+        let identical = resumed.as_ref() == Some(before);
+        Durable { before: before.clone(), resumed, image, faithful, identical, replayed }
     }
 }
 
@@ -253,6 +260,11 @@ struct Durable {
     image: Image<Tiny>,
     /// Whether the resumed image is the image of `before`.
     faithful: bool,
+    /// Whether the resumed state is `before` itself (nothing pending that
+    /// only the process held).
+    identical: bool,
+    /// A buffer a call is replayed in.
+    replayed: State<Tiny>,
 }
 
 thread_local! {

@@ -197,10 +197,10 @@ impl std::hash::Hash for ModelState {
 }
 
 impl Clone for ModelState {
+    /// A copy with buffers of the exact size: the search keeps millions.
     fn clone(&self) -> Self {
-        let mut copy = ModelState::initial(self.ops, self.wait_slots);
-        copy.clone_from(self);
-        copy
+        let ModelState { ops, wait_slots, ref machine, kinds, completion, watchers, waits, faults, witnessed } = *self;
+        ModelState { ops, wait_slots, machine: machine.clone(), kinds, completion, watchers, waits, faults, witnessed }
     }
 
     /// Copies `source` into this state keeping the machine's buffers: the

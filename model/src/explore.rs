@@ -64,6 +64,38 @@ pub trait Expand: Model {
 /// Explores every state of `model` reachable from its initial states with
 /// `threads` threads, checking its `always` properties on each, and
 /// reporting into `progress` as it goes (`done` is set when it returns).
+///
+/// ```
+/// use oplife_model::explore::{Expand, Progress, explore};
+/// use stateright::{Model, Property};
+///
+/// /// A counter that wraps around at 10.
+/// struct Counter;
+///
+/// impl Model for Counter {
+///     type State = u8;
+///     type Action = ();
+///     fn init_states(&self) -> Vec<u8> {
+///         vec![0]
+///     }
+///     fn actions(&self, _: &u8, actions: &mut Vec<()>) {
+///         actions.push(());
+///     }
+///     fn next_state(&self, n: &u8, _: ()) -> Option<u8> {
+///         Some((n + 1) % 10)
+///     }
+///     fn properties(&self) -> Vec<Property<Self>> {
+///         vec![Property::always("below 10", |_, n| *n < 10), Property::always("below 5", |_, n| *n < 5)]
+///     }
+/// }
+///
+/// // The default hook asks `actions` and `next_state`.
+/// impl Expand for Counter {}
+///
+/// let found = explore(&Counter, 2, &Progress::default());
+/// assert_eq!((found.unique, found.generated), (10, 11));
+/// assert_eq!(found.violated.into_iter().collect::<Vec<_>>(), ["below 5"]);
+/// ```
 pub fn explore<M>(model: &M, threads: usize, progress: &Progress) -> Exploration
 where
     M: Expand + Sync,

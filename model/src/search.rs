@@ -32,6 +32,17 @@ thread_local! {
     });
 }
 
+/// Runs `work` with this thread's buffers, or with new ones while they are
+/// in use (a caller's `each` that steps the model again).
+fn with_scratch<R>(work: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => work(&mut scratch),
+        Err(_) => {
+            work(&mut Scratch { next: ModelState::initial(0, 0), out: Vec::new(), spare: ModelState::initial(0, 0) })
+        }
+    })
+}
+
 impl LifecycleModel {
     /// Takes `action` from `state` into `next`, which holds a copy of
     /// `state`: true when that makes a successor (then `next` holds it, as
@@ -82,8 +93,8 @@ impl Expand for LifecycleModel {
     /// over from the state into buffers that keep their capacity. The
     /// search copies out only the successors it has not seen.
     fn successors(&self, state: &ModelState, actions: &mut Vec<Action>, each: &mut dyn FnMut(&ModelState)) {
-        SCRATCH.with(|scratch| {
-            let Scratch { ref mut next, ref mut out, ref mut spare } = *scratch.borrow_mut();
+        with_scratch(|scratch| {
+            let Scratch { next, out, spare } = scratch;
             next.clone_from(state);
             actions.clear();
             self.actions(state, actions);
@@ -158,11 +169,7 @@ impl Model for LifecycleModel {
 
     fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
         let mut next = state.clone();
-        SCRATCH
-            .with(|scratch| {
-                let Scratch { ref mut out, ref mut spare, .. } = *scratch.borrow_mut();
-                self.successor_into(state, action, &mut next, out, spare)
-            })
+        with_scratch(|Scratch { out, spare, .. }| self.successor_into(state, action, &mut next, out, spare))
             .then_some(next)
     }
 
@@ -176,5 +183,40 @@ impl Model for LifecycleModel {
             (false, true) => properties::examples(self.config),
             (false, false) => properties::invariants(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ModelConfig;
+
+    #[test]
+    fn the_hook_hands_over_what_next_state_makes_even_when_called_inside_itself() {
+        // The crash configuration, symmetric: every kind of action, and
+        // the representative's second candidate.
+        let model = LifecycleModel::standard(ModelConfig::THREE_OPS).with_symmetry(true);
+        let mut level = model.init_states();
+        let (mut actions, mut inner) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let mut next_level = Vec::new();
+            for state in &level {
+                let mut offered = Vec::new();
+                model.actions(state, &mut offered);
+                let expected: Vec<ModelState> = offered.iter().filter_map(|a| model.next_state(state, *a)).collect();
+                let mut handed = Vec::new();
+                model.successors(state, &mut actions, &mut |successor| {
+                    // A caller that steps the model from inside gets its own
+                    // buffers, and the hook's are left alone.
+                    model.successors(successor, &mut inner, &mut |_| {});
+                    handed.push(successor.clone());
+                });
+                assert!(!handed.is_empty());
+                assert_eq!(handed, expected);
+                next_level.extend(handed);
+            }
+            level = next_level;
+        }
+        assert!(level.len() > 1000, "{} states at depth 3", level.len());
     }
 }

@@ -229,21 +229,13 @@ impl ModelState {
         }
     }
 
-    /// Whether `self` and `other` agree on everything that is cheap to
-    /// compare: the environment and the machine's counts. The step into a
-    /// state recomputes `witnessed`, so it is left out.
-    pub(crate) fn same_shape(&self, other: &ModelState) -> bool {
-        (self.ops, self.wait_slots, self.kinds, self.completion)
-            == (other.ops, other.wait_slots, other.kinds, other.completion)
-            && (self.watchers, self.waits, self.faults) == (other.watchers, other.waits, other.faults)
-            && (self.machine.phase(), self.machine.active_count(), self.machine.operation_count())
-                == (other.machine.phase(), other.machine.active_count(), other.machine.operation_count())
-            && self.machine.feed().watermark() == other.machine.feed().watermark()
-    }
-
-    /// Whether `self` equals `other` but for `witnessed`.
+    /// Whether `self` equals `other` but for `witnessed`, which the step
+    /// into a state recomputes.
     pub(crate) fn same_as(&self, other: &ModelState) -> bool {
-        self.same_shape(other) && self.machine == other.machine
+        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, faults, witnessed: _ } = self;
+        (*ops, *wait_slots, *kinds, *completion, *watchers, *waits, *faults)
+            == (other.ops, other.wait_slots, other.kinds, other.completion, other.watchers, other.waits, other.faults)
+            && *machine == other.machine
     }
 
     /// The same state with ids renamed by `to` (old id -> new id).

@@ -240,3 +240,44 @@ impl<D: Domain> Hash for Operations<D> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::hash::BuildHasher;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    struct T;
+    impl Domain for T {
+        type OpId = u8;
+        type WaitId = u8;
+        type Result = u8;
+        type Error = u8;
+        type Reason = u8;
+        type Progress = u8;
+        type Shared = crate::Inline<Outcome<Self>>;
+    }
+
+    #[test]
+    fn the_packed_hash_tells_apart_each_field() {
+        let hash = |op: &Operation<T>| foldhash::fast::FixedState::with_seed(7).hash_one(op);
+        let base = Operation::<T>::new(OperationKind::MobMemberChild, Status::Provisioning);
+        let mut changed: Vec<Operation<T>> = Vec::new();
+        for status in Status::ALL.into_iter().filter(|s| *s != base.status) {
+            changed.push(Operation { status, ..base.clone() });
+        }
+        changed.push(Operation { kind: OperationKind::BackgroundToolOp, ..base.clone() });
+        changed.push(Operation { peer_ready: true, ..base.clone() });
+        changed.push(Operation { buffered: true, ..base.clone() });
+        changed.push(Operation { progress: 1, ..base.clone() });
+        changed.push(Operation { watchers: 1, ..base.clone() });
+        changed.push(Operation { progress: u32::MAX, watchers: u32::MAX, ..base.clone() });
+        changed.push(Operation { last_progress: Some(0), ..base.clone() });
+        changed.push(Operation { outcome: Some(Outcome::Retired.into()), ..base.clone() });
+        changed.push(Operation { waiters: vec![(0, 0)], ..base.clone() });
+        let hashes: HashSet<u64> = changed.iter().chain([&base]).map(hash).collect();
+        assert_eq!(hashes.len(), changed.len() + 1);
+        assert_eq!(hash(&base), hash(&base.clone()));
+    }
+}

@@ -101,7 +101,9 @@ impl Lifecycle {
     /// # Errors
     ///
     /// A [`LifecycleError`] when the table refuses the request; `state` is
-    /// then unchanged.
+    /// then unchanged. The refusal is decided reading `state` through a
+    /// shared borrow, before anything changes, and the effects that follow
+    /// cannot refuse: the compiler holds this, not a convention.
     pub fn apply<D: Domain>(
         &self,
         state: &mut State<D>,

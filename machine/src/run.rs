@@ -1,7 +1,9 @@
-//! One application of a request: select the row the table gives, check its
-//! guards, and run the effects it names. Each effect handler is a shared
-//! mechanism (records, retention, eviction, wait bookkeeping, counts)
-//! written once; nothing here decides what is legal.
+//! One application of a request, in two steps: accept it (select the row
+//! the table gives and check its guards, reading the state through a shared
+//! borrow, so a refusal changes nothing by construction), then commit it
+//! (run the effects the row names, which cannot refuse). Each effect
+//! handler is a shared mechanism (records, retention, eviction, wait
+//! bookkeeping, counts) written once; nothing here decides what is legal.
 
 use oplife_spec::{Effect, ErrorKind, Input, OutcomeKind, RowId, Status, Target};
 
@@ -24,6 +26,16 @@ pub(crate) struct Run<'a, D: Domain> {
     /// record instead of building their own (set by a cascade whose input
     /// has [`Compiled::one_outcome`]).
     pub(crate) reuse: Option<(Input, SharedOutcome<D>)>,
+}
+
+/// A transition the table accepted for one operation, decided before the
+/// first change: the row, the operation's slot, and the record and outcome
+/// the row's effects install.
+struct Accepted<D: Domain> {
+    row: RowId,
+    slot: Option<usize>,
+    created: Option<Operation<D>>,
+    outcome: Option<SharedOutcome<D>>,
 }
 
 pub(crate) fn internal<D: Domain>(what: impl std::fmt::Display) -> LifecycleError<D> {
@@ -52,26 +64,47 @@ impl<D: Domain> Run<'_, D> {
         id: &D::OpId,
         mut payload: Payload<D>,
     ) -> Result<(), LifecycleError<D>> {
+        let accepted = self.accept(st, input, hint, id, &mut payload)?;
+        self.commit(st, id, accepted, payload);
+        Ok(())
+    }
+
+    /// Decides whether the table accepts `input` for `id`, and builds what
+    /// the row's effects need. It reads the state through a shared borrow:
+    /// a refusal cannot have changed anything.
+    fn accept(
+        &self,
+        st: &State<D>,
+        input: Input,
+        hint: Option<usize>,
+        id: &D::OpId,
+        payload: &mut Payload<D>,
+    ) -> Result<Accepted<D>, LifecycleError<D>> {
         let lc = self.lifecycle;
         // The operation's slot is looked up once; only creating it and
         // eviction (which compacts the slots) move it.
-        let mut slot = st.ops.position_from(hint, id);
+        let slot = st.ops.position_from(hint, id);
         let status = slot.and_then(|pos| st.ops.at(pos)).map_or(Status::Absent, |op| op.status);
-        let row = select_operation_row(lc, st, input, id, slot, status, &payload)?;
+        let row = select_operation_row(lc, st, input, id, slot, status, payload)?;
         let rule = &lc.table().rows[row.0];
-
-        // Everything that can fail is decided before the first change.
         let runs = lc.runs(row);
-        let mut created = match runs.create_record {
-            true => Some(new_record(row, rule.target, &payload)?),
+        let created = match runs.create_record {
+            true => Some(new_record(row, rule.target, payload)?),
             false => None,
         };
-        let mut outcome = match (runs.record_outcome, &self.reuse) {
+        let outcome = match (runs.record_outcome, &self.reuse) {
             (true, Some((reused, shared))) if *reused == input => Some(shared.clone()),
-            (true, _) => Some(SharedOutcome::<D>::from(build_outcome(lc, rule.target, &mut payload)?)),
+            (true, _) => Some(SharedOutcome::<D>::from(build_outcome(lc, rule.target, payload)?)),
             (false, _) => None,
         };
+        Ok(Accepted { row, slot, created, outcome })
+    }
 
+    /// Fires the row `accept` chose: sets the target status and runs the
+    /// row's effects in order. Nothing here can refuse.
+    fn commit(&mut self, st: &mut State<D>, id: &D::OpId, accepted: Accepted<D>, mut payload: Payload<D>) {
+        let Accepted { row, mut slot, mut created, mut outcome } = accepted;
+        let rule = &self.lifecycle.table().rows[row.0];
         (self.fired)(row);
         if let Target::Status(target) = rule.target
             && target.is_known()
@@ -97,7 +130,6 @@ impl<D: Domain> Run<'_, D> {
                 slot = st.ops.position(id);
             }
         }
-        Ok(())
     }
 
     pub(crate) fn operation_effect(

@@ -192,6 +192,38 @@ mod tests {
     use crate::config::ModelConfig;
 
     #[test]
+    fn every_refusal_near_the_start_leaves_the_machine_as_it_was() {
+        // Property 10 is held by the machine's types (a refusal is decided
+        // through a shared borrow); the search compares only in debug
+        // builds. This compares in every build, over the first levels of
+        // the crash configuration and the two-wait one.
+        for config in [ModelConfig::THREE_OPS, ModelConfig::TWO_WAITS] {
+            let model = LifecycleModel::standard(config);
+            let (mut level, mut refusals) = (model.init_states(), 0);
+            for _ in 0..4 {
+                let mut next_level = Vec::new();
+                for state in &level {
+                    let mut offered = Vec::new();
+                    model.actions(state, &mut offered);
+                    for action in offered {
+                        let (next, result) = model.step(state, action);
+                        match result {
+                            Err(error) if !action.replaces_process() => {
+                                assert_eq!(next.machine, state.machine, "{action} refused with {error}");
+                                refusals += 1;
+                            }
+                            _ => next_level.push(next),
+                        }
+                    }
+                }
+                next_level.dedup();
+                level = next_level;
+            }
+            assert!(refusals > 10_000, "{refusals} refusals");
+        }
+    }
+
+    #[test]
     fn the_hook_hands_over_what_next_state_makes_even_when_called_inside_itself() {
         // The crash configuration, symmetric: every kind of action, and
         // the representative's second candidate.

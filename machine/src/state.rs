@@ -131,25 +131,58 @@ impl<D: Domain> State<D> {
     /// The durable part of the state, for [`crate::Request::Restore`] in a
     /// new process: pending watchers and waits are left out.
     pub fn image(&self) -> Image<D> {
-        Image {
+        let mut image = Image {
             phase: self.phase,
-            operations: self
-                .ops
-                .iter()
-                .map(|(id, op)| OperationImage {
-                    id: id.clone(),
-                    kind: op.kind,
-                    status: op.status,
-                    peer_ready: op.peer_ready,
-                    buffered: op.buffered,
-                    progress_count: op.progress,
-                    last_progress: op.last_progress.clone(),
-                    outcome: op.outcome.clone(),
-                })
-                .collect(),
-            retained: self.retained.iter().cloned().collect(),
+            operations: Vec::with_capacity(self.ops.len()),
+            retained: Vec::with_capacity(self.retained.len()),
             feed_watermark: self.feed.watermark,
-            feed: self.feed.entries.iter().cloned().collect(),
-        }
+            feed: Vec::with_capacity(self.feed.entries.len()),
+        };
+        self.image_into(&mut image);
+        image
+    }
+
+    /// Writes the state's image ([`State::image`]) over `image`, reusing
+    /// its buffers: a runtime that captures images often, or compares them,
+    /// allocates nothing once they have grown.
+    ///
+    /// ```
+    /// use oplife_machine::{Image, Lifecycle, Limits, Request, State};
+    /// use oplife_machine::spec::OperationKind;
+    /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    /// # struct Small;
+    /// # impl oplife_machine::Domain for Small {
+    /// #     type OpId = u8; type WaitId = u8; type Result = (); type Error = ();
+    /// #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
+    /// # }
+    /// let lifecycle = Lifecycle::standard(Limits::default());
+    /// let mut state = State::<Small>::new();
+    /// let mut image: Image<Small> = state.image();
+    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None };
+    /// lifecycle.apply(&mut state, register)?;
+    /// state.image_into(&mut image);
+    /// assert_eq!(image, state.image());
+    /// assert_eq!(image.operations.len(), 1);
+    /// # Ok::<(), oplife_machine::LifecycleError<Small>>(())
+    /// ```
+    pub fn image_into(&self, image: &mut Image<D>) {
+        let Image { phase, operations, retained, feed_watermark, feed } = image;
+        *phase = self.phase;
+        operations.clear();
+        operations.extend(self.ops.iter().map(|(id, op)| OperationImage {
+            id: id.clone(),
+            kind: op.kind,
+            status: op.status,
+            peer_ready: op.peer_ready,
+            buffered: op.buffered,
+            progress_count: op.progress,
+            last_progress: op.last_progress.clone(),
+            outcome: op.outcome.clone(),
+        }));
+        retained.clear();
+        retained.extend(self.retained.iter().cloned());
+        *feed_watermark = self.feed.watermark;
+        feed.clear();
+        feed.extend(self.feed.entries.iter().cloned());
     }
 }

@@ -68,6 +68,7 @@ proptest! {
     ) {
         let lc = Lifecycle::standard(Limits { max_completed, max_concurrent, feed_retention: max_feed });
         let mut st = State::<T>::new();
+        let mut reused = st.image();
         for step in steps {
             if let Request::Restore { policy, .. } = step {
                 let image = st.image();
@@ -121,6 +122,9 @@ proptest! {
             // image that a restore accepts.
             prop_assert_eq!(invariants::check_state(&st, lc.table(), &lc.limits()), Ok(()));
             prop_assert_eq!(invariants::check_image(&st.image(), lc.table()), Ok(()));
+            // An image written over the last step's buffers is the image.
+            st.image_into(&mut reused);
+            prop_assert_eq!(&reused, &st.image());
         }
     }
 }

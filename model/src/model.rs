@@ -206,9 +206,12 @@ impl LifecycleModel {
     /// not journal must leave the durable state as it was.
     fn journal_replays(&self, before: &State<Tiny>, request: Request<Tiny>, after: &State<Tiny>) -> bool {
         self.with_durable(before, |durable| {
-            let Durable { resumed: Some(resumed), image, replayed, identical, .. } = durable else { return false };
+            let Durable { resumed: Some(resumed), image, replayed, identical, images, .. } = durable else {
+                return false;
+            };
+            after.image_into(&mut images.0);
             if !self.lifecycle.table().journaled(request.input()) {
-                return after.image() == *image;
+                return images.0 == *image;
             }
             // The machine is a function of its state and the request: when
             // the journal resumed `before` itself, replaying the request
@@ -217,7 +220,11 @@ impl LifecycleModel {
                 return true;
             }
             replayed.clone_from(resumed);
-            self.lifecycle.apply(replayed, request).is_ok() && replayed.image() == after.image()
+            if self.lifecycle.apply(replayed, request).is_err() {
+                return false;
+            }
+            replayed.image_into(&mut images.1);
+            images.1 == images.0
         })
     }
 
@@ -229,15 +236,16 @@ impl LifecycleModel {
             let mut cache = cache.borrow_mut();
             let durable = match cache.take() {
                 Some(durable) if durable.before == *before => durable,
-                cached => self.resume(before, cached.map(|durable| durable.replayed).unwrap_or_default()),
+                cached => self.resume(before, cached.map_or_else(Durable::buffers, Durable::into_buffers)),
             };
             read(cache.insert(durable))
         })
     }
 
     /// The image of `before` resumed into a fresh registry, the rows it
-    /// fires and the refusal it meets recorded as covered.
-    fn resume(&self, before: &State<Tiny>, replayed: State<Tiny>) -> Durable {
+    /// fires and the refusal it meets recorded as covered (`buffers` from
+    /// the state expanded before).
+    fn resume(&self, before: &State<Tiny>, (replayed, images): Buffers) -> Durable {
         let image = before.image();
         let mut resumed = State::new();
         let request = Request::Resume { image: Box::new(image.clone()) };
@@ -252,9 +260,12 @@ impl LifecycleModel {
             };
         let faithful = resumed.as_ref().is_some_and(|resumed| resumed.image() == image);
         let identical = resumed.as_ref() == Some(before);
-        Durable { before: before.clone(), resumed, image, faithful, identical, replayed }
+        Durable { before: before.clone(), resumed, image, faithful, identical, replayed, images }
     }
 }
+
+/// The buffers a [`Durable`] compares in, kept from state to state.
+type Buffers = (State<Tiny>, (Image<Tiny>, Image<Tiny>));
 
 /// The durable state a crash in `before` reopens: its image, resumed (`None`
 /// if the resume was refused), cached per thread for the state being
@@ -270,6 +281,20 @@ struct Durable {
     identical: bool,
     /// A buffer a call is replayed in.
     replayed: State<Tiny>,
+    /// Buffers for the images of the state a call made and of its replay.
+    images: (Image<Tiny>, Image<Tiny>),
+}
+
+impl Durable {
+    /// New, empty buffers.
+    fn buffers() -> Buffers {
+        let empty = State::new();
+        (State::new(), (empty.image(), empty.image()))
+    }
+
+    fn into_buffers(self) -> Buffers {
+        (self.replayed, self.images)
+    }
 }
 
 thread_local! {

@@ -12,7 +12,7 @@ use stateright::{Checker, Expectation, HasDiscoveries, Model};
 use crate::config::ModelConfig;
 use crate::coverage::Coverage;
 pub use crate::explain::{Step, explain, shortest_counterexample};
-use crate::explore::{Progress, explore, report_progress};
+use crate::explore::{Progress, explore, explore_until_violated, report_progress};
 use crate::model::LifecycleModel;
 use crate::mutants::Mutant;
 use crate::simulate;
@@ -286,19 +286,19 @@ pub struct MutantVerdict {
     pub unique_states: usize,
 }
 
-/// Checks one mutant, stopping at the first violation found.
+/// Checks one mutant breadth-first, stopping at the first state that
+/// violates a property: the verdict names every property that state
+/// violates.
 pub fn check_mutant(mutant: &Mutant, config: ModelConfig, threads: usize, symmetry: bool) -> MutantVerdict {
     let model = LifecycleModel::new(mutant.table(), config).with_symmetry(symmetry);
-    let checker = model.checker().threads(threads.max(1)).finish_when(HasDiscoveries::AnyFailures).spawn_bfs().join();
-    let discoveries = checker.discoveries();
-    let caught_by = checker
-        .model()
+    let explored = explore_until_violated(&model, threads, &Progress::default());
+    let caught_by = model
         .properties()
         .iter()
-        .filter(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name))
+        .filter(|p| p.expectation == Expectation::Always && explored.violated.contains(p.name))
         .map(|p| p.name)
         .collect();
-    MutantVerdict { mutant: *mutant, caught_by, unique_states: checker.unique_state_count() }
+    MutantVerdict { mutant: *mutant, caught_by, unique_states: explored.unique }
 }
 
 /// Checks every mutant of `catalogue` under each configuration in turn

@@ -101,11 +101,30 @@ where
     M: Expand + Sync,
     M::State: Clone + Hash + Send + Sync,
 {
-    explore_from(model, threads, progress, 1 << 16)
+    explore_from(model, threads, progress, 1 << 16, false)
+}
+
+/// Like [`explore`], but stops at the first state that violates an
+/// `always` property, once the properties of that state are all checked:
+/// `violated` then names what it violates (with one thread, the same every
+/// run), and `unique`, `generated` and `depth` count the search up to it.
+/// The mutant catalogue asks only whether a table is caught, and by what.
+pub fn explore_until_violated<M>(model: &M, threads: usize, progress: &Progress) -> Exploration
+where
+    M: Expand + Sync,
+    M::State: Clone + Hash + Send + Sync,
+{
+    explore_from(model, threads, progress, 1 << 12, true)
 }
 
 /// [`explore`] with a seen table of `places` places to start with.
-fn explore_from<M>(model: &M, threads: usize, progress: &Progress, places: usize) -> Exploration
+fn explore_from<M>(
+    model: &M,
+    threads: usize,
+    progress: &Progress,
+    places: usize,
+    stop_at_violation: bool,
+) -> Exploration
 where
     M: Expand + Sync,
     M::State: Clone + Hash + Send + Sync,
@@ -131,9 +150,9 @@ where
     // A level is a list of chunks; a thread takes a chunk out whole, so
     // each state is dropped once expanded.
     let mut level = chunked(fresh);
-    let violated = Mutex::new(BTreeSet::new());
+    let found = Found { violated: Mutex::new(BTreeSet::new()), stop_at_violation, stopped: AtomicBool::new(false) };
     let mut depth = 0;
-    while !level.is_empty() {
+    while !level.is_empty() && !found.stopped() {
         depth += 1;
         progress.depth.store(depth, Ordering::Relaxed);
         let cursor = AtomicUsize::new(0);
@@ -141,7 +160,7 @@ where
         loop {
             let shares: Vec<Share<M::State>> = std::thread::scope(|scope| {
                 let workers: Vec<_> = (0..threads.max(1))
-                    .map(|_| scope.spawn(|| expand(model, &always, &level, &cursor, &seen, &violated, progress)))
+                    .map(|_| scope.spawn(|| expand(model, &always, &level, &cursor, &seen, &found, progress)))
                     .collect();
                 workers.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
             });
@@ -151,7 +170,9 @@ where
                 next.extend(share.next);
                 overflow.extend(share.overflow);
             }
-            if cursor.load(Ordering::Relaxed) >= level.len() && overflow.is_empty() && !seen.crowded() {
+            if found.stopped()
+                || cursor.load(Ordering::Relaxed) >= level.len() && overflow.is_empty() && !seen.crowded()
+            {
                 break;
             }
             // The table filled up while the threads inserted: it grows
@@ -171,7 +192,7 @@ where
         unique: seen.len(),
         generated,
         depth,
-        violated: violated.into_inner().unwrap_or_else(PoisonError::into_inner),
+        violated: found.violated.into_inner().unwrap_or_else(PoisonError::into_inner),
     }
 }
 
@@ -194,6 +215,20 @@ fn chunked<S>(states: Vec<S>) -> Chunks<S> {
 }
 
 /// What one thread's turn at a level gave.
+/// The properties found violated, and whether the search stops at the
+/// first.
+struct Found {
+    violated: Mutex<BTreeSet<&'static str>>,
+    stop_at_violation: bool,
+    stopped: AtomicBool,
+}
+
+impl Found {
+    fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+}
+
 struct Share<S> {
     /// Successors not seen before, in chunks.
     next: Chunks<S>,
@@ -212,7 +247,7 @@ fn expand<M>(
     level: &Chunks<M::State>,
     cursor: &AtomicUsize,
     seen: &Seen,
-    violated: &Mutex<BTreeSet<&'static str>>,
+    found: &Found,
     progress: &Progress,
 ) -> Share<M::State>
 where
@@ -221,14 +256,23 @@ where
 {
     let mut share = Share { next: Vec::new(), overflow: Vec::new(), generated: 0 };
     let (mut actions, mut filling) = (Vec::new(), Vec::with_capacity(CHUNK));
-    while !seen.crowded() {
+    while !seen.crowded() && !found.stopped() {
         let Some(taken) = level.get(cursor.fetch_add(1, Ordering::Relaxed)) else { break };
         let chunk = std::mem::take(&mut *taken.lock().unwrap_or_else(PoisonError::into_inner));
         for state in chunk {
+            if found.stopped() {
+                break;
+            }
             for property in always {
                 if !(property.condition)(model, &state) {
-                    violated.lock().unwrap_or_else(PoisonError::into_inner).insert(property.name);
+                    found.violated.lock().unwrap_or_else(PoisonError::into_inner).insert(property.name);
+                    if found.stop_at_violation {
+                        found.stopped.store(true, Ordering::Relaxed);
+                    }
                 }
+            }
+            if found.stopped() {
+                break;
             }
             model.successors(&state, &mut actions, &mut |successor| {
                 if !model.within_boundary(successor) {
@@ -399,9 +443,51 @@ mod tests {
         // taken in after it grew.
         for (threads, places) in [(1, 1 << 16), (2, 1 << 16), (1, 16), (2, 16), (3, 16)] {
             let progress = Progress::default();
-            assert_eq!(explore_from(&Grid, threads, &progress, places), expected, "{threads} threads, {places} places");
+            assert_eq!(
+                explore_from(&Grid, threads, &progress, places, false),
+                expected,
+                "{threads} threads, {places} places"
+            );
             assert!(progress.done.load(Ordering::Relaxed));
             assert_eq!(progress.unique.load(Ordering::Relaxed), side * side);
+        }
+    }
+
+    /// A line of a thousand states, the eleventh of which breaks a rule.
+    struct Line;
+
+    impl Expand for Line {}
+
+    impl Model for Line {
+        type State = u16;
+        type Action = ();
+        fn init_states(&self) -> Vec<u16> {
+            vec![0]
+        }
+        fn actions(&self, _: &u16, actions: &mut Vec<()>) {
+            actions.push(());
+        }
+        fn next_state(&self, state: &u16, (): ()) -> Option<u16> {
+            (*state < 999).then_some(state + 1)
+        }
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![
+                Property::always("below ten", |_, state| *state < 10),
+                Property::always("below five hundred", |_, state| *state < 500),
+            ]
+        }
+    }
+
+    #[test]
+    fn the_search_for_a_violation_stops_at_the_first() {
+        for threads in [1, 2] {
+            let found = explore_until_violated(&Line, threads, &Progress::default());
+            assert_eq!(found.violated, BTreeSet::from(["below ten"]));
+            // Level 11 holds state 10; its successor was seen, not expanded.
+            assert_eq!((found.unique, found.depth), (11, 11), "{threads} threads");
+            let all = explore(&Line, threads, &Progress::default());
+            assert_eq!(all.violated, BTreeSet::from(["below ten", "below five hundred"]));
+            assert_eq!(all.unique, 1000);
         }
     }
 
@@ -430,7 +516,7 @@ mod tests {
     fn successors_that_find_the_table_full_are_taken_in_after_it_grows() {
         // 16 places: the one state of the first level fills the table.
         for threads in [1, 2] {
-            let explored = explore_from(&Fan, threads, &Progress::default(), 16);
+            let explored = explore_from(&Fan, threads, &Progress::default(), 16, false);
             assert_eq!((explored.unique, explored.generated, explored.depth), (1001, 1001, 2));
         }
     }

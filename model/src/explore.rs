@@ -377,11 +377,13 @@ impl Seen {
 const EVERY: Duration = Duration::from_secs(1);
 
 /// Prints a progress line to stderr every second until `progress` is done.
+/// It waits parked: whoever sets `done` should unpark its thread, and it
+/// returns at once instead of at the end of its second.
 pub fn report_progress(progress: &Progress) {
     let mut last = (Instant::now(), 0usize);
     while !progress.done.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
-        if last.0.elapsed() >= EVERY {
+        std::thread::park_timeout(EVERY.saturating_sub(last.0.elapsed()));
+        if !progress.done.load(Ordering::Relaxed) && last.0.elapsed() >= EVERY {
             let unique = progress.unique.load(Ordering::Relaxed);
             let rate = unique.saturating_sub(last.1) as f64 / last.0.elapsed().as_secs_f64();
             eprintln!("  {unique} unique states, {rate:.0}/s, depth {}", progress.depth.load(Ordering::Relaxed));

@@ -214,7 +214,6 @@ fn chunked<S>(states: Vec<S>) -> Chunks<S> {
     chunks.into_iter().map(Mutex::new).collect()
 }
 
-/// What one thread's turn at a level gave.
 /// The properties found violated, and whether the search stops at the
 /// first.
 struct Found {
@@ -229,6 +228,7 @@ impl Found {
     }
 }
 
+/// What one thread's turn at a level gave.
 struct Share<S> {
     /// Successors not seen before, in chunks.
     next: Chunks<S>,
@@ -485,7 +485,8 @@ mod tests {
         for threads in [1, 2] {
             let found = explore_until_violated(&Line, threads, &Progress::default());
             assert_eq!(found.violated, BTreeSet::from(["below ten"]));
-            // Level 11 holds state 10; its successor was seen, not expanded.
+            // Level 11 holds state 10: its properties are checked, and it
+            // is not expanded.
             assert_eq!((found.unique, found.depth), (11, 11), "{threads} threads");
             let all = explore(&Line, threads, &Progress::default());
             assert_eq!(all.violated, BTreeSet::from(["below ten", "below five hundred"]));

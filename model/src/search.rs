@@ -69,9 +69,9 @@ impl LifecycleModel {
         }
         out.clear();
         let result = self.step_into(state, action, next, out);
-        // A refusal that changed nothing is a self-loop: no new state.
-        // (Property 10 checks that the machine changed nothing; the
-        // environment only changes on an accepted call.)
+        // A refusal that changed nothing is a self-loop: no new state. (The
+        // machine decides a refusal through a shared borrow of its state,
+        // property 10; the environment only changes on an accepted call.)
         if result.is_err() && next.faults == state.faults && next.witnessed == 0 {
             return false;
         }
@@ -99,12 +99,10 @@ impl Expand for LifecycleModel {
             actions.clear();
             self.actions(state, actions);
             for action in actions.drain(..) {
+                // A refusal leaves the buffer holding the state: the machine
+                // cannot change on one, nor the environment.
                 if self.successor_into(state, action, next, out, spare) {
                     each(next);
-                    next.clone_from(state);
-                } else if state.faults != 0 {
-                    // A refusal into a state that already shows a fault may
-                    // have changed the machine unnoticed: copy it again.
                     next.clone_from(state);
                 }
                 debug_assert!(next.same_as(state), "the buffer does not hold the state after {action}");

@@ -344,6 +344,16 @@ impl Seen {
         let mut at = print as usize & mask;
         for _ in 0..self.places.len() {
             let Some(place) = self.places.get(at) else { break };
+            // Most successors were seen: a load answers them without taking
+            // the place's cache line from the other threads.
+            match place.load(Ordering::Relaxed) {
+                held if held == print => return Inserted::Seen,
+                0 => {}
+                _ => {
+                    at = (at + 1) & mask;
+                    continue;
+                }
+            }
             match place.compare_exchange(0, print, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => {
                     self.len.fetch_add(1, Ordering::Relaxed);

@@ -209,8 +209,8 @@ impl LifecycleModel {
             let Durable { resumed: Some(resumed), image, replayed, identical, images, .. } = durable else {
                 return false;
             };
-            after.image_into(&mut images.0);
             if !self.lifecycle.table().journaled(request.input()) {
+                after.image_into(&mut images.0);
                 return images.0 == *image;
             }
             // The machine is a function of its state and the request: when
@@ -223,6 +223,7 @@ impl LifecycleModel {
             if self.lifecycle.apply(replayed, request).is_err() {
                 return false;
             }
+            after.image_into(&mut images.0);
             replayed.image_into(&mut images.1);
             images.1 == images.0
         })

@@ -236,11 +236,36 @@ impl LifecycleModel {
         DURABLE.with(|cache| {
             let mut cache = cache.borrow_mut();
             let durable = match cache.take() {
+                Some(durable) if durable.pinned && EXPANDING.get() == address(before) => {
+                    debug_assert!(durable.before == *before, "the pinned durable state is of another state");
+                    durable
+                }
                 Some(durable) if durable.before == *before => durable,
                 cached => self.resume(before, cached.map_or_else(Durable::buffers, Durable::into_buffers)),
             };
             read(cache.insert(durable))
         })
+    }
+
+    /// Runs `expand`, the expansion of `state`, with the durable state of
+    /// `state` pinned for this thread: while `state` is borrowed it cannot
+    /// change, so a durable state made for it during the call is found by
+    /// its address instead of compared whole on every accepted call.
+    pub(crate) fn expanding<R>(&self, state: &State<Tiny>, expand: impl FnOnce() -> R) -> R {
+        if !self.config.crashes {
+            return expand();
+        }
+        /// Unpins on the way out, unwinding included.
+        struct Unpin(usize);
+        impl Drop for Unpin {
+            fn drop(&mut self) {
+                EXPANDING.set(self.0);
+                let _ = DURABLE.try_with(|cache| cache.borrow_mut().as_mut().map(|durable| durable.pinned = false));
+            }
+        }
+        self.with_durable(state, |durable| durable.pinned = true);
+        let _unpin = Unpin(EXPANDING.replace(address(state)));
+        expand()
     }
 
     /// The image of `before` resumed into a fresh registry, the rows it
@@ -261,7 +286,7 @@ impl LifecycleModel {
             };
         let faithful = resumed.as_ref().is_some_and(|resumed| resumed.image() == image);
         let identical = resumed.as_ref() == Some(before);
-        Durable { before: before.clone(), resumed, image, faithful, identical, replayed, images }
+        Durable { before: before.clone(), resumed, image, faithful, identical, replayed, images, pinned: false }
     }
 }
 
@@ -284,6 +309,9 @@ struct Durable {
     replayed: State<Tiny>,
     /// Buffers for the images of the state a call made and of its replay.
     images: (Image<Tiny>, Image<Tiny>),
+    /// Whether it is the durable state of the state being expanded
+    /// ([`LifecycleModel::expanding`]).
+    pinned: bool,
 }
 
 impl Durable {
@@ -300,6 +328,13 @@ impl Durable {
 
 thread_local! {
     static DURABLE: std::cell::RefCell<Option<Durable>> = const { std::cell::RefCell::new(None) };
+    /// The address of the machine state this thread expands (0: none).
+    static EXPANDING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Where `state` is: the identity of a borrowed state.
+fn address(state: &State<Tiny>) -> usize {
+    std::ptr::from_ref(state) as usize
 }
 
 /// The terminal status each input ends an operation with in the shipped

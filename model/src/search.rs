@@ -93,20 +93,22 @@ impl Expand for LifecycleModel {
     /// over from the state into buffers that keep their capacity. The
     /// search copies out only the successors it has not seen.
     fn successors(&self, state: &ModelState, actions: &mut Vec<Action>, each: &mut dyn FnMut(&ModelState)) {
-        with_scratch(|scratch| {
-            let Scratch { next, out, spare } = scratch;
-            next.clone_from(state);
-            actions.clear();
-            self.actions(state, actions);
-            for action in actions.drain(..) {
-                // A refusal leaves the buffer holding the state: the machine
-                // cannot change on one, nor the environment.
-                if self.successor_into(state, action, next, out, spare) {
-                    each(next);
-                    next.clone_from(state);
+        self.expanding(&state.machine, || {
+            with_scratch(|scratch| {
+                let Scratch { next, out, spare } = scratch;
+                next.clone_from(state);
+                actions.clear();
+                self.actions(state, actions);
+                for action in actions.drain(..) {
+                    // A refusal leaves the buffer holding the state: the machine
+                    // cannot change on one, nor the environment.
+                    if self.successor_into(state, action, next, out, spare) {
+                        each(next);
+                        next.clone_from(state);
+                    }
+                    debug_assert!(next.same_as(state), "the buffer does not hold the state after {action}");
                 }
-                debug_assert!(next.same_as(state), "the buffer does not hold the state after {action}");
-            }
+            })
         });
     }
 }

@@ -220,7 +220,7 @@ impl LifecycleModel {
                 return true;
             }
             replayed.clone_from(resumed);
-            if self.lifecycle.apply(replayed, request).is_err() {
+            if self.lifecycle.apply_with(replayed, request, &mut |_| {}).is_err() {
                 return false;
             }
             after.image_into(&mut images.0);

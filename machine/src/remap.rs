@@ -52,9 +52,18 @@ impl<D: Domain> State<D> {
     /// Applies `map` to every operation id, wait id, feed sequence number,
     /// feed entry and captured outcome, keeping every order the machine
     /// keeps (registration, completion, each operation's waits in wait-id
-    /// order, the pending waits sorted by id).
+    /// order, the pending waits sorted by id). The places forgotten
+    /// operations left are dropped on the way (they are representation
+    /// only): a checker copies every state it makes, and the places only
+    /// make the copy longer.
     #[cfg_attr(docsrs, doc(cfg(feature = "remap")))]
     pub fn remap(&mut self, map: &impl Remap<D>) {
+        if self.ops.slots.len() != self.ops.len() {
+            self.ops.slots.retain(Option::is_some);
+            if !map.renames() {
+                self.ops.rebuild_index();
+            }
+        }
         if map.renames() {
             for slot in self.ops.slots.iter_mut().flatten() {
                 slot.id = map.op(&slot.id);

@@ -114,3 +114,44 @@ fn rebasing_the_feed_keeps_differences_only_and_rewrites_content() {
         vec![(2, Outcome::Retired)]
     );
 }
+
+#[test]
+fn a_remapped_state_drops_the_places_of_forgotten_operations_and_behaves_the_same() {
+    /// Renames nothing, but takes the renaming pass.
+    struct Same;
+    impl Remap<T> for Same {}
+
+    // Forty operations, every third ended and collected: fourteen
+    // forgotten places among the slots, too few for the machine to compact,
+    // and more than enough live ones for its index.
+    let lc = Lifecycle::standard(Limits::default());
+    let mut st = State::<T>::new();
+    for id in 0..40 {
+        running(&lc, &mut st, id);
+    }
+    for id in (0..40).step_by(3) {
+        lc.apply(&mut st, Request::Complete { id, result: "ok" }).unwrap();
+    }
+    lc.apply(&mut st, Request::CollectCompleted).unwrap();
+    assert_eq!(st.operation_count(), 26);
+
+    let mut renamed = st.clone();
+    renamed.remap(&Same);
+    let mut rebased = st.clone();
+    rebased.remap(&Rebase(0));
+    for remapped in [&mut renamed, &mut rebased] {
+        assert_eq!(*remapped, st);
+        // Every remaining operation is found by its id and ends as in the
+        // original, and a new one is registered after them.
+        let mut original = st.clone();
+        for id in (0..40).filter(|id| id % 3 != 0) {
+            assert_eq!(remapped.status(&id), Status::Running);
+            let request = || Request::Fail { id, error: "e" };
+            assert_eq!(lc.apply(remapped, request()).unwrap(), lc.apply(&mut original, request()).unwrap());
+        }
+        running(&lc, remapped, 50);
+        running(&lc, &mut original, 50);
+        assert_eq!(*remapped, original);
+        assert_eq!(remapped.operations().last().map(|(id, _)| *id), Some(50));
+    }
+}

@@ -123,7 +123,6 @@ impl LifecycleModel {
             },
             _ => action.request(&state.machine),
         };
-        let journal = (self.config.crashes && !action.replaces_process()).then(|| request.clone());
         if action.replaces_process() {
             next.machine = State::new();
         }
@@ -167,8 +166,11 @@ impl LifecycleModel {
                 if let Action::Restart { cancel } | Action::Crash { cancel } = action {
                     observe_restart(&self.config, state, next, cancel, matches!(action, Action::Crash { .. }));
                 }
-                if let Some(request) = journal
-                    && !self.journal_replays(&state.machine, request, &next.machine)
+                // The request is made again from the action (a copy made
+                // before the step was wasted on every refusal).
+                if self.config.crashes
+                    && !action.replaces_process()
+                    && !self.journal_replays(&state.machine, action.request(&state.machine), &next.machine)
                 {
                     next.faults |= fault::LOST_IN_CRASH;
                 }

@@ -223,6 +223,14 @@ mod tests {
         }
     }
 
+    /// The successor of every action offered in `state` (`None` where it
+    /// makes none).
+    fn every_next_state(model: &LifecycleModel, state: &ModelState) -> Vec<Option<ModelState>> {
+        let mut offered = Vec::new();
+        model.actions(state, &mut offered);
+        offered.into_iter().map(|action| model.next_state(state, action)).collect()
+    }
+
     #[test]
     fn the_hook_hands_over_what_next_state_makes_even_when_called_inside_itself() {
         // The crash configuration, symmetric: every kind of action, and
@@ -236,15 +244,21 @@ mod tests {
                 let mut offered = Vec::new();
                 model.actions(state, &mut offered);
                 let expected: Vec<ModelState> = offered.iter().filter_map(|a| model.next_state(state, *a)).collect();
-                let mut handed = Vec::new();
+                let (mut handed, mut stepped_inside) = (Vec::new(), Vec::new());
                 model.successors(state, &mut actions, &mut |successor| {
                     // A caller that steps the model from inside gets its own
-                    // buffers, and the hook's are left alone.
+                    // buffers, and the hook's are left alone; a step from a
+                    // state other than the one expanded reads its own
+                    // durable state, not the one pinned for the expansion.
+                    stepped_inside.push(every_next_state(&model, successor));
                     model.successors(successor, &mut inner, &mut |_| {});
                     handed.push(successor.clone());
                 });
                 assert!(!handed.is_empty());
                 assert_eq!(handed, expected);
+                let stepped_outside: Vec<_> =
+                    handed.iter().map(|successor| every_next_state(&model, successor)).collect();
+                assert_eq!(stepped_inside, stepped_outside);
                 next_level.extend(handed);
             }
             level = next_level;

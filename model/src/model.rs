@@ -262,7 +262,13 @@ impl LifecycleModel {
         impl Drop for Unpin {
             fn drop(&mut self) {
                 EXPANDING.set(self.0);
-                let _ = DURABLE.try_with(|cache| cache.borrow_mut().as_mut().map(|durable| durable.pinned = false));
+                let _ = DURABLE.try_with(|cache| {
+                    if let Ok(mut cache) = cache.try_borrow_mut()
+                        && let Some(durable) = cache.as_mut()
+                    {
+                        durable.pinned = false;
+                    }
+                });
             }
         }
         self.with_durable(state, |durable| durable.pinned = true);

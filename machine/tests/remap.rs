@@ -116,7 +116,11 @@ fn rebasing_the_feed_keeps_differences_only_and_rewrites_content() {
 }
 
 #[test]
-fn a_remapped_state_drops_the_places_of_forgotten_operations_and_behaves_the_same() {
+fn a_remapped_state_with_forgotten_places_finds_every_operation_and_behaves_the_same() {
+    // `remap` drops the places forgotten operations left among the slots;
+    // that is representation only and not visible here. What is: every
+    // operation is still found by its id (through the rebuilt index), and
+    // the state behaves as the original.
     /// Renames nothing, but takes the renaming pass.
     struct Same;
     impl Remap<T> for Same {}

@@ -142,6 +142,47 @@ impl<D: Domain> State<D> {
         image
     }
 
+    /// Whether `self` and `other` have the same image ([`State::image`]),
+    /// compared in place: no image is built. They may still differ in what
+    /// an image leaves out (pending watchers and waits). A runtime that
+    /// persists images can tell with it whether a call changed anything
+    /// durable.
+    ///
+    /// ```
+    /// use oplife_machine::{Lifecycle, Limits, Request, State};
+    /// use oplife_machine::spec::OperationKind;
+    /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    /// # struct Small;
+    /// # impl oplife_machine::Domain for Small {
+    /// #     type OpId = u8; type WaitId = u8; type Result = (); type Error = ();
+    /// #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
+    /// # }
+    /// let lifecycle = Lifecycle::standard(Limits::default());
+    /// let mut state = State::<Small>::new();
+    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None };
+    /// lifecycle.apply(&mut state, register)?;
+    /// let before = state.clone();
+    /// lifecycle.apply(&mut state, Request::RegisterWatcher { id: 1 })?;
+    /// assert_ne!(state, before); // a watcher is pending...
+    /// assert!(state.same_image(&before)); // ...which an image leaves out
+    /// # Ok::<(), oplife_machine::LifecycleError<Small>>(())
+    /// ```
+    pub fn same_image(&self, other: &State<D>) -> bool {
+        let durable = |(a_id, a): (&D::OpId, &Operation<D>), (b_id, b): (&D::OpId, &Operation<D>)| {
+            a_id == b_id
+                && (a.kind, a.status, a.peer_ready, a.buffered, a.progress)
+                    == (b.kind, b.status, b.peer_ready, b.buffered, b.progress)
+                && a.last_progress == b.last_progress
+                && a.outcome == b.outcome
+        };
+        self.phase == other.phase
+            && self.feed.watermark == other.feed.watermark
+            && self.ops.len() == other.ops.len()
+            && self.retained == other.retained
+            && self.feed.entries == other.feed.entries
+            && self.ops.iter().zip(other.ops.iter()).all(|(a, b)| durable(a, b))
+    }
+
     /// Writes the state's image ([`State::image`]) over `image`, reusing
     /// its buffers: a runtime that captures images often, or compares them,
     /// allocates nothing once they have grown.

@@ -109,6 +109,9 @@ proptest! {
             let before = st.clone();
             let checked = lc.check(&st, &step);
             let applied = lc.apply(&mut st, step);
+            // Comparing images in place answers as building them does.
+            prop_assert_eq!(st.same_image(&before), st.image() == before.image());
+            prop_assert_eq!(before.same_image(&st), st.image() == before.image());
             // `check` answers exactly as `apply` does, and changes nothing.
             prop_assert_eq!(checked.as_ref().err(), applied.as_ref().err());
             match applied {

@@ -208,12 +208,11 @@ impl LifecycleModel {
     /// not journal must leave the durable state as it was.
     fn journal_replays(&self, before: &State<Tiny>, request: Request<Tiny>, after: &State<Tiny>) -> bool {
         self.with_durable(before, |durable| {
-            let Durable { resumed: Some(resumed), image, replayed, identical, images, .. } = durable else {
+            let Durable { resumed: Some(resumed), replayed, identical, .. } = durable else {
                 return false;
             };
             if !self.lifecycle.table().journaled(request.input()) {
-                after.image_into(&mut images.0);
-                return images.0 == *image;
+                return after.same_image(before);
             }
             // The machine is a function of its state and the request: when
             // the journal resumed `before` itself, replaying the request
@@ -225,9 +224,7 @@ impl LifecycleModel {
             if self.lifecycle.apply_with(replayed, request, &mut |_| {}).is_err() {
                 return false;
             }
-            after.image_into(&mut images.0);
-            replayed.image_into(&mut images.1);
-            images.1 == images.0
+            after.same_image(replayed)
         })
     }
 
@@ -243,7 +240,7 @@ impl LifecycleModel {
                     durable
                 }
                 Some(durable) if durable.before == *before => durable,
-                cached => self.resume(before, cached.map_or_else(Durable::buffers, Durable::into_buffers)),
+                cached => self.resume(before, cached.map_or_else(State::new, |durable| durable.replayed)),
             };
             read(cache.insert(durable))
         })
@@ -277,12 +274,11 @@ impl LifecycleModel {
     }
 
     /// The image of `before` resumed into a fresh registry, the rows it
-    /// fires and the refusal it meets recorded as covered (`buffers` from
-    /// the state expanded before).
-    fn resume(&self, before: &State<Tiny>, (replayed, images): Buffers) -> Durable {
-        let image = before.image();
+    /// fires and the refusal it meets recorded as covered (`replayed`: the
+    /// replay buffer of the state expanded before).
+    fn resume(&self, before: &State<Tiny>, replayed: State<Tiny>) -> Durable {
         let mut resumed = State::new();
-        let request = Request::Resume { image: Box::new(image.clone()) };
+        let request = Request::Resume { image: Box::new(before.image()) };
         let coverage = &self.coverage;
         let resumed =
             match self.lifecycle.apply_traced(&mut resumed, request, &mut |_| {}, &mut |row| coverage.row_fired(row)) {
@@ -292,22 +288,18 @@ impl LifecycleModel {
                     None
                 }
             };
-        let faithful = resumed.as_ref().is_some_and(|resumed| resumed.image() == image);
+        let faithful = resumed.as_ref().is_some_and(|resumed| resumed.same_image(before));
         let identical = resumed.as_ref() == Some(before);
-        Durable { before: before.clone(), resumed, image, faithful, identical, replayed, images, pinned: false }
+        Durable { before: before.clone(), resumed, faithful, identical, replayed, pinned: false }
     }
 }
 
-/// The buffers a [`Durable`] compares in, kept from state to state.
-type Buffers = (State<Tiny>, (Image<Tiny>, Image<Tiny>));
-
-/// The durable state a crash in `before` reopens: its image, resumed (`None`
+/// The durable state a crash in `before` reopens: its image resumed (`None`
 /// if the resume was refused), cached per thread for the state being
 /// expanded.
 struct Durable {
     before: State<Tiny>,
     resumed: Option<State<Tiny>>,
-    image: Image<Tiny>,
     /// Whether the resumed image is the image of `before`.
     faithful: bool,
     /// Whether the resumed state is `before` itself (nothing pending that
@@ -315,23 +307,9 @@ struct Durable {
     identical: bool,
     /// A buffer a call is replayed in.
     replayed: State<Tiny>,
-    /// Buffers for the images of the state a call made and of its replay.
-    images: (Image<Tiny>, Image<Tiny>),
     /// Whether it is the durable state of the state being expanded
     /// ([`LifecycleModel::expanding`]).
     pinned: bool,
-}
-
-impl Durable {
-    /// New, empty buffers.
-    fn buffers() -> Buffers {
-        let empty = State::new();
-        (State::new(), (empty.image(), empty.image()))
-    }
-
-    fn into_buffers(self) -> Buffers {
-        (self.replayed, self.images)
-    }
 }
 
 thread_local! {

@@ -234,15 +234,21 @@ impl LifecycleModel {
     fn with_durable<R>(&self, before: &State<Tiny>, read: impl FnOnce(&mut Durable) -> R) -> R {
         DURABLE.with(|cache| {
             let mut cache = cache.borrow_mut();
-            let durable = match cache.take() {
+            // The cached state is read in place: moving it out and back
+            // copied three machine states on every call.
+            let current = match cache.as_ref() {
                 Some(durable) if durable.pinned && EXPANDING.get() == address(before) => {
                     debug_assert!(durable.before == *before, "the pinned durable state is of another state");
-                    durable
+                    true
                 }
-                Some(durable) if durable.before == *before => durable,
-                cached => self.resume(before, cached.map_or_else(State::new, |durable| durable.replayed)),
+                Some(durable) => durable.before == *before,
+                None => false,
             };
-            read(cache.insert(durable))
+            if !current {
+                let replayed = cache.take().map_or_else(State::new, |durable| durable.replayed);
+                *cache = Some(self.resume(before, replayed));
+            }
+            read(cache.get_or_insert_with(|| self.resume(before, State::new())))
         })
     }
 

@@ -129,7 +129,9 @@ impl LifecycleModel {
         let result = self
             .lifecycle
             .apply_traced(&mut next.machine, request, &mut |o| out.push(o), &mut |row| coverage.row_fired(row));
-        match result {
+        // A refusal is read where the machine wrote it, not moved out
+        // first: most calls the search makes are refused.
+        match &result {
             Err(error) => {
                 coverage.error_produced(error.kind());
                 if action.replaces_process() {
@@ -159,7 +161,7 @@ impl LifecycleModel {
                         next.witnessed |= witness::RETRY_REPEAT;
                     }
                 }
-                Err(error)
+                result
             }
             Ok(()) => {
                 observe(state, next, action, out);

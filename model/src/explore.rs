@@ -43,21 +43,21 @@ pub struct Progress {
     pub done: AtomicBool,
 }
 
-/// A model the search expands one state at a time: each successor is
-/// handed over by reference, so a model can build them all in one buffer
-/// and the search copies only those it keeps.
+/// A model the search expands one state at a time: the successors are
+/// handed over by reference, together, so a model can build them in
+/// buffers it keeps, and the search looks them all up in its table at once
+/// and copies only those it keeps.
 pub trait Expand: Model {
-    /// Calls `each` with every successor of `state`, in the order of its
-    /// actions: the states `next_state` returns for them (`actions` is a
-    /// buffer). The default asks `actions` and `next_state`.
-    fn successors(&self, state: &Self::State, actions: &mut Vec<Self::Action>, each: &mut dyn FnMut(&Self::State)) {
+    /// Calls `each` with the successors of `state`, in the order of its
+    /// actions, in one or more slices: the states `next_state` returns for
+    /// them (`actions` is a buffer). The default asks `actions` and
+    /// `next_state`, and hands all the successors over in one slice.
+    fn successors(&self, state: &Self::State, actions: &mut Vec<Self::Action>, each: &mut dyn FnMut(&[Self::State])) {
         actions.clear();
         self.actions(state, actions);
-        for action in actions.drain(..) {
-            if let Some(successor) = self.next_state(state, action) {
-                each(&successor);
-            }
-        }
+        let successors: Vec<Self::State> =
+            actions.drain(..).filter_map(|action| self.next_state(state, action)).collect();
+        each(&successors);
     }
 }
 
@@ -255,7 +255,7 @@ where
     M::State: Clone + Hash,
 {
     let mut share = Share { next: Vec::new(), overflow: Vec::new(), generated: 0 };
-    let (mut actions, mut filling) = (Vec::new(), Vec::with_capacity(CHUNK));
+    let (mut actions, mut filling, mut prints) = (Vec::new(), Vec::with_capacity(CHUNK), Vec::new());
     while !seen.crowded() && !found.stopped() {
         let Some(taken) = level.get(cursor.fetch_add(1, Ordering::Relaxed)) else { break };
         let chunk = std::mem::take(&mut *taken.lock().unwrap_or_else(PoisonError::into_inner));
@@ -274,19 +274,31 @@ where
             if found.stopped() {
                 break;
             }
-            model.successors(&state, &mut actions, &mut |successor| {
-                if !model.within_boundary(successor) {
-                    return;
-                }
-                share.generated += 1;
-                let print = fingerprint(successor);
-                match seen.insert(print) {
-                    Inserted::New => filling.push(successor.clone()),
-                    Inserted::Seen => {}
-                    Inserted::Full => share.overflow.push((print, successor.clone())),
-                }
-                if filling.len() == CHUNK {
-                    share.next.push(Mutex::new(std::mem::replace(&mut filling, Vec::with_capacity(CHUNK))));
+            model.successors(&state, &mut actions, &mut |successors| {
+                // Every fingerprint first, and a read of the place each
+                // would take, none waiting for another: in a table larger
+                // than the caches each read is a miss, and so they overlap
+                // instead of coming one at a time.
+                prints.clear();
+                prints.extend(
+                    successors
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, successor)| model.within_boundary(successor))
+                        .map(|(at, successor)| (fingerprint(successor), at)),
+                );
+                seen.touch(prints.iter().map(|(print, _)| *print));
+                for &(print, at) in &prints {
+                    let Some(successor) = successors.get(at) else { continue };
+                    share.generated += 1;
+                    match seen.insert(print) {
+                        Inserted::New => filling.push(successor.clone()),
+                        Inserted::Seen => {}
+                        Inserted::Full => share.overflow.push((print, successor.clone())),
+                    }
+                    if filling.len() == CHUNK {
+                        share.next.push(Mutex::new(std::mem::replace(&mut filling, Vec::with_capacity(CHUNK))));
+                    }
                 }
             });
         }
@@ -336,6 +348,17 @@ impl Seen {
     /// Whether the table is half full: time to grow it.
     fn crowded(&self) -> bool {
         self.len().saturating_mul(2) >= self.places.len()
+    }
+
+    /// Reads the place where each of `prints` would go first, so that the
+    /// reads of [`Seen::insert`] find them in the cache.
+    fn touch(&self, prints: impl Iterator<Item = u64>) {
+        let mask = self.places.len().saturating_sub(1);
+        let mut any = 0;
+        for print in prints {
+            any |= self.places.get(print as usize & mask).map_or(0, |place| place.load(Ordering::Relaxed));
+        }
+        std::hint::black_box(any);
     }
 
     /// Inserts `print` (never 0).

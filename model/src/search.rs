@@ -15,8 +15,9 @@ use crate::state::ModelState;
 
 /// The buffers a thread's steps reuse from call to call.
 struct Scratch {
-    /// The successor, built in place from a copy of the state expanded.
-    next: ModelState,
+    /// The successors of the state expanded, each built in place from a
+    /// copy of it; the buffers past those filled are spare.
+    next: Vec<ModelState>,
     /// The machine's outputs.
     out: Vec<Output<Tiny>>,
     /// A second candidate for the successor's representative.
@@ -26,7 +27,7 @@ struct Scratch {
 thread_local! {
     /// This thread's buffers.
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
-        next: ModelState::initial(0, 0),
+        next: Vec::new(),
         out: Vec::new(),
         spare: ModelState::initial(0, 0),
     });
@@ -37,9 +38,7 @@ thread_local! {
 fn with_scratch<R>(work: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut scratch) => work(&mut scratch),
-        Err(_) => {
-            work(&mut Scratch { next: ModelState::initial(0, 0), out: Vec::new(), spare: ModelState::initial(0, 0) })
-        }
+        Err(_) => work(&mut Scratch { next: Vec::new(), out: Vec::new(), spare: ModelState::initial(0, 0) }),
     })
 }
 
@@ -88,26 +87,37 @@ impl LifecycleModel {
 }
 
 impl Expand for LifecycleModel {
-    /// Builds every successor in one buffer of this thread: a refused call,
-    /// most of them, copies nothing, and an accepted one is copied back
-    /// over from the state into buffers that keep their capacity. The
-    /// search copies out only the successors it has not seen.
-    fn successors(&self, state: &ModelState, actions: &mut Vec<Action>, each: &mut dyn FnMut(&ModelState)) {
+    /// Builds the successors in buffers of this thread, each in the next
+    /// from a copy of the state: a refused call, most of them, copies
+    /// nothing and leaves its buffer for the next action; the buffers keep
+    /// their capacity from state to state. They are handed over together,
+    /// and the search copies out only those it has not seen.
+    fn successors(&self, state: &ModelState, actions: &mut Vec<Action>, each: &mut dyn FnMut(&[ModelState])) {
         self.expanding(&state.machine, || {
             with_scratch(|scratch| {
                 let Scratch { next, out, spare } = scratch;
-                next.clone_from(state);
                 actions.clear();
                 self.actions(state, actions);
+                let mut filled = 0;
+                let mut fresh = true;
                 for action in actions.drain(..) {
+                    if filled == next.len() {
+                        next.push(state.clone());
+                    } else if fresh && let Some(buffer) = next.get_mut(filled) {
+                        buffer.clone_from(state);
+                    }
+                    let Some(buffer) = next.get_mut(filled) else { continue };
+                    fresh = false;
                     // A refusal leaves the buffer holding the state: the machine
                     // cannot change on one, nor the environment.
-                    if self.successor_into(state, action, next, out, spare) {
-                        each(next);
-                        next.clone_from(state);
+                    if self.successor_into(state, action, buffer, out, spare) {
+                        filled += 1;
+                        fresh = true;
+                    } else {
+                        debug_assert!(buffer.same_as(state), "the buffer does not hold the state after {action}");
                     }
-                    debug_assert!(next.same_as(state), "the buffer does not hold the state after {action}");
                 }
+                each(next.get(..filled).unwrap_or_default());
             })
         });
     }
@@ -245,14 +255,17 @@ mod tests {
                 model.actions(state, &mut offered);
                 let expected: Vec<ModelState> = offered.iter().filter_map(|a| model.next_state(state, *a)).collect();
                 let (mut handed, mut stepped_inside) = (Vec::new(), Vec::new());
-                model.successors(state, &mut actions, &mut |successor| {
-                    // A caller that steps the model from inside gets its own
-                    // buffers, and the hook's are left alone; a step from a
-                    // state other than the one expanded reads its own
-                    // durable state, not the one pinned for the expansion.
-                    stepped_inside.push(every_next_state(&model, successor));
-                    model.successors(successor, &mut inner, &mut |_| {});
-                    handed.push(successor.clone());
+                model.successors(state, &mut actions, &mut |successors| {
+                    for successor in successors {
+                        // A caller that steps the model from inside gets its
+                        // own buffers, and the hook's are left alone; a step
+                        // from a state other than the one expanded reads its
+                        // own durable state, not the one pinned for the
+                        // expansion.
+                        stepped_inside.push(every_next_state(&model, successor));
+                        model.successors(successor, &mut inner, &mut |_| {});
+                        handed.push(successor.clone());
+                    }
                 });
                 assert!(!handed.is_empty());
                 assert_eq!(handed, expected);

@@ -279,17 +279,12 @@ where
                 // would take, none waiting for another: in a table larger
                 // than the caches each read is a miss, and so they overlap
                 // instead of coming one at a time.
+                // (`None`: beyond the model's boundary, not explored.)
                 prints.clear();
-                prints.extend(
-                    successors
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, successor)| model.within_boundary(successor))
-                        .map(|(at, successor)| (fingerprint(successor), at)),
-                );
-                seen.touch(prints.iter().map(|(print, _)| *print));
-                for &(print, at) in &prints {
-                    let Some(successor) = successors.get(at) else { continue };
+                prints.extend(successors.iter().map(|s| model.within_boundary(s).then(|| fingerprint(s))));
+                seen.touch(prints.iter().flatten().copied());
+                for (successor, print) in successors.iter().zip(&prints) {
+                    let Some(print) = *print else { continue };
                     share.generated += 1;
                     match seen.insert(print) {
                         Inserted::New => filling.push(successor.clone()),

@@ -1,6 +1,7 @@
-//! The exhaustive search `check` runs: breadth-first, one level at a time,
-//! over the states of a [`stateright::Model`], keeping only a fingerprint of
-//! each state it has seen.
+//! The exhaustive searches `check` runs over the states of a
+//! [`stateright::Model`], keeping only a fingerprint of each state they have
+//! seen: breadth first, one level at a time ([`explore`]), or depth first
+//! ([`explore_depth_first`], the default of `check`).
 //!
 //! stateright's breadth-first checker does the same search; this one does
 //! not copy the path to every successor (each pending state of stateright's
@@ -16,6 +17,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use stateright::{Expectation, Model, Property};
+
+mod depth_first;
 
 /// What an exploration found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +40,10 @@ pub struct Exploration {
 pub struct Progress {
     /// Unique states seen so far.
     pub unique: AtomicUsize,
-    /// The level being expanded.
+    /// The level being expanded (breadth first).
     pub depth: AtomicUsize,
+    /// The longest path followed so far (depth first).
+    pub longest_path: AtomicUsize,
     /// Set when the exploration is over.
     pub done: AtomicBool,
 }
@@ -102,6 +107,24 @@ where
     M::State: Clone + Hash + Send + Sync,
 {
     explore_from(model, threads, progress, 1 << 16, false)
+}
+
+/// Like [`explore`], depth first: each thread expands the state it made
+/// last (see the module `depth_first`). The same states are reached and
+/// checked; `depth` is the longest path a thread followed.
+pub fn explore_depth_first<M>(model: &M, threads: usize, progress: &Progress) -> Exploration
+where
+    M: Expand + Sync,
+    M::State: Clone + Hash + Send + Sync,
+{
+    struct Done<'a>(&'a AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let _done = Done(&progress.done);
+    depth_first::explore_depth_first(model, threads, progress, 1 << 16)
 }
 
 /// Like [`explore`], but stops at the first state that violates an
@@ -414,7 +437,12 @@ pub fn report_progress(progress: &Progress) {
         if !progress.done.load(Ordering::Relaxed) && last.0.elapsed() >= EVERY {
             let unique = progress.unique.load(Ordering::Relaxed);
             let rate = unique.saturating_sub(last.1) as f64 / last.0.elapsed().as_secs_f64();
-            eprintln!("  {unique} unique states, {rate:.0}/s, depth {}", progress.depth.load(Ordering::Relaxed));
+            match progress.longest_path.load(Ordering::Relaxed) {
+                0 => {
+                    eprintln!("  {unique} unique states, {rate:.0}/s, depth {}", progress.depth.load(Ordering::Relaxed))
+                }
+                path => eprintln!("  {unique} unique states, {rate:.0}/s, longest path {path}"),
+            }
             last = (Instant::now(), unique);
         }
     }
@@ -481,6 +509,33 @@ mod tests {
             assert!(progress.done.load(Ordering::Relaxed));
             assert_eq!(progress.unique.load(Ordering::Relaxed), side * side);
         }
+    }
+
+    #[test]
+    fn depth_first_sees_every_point_once_whatever_the_table_and_threads() {
+        let side = usize::from(SIDE);
+        for (threads, places) in [(1, 1 << 16), (2, 1 << 16), (1, 16), (2, 16), (3, 16)] {
+            let progress = Progress::default();
+            let found = depth_first::explore_depth_first(&Grid, threads, &progress, places);
+            assert_eq!(found.unique, side * side, "{threads} threads, {places} places");
+            assert_eq!(found.generated, 1 + side * side + 2 * side * (side - 1), "{threads} threads, {places} places");
+            assert_eq!(found.violated, BTreeSet::from(["not the far corner"]));
+            // A path along the edge and up reaches the far corner in as many
+            // steps as breadth first; depth first goes no shorter.
+            assert!(found.depth >= 2 * side - 1, "{} with {threads} threads", found.depth);
+            assert_eq!(progress.unique.load(Ordering::Relaxed), side * side);
+        }
+        // One state whose thousand successors find a table of 16 places full.
+        for threads in [1, 2] {
+            let explored = depth_first::explore_depth_first(&Fan, threads, &Progress::default(), 16);
+            assert_eq!((explored.unique, explored.generated, explored.depth), (1001, 1001, 2));
+        }
+        let progress = Progress::default();
+        assert_eq!(
+            explore_depth_first(&Line, 2, &progress).violated,
+            BTreeSet::from(["below ten", "below five hundred"])
+        );
+        assert!(progress.done.load(Ordering::Relaxed));
     }
 
     /// A line of a thousand states, the eleventh of which breaks a rule.

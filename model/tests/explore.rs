@@ -1,11 +1,11 @@
-//! The check's own breadth-first search visits exactly the states
-//! stateright's does, and finds the same violations.
+//! The check's own searches, breadth first and depth first, visit exactly
+//! the states stateright's does, and find the same violations.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeSet;
 
-use oplife_model::explore::{Progress, explore};
+use oplife_model::explore::{Progress, explore, explore_depth_first};
 use oplife_model::mutants::CATALOGUE;
 use oplife_model::{LifecycleModel, ModelConfig};
 use stateright::{Checker, Expectation, Model};
@@ -17,6 +17,12 @@ fn both(model: LifecycleModel) -> BTreeSet<&'static str> {
     let theirs = model.clone().checker().threads(2).spawn_bfs().join();
     assert_eq!(ours.unique, theirs.unique_state_count(), "unique states");
     assert_eq!(ours.generated, theirs.state_count(), "generated states");
+    let depth_first = explore_depth_first(&model, 2, &Progress::default());
+    assert_eq!(
+        (depth_first.unique, depth_first.generated, &depth_first.violated),
+        (ours.unique, ours.generated, &ours.violated),
+        "depth first"
+    );
     let discovered: BTreeSet<&'static str> = model
         .properties()
         .iter()

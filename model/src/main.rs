@@ -171,6 +171,10 @@ struct CheckArgs {
     /// Skip the mutant catalogue.
     #[arg(long)]
     no_mutants: bool,
+    /// Search level by level instead of depth first: the same states, and the report gives the
+    /// depth of the farthest one, but every state of a level waits in memory.
+    #[arg(long, conflicts_with = "simulate")]
+    breadth_first: bool,
     /// Check a mutant of the catalogue instead of the shipped table, to see how it is caught (exits 1).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CATALOGUE.iter().map(|m| m.name)))]
     mutant: Option<String>,
@@ -259,6 +263,7 @@ fn check_command(args: &CheckArgs) -> ExitCode {
         progress: true,
         symmetry: !args.search.no_symmetry,
         threads: args.search.threads(),
+        breadth_first: args.breadth_first,
         ..CheckOptions::new(args.model.config())
     };
     let started = std::time::Instant::now();

@@ -38,6 +38,7 @@ fn help_and_version_go_to_stdout_with_exit_0() {
         "--seed",
         "--threads",
         "--mutant",
+        "--breadth-first",
     ] {
         assert!(check.contains(flag), "check --help does not explain {flag}");
     }
@@ -59,6 +60,7 @@ fn usage_errors_exit_2() {
         &["check", "--threads", "1000"],
         &["table", "--matrix", "--mermaid"],
         &["check", "--mutant", "no-such-mutant"],
+        &["check", "--simulate", "--breadth-first"],
         &["frobnicate"],
     ] {
         let output = run(args);
@@ -74,6 +76,19 @@ fn a_configuration_that_cannot_reach_something_passes_and_says_so() {
     let text = stdout(&output);
     assert!(text.contains("not applicable here  sometimes: a record is evicted (no more ids than retained records)"));
     assert!(text.contains("RESULT: ok"));
+}
+
+#[test]
+fn both_searches_reach_the_same_states_and_say_what_their_depth_means() {
+    let args = ["check", "--ops", "2", "--waits", "1", "--watchers", "1", "--no-mutants"];
+    let unique = |text: &str| text.lines().find(|line| line.starts_with("unique states:")).map(str::to_owned);
+    let depth_first = stdout(&run(&args));
+    let breadth_first = stdout(&run(&[&args[..], &["--breadth-first"]].concat()));
+    assert!(depth_first.contains("longest path:") && !depth_first.contains("max depth:"), "{depth_first}");
+    assert!(breadth_first.contains("max depth:") && !breadth_first.contains("longest path:"), "{breadth_first}");
+    assert!(unique(&depth_first).is_some());
+    assert_eq!(unique(&depth_first), unique(&breadth_first));
+    assert!(depth_first.contains("RESULT: ok") && breadth_first.contains("RESULT: ok"));
 }
 
 #[test]

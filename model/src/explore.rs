@@ -117,12 +117,6 @@ where
     M: Expand + Sync,
     M::State: Clone + Hash + Send + Sync,
 {
-    struct Done<'a>(&'a AtomicBool);
-    impl Drop for Done<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
     let _done = Done(&progress.done);
     depth_first::explore_depth_first(model, threads, progress, 1 << 16)
 }
@@ -140,6 +134,15 @@ where
     explore_from(model, threads, progress, 1 << 12, true)
 }
 
+/// Sets a progress's `done` when dropped, unwinding included.
+struct Done<'a>(&'a AtomicBool);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// [`explore`] with a seen table of `places` places to start with.
 fn explore_from<M>(
     model: &M,
@@ -152,12 +155,6 @@ where
     M: Expand + Sync,
     M::State: Clone + Hash + Send + Sync,
 {
-    struct Done<'a>(&'a AtomicBool);
-    impl Drop for Done<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
     let _done = Done(&progress.done);
     let always: Vec<Property<M>> =
         model.properties().into_iter().filter(|p| p.expectation == Expectation::Always).collect();
@@ -249,6 +246,19 @@ impl Found {
     fn stopped(&self) -> bool {
         self.stopped.load(Ordering::Relaxed)
     }
+
+    /// Checks the `always` properties on `state`, recording those it
+    /// violates (and stopping the search, if it stops at the first).
+    fn check<M: Model>(&self, model: &M, always: &[Property<M>], state: &M::State) {
+        for property in always {
+            if !(property.condition)(model, state) {
+                self.violated.lock().unwrap_or_else(PoisonError::into_inner).insert(property.name);
+                if self.stop_at_violation {
+                    self.stopped.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    }
 }
 
 /// What one thread's turn at a level gave.
@@ -286,26 +296,12 @@ where
             if found.stopped() {
                 break;
             }
-            for property in always {
-                if !(property.condition)(model, &state) {
-                    found.violated.lock().unwrap_or_else(PoisonError::into_inner).insert(property.name);
-                    if found.stop_at_violation {
-                        found.stopped.store(true, Ordering::Relaxed);
-                    }
-                }
-            }
+            found.check(model, always, &state);
             if found.stopped() {
                 break;
             }
             model.successors(&state, &mut actions, &mut |successors| {
-                // Every fingerprint first, and a read of the place each
-                // would take, none waiting for another: in a table larger
-                // than the caches each read is a miss, and so they overlap
-                // instead of coming one at a time.
-                // (`None`: beyond the model's boundary, not explored.)
-                prints.clear();
-                prints.extend(successors.iter().map(|s| model.within_boundary(s).then(|| fingerprint(s))));
-                seen.touch(prints.iter().flatten().copied());
+                seen.fingerprint(model, successors, &mut prints);
                 for (successor, print) in successors.iter().zip(&prints) {
                     let Some(print) = *print else { continue };
                     share.generated += 1;
@@ -377,6 +373,20 @@ impl Seen {
             any |= self.places.get(print as usize & mask).map_or(0, |place| place.load(Ordering::Relaxed));
         }
         std::hint::black_box(any);
+    }
+
+    /// Puts the fingerprint of each of `successors` in `prints` (`None`:
+    /// beyond the model's boundary, not explored), then reads the place
+    /// each would take, none waiting for another: in a table larger than
+    /// the caches each read is a miss, and so they overlap instead of
+    /// coming one at a time.
+    fn fingerprint<M: Model>(&self, model: &M, successors: &[M::State], prints: &mut Vec<Option<u64>>)
+    where
+        M::State: Hash,
+    {
+        prints.clear();
+        prints.extend(successors.iter().map(|s| model.within_boundary(s).then(|| fingerprint(s))));
+        self.touch(prints.iter().flatten().copied());
     }
 
     /// Inserts `print` (never 0).

@@ -181,15 +181,9 @@ where
     while pool.take(&mut stack) {
         while let Some((state, depth)) = stack.pop() {
             share.deepest = share.deepest.max(depth);
-            for property in always {
-                if !(property.condition)(model, &state) {
-                    found.violated.lock().unwrap_or_else(PoisonError::into_inner).insert(property.name);
-                }
-            }
+            found.check(model, always, &state);
             model.successors(&state, &mut actions, &mut |successors| {
-                prints.clear();
-                prints.extend(successors.iter().map(|s| model.within_boundary(s).then(|| fingerprint(s))));
-                seen.touch(prints.iter().flatten().copied());
+                seen.fingerprint(model, successors, &mut prints);
                 for (successor, print) in successors.iter().zip(&prints) {
                     let Some(print) = *print else { continue };
                     share.generated += 1;

@@ -301,19 +301,18 @@ where
                 break;
             }
             model.successors(&state, &mut actions, &mut |successors| {
-                seen.fingerprint(model, successors, &mut prints);
-                for (successor, print) in successors.iter().zip(&prints) {
-                    let Some(print) = *print else { continue };
-                    share.generated += 1;
-                    match seen.insert(print) {
-                        Inserted::New => filling.push(successor.clone()),
-                        Inserted::Seen => {}
-                        Inserted::Full => share.overflow.push((print, successor.clone())),
-                    }
-                    if filling.len() == CHUNK {
-                        share.next.push(Mutex::new(std::mem::replace(&mut filling, Vec::with_capacity(CHUNK))));
-                    }
-                }
+                share.generated += seen.admit(
+                    model,
+                    successors,
+                    &mut prints,
+                    |successor| {
+                        filling.push(successor.clone());
+                        if filling.len() == CHUNK {
+                            share.next.push(Mutex::new(std::mem::replace(&mut filling, Vec::with_capacity(CHUNK))));
+                        }
+                    },
+                    |print, successor| share.overflow.push((print, successor.clone())),
+                );
             });
         }
         progress.unique.store(seen.len(), Ordering::Relaxed);
@@ -375,18 +374,40 @@ impl Seen {
         std::hint::black_box(any);
     }
 
-    /// Puts the fingerprint of each of `successors` in `prints` (`None`:
-    /// beyond the model's boundary, not explored), then reads the place
-    /// each would take, none waiting for another: in a table larger than
-    /// the caches each read is a miss, and so they overlap instead of
-    /// coming one at a time.
-    fn fingerprint<M: Model>(&self, model: &M, successors: &[M::State], prints: &mut Vec<Option<u64>>)
+    /// Inserts the fingerprint of each of `successors` within the model's
+    /// boundary, calling `new` with each not seen before and `full` with
+    /// each that found the table full (and its fingerprint); returns how
+    /// many were within the boundary. `prints` is a buffer.
+    ///
+    /// Every fingerprint is taken first, and the place each would take is
+    /// read, none waiting for another: in a table larger than the caches
+    /// each read is a miss, and so they overlap instead of coming one at a
+    /// time.
+    fn admit<M: Model>(
+        &self,
+        model: &M,
+        successors: &[M::State],
+        prints: &mut Vec<Option<u64>>,
+        mut new: impl FnMut(&M::State),
+        mut full: impl FnMut(u64, &M::State),
+    ) -> usize
     where
         M::State: Hash,
     {
         prints.clear();
         prints.extend(successors.iter().map(|s| model.within_boundary(s).then(|| fingerprint(s))));
         self.touch(prints.iter().flatten().copied());
+        let mut within = 0;
+        for (successor, print) in successors.iter().zip(prints.iter()) {
+            let Some(print) = *print else { continue };
+            within += 1;
+            match self.insert(print) {
+                Inserted::New => new(successor),
+                Inserted::Seen => {}
+                Inserted::Full => full(print, successor),
+            }
+        }
+        within
     }
 
     /// Inserts `print` (never 0).

@@ -28,8 +28,9 @@ struct Shared<S> {
     idle: usize,
     /// Threads of this turn.
     threads: usize,
-    /// Set when the turn ends: every state is expanded, the seen table is
-    /// crowded, or a violation stops the search.
+    /// Set when the turn ends: every state is expanded, or the seen table
+    /// is crowded. (This search never stops at a violation: it records
+    /// every property violated.)
     over: bool,
 }
 
@@ -137,7 +138,7 @@ where
             overflow.extend(share.overflow);
         }
         let waiting = !pool.lock().states.is_empty();
-        if found.stopped() || !waiting && overflow.is_empty() && !seen.crowded() {
+        if !waiting && overflow.is_empty() && !seen.crowded() {
             break;
         }
         seen.grow(overflow.len());
@@ -183,25 +184,22 @@ where
             share.deepest = share.deepest.max(depth);
             found.check(model, always, &state);
             model.successors(&state, &mut actions, &mut |successors| {
-                seen.fingerprint(model, successors, &mut prints);
-                for (successor, print) in successors.iter().zip(&prints) {
-                    let Some(print) = *print else { continue };
-                    share.generated += 1;
-                    match seen.insert(print) {
-                        Inserted::New => {
-                            let copy = match spare.pop() {
-                                Some(mut buffer) => {
-                                    buffer.clone_from(successor);
-                                    buffer
-                                }
-                                None => successor.clone(),
-                            };
-                            stack.push((copy, depth + 1));
-                        }
-                        Inserted::Seen => {}
-                        Inserted::Full => share.overflow.push((print, successor.clone(), depth + 1)),
-                    }
-                }
+                share.generated += seen.admit(
+                    model,
+                    successors,
+                    &mut prints,
+                    |successor| {
+                        let copy = match spare.pop() {
+                            Some(mut buffer) => {
+                                buffer.clone_from(successor);
+                                buffer
+                            }
+                            None => successor.clone(),
+                        };
+                        stack.push((copy, depth + 1));
+                    },
+                    |print, successor| share.overflow.push((print, successor.clone(), depth + 1)),
+                );
             });
             spare.push(state);
             expanded += 1;
@@ -209,7 +207,7 @@ where
                 progress.unique.store(seen.len(), Ordering::Relaxed);
                 progress.longest_path.fetch_max(share.deepest, Ordering::Relaxed);
             }
-            if seen.crowded() || found.stopped() {
+            if seen.crowded() {
                 pool.end(&mut stack);
                 return share;
             }

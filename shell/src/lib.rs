@@ -78,7 +78,7 @@ pub use durable::{
 pub use error::{CursorRefusal, OpsLifecycleError, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
-pub use lock::StateLock;
+pub use lock::{RegistryLock, StateLock};
 pub use oplife_machine::Outcome;
 pub use oplife_spec::Retry;
 pub use registry::{HeldHandles, RuntimeOpsLifecycleRegistry};

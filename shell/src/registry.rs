@@ -3,7 +3,7 @@
 //! owns only I/O concerns (watcher channels, wait futures, timestamps, peer
 //! handles, snapshots). It decides nothing about legality.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use oplife_machine::Request;
 
@@ -11,7 +11,7 @@ use crate::config::{ConfigError, OpsLifecycleConfig};
 use crate::error::OpsLifecycleError;
 use crate::events::{OperationEvents, Publisher};
 use crate::feed::FeedPage;
-use crate::lock::StateLock;
+use crate::lock::{RegistryLock, StateLock};
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::{Call, Deliveries, RegistryState};
 use crate::types::{RestorePolicy, ShellDomain, WaitRequestId};
@@ -59,7 +59,7 @@ pub struct HeldHandles {
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = RwLock<RegistryState>> {
+pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = RegistryLock<RegistryState>> {
     state: L,
     /// The state's queue of dropped watches, checked before a read.
     dropped: Arc<DroppedWatchers>,

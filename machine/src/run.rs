@@ -124,17 +124,13 @@ impl<D: Domain> Run<'_, D> {
                         st.ops.remove_at(pos, id);
                     }
                 }
-                Effect::EvictOverflow => {
-                    // Eviction leaves the other slots where they are unless
-                    // it compacts them: only then is `id` looked up again.
-                    let slots = st.ops.slots.len();
-                    self.evict_overflow(st);
-                    slot = match slot {
-                        Some(pos) if st.ops.slots.len() == slots => st.ops.at(pos).map(|_| pos),
-                        _ => st.ops.position(id),
-                    };
-                }
                 effect => self.operation_effect(st, *effect, id, slot, &mut outcome, &mut payload),
+            }
+            if *effect == Effect::EvictOverflow {
+                // Eviction leaves the other slots where they are unless it
+                // compacts them: `id` is looked up again only if its slot
+                // no longer holds it.
+                slot = st.ops.position_from(slot, id);
             }
         }
     }

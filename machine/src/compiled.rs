@@ -26,6 +26,8 @@ pub(crate) struct Compiled {
     op_rows: Vec<Vec<RowId>>,
     registry_rows: Vec<Vec<RowId>>,
     refusals: Vec<ErrorKind>,
+    /// Per (input, phase): the error a gate of the phase refuses it with.
+    gates: Vec<Option<ErrorKind>>,
     outcome_of: [Option<OutcomeKind>; STATUSES],
     runs: Vec<Runs>,
     /// Per input: whether every transition it makes builds the same outcome
@@ -59,6 +61,11 @@ impl Compiled {
                 refusals.push(table.refusal(input, status));
             }
         }
+        let gates = Input::ALL
+            .into_iter()
+            .flat_map(|input| Phase::ALL.into_iter().map(move |phase| (input, phase)))
+            .map(|(input, phase)| table.gate(input, phase))
+            .collect();
         let mut outcome_of = [None; STATUSES];
         for status in Status::ALL {
             outcome_of[status.index()] = table.outcome_of(status);
@@ -84,7 +91,7 @@ impl Compiled {
                 })
             })
             .collect();
-        Compiled { table, op_rows, registry_rows, refusals, outcome_of, runs, one_outcome, limits }
+        Compiled { table, op_rows, registry_rows, refusals, gates, outcome_of, runs, one_outcome, limits }
     }
 
     /// What `row`'s effects need decided before the first change.
@@ -124,6 +131,11 @@ impl Compiled {
     /// The error `input` gets from `status` when no row allows it.
     pub(crate) fn refusal(&self, input: Input, status: Status) -> ErrorKind {
         self.refusals.get(input.index() * STATUSES + status.index()).copied().unwrap_or(ErrorKind::Internal)
+    }
+
+    /// The error the gate of `phase` refuses `input` with, if it does.
+    pub(crate) fn gate(&self, input: Input, phase: Phase) -> Option<ErrorKind> {
+        self.gates.get(input.index() * PHASES + phase as usize).copied().flatten()
     }
 
     /// The outcome variant the table gives `status`.

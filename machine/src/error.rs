@@ -96,6 +96,10 @@ pub enum LifecycleError<D: Domain> {
     /// table built by [`crate::Lifecycle::new_unchecked`]).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The registry is sealed: a newer owner holds its durable store, and
+    /// only dropping a watch or a wait is still admitted.
+    #[error("the registry is sealed: a newer owner holds its store")]
+    Sealed,
 }
 
 impl<D: Domain> LifecycleError<D> {
@@ -128,6 +132,7 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::PeerExpectationMismatch { .. } => ErrorKind::PeerExpectationMismatch,
             LifecycleError::RegistryInUse => ErrorKind::RegistryInUse,
             LifecycleError::InvalidImage(_) => ErrorKind::InvalidImage,
+            LifecycleError::Sealed => ErrorKind::Sealed,
             LifecycleError::Internal(_) => ErrorKind::Internal,
         }
     }

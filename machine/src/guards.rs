@@ -76,6 +76,7 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
             E::PeerExpectationMismatch { id, kind, expects_peer }
         }
         (ErrorKind::RegistryInUse, _) => E::RegistryInUse,
+        (ErrorKind::Sealed, _) => E::Sealed,
         (ErrorKind::InvalidImage, Subject::Image(why)) => E::InvalidImage(why),
         (kind, subject) => E::Internal(format!("refusal {kind} of {input} cannot name {subject:?}")),
     }

@@ -189,7 +189,8 @@ impl Lifecycle {
             | Request::BeginWait { .. }
             | Request::CancelWait { .. }
             | Request::Restore { .. }
-            | Request::Resume { .. } => select_registry_row(&self.compiled, state, request),
+            | Request::Resume { .. }
+            | Request::Seal => select_registry_row(&self.compiled, state, request),
             _ => match request.clone().into_operation() {
                 Ok((input, id, payload)) => {
                     let slot = state.ops.position(&id);

@@ -8,7 +8,7 @@ use crate::compiled::Compiled;
 
 use crate::error::LifecycleError;
 use crate::feed::Feed;
-use crate::guards::{refusal, registry_guard};
+use crate::guards::{Subject, refusal, registry_guard};
 use crate::image::Image;
 use crate::operations::Operation;
 use crate::outcome::Domain;
@@ -181,6 +181,9 @@ pub(crate) fn select_registry_row<D: Domain>(
     request: &Request<D>,
 ) -> Result<RowId, LifecycleError<D>> {
     let input = request.input();
+    if let Some(kind) = lc.gate(input, st.phase) {
+        return Err(refusal(kind, input, Subject::Registry));
+    }
     let mut first_refusal = None;
     for &row in lc.registry_rows(input, st.phase) {
         let failed = lc.table().rows[row.0]

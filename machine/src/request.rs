@@ -159,6 +159,10 @@ pub enum Request<D: Domain> {
         /// The compacted image.
         image: Box<Image<D>>,
     },
+    /// The durable store has a newer owner (it fenced a write): seal the
+    /// registry, which from then on refuses every call that could change
+    /// it and stays readable.
+    Seal,
 }
 
 /// How [`Request::Restore`] ends the operations that were not terminal when
@@ -236,6 +240,7 @@ impl<D: Domain> Request<D> {
             Request::CancelWait { .. } => Input::CancelWait,
             Request::Restore { .. } => Input::Restore,
             Request::Resume { .. } => Input::Resume,
+            Request::Seal => Input::Seal,
         }
     }
 
@@ -262,7 +267,8 @@ impl<D: Domain> Request<D> {
             | Request::BeginWait { .. }
             | Request::CancelWait { .. }
             | Request::Restore { .. }
-            | Request::Resume { .. } => None,
+            | Request::Resume { .. }
+            | Request::Seal => None,
         }
     }
 

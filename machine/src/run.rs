@@ -347,6 +347,9 @@ pub(crate) fn select_operation_row<D: Domain>(
     status: Status,
     payload: &Payload<D>,
 ) -> Result<RowId, LifecycleError<D>> {
+    if let Some(kind) = lc.gate(input, st.phase) {
+        return Err(refusal(kind, input, Subject::Operation(id.clone(), status)));
+    }
     let op = slot.and_then(|pos| st.ops.at(pos));
     let mut first_refusal = None;
     for &row in lc.op_rows(input, status) {

@@ -59,6 +59,11 @@ fn every_row_fires() {
         restored.ok(Request::Restore { image: Box::new(image), policy });
         h.fired.extend(restored.fired);
     }
+    // A newer owner takes the store over: the registry seals, and stays
+    // sealed when the store fences it again.
+    h.ok(Request::Seal);
+    h.ok(Request::Seal);
+    assert_eq!(h.st.phase(), Phase::Sealed);
     let mut missing: Vec<String> = Vec::new();
     for (id, rule) in h.lc.table().rows() {
         if !h.fired.contains(&id) {

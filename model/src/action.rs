@@ -74,6 +74,10 @@ pub enum Action {
         /// The lost-operation policy: `Cancelled` instead of `Terminated`.
         cancel: bool,
     },
+    /// A newer owner takes the durable store over: this registry's next
+    /// write is fenced, and it is sealed. (What the newer owner recovers is
+    /// what a crash here recovers: the store as this registry left it.)
+    Takeover,
 }
 
 impl Action {
@@ -93,6 +97,7 @@ impl Action {
             Action::CollectCompleted => Request::CollectCompleted,
             Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect() },
             Action::CancelWait(slot) => Request::CancelWait { wait: slot },
+            Action::Takeover => Request::Seal,
             Action::Restart { cancel } | Action::Crash { cancel } => {
                 Request::Restore { image: Box::new(state.image()), policy: lost_policy(cancel) }
             }
@@ -141,6 +146,7 @@ impl fmt::Display for Action {
                 write!(f, "wait_all([{}]) as wait{slot}", ids.join(", "))
             }
             Action::CancelWait(slot) => write!(f, "drop wait{slot}"),
+            Action::Takeover => f.write_str("takeover (a newer owner fences the store: seal)"),
             Action::Restart { cancel: false } => f.write_str("restart (capture, restore: lost ops Terminated)"),
             Action::Restart { cancel: true } => f.write_str("restart (capture, restore: lost ops Cancelled)"),
             Action::Crash { cancel: false } => f.write_str("crash (reopen the journal, restore: lost ops Terminated)"),

@@ -37,7 +37,9 @@ pub struct ModelConfig {
     /// Whether the process may crash and a durable registry reopen from its
     /// journal. Each accepted step is then also replayed the way a durable
     /// registry recovers (its last image resumed, the call applied if the
-    /// table journals it), and must give the same durable state.
+    /// table journals it), and must give the same durable state. A newer
+    /// owner may also take the durable store over: the registry is sealed,
+    /// and from then on must change nothing durable.
     pub crashes: bool,
 }
 
@@ -132,6 +134,7 @@ impl ModelConfig {
             }
             Input::Restore | Input::ResolveLost => (!self.restarts && !self.crashes).then_some("no restarts"),
             Input::Resume => (!self.crashes).then_some("no crashes"),
+            Input::Seal => (!self.crashes).then_some("no durable store to take over"),
             _ => None,
         }
     }

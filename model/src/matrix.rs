@@ -32,7 +32,8 @@ fn path_to(lc: &Lifecycle, kind: OperationKind, status: Status, phase: Phase) ->
             return Some(state);
         }
         let register = Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel(), limited: false };
-        let calls = Input::per_operation().map(|input| Action::Op(input, ID)).chain([register, Action::TerminateOwner]);
+        let registry = [register, Action::TerminateOwner, Action::Takeover];
+        let calls = Input::per_operation().map(|input| Action::Op(input, ID)).chain(registry);
         for action in calls {
             let mut next = state.clone();
             if lc.apply(&mut next, action.request(&state)).is_ok() && !seen.contains(&next) {
@@ -115,10 +116,31 @@ pub fn render(lifecycle: &Lifecycle) -> String {
             out.push('\n');
         }
     }
-    out.push_str("\nRegistry inputs, with operation 1 running in an open registry, or ended by owner termination:\n\n");
+    out.push_str("\nPer-operation inputs on a sealed registry (its store has a newer owner), operation 1 running:\n\n");
+    out.push_str("| input | result |\n|---|---|\n");
+    if let Some(state) = path_to(lifecycle, OperationKind::BackgroundToolOp, Status::Running, Phase::Sealed) {
+        for input in Input::per_operation() {
+            let action = match input {
+                Input::Register => Action::Register {
+                    id: 2,
+                    kind: OperationKind::BackgroundToolOp,
+                    expects_peer: false,
+                    limited: false,
+                },
+                input => Action::Op(input, ID),
+            };
+            let text = cell(lifecycle, state.clone(), action.request(&state), "Running".to_owned(), |s| {
+                s.status(&ID).to_string()
+            });
+            let _ = writeln!(out, "| {input} | {text} |");
+        }
+    }
+    out.push_str(
+        "\nRegistry inputs, with operation 1 running in an open or sealed registry, or ended by owner termination:\n\n",
+    );
     out.push_str("| registry phase | input | result |\n|---|---|---|\n");
     for phase in Phase::ALL {
-        let status = if phase == Phase::Open { Status::Running } else { Status::Terminated };
+        let status = if phase == Phase::OwnerTerminated { Status::Terminated } else { Status::Running };
         let Some(state) = path_to(lifecycle, OperationKind::BackgroundToolOp, status, phase) else { continue };
         for input in Input::ALL.into_iter().filter(|i| i.scope() == Scope::Registry) {
             let request = match input {
@@ -127,6 +149,7 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                 Input::BeginWait => Request::BeginWait { wait: 0, ids: vec![ID] },
                 Input::CancelWait => Request::CancelWait { wait: 0 },
                 Input::Resume => Request::Resume { image: Box::new(state.image()) },
+                Input::Seal => Request::Seal,
                 _ => Request::Restore { image: Box::new(state.image()), policy: LostPolicy::Terminate { reason: () } },
             };
             let text = cell(lifecycle, state.clone(), request, phase.to_string(), |s| s.phase().to_string());

@@ -152,8 +152,16 @@ impl LifecycleModel {
                 if self.witnesses && error.kind() == ErrorKind::AdmissionLimitExceeded {
                     next.witnessed |= witness::ADMISSION_REFUSED;
                 }
+                if self.witnesses && state.fenced && error.kind() == ErrorKind::Sealed {
+                    next.witnessed |= witness::FENCED_REFUSED;
+                }
                 if let Action::Op(input, id) = action {
-                    let expected = what_happened(input, state.machine.status(&id));
+                    // A sealed registry's refusal says nothing of what
+                    // happened: the newer owner's store holds that.
+                    let expected = match state.fenced {
+                        true => Retry::Invalid,
+                        false => what_happened(input, state.machine.status(&id)),
+                    };
                     if error.retry() != expected {
                         next.faults |= fault::RETRY;
                     }
@@ -165,13 +173,26 @@ impl LifecycleModel {
             }
             Ok(()) => {
                 observe(state, next, action, out);
+                // Past a takeover the store belongs to the newer owner, and
+                // holds what it held at the takeover: this registry must
+                // not change what it would have written there.
+                if state.fenced && !next.machine.same_image(&state.machine) {
+                    next.faults |= fault::FENCED_WROTE;
+                }
+                if action == Action::Takeover {
+                    next.fenced = true;
+                }
                 if let Action::Restart { cancel } | Action::Crash { cancel } = action {
                     observe_restart(&self.config, state, next, cancel, matches!(action, Action::Crash { .. }));
                 }
                 // The request is made again from the action (a copy made
                 // before the step was wasted on every refusal).
+                // (A takeover writes nothing, and nothing after it can be
+                // written: the property above checks those steps.)
                 if self.config.crashes
                     && !action.replaces_process()
+                    && !state.fenced
+                    && action != Action::Takeover
                     && !self.journal_replays(&state.machine, action.request(&state.machine), &next.machine)
                 {
                     next.faults |= fault::LOST_IN_CRASH;

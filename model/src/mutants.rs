@@ -265,4 +265,10 @@ pub const CATALOGUE: &[Mutant] = &[
             }
         },
     },
+    Mutant {
+        name: "sealed-registry-accepts-calls",
+        description: "a registry whose store has a newer owner still accepts every call",
+        caught_by: p::FENCED_CHANGES_NOTHING,
+        alter: |t| t.gates.clear(),
+    },
 ];

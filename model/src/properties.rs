@@ -77,6 +77,12 @@ pub const ADMISSION_LIMIT_HOLDS: &str = "20 a caller's admission limit holds";
 /// invalid.
 pub const RETRIES_CLASSIFIED: &str = "21 refused calls are classified by what happened";
 
+/// A registry whose durable store a newer owner took over changes nothing
+/// durable: every call that would is refused (it is sealed), so the store
+/// holds exactly what the registry had made durable before the takeover.
+pub const FENCED_CHANGES_NOTHING: &str = "22 a fenced registry changes nothing durable";
+/// Twin of [`FENCED_CHANGES_NOTHING`].
+pub const SOMETIMES_FENCED_REFUSES: &str = "sometimes: a fenced registry refuses a call as sealed";
 /// An op is evicted.
 pub const SOMETIMES_EVICTION: &str = "sometimes: a record is evicted";
 /// A wait is satisfied after a record it tracked was evicted.
@@ -227,6 +233,10 @@ fn retries_classified(_: &M, s: &ModelState) -> bool {
     s.faults & fault::RETRY == 0
 }
 
+fn fenced_changes_nothing(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::FENCED_WROTE == 0
+}
+
 fn saw(s: &ModelState, bit: u16) -> bool {
     s.witnessed & bit != 0
 }
@@ -256,6 +266,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(ROLLBACK_LEAVES_NO_TRACE, rollback_leaves_no_trace),
         Property::always(ADMISSION_LIMIT_HOLDS, admission_limit_holds),
         Property::always(RETRIES_CLASSIFIED, retries_classified),
+        Property::always(FENCED_CHANGES_NOTHING, fenced_changes_nothing),
     ]
 }
 
@@ -268,7 +279,7 @@ type Shows = fn(&M, &ModelState) -> bool;
 
 /// Every `sometimes` property: its name, what shows it, and when a
 /// configuration cannot reach it.
-const EXAMPLES: [(&str, Shows, Applicable); 13] = [
+const EXAMPLES: [(&str, Shows, Applicable); 14] = [
     (
         SOMETIMES_EVICTION,
         |_, s| saw(s, witness::EVICTED),
@@ -327,6 +338,11 @@ const EXAMPLES: [(&str, Shows, Applicable); 13] = [
         },
     ),
     (SOMETIMES_CRASH_KEEPS_RECORD, |_, s| saw(s, witness::CRASH_KEPT_RECORD), |c| (!c.crashes).then_some("no crashes")),
+    (
+        SOMETIMES_FENCED_REFUSES,
+        |_, s| saw(s, witness::FENCED_REFUSED),
+        |c| (!c.crashes).then_some("no durable store to take over (takeovers come with crashes)"),
+    ),
     (
         SOMETIMES_LIMIT_REFUSES,
         |_, s| saw(s, witness::LIMIT_REFUSED),

@@ -167,6 +167,16 @@ impl Model for LifecycleModel {
                 actions.push(Action::CancelWait(u8::try_from(slot).unwrap_or(0)));
             }
         }
+        // A takeover again fences a registry already sealed: it stays so.
+        if self.config.crashes {
+            actions.push(Action::Takeover);
+        }
+        // A registry whose store was taken over is a stale process: what
+        // restarts is the newer owner, whose registry is the one a crash
+        // before the takeover recovers (the store as it was then).
+        if state.fenced {
+            return;
+        }
         if self.config.restarts {
             actions.push(Action::Restart { cancel: false });
             actions.push(Action::Restart { cancel: true });

@@ -112,6 +112,9 @@ pub mod fault {
     pub const ADMISSION: u16 = 1 << 13;
     /// A refusal was classified as a retry other than what happened says.
     pub const RETRY: u16 = 1 << 14;
+    /// A registry whose store a newer owner took over changed its durable
+    /// state (its image) on a call it accepted.
+    pub const FENCED_WROTE: u16 = 1 << 15;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -143,6 +146,9 @@ pub mod witness {
     pub const ADMISSION_REFUSED: u16 = 1 << 11;
     /// A refused call was classified as a repeat.
     pub const RETRY_REPEAT: u16 = 1 << 12;
+    /// A registry whose store a newer owner took over refused a call as
+    /// sealed.
+    pub const FENCED_REFUSED: u16 = 1 << 13;
 }
 
 /// One state of the model.
@@ -164,6 +170,9 @@ pub struct ModelState {
     pub watchers: [u8; MAX_OPS],
     /// The environment's wait slots.
     pub waits: [EnvWait; MAX_WAITS],
+    /// Whether a newer owner took the durable store over: the registry's
+    /// writes are fenced from then on.
+    pub fenced: bool,
     /// Transition properties violated on the step into this state.
     pub faults: u16,
     /// What the step into this state showed.
@@ -175,7 +184,8 @@ impl std::hash::Hash for ModelState {
     /// packed into words: every state the search makes is hashed, and a
     /// write per flag was a tenth of the check.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, faults, witnessed } = self;
+        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, fenced, faults, witnessed } =
+            self;
         machine.hash(state);
         let kinds = kinds
             .iter()
@@ -185,6 +195,7 @@ impl std::hash::Hash for ModelState {
             u64::from(*ops)
                 | u64::from(*wait_slots) << 8
                 | kinds << 16
+                | u64::from(*fenced) << 31
                 | u64::from(*faults) << 32
                 | u64::from(*witnessed) << 48,
         );
@@ -199,16 +210,30 @@ impl std::hash::Hash for ModelState {
 impl Clone for ModelState {
     /// A copy with buffers of the exact size: the search keeps millions.
     fn clone(&self) -> Self {
-        let ModelState { ops, wait_slots, ref machine, kinds, completion, watchers, waits, faults, witnessed } = *self;
-        ModelState { ops, wait_slots, machine: machine.clone(), kinds, completion, watchers, waits, faults, witnessed }
+        let ModelState { ops, wait_slots, ref machine, kinds, completion, watchers, waits, fenced, faults, witnessed } =
+            *self;
+        ModelState {
+            ops,
+            wait_slots,
+            machine: machine.clone(),
+            kinds,
+            completion,
+            watchers,
+            waits,
+            fenced,
+            faults,
+            witnessed,
+        }
     }
 
     /// Copies `source` into this state keeping the machine's buffers: the
     /// search copies a state into one buffer for every successor it makes.
     fn clone_from(&mut self, source: &Self) {
-        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, faults, witnessed } = self;
+        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, fenced, faults, witnessed } =
+            self;
         machine.clone_from(&source.machine);
         (*ops, *wait_slots, *kinds, *completion) = (source.ops, source.wait_slots, source.kinds, source.completion);
+        *fenced = source.fenced;
         (*watchers, *waits, *faults, *witnessed) = (source.watchers, source.waits, source.faults, source.witnessed);
     }
 }
@@ -224,6 +249,7 @@ impl ModelState {
             completion: Order::default(),
             watchers: [0; MAX_OPS],
             waits: [EnvWait::default(); MAX_WAITS],
+            fenced: false,
             faults: 0,
             witnessed: 0,
         }
@@ -232,9 +258,19 @@ impl ModelState {
     /// Whether `self` equals `other` but for `witnessed`, which the step
     /// into a state recomputes.
     pub(crate) fn same_as(&self, other: &ModelState) -> bool {
-        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, faults, witnessed: _ } = self;
-        (*ops, *wait_slots, *kinds, *completion, *watchers, *waits, *faults)
-            == (other.ops, other.wait_slots, other.kinds, other.completion, other.watchers, other.waits, other.faults)
+        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, fenced, faults, witnessed: _ } =
+            self;
+        (*ops, *wait_slots, *kinds, *completion, *watchers, *waits, *fenced, *faults)
+            == (
+                other.ops,
+                other.wait_slots,
+                other.kinds,
+                other.completion,
+                other.watchers,
+                other.waits,
+                other.fenced,
+                other.faults,
+            )
             && *machine == other.machine
     }
 
@@ -483,6 +519,9 @@ mod tests {
         let mut other_slot = base.clone();
         other_slot.waits[1].pending = true;
         changed.push(other_slot);
+        let mut fenced = base.clone();
+        fenced.fenced = true;
+        changed.push(fenced);
         let hashes: HashSet<u64> = changed.iter().chain([&base]).map(hash).collect();
         assert_eq!(hashes.len(), changed.len() + 1);
         assert_eq!(hash(&base), hash(&base.clone()));

@@ -17,7 +17,7 @@ const PINNED: [(&str, usize); 3] = [
     ("three ops, two waits", PINNED_THREE_OPS_TWO_WAITS),
 ];
 const PINNED_TWO_WAITS: usize = 85_662;
-const PINNED_THREE_OPS: usize = 211_112;
+const PINNED_THREE_OPS: usize = 422_188;
 const PINNED_THREE_OPS_TWO_WAITS: usize = 379_840;
 
 #[test]

@@ -119,6 +119,12 @@ pub enum OpsLifecycleError {
     /// table).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The registry is sealed: a newer owner took its durable store over
+    /// (a write of this registry was fenced). It refuses every call that
+    /// could change it and stays readable; nothing it acknowledged before
+    /// the takeover is lost, nothing after it is accepted.
+    #[error("the registry is sealed: a newer owner took its store over")]
+    Fenced,
 }
 
 /// Why a durable store could not read or write. A failed write stored
@@ -141,6 +147,73 @@ pub enum StoreError {
     /// Any other failure, with the store's message.
     #[error("the store failed: {0}")]
     Other(String),
+    /// A live owner holds the store: it cannot be claimed without a
+    /// takeover ([`crate::Claim::TakeOver`]).
+    #[error("the store is owned by {owner}")]
+    Owned {
+        /// Who holds it, as far as the store knows.
+        owner: Owner,
+    },
+    /// A newer owner took the store over: a write of an older epoch is
+    /// refused, and nothing of it is stored.
+    #[error("write fenced: this writer holds epoch {epoch}, the store is at epoch {current}")]
+    Fenced {
+        /// The epoch of the writer.
+        epoch: u64,
+        /// The store's epoch now.
+        current: u64,
+    },
+    /// The file or database is not a store of this crate (another
+    /// application's database, a file of another format, a directory, a
+    /// truncated file): it was left as it was.
+    #[error("not an oplife store: {0}")]
+    NotOurs(String),
+}
+
+/// The owner a store records: the epoch it claimed, and who it was.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Owner {
+    /// The fencing epoch: every claim takes one above every earlier one.
+    pub epoch: u64,
+    /// The owning process id, where the store knows it.
+    pub pid: Option<u32>,
+    /// The owning host, where the store knows it.
+    pub host: Option<String>,
+    /// When the owner claimed the store, in milliseconds since the Unix
+    /// epoch, where the store knows it.
+    pub since_ms: Option<u64>,
+}
+
+impl Owner {
+    /// An owner at `epoch`: this process, on this host, from now.
+    pub(crate) fn of_this_process(epoch: u64) -> Owner {
+        let since_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_millis()).ok());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .filter(|h| !h.is_empty());
+        Owner { epoch, pid: Some(std::process::id()), host, since_ms }
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "epoch {}", self.epoch)?;
+        if let Some(pid) = self.pid {
+            write!(f, ", process {pid}")?;
+        }
+        if let Some(host) = &self.host {
+            write!(f, " on {host}")?;
+        }
+        if let Some(since) = self.since_ms {
+            write!(f, ", since {since} ms after the Unix epoch")?;
+        }
+        Ok(())
+    }
 }
 
 /// Why [`crate::RuntimeOpsLifecycleRegistry::advance_cursor`] refused.
@@ -228,6 +301,7 @@ impl From<LifecycleError<ShellDomain>> for OpsLifecycleError {
             // snapshot error; a registry call never does.
             LifecycleError::RegistryInUse | LifecycleError::InvalidImage(_) => Self::Internal(error.to_string()),
             LifecycleError::Internal(message) => Self::Internal(message),
+            LifecycleError::Sealed => Self::Fenced,
         }
     }
 }

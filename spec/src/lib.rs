@@ -30,7 +30,7 @@ pub mod behaviour {}
 #[doc = include_str!("../TABLE.md")]
 pub mod transition_table {}
 
-pub use table::{Allowed, Refusal, RetryRow, RowId, Rule, TERMINAL_CHAIN, Table, Target};
+pub use table::{Allowed, Gate, Refusal, RetryRow, RowId, Rule, TERMINAL_CHAIN, Table, Target};
 pub use validate::{TableError, cascade_domain};
 pub use vocab::{
     Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Retry, RetryRule, Scope, Status,

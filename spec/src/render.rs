@@ -95,9 +95,14 @@ pub fn markdown(table: &Table) -> String {
         let inputs: Vec<&str> = refusal.inputs.iter().map(|i| i.name()).collect();
         let _ = writeln!(out, "| {} | {} | {} |", inputs.join(", "), refusal.from, refusal.error);
     }
-    out.push_str("\n## Process-local calls\n\nA durable registry journals every accepted call except these, whose rows touch only pending\nwatchers and waits (they end with the process); `restore` and `resume` rebuild a registry when\na store is opened.\n\n");
+    out.push_str("\n## Process-local calls\n\nA durable registry journals every accepted call except these, whose rows touch only pending\nwatchers and waits (they end with the process); `restore` and `resume` rebuild a registry when\na store is opened, and `seal` answers a store that has a newer owner.\n\n");
     for input in &table.process_local {
         let _ = writeln!(out, "- {}", input.name());
+    }
+    out.push_str("\n## Gates\n\nIn these phases every input but those admitted is refused with the error given, whatever the\noperation's status, before any row is looked at.\n\n| phase | admits | error |\n|---|---|---|\n");
+    for gate in &table.gates {
+        let admits: Vec<&str> = gate.admits.iter().map(|i| i.name()).collect();
+        let _ = writeln!(out, "| {} | {} | {} |", gate.phase, admits.join(", "), gate.error);
     }
     out.push_str("\n## Retries\n\nA refused call classifies as a retry by the first row below for its input and the operation's status:\na *repeat* (what it asks for already happened: safe to treat as success), a *conflict* (the operation\nended another way); any other refusal is *invalid*.\n\n| input | from | classified as |\n|---|---|---|\n");
     for retry in &table.retries {

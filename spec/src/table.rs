@@ -57,6 +57,18 @@ pub struct Refusal {
     pub error: ErrorKind,
 }
 
+/// What a registry phase admits: in `phase`, every input not in `admits`
+/// is refused with `error` before any row is looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Gate {
+    /// The phase that gates.
+    pub phase: Phase,
+    /// The inputs it still admits (to their rows, which decide as usual).
+    pub admits: Vec<Input>,
+    /// The error every other input gets.
+    pub error: ErrorKind,
+}
+
 /// How refusals of some inputs from some statuses classify as retries
 /// (every other refusal is [`crate::Retry::Invalid`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,6 +98,8 @@ pub struct Table {
     /// How a refused call classifies as a retry: the first row for the
     /// input and the operation's status; [`crate::Retry::Invalid`] without one.
     pub retries: Vec<RetryRow>,
+    /// The phases that refuse inputs whatever the operation's status.
+    pub gates: Vec<Gate>,
 }
 
 /// Identifies a row of a table by its index.
@@ -156,6 +170,7 @@ impl Table {
         let terminal = &TERMINAL_CHAIN;
         let live = StatusSet::of(&[S::Running, S::Retiring]);
         let any = &[Phase::Open, Phase::OwnerTerminated];
+        let unsealed = &[Phase::Open, Phase::OwnerTerminated];
 
         let rows = vec![
             Rule::op(
@@ -223,7 +238,7 @@ impl Table {
                 T::Unchanged,
                 &[E::OpenWait],
             ),
-            Rule::registry(I::CancelWait, any, &[G::WaitPending], T::Unchanged, &[E::CloseWait]),
+            Rule::registry(I::CancelWait, &Phase::ALL, &[G::WaitPending], T::Unchanged, &[E::CloseWait]),
             Rule::registry(
                 I::Restore,
                 any,
@@ -254,6 +269,8 @@ impl Table {
             ),
             Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsTerminated], T::Status(S::Terminated), terminal),
             Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsCancelled], T::Status(S::Cancelled), terminal),
+            Rule::registry(I::Seal, unsealed, &[], T::Phase(Phase::Sealed), &[]),
+            Rule::registry(I::Seal, &[Phase::Sealed], &[], T::Unchanged, &[]),
         ];
 
         let per_op_inputs: Vec<Input> =
@@ -296,17 +313,32 @@ impl Table {
         .flatten()
         .collect();
 
-        Table { rows, refusals, outcomes, process_local, retries }
+        // A sealed registry lets go of watches and waits, and nothing else:
+        // its store has a newer owner, so nothing it did now would last.
+        let gates = vec![Gate {
+            phase: Phase::Sealed,
+            admits: vec![I::Seal, I::ReleaseWatcher, I::CancelWait],
+            error: ErrorKind::Sealed,
+        }];
+
+        Table { rows, refusals, outcomes, process_local, retries, gates }
     }
 
     /// Whether a durable registry journals `input` when it is accepted: every
-    /// call except the process-local ones ([`Table::process_local`]) and the
+    /// call except the process-local ones ([`Table::process_local`]), the
     /// two that rebuild a registry (`restore`, `resume`), which run when a
-    /// store is opened. Cascades are part of the call that caused them.
+    /// store is opened, and `seal`, which answers a store that refuses every
+    /// write. Cascades are part of the call that caused them.
     pub fn journaled(&self, input: Input) -> bool {
         input.scope() != Scope::Cascade
-            && !matches!(input, Input::Restore | Input::Resume)
+            && !matches!(input, Input::Restore | Input::Resume | Input::Seal)
             && !self.process_local.contains(&input)
+    }
+
+    /// The error `phase` refuses `input` with before any row is looked at,
+    /// if a gate of the table refuses it.
+    pub fn gate(&self, input: Input, phase: Phase) -> Option<ErrorKind> {
+        self.gates.iter().find(|g| g.phase == phase && !g.admits.contains(&input)).map(|g| g.error)
     }
 
     /// How the table classifies a refusal of `input` from `status`, before

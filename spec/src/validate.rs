@@ -117,6 +117,26 @@ pub enum TableError {
         /// The input listed as process-local.
         input: Input,
     },
+    /// A gate admits a registry input that no row allows from its phase:
+    /// the input would be admitted only to find no rule.
+    #[error("the gate of {phase} admits {input}, but no row allows it from {phase}")]
+    AdmittedWithoutRow {
+        /// The gating phase.
+        phase: Phase,
+        /// The admitted input.
+        input: Input,
+    },
+    /// A registry row is allowed from a phase whose gate refuses its input:
+    /// the row can never fire there.
+    #[error("{row} is allowed from {phase}, whose gate refuses {input}")]
+    GatedRow {
+        /// The row.
+        row: RowId,
+        /// The gating phase.
+        phase: Phase,
+        /// The row's input.
+        input: Input,
+    },
 }
 
 /// The statuses a cascade input is applied to by its registry-level effect.
@@ -144,7 +164,26 @@ impl Table {
         self.check_cascades()?;
         self.check_process_local()?;
         self.check_retries()?;
+        self.check_gates()?;
         self.check_reachability()
+    }
+
+    fn check_gates(&self) -> Result<(), TableError> {
+        for (row, rule) in self.rows() {
+            if let Allowed::Phases(phases) = &rule.from
+                && let Some(phase) = phases.iter().find(|p| self.gate(rule.input, **p).is_some())
+            {
+                return Err(TableError::GatedRow { row, phase: *phase, input: rule.input });
+            }
+        }
+        for gate in &self.gates {
+            for input in gate.admits.iter().filter(|i| i.scope() == Scope::Registry) {
+                if !self.rows.iter().any(|r| r.input == *input && r.allows_phase(gate.phase)) {
+                    return Err(TableError::AdmittedWithoutRow { phase: gate.phase, input: *input });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_scopes(&self) -> Result<(), TableError> {

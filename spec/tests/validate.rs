@@ -185,7 +185,7 @@ fn a_process_local_call_that_changes_state_is_refused() {
 }
 
 #[test]
-fn the_journal_leaves_out_only_watchers_waits_and_rebuilds() {
+fn the_journal_leaves_out_only_watchers_waits_rebuilds_and_the_seal() {
     let table = Table::standard();
     let skipped: Vec<Input> = Input::ALL.into_iter().filter(|i| !table.journaled(*i)).collect();
     assert_eq!(
@@ -197,12 +197,44 @@ fn the_journal_leaves_out_only_watchers_waits_and_rebuilds() {
             Input::CancelWait,
             Input::Restore,
             Input::Resume,
+            Input::Seal,
             Input::Terminate,
             Input::Evict,
             Input::Drain,
             Input::ResolveLost,
         ]
     );
+}
+
+#[test]
+fn a_registry_row_its_phase_gate_refuses_is_refused() {
+    let mut table = Table::standard();
+    let collect = table.rows().find(|(_, r)| r.input == Input::CollectCompleted).map(|(id, _)| id);
+    let collect = collect.expect("a collect_completed row");
+    table.rows[collect.0].from = oplife_spec::Allowed::Phases(vec![Phase::Open, Phase::Sealed]);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::GatedRow { row: collect, phase: Phase::Sealed, input: Input::CollectCompleted })
+    );
+}
+
+#[test]
+fn a_gate_that_admits_a_registry_input_without_a_row_is_refused() {
+    let mut table = Table::standard();
+    table.gates[0].admits.push(Input::CollectCompleted);
+    assert_eq!(
+        table.validate(),
+        Err(TableError::AdmittedWithoutRow { phase: Phase::Sealed, input: Input::CollectCompleted })
+    );
+}
+
+#[test]
+fn a_sealed_registry_admits_only_letting_go_and_the_seal() {
+    let table = Table::standard();
+    let admitted: Vec<Input> = Input::ALL.into_iter().filter(|i| table.gate(*i, Phase::Sealed).is_none()).collect();
+    assert_eq!(admitted, vec![Input::ReleaseWatcher, Input::CancelWait, Input::Seal]);
+    assert!(Input::ALL.into_iter().all(|i| table.gate(i, Phase::Open).is_none()));
+    assert_eq!(table.gate(Input::Complete, Phase::Sealed), Some(oplife_spec::ErrorKind::Sealed));
 }
 
 #[test]

@@ -124,6 +124,9 @@ inputs! {
     /// was, so that the journal after it can be replayed (nothing is
     /// resolved; a `restore` of the replayed image follows).
     Resume => "resume", Registry, Image;
+    /// A newer owner took the durable store over (the store fenced a
+    /// write): seal the registry. Never journaled: the store refuses it.
+    Seal => "seal", Registry, Nothing;
     /// Cascade of `terminate_owner`: terminate one operation.
     Terminate => "terminate (cascade)", Cascade, RequiredReason;
     /// Cascade of retention: forget the oldest retained record.

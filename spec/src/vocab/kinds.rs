@@ -81,13 +81,15 @@ pub enum ErrorKind {
     RegistryInUse,
     /// The image to restore is inconsistent.
     InvalidImage,
+    /// The registry is sealed: a newer owner holds its store.
+    Sealed,
     /// The machine met a table it cannot execute.
     Internal,
 }
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
@@ -104,6 +106,7 @@ impl ErrorKind {
         ErrorKind::PeerExpectationMismatch,
         ErrorKind::RegistryInUse,
         ErrorKind::InvalidImage,
+        ErrorKind::Sealed,
         ErrorKind::Internal,
     ];
 

@@ -175,7 +175,8 @@ impl fmt::Display for StatusSet {
     }
 }
 
-/// The phase of the registry as a whole: open until its owner terminates.
+/// The phase of the registry as a whole: open until its owner terminates;
+/// sealed once a newer owner has taken its durable store over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Phase {
@@ -183,17 +184,22 @@ pub enum Phase {
     Open,
     /// `terminate_owner` has run; the registry refuses new operations.
     OwnerTerminated,
+    /// A newer owner took the registry's durable store over (a write was
+    /// fenced): the registry admits only what lets go of a watch or a wait,
+    /// and stays readable.
+    Sealed,
 }
 
 impl Phase {
     /// Every phase, in declaration order.
-    pub const ALL: [Phase; 2] = [Phase::Open, Phase::OwnerTerminated];
+    pub const ALL: [Phase; 3] = [Phase::Open, Phase::OwnerTerminated, Phase::Sealed];
 
     /// The name used in rendered tables.
     pub const fn name(self) -> &'static str {
         match self {
             Phase::Open => "Open",
             Phase::OwnerTerminated => "OwnerTerminated",
+            Phase::Sealed => "Sealed",
         }
     }
 }

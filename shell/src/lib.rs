@@ -72,16 +72,16 @@ pub use config::{ConfigError, DEFAULT_EVENT_CAPACITY, MAX_EVENT_CAPACITY, MAX_RE
 pub use cursors::MAX_CONSUMER_NAME;
 #[cfg(feature = "durable")]
 pub use durable::{
-    CutRecord, DEFAULT_BUSY_TIMEOUT, Durability, DurableMark, DurableOptions, JournalRecord, MemoryStore,
+    Claim, CutRecord, DEFAULT_BUSY_TIMEOUT, Durability, DurableMark, DurableOptions, JournalRecord, MemoryStore,
     RecoveryError, RecoveryReport, SqliteStore, Store, Stored, StoredImage,
 };
-pub use error::{CursorRefusal, OpsLifecycleError, StoreError};
+pub use error::{CursorRefusal, OpsLifecycleError, Owner, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
 pub use lock::{RegistryLock, StateLock};
 pub use oplife_machine::Outcome;
 pub use oplife_spec::Retry;
-pub use registry::{HeldHandles, RuntimeOpsLifecycleRegistry};
+pub use registry::{HeldHandles, OwnerState, RuntimeOpsLifecycleRegistry};
 pub use snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 pub use state::RegistryState;
 pub use types::{

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use oplife_machine::Request;
+use oplife_spec::Phase;
 
 use crate::config::{ConfigError, OpsLifecycleConfig};
 use crate::error::OpsLifecycleError;
@@ -65,6 +66,20 @@ pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = RegistryLoc
     dropped: Arc<DroppedWatchers>,
     events: Publisher,
     watermark: Watermark,
+}
+
+/// Whether a registry's owner may still change it (see
+/// [`RuntimeOpsLifecycleRegistry::owner_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OwnerState {
+    /// The owner may register and drive operations.
+    Open,
+    /// A newer owner took the durable store over: every call that could
+    /// change the registry is refused with [`OpsLifecycleError::Fenced`];
+    /// reads keep working.
+    Sealed,
+    /// The owner terminated: no operation can be registered.
+    Retired,
 }
 
 impl RuntimeOpsLifecycleRegistry {
@@ -265,6 +280,33 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             waits: machine.pending_waits().count(),
             event_subscriptions: self.events.subscribers(),
             watermark_waits: self.watermark.waiters(),
+        })
+    }
+
+    /// Whether the registry's owner may still change it: open, sealed (a
+    /// newer owner took its durable store over; only reads and dropping
+    /// watches and waits are admitted), or retired (the owner terminated;
+    /// no operation can be registered). Read from the registry phase the
+    /// table moves.
+    ///
+    /// ```
+    /// use oplife_shell::{OpsLifecycleRegistry, OwnerState, RuntimeOpsLifecycleRegistry};
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// assert_eq!(registry.owner_state()?, OwnerState::Open);
+    /// registry.terminate_owner("session closed".into())?;
+    /// assert_eq!(registry.owner_state()?, OwnerState::Retired);
+    /// # Ok::<(), oplife_shell::OpsLifecycleError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    pub fn owner_state(&self) -> Result<OwnerState, OpsLifecycleError> {
+        Ok(match self.read()?.machine.state().phase() {
+            Phase::Open => OwnerState::Open,
+            Phase::OwnerTerminated => OwnerState::Retired,
+            Phase::Sealed => OwnerState::Sealed,
         })
     }
 

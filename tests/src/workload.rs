@@ -112,7 +112,7 @@ impl Step {
 
     /// Makes the call on `registry`; `Ok` whether the registry accepted or
     /// refused it (a refusal changes nothing), `Err` only for a failure of
-    /// the store.
+    /// the store or a fenced registry (a newer owner holds the store).
     pub fn run<L: StateLock<oplife_shell::RegistryState>>(
         &self,
         seed: u64,
@@ -160,7 +160,7 @@ impl Step {
         };
         match result {
             Ok(()) => Ok(true),
-            Err(error @ OpsLifecycleError::Store(_)) => Err(error),
+            Err(error @ (OpsLifecycleError::Store(_) | OpsLifecycleError::Fenced)) => Err(error),
             Err(_) => Ok(false),
         }
     }
@@ -215,4 +215,26 @@ pub fn reopened_view<L: StateLock<oplife_shell::RegistryState>>(
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     Ok(view)
+}
+
+/// The first `m` calls of the workload of `seed` made on `registry`, for
+/// each `m` from `floor` up to `ceiling`, until its reopened view equals
+/// `recovered`: the `m` found, if any. `cursors` as [`Step::draw`] takes it.
+pub fn matching_prefix<L: StateLock<oplife_shell::RegistryState>>(
+    registry: &RuntimeOpsLifecycleRegistry<L>,
+    seed: u64,
+    cursors: bool,
+    (floor, ceiling): (u64, u64),
+    recovered: &DurableView,
+) -> Option<u64> {
+    let mut rng = Rng::new(seed);
+    for m in 0..=ceiling {
+        if m > 0 {
+            Step::draw(&mut rng, cursors).run(seed, registry).ok()?;
+        }
+        if m >= floor && reopened_view(registry).ok()? == *recovered {
+            return Some(m);
+        }
+    }
+    None
 }

@@ -10,7 +10,9 @@
 //!
 //! `cargo test` runs 240 kills: 100 per mode with compaction every 40
 //! records, and 40 of a worker that compacts after every call, so kills land
-//! in compactions too. A longer run:
+//! in compactions too. Each reopen claims the store with the default
+//! `Claim::IfFree`, so each also shows that a killed owner holds nothing: the
+//! next open succeeds at once. A longer run:
 //! `OPLIFE_CRASH_KILLS=5000 cargo test --release -p oplife-tests --test crash -- --nocapture`.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
@@ -21,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use oplife_shell::{DurableOptions, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry};
-use oplife_tests::workload::{DurableView, Rng, Step, crash_config, durable_view, reopened_view};
+use oplife_tests::workload::{self, DurableView, Rng, crash_config, durable_view};
 
 /// What one killed worker had printed.
 #[derive(Debug, Default)]
@@ -43,6 +45,7 @@ fn run_and_kill(path: &Path, seed: u64, mode: &str, compact_after: u64, after: D
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             match line.split_once(' ') {
+                None if line == "open" => {}
                 Some(("ack", n)) => printed.acked = n.parse().unwrap(),
                 Some(("durable", n)) => printed.durable = n.parse().unwrap(),
                 _ => panic!("unexpected worker line {line:?}"),
@@ -61,16 +64,7 @@ fn run_and_kill(path: &Path, seed: u64, mode: &str, compact_after: u64, after: D
 /// up to `ceiling`, until one equals `recovered`.
 fn matching_prefix(seed: u64, cursors: bool, floor: u64, ceiling: u64, recovered: &DurableView) -> Option<u64> {
     let replay = RuntimeOpsLifecycleRegistry::with_config(crash_config());
-    let mut rng = Rng::new(seed);
-    for m in 0..=ceiling {
-        if m > 0 {
-            Step::draw(&mut rng, cursors).run(seed, &replay).unwrap();
-        }
-        if m >= floor && reopened_view(&replay).unwrap() == *recovered {
-            return Some(m);
-        }
-    }
-    None
+    workload::matching_prefix(&replay, seed, cursors, (floor, ceiling), recovered)
 }
 
 fn kills(mode: &str, compact_after: u64, count: u64, first_seed: u64) -> (u64, u64) {

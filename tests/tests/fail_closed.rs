@@ -111,7 +111,9 @@ fn a_full_disk_refuses_the_call_and_the_registry_goes_on_once_there_is_room() {
     let count = registry.capture().unwrap().records.len();
     store.set_max_pages(1 << 30).unwrap();
     registry.register_operation(OperationSpec::background_tool(SessionId::new(), "after")).unwrap();
-    drop(registry);
+    // The operator's handle shares the registry's claim: both go before the
+    // store can be opened again.
+    drop((registry, store));
     let (reopened, _) = RuntimeOpsLifecycleRegistry::open(&path, options).unwrap();
     assert_eq!(reopened.capture().unwrap().records.len(), count + 1, "every acknowledged call, and only those");
 }

@@ -4,10 +4,11 @@
 //! (`Batched`: the call is queued; compaction when due).
 
 use oplife_machine::Request;
+use oplife_spec::Phase;
 
 use crate::durable::journal::{ChangeRef, DurableImage, Entry, EntryRef, encode};
 use crate::durable::options::Durability;
-use crate::error::OpsLifecycleError;
+use crate::error::{OpsLifecycleError, StoreError};
 use crate::state::{Call, Deliveries, RegistryState};
 use crate::types::ShellDomain;
 
@@ -44,42 +45,57 @@ impl RegistryState {
             _ => (None, None),
         };
         let entry = EntryRef { at_ms: now_ms, change: ChangeRef::Call { request, registered, peer } };
-        match journal.durability() {
-            Durability::Batched => {
-                if let Some(error) = journal.refusing() {
-                    return Err(OpsLifecycleError::Store(error));
-                }
-                Ok(Some(Journaled::Queued(encoded(&entry)?)))
-            }
-            Durability::Sync => {
+        match (journal.durability(), journal.refusing()) {
+            (Durability::Batched, Some(error)) => Err(self.store_failed(error)),
+            (Durability::Batched, None) => Ok(Some(Journaled::Queued(encoded(&entry)?))),
+            (Durability::Sync, _) => {
                 self.machine.lifecycle().check(self.machine.state(), request)?;
                 let bytes = encoded(&entry)?;
-                if let Some(journal) = &mut self.journal {
-                    journal.commit(bytes)?;
-                }
+                let committed = match &mut self.journal {
+                    Some(journal) => journal.commit(bytes),
+                    None => Ok(()),
+                };
+                committed.map_err(|error| self.store_failed(error))?;
                 Ok(Some(Journaled::Committed))
             }
         }
+    }
+
+    /// The error for a write the store refused. A fenced write means a
+    /// newer owner holds the store: the registry is sealed through the
+    /// table's `seal` row, and every call that could change it is refused
+    /// from now on.
+    pub(crate) fn store_failed(&mut self, error: StoreError) -> OpsLifecycleError {
+        if !matches!(error, StoreError::Fenced { .. }) {
+            return OpsLifecycleError::Store(error);
+        }
+        let now_ms = self.clock.now_ms();
+        // `seal` is accepted in every phase and journals nothing.
+        let _ = self.apply(Request::Seal, &mut Call::Plain, false, now_ms, &mut Deliveries::default());
+        OpsLifecycleError::Fenced
     }
 
     /// Moves a consumer's cursor, journaled as `journal_before` and
     /// `journal_after` journal a call: written (or queued) first, then
     /// moved, then compacted if due, so an image never misses the move.
     pub(crate) fn move_cursor(&mut self, consumer: &str, seq: u64, now_ms: u64) -> Result<(), OpsLifecycleError> {
+        if self.machine.state().phase() == Phase::Sealed {
+            return Err(OpsLifecycleError::Fenced);
+        }
         let Some(journal) = &mut self.journal else {
             self.cursors.insert(consumer.to_owned(), seq);
             return Ok(());
         };
         let bytes = encoded(&EntryRef { at_ms: now_ms, change: ChangeRef::Cursor { consumer, seq } })?;
-        match journal.durability() {
-            Durability::Sync => journal.commit(bytes)?,
-            Durability::Batched => {
-                if let Some(error) = journal.refusing() {
-                    return Err(OpsLifecycleError::Store(error));
-                }
+        let written = match (journal.durability(), journal.refusing()) {
+            (Durability::Sync, _) => journal.commit(bytes),
+            (Durability::Batched, Some(error)) => Err(error),
+            (Durability::Batched, None) => {
                 journal.enqueue(bytes);
+                Ok(())
             }
-        }
+        };
+        written.map_err(|error| self.store_failed(error))?;
         self.cursors.insert(consumer.to_owned(), seq);
         self.journal_after(None);
         Ok(())

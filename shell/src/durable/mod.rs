@@ -25,13 +25,13 @@ pub(crate) mod sqlite;
 pub(crate) mod store;
 pub(crate) mod writer;
 
-use crate::error::OpsLifecycleError;
+use crate::error::{OpsLifecycleError, StoreError};
 use crate::lock::StateLock;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::RegistryState;
 
 pub use open::{CutRecord, RecoveryError, RecoveryReport};
-pub use options::{Durability, DurableOptions};
+pub use options::{Claim, Durability, DurableOptions};
 pub use sqlite::{DEFAULT_BUSY_TIMEOUT, SqliteStore};
 pub use store::{JournalRecord, MemoryStore, Store, Stored, StoredImage};
 pub use writer::DurableMark;
@@ -61,7 +61,15 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             }
         };
         let (receiver, target, failures) = waiting;
-        writer::wait_durable(receiver, target, failures).await
+        let flushed = writer::wait_durable(receiver, target, failures).await;
+        if let Err(OpsLifecycleError::Fenced) = &flushed {
+            // The background writer was fenced: seal now, not at the next
+            // call, so `owner_state` says so at once.
+            let mut state = self.lock()?;
+            let fenced = StoreError::Fenced { epoch: 0, current: 0 };
+            state.store_failed(fenced);
+        }
+        flushed
     }
 
     /// The durable watermark now, without waiting (see

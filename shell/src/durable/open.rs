@@ -43,7 +43,11 @@ pub struct CutRecord {
 }
 
 /// Why a store could not be reopened. Nothing was changed in the store
-/// (beyond cutting a torn last record, which is reported on success only).
+/// beyond the claim (a new epoch recorded, which fences the previous owner
+/// whether or not recovery then succeeds) and cutting a torn last record,
+/// which is reported on success only. A store refused before its claim
+/// (not ours, owned by a live owner, an invalid configuration) is left byte
+/// for byte as it was.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RecoveryError {
     /// The store could not be read or written.
@@ -117,25 +121,45 @@ impl RuntimeOpsLifecycleRegistry {
     /// As [`RuntimeOpsLifecycleRegistry::open_store`].
     #[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
     pub fn open(path: impl AsRef<Path>, options: DurableOptions) -> Result<(Self, RecoveryReport), RecoveryError> {
+        // Checked before any file is created.
+        options.config.validate()?;
         Self::open_store(SqliteStore::open(path)?, options)
     }
 
     /// Opens the durable registry `store` holds, recovering it through the
-    /// machine: the stored image resumed as it was, the journal after it
-    /// replayed call by call, the result restored with `options.policy`
-    /// (operations that had not ended end now), and written back as the
-    /// new image. A torn or corrupt **last** record is cut off and
-    /// reported; any other damage is an error.
+    /// machine: the store claimed (see below), the stored image resumed as
+    /// it was, the journal after it replayed call by call, the result
+    /// restored with `options.policy` (operations that had not ended end
+    /// now), and written back as the new image. A torn or corrupt **last**
+    /// record is cut off and reported; any other damage is an error.
+    ///
+    /// **One owner per store.** Opening claims the store with a fencing
+    /// epoch above every earlier one ([`Store::claim`]). While a live owner
+    /// holds it (a registry open on it, in this process or another), opening
+    /// is refused with [`StoreError::Owned`], which names that owner; an
+    /// owner that crashed holds nothing, so the next open succeeds at once.
+    /// [`crate::Claim::TakeOver`] (`options.claim`) takes the store even
+    /// from a live owner: every write the old owner tries from then on is
+    /// fenced, and its registry **seals**: each call that could change it
+    /// returns [`crate::OpsLifecycleError::Fenced`], reads keep working,
+    /// and [`RuntimeOpsLifecycleRegistry::owner_state`] says
+    /// [`crate::OwnerState::Sealed`]. Nothing it acknowledged before the
+    /// takeover is lost (the new owner recovers it), nothing after is
+    /// accepted.
     ///
     /// # Errors
     ///
-    /// A [`RecoveryError`]: the store cannot be read or written, the image
-    /// or a record before the last is corrupt, the journal skips a
-    /// position, a record does not replay, or the configuration is out of
-    /// range. No registry is created then.
+    /// A [`RecoveryError`]: the configuration is out of range (checked
+    /// first), the store is owned ([`StoreError::Owned`]), cannot be read or
+    /// written, the image or a record before the last is corrupt, the
+    /// journal skips a position, or a record does not replay. No registry is
+    /// created then.
     #[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
     pub fn open_store(mut store: impl Store, options: DurableOptions) -> Result<(Self, RecoveryReport), RecoveryError> {
         options.config.validate()?;
+        // Claimed before it is read: whatever the previous owner commits
+        // from now on is fenced, so the load below sees all it committed.
+        store.claim(options.claim)?;
         let stored = store.load()?;
         let mut report = RecoveryReport::default();
         let (snapshot, cursors) = match &stored.image {

@@ -22,6 +22,20 @@ pub enum Durability {
     Batched,
 }
 
+/// How opening a durable registry claims its store (see [`crate::Store::claim`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Claim {
+    /// Take the store only if no live owner holds it; otherwise `open` is
+    /// refused with [`crate::StoreError::Owned`]. An owner that crashed
+    /// holds nothing: its store is free at once.
+    #[default]
+    IfFree,
+    /// Take the store even from a live owner, which is fenced: its next
+    /// write fails, and its registry is sealed. For an operator who knows
+    /// the old owner is gone or stuck (a process stopped, a host cut off).
+    TakeOver,
+}
+
 /// How [`crate::RuntimeOpsLifecycleRegistry::open`] opens a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurableOptions {
@@ -40,6 +54,8 @@ pub struct DurableOptions {
     pub flush_interval: Duration,
     /// `Batched`: how many queued transitions wake the writer early.
     pub max_batch: usize,
+    /// Whether opening may take the store from a live owner.
+    pub claim: Claim,
 }
 
 impl Default for DurableOptions {
@@ -51,6 +67,7 @@ impl Default for DurableOptions {
             compact_after: 10_000,
             flush_interval: Duration::from_millis(5),
             max_batch: 4096,
+            claim: Claim::IfFree,
         }
     }
 }
@@ -59,5 +76,12 @@ impl DurableOptions {
     /// The default options in `Batched` mode.
     pub fn batched() -> Self {
         DurableOptions { durability: Durability::Batched, ..Self::default() }
+    }
+
+    /// The same options, taking the store over from a live owner
+    /// ([`Claim::TakeOver`]).
+    #[must_use]
+    pub fn taking_over(self) -> Self {
+        DurableOptions { claim: Claim::TakeOver, ..self }
     }
 }

@@ -3,12 +3,18 @@
 //!
 //! A store moves bytes. It never interprets them: the registry encodes and
 //! checksums each record itself, and decides what to replay. So a store for
-//! another database (one a fleet of runtimes shares, say) implements four
+//! another database (one a fleet of runtimes shares, say) implements five
 //! methods and touches neither the machine nor the registry.
+//!
+//! A store has one owner at a time. [`Store::claim`] takes ownership with a
+//! fencing epoch above every earlier one; every write carries the epoch of
+//! its writer and is refused with [`StoreError::Fenced`] once a newer owner
+//! has claimed the store, in the same atomic step as the write.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
-use crate::error::StoreError;
+use crate::durable::options::Claim;
+use crate::error::{Owner, StoreError};
 
 /// One journal record: an acknowledged transition, encoded by the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +48,24 @@ pub struct Stored {
 /// Each write is atomic: after a crash the store holds all of it or none of
 /// it, and a method returns only once its write is as durable as the store
 /// can make it. An `Err` means nothing of that write is stored.
+///
+/// Ownership: a store that was never claimed takes writes from anyone; once
+/// claimed, only from the handle that holds the newest claim. A write from
+/// any other fails with [`StoreError::Fenced`], checked in the same atomic
+/// step as the write.
 pub trait Store: Send + 'static {
+    /// Takes ownership of the store for this handle, with an epoch above
+    /// every earlier claim, and returns the owner recorded. With
+    /// [`Claim::IfFree`] it is refused while a live owner holds the store;
+    /// with [`Claim::TakeOver`] that owner is fenced: its next write fails.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Owned`] while a live owner holds the store (and the
+    /// claim is `IfFree`); any other [`StoreError`] when the store cannot be
+    /// written. Nothing changed then.
+    fn claim(&mut self, claim: Claim) -> Result<Owner, StoreError>;
+
     /// Reads everything stored.
     ///
     /// # Errors
@@ -82,12 +105,27 @@ struct Memory {
     /// The error every write returns while set.
     failing: Option<StoreError>,
     writes: u64,
+    /// The newest claim (epoch 0: never claimed).
+    owner: Owner,
+    /// Alive while the handle that made the newest claim is.
+    holder: Weak<()>,
+}
+
+/// What one [`MemoryStore`] handle claimed: its epoch, and the token whose
+/// life is the claim's liveness.
+#[derive(Debug, Default)]
+struct Held {
+    epoch: u64,
+    /// Kept, never read: the store's weak reference to it dies with it.
+    _token: Option<Arc<()>>,
 }
 
 /// A store in memory: the registry's journal without a file, for tests and
 /// for checking the registry against a store that cannot tear. Clones share
 /// the same contents, so a test can keep one, hand another to a registry,
-/// reopen from it after dropping the registry, and make writes fail.
+/// reopen from it after dropping the registry, and make writes fail. A
+/// claim is held by the handle that made it (not by its clones, which
+/// write as the store's previous owner) until that handle is dropped.
 ///
 /// ```
 /// use oplife_shell::{MemoryStore, Store, StoreError};
@@ -96,9 +134,17 @@ struct Memory {
 /// store.fail_writes(Some(StoreError::Full));
 /// assert_eq!(store.append(&[]), Err(StoreError::Full));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct MemoryStore {
     memory: Arc<Mutex<Memory>>,
+    held: Held,
+}
+
+impl Clone for MemoryStore {
+    /// Another handle on the same contents, holding no claim.
+    fn clone(&self) -> Self {
+        MemoryStore { memory: Arc::clone(&self.memory), held: Held::default() }
+    }
 }
 
 impl MemoryStore {
@@ -131,10 +177,18 @@ impl MemoryStore {
         }
     }
 
+    /// Who holds the store now (epoch 0: never claimed).
+    pub fn owner(&self) -> Owner {
+        self.memory.lock().map(|m| m.owner.clone()).unwrap_or_default()
+    }
+
     fn write(&self, change: impl FnOnce(&mut Stored)) -> Result<(), StoreError> {
         let mut memory = self.memory.lock().map_err(|_| StoreError::Other("memory store poisoned".into()))?;
         if let Some(error) = &memory.failing {
             return Err(error.clone());
+        }
+        if memory.owner.epoch != self.held.epoch {
+            return Err(StoreError::Fenced { epoch: self.held.epoch, current: memory.owner.epoch });
         }
         change(&mut memory.stored);
         memory.writes += 1;
@@ -143,6 +197,21 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn claim(&mut self, claim: Claim) -> Result<Owner, StoreError> {
+        let mut memory = self.memory.lock().map_err(|_| StoreError::Other("memory store poisoned".into()))?;
+        if claim == Claim::IfFree && memory.holder.upgrade().is_some() {
+            return Err(StoreError::Owned { owner: memory.owner.clone() });
+        }
+        if let Some(error) = &memory.failing {
+            return Err(error.clone());
+        }
+        let token = Arc::new(());
+        memory.owner = Owner::of_this_process(memory.owner.epoch + 1);
+        memory.holder = Arc::downgrade(&token);
+        self.held = Held { epoch: memory.owner.epoch, _token: Some(token) };
+        Ok(memory.owner.clone())
+    }
+
     fn load(&mut self) -> Result<Stored, StoreError> {
         let memory = self.memory.lock().map_err(|_| StoreError::Other("memory store poisoned".into()))?;
         Ok(memory.stored.clone())

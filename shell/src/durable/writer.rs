@@ -98,11 +98,18 @@ impl Shared {
             }
             Err(error) => {
                 let mut queue = self.queue();
-                let mut retry = records;
-                retry.append(&mut queue.records);
-                queue.records = retry;
-                if queue.image.is_none() {
-                    queue.image = image;
+                if matches!(error, StoreError::Fenced { .. }) {
+                    // A newer owner holds the store: nothing queued can
+                    // ever be written (and none of it was reported durable).
+                    queue.records.clear();
+                    queue.image = None;
+                } else {
+                    let mut retry = records;
+                    retry.append(&mut queue.records);
+                    queue.records = retry;
+                    if queue.image.is_none() {
+                        queue.image = image;
+                    }
                 }
                 queue.failed = Some(error.clone());
                 drop(queue);
@@ -287,8 +294,11 @@ pub(crate) async fn wait_durable(
                 return Ok(reported.mark);
             }
             if reported.failures > failures {
-                let error = reported.error.clone().unwrap_or(StoreError::Other("group commit failed".into()));
-                return Err(OpsLifecycleError::Store(error));
+                return Err(match reported.error.clone() {
+                    Some(StoreError::Fenced { .. }) => OpsLifecycleError::Fenced,
+                    Some(error) => OpsLifecycleError::Store(error),
+                    None => OpsLifecycleError::Store(StoreError::Other("group commit failed".into())),
+                });
             }
         }
         if receiver.changed().await.is_err() {

@@ -1,17 +1,28 @@
 //! The crash tests' worker: runs the workload of a seed against a durable
 //! registry and reports on stdout what it was acknowledged, until killed.
 //!
-//! `crash_worker PATH SEED sync|batched COMPACT_AFTER`
+//! `crash_worker PATH SEED sync|batched COMPACT_AFTER [takeover]`
 //!
+//! - `open`: the store was claimed (with `takeover`, even from a live
+//!   owner); a worker refused because a live owner holds the store prints
+//!   `owned` instead and exits with status 4; one whose takeover met a
+//!   commit of the old owner under way (a stopped owner holds SQLite's write
+//!   lock) prints `busy` and exits with status 5.
 //! - `ack N`: call N returned (accepted or refused); in `sync` mode it is
 //!   durable.
 //! - `durable N`: in `batched` mode, a flush returned after call N: every
 //!   call up to N is durable.
+//! - `sealed N`: call N was fenced (a newer owner took the store over), the
+//!   registry said it is sealed and refused a further call as fenced; the
+//!   worker exits with status 3.
 
 use std::io::Write;
 use std::time::Duration;
 
-use oplife_shell::{Durability, DurableOptions, RuntimeOpsLifecycleRegistry};
+use oplife_shell::{
+    Claim, Durability, DurableOptions, OpsLifecycleError, OpsLifecycleRegistry, OwnerState, RecoveryError,
+    RuntimeOpsLifecycleRegistry, SqliteStore, StoreError,
+};
 use oplife_tests::workload::{Rng, Step, crash_config};
 
 fn main() {
@@ -23,8 +34,12 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, path, seed, mode, compact_after] = args.as_slice() else {
-        return Err("usage: crash_worker PATH SEED sync|batched COMPACT_AFTER".into());
+    let (path, seed, mode, compact_after, claim) = match args.as_slice() {
+        [_, path, seed, mode, compact_after] => (path, seed, mode, compact_after, Claim::IfFree),
+        [_, path, seed, mode, compact_after, takeover] if takeover == "takeover" => {
+            (path, seed, mode, compact_after, Claim::TakeOver)
+        }
+        _ => return Err("usage: crash_worker PATH SEED sync|batched COMPACT_AFTER [takeover]".into()),
     };
     let seed: u64 = seed.parse().map_err(|e| format!("seed: {e}"))?;
     let durability = match mode.as_str() {
@@ -37,14 +52,45 @@ fn run() -> Result<(), String> {
         config: crash_config(),
         compact_after: compact_after.parse().map_err(|e| format!("compact_after: {e}"))?,
         flush_interval: Duration::from_millis(2),
+        claim,
         ..DurableOptions::default()
     };
-    let (registry, _) = RuntimeOpsLifecycleRegistry::open(path, options).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
+    let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
+    if claim == Claim::TakeOver {
+        // A takeover that meets a commit of the old owner under way gives
+        // up soon: the test stops the owner again and retries.
+        store.set_busy_timeout(Duration::from_millis(100)).map_err(|e| e.to_string())?;
+    }
+    let registry = match RuntimeOpsLifecycleRegistry::open_store(store, options) {
+        Ok((registry, _)) => registry,
+        Err(RecoveryError::Store(StoreError::Owned { .. })) => {
+            writeln!(out, "owned").map_err(|e| e.to_string())?;
+            std::process::exit(4);
+        }
+        Err(RecoveryError::Store(StoreError::Busy)) => {
+            writeln!(out, "busy").map_err(|e| e.to_string())?;
+            std::process::exit(5);
+        }
+        Err(error) => return Err(error.to_string()),
+    };
+    writeln!(out, "open").map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| e.to_string())?;
     let mut rng = Rng::new(seed);
     for n in 1.. {
-        Step::draw(&mut rng, durability == Durability::Sync).run(seed, &registry).map_err(|e| e.to_string())?;
+        match Step::draw(&mut rng, durability == Durability::Sync).run(seed, &registry) {
+            Err(OpsLifecycleError::Fenced) => {
+                let sealed = registry.owner_state().map_err(|e| e.to_string())? == OwnerState::Sealed;
+                let refused = registry.collect_completed() == Err(OpsLifecycleError::Fenced);
+                if sealed && refused {
+                    writeln!(out, "sealed {n}").map_err(|e| e.to_string())?;
+                    std::process::exit(3);
+                }
+                return Err(format!("call {n} was fenced, but the registry is not sealed"));
+            }
+            Err(error) => return Err(error.to_string()),
+            Ok(_) => {}
+        }
         writeln!(out, "ack {n}").map_err(|e| e.to_string())?;
         if durability == Durability::Batched && n % 16 == 0 {
             runtime.block_on(registry.flush()).map_err(|e| e.to_string())?;

@@ -184,6 +184,7 @@ pub struct Owner {
     pub since_ms: Option<u64>,
 }
 
+#[cfg(feature = "durable")]
 impl Owner {
     /// An owner at `epoch`: this process, on this host, from now.
     pub(crate) fn of_this_process(epoch: u64) -> Owner {

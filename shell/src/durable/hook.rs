@@ -69,10 +69,15 @@ impl RegistryState {
         if !matches!(error, StoreError::Fenced { .. }) {
             return OpsLifecycleError::Store(error);
         }
-        let now_ms = self.clock.now_ms();
-        // `seal` is accepted in every phase and journals nothing.
-        let _ = self.apply(Request::Seal, &mut Call::Plain, false, now_ms, &mut Deliveries::default());
+        self.seal();
         OpsLifecycleError::Fenced
+    }
+
+    /// Seals the registry through the table's `seal` row (accepted in every
+    /// phase, journaled never): a newer owner holds its store.
+    pub(crate) fn seal(&mut self) {
+        let now_ms = self.clock.now_ms();
+        let _ = self.apply(Request::Seal, &mut Call::Plain, false, now_ms, &mut Deliveries::default());
     }
 
     /// Moves a consumer's cursor, journaled as `journal_before` and

@@ -25,7 +25,7 @@ pub(crate) mod sqlite;
 pub(crate) mod store;
 pub(crate) mod writer;
 
-use crate::error::{OpsLifecycleError, StoreError};
+use crate::error::OpsLifecycleError;
 use crate::lock::StateLock;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::RegistryState;
@@ -65,9 +65,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         if let Err(OpsLifecycleError::Fenced) = &flushed {
             // The background writer was fenced: seal now, not at the next
             // call, so `owner_state` says so at once.
-            let mut state = self.lock()?;
-            let fenced = StoreError::Fenced { epoch: 0, current: 0 };
-            state.store_failed(fenced);
+            self.lock()?.seal();
         }
         flushed
     }

@@ -6,16 +6,21 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oplife_spec::{RowId, Table};
-use stateright::{Checker, Expectation, HasDiscoveries, Model};
+use oplife_spec::{Input, RowId, Table};
+use stateright::{Expectation, Model};
 
 use crate::config::ModelConfig;
 use crate::coverage::Coverage;
+use crate::engine::{
+    Progress, collision_bound, explore, explore_depth_first, explore_for_examples, explore_until_violated,
+    report_progress,
+};
 pub use crate::explain::{Step, explain, shortest_counterexample};
-use crate::explore::{Progress, explore, explore_depth_first, explore_until_violated, report_progress};
 use crate::model::LifecycleModel;
 use crate::mutants::Mutant;
+use crate::properties::example_witnesses;
 use crate::simulate;
+use crate::state::witness;
 
 /// The random walks that look for examples before the search does: a fixed
 /// seed, so a check reports the same way every run.
@@ -93,6 +98,15 @@ pub struct CheckReport {
     pub properties: Vec<PropertyResult>,
     /// Table rows that never fired, with their rendering.
     pub rows_never_fired: Vec<(RowId, String)>,
+    /// Inputs never called (cascades are never called: they fire from
+    /// other rows).
+    pub inputs_never_called: Vec<Input>,
+    /// `sometimes` properties this configuration cannot reach, with why
+    /// (see [`crate::verdict`]); they are not among `properties`.
+    pub not_applicable: Vec<(&'static str, String)>,
+    /// Rows this configuration cannot fire, with their rendering and why;
+    /// they are not among `rows_never_fired`.
+    pub rows_not_applicable: Vec<(RowId, String, String)>,
     /// The first violated `always` property and its shortest counterexample.
     pub counterexample: Option<(&'static str, Vec<Step>)>,
 }
@@ -153,6 +167,11 @@ impl CheckReport {
             self.states_per_second_per_thread(),
             self.examples_duration.as_secs_f64()
         );
+        let _ = writeln!(
+            s,
+            "fingerprints:  a collision could hide a state with probability at most n²/2⁶⁵ = {:.1e}",
+            collision_bound(self.unique_states)
+        );
         s.push_str("properties:\n");
         for p in &self.properties {
             let verdict = match (&p.expectation, p.ok) {
@@ -162,6 +181,9 @@ impl CheckReport {
                 (_, false) => "VIOLATED",
             };
             let _ = writeln!(s, "  {verdict:>13}  {}", p.name);
+        }
+        for (name, why) in &self.not_applicable {
+            let _ = writeln!(s, "  not applicable here  {name} ({why})");
         }
         if let Some((property, steps)) = &self.counterexample {
             let _ = writeln!(s, "shortest counterexample to \"{property}\":");
@@ -175,14 +197,18 @@ impl CheckReport {
     /// The row coverage.
     pub fn render_coverage(&self) -> String {
         let mut s = String::new();
-        match self.rows_never_fired.is_empty() {
-            true => s.push_str("row coverage: every row fired\n"),
-            false => {
+        match (self.rows_never_fired.is_empty(), self.rows_not_applicable.is_empty()) {
+            (true, true) => s.push_str("row coverage: every row fired\n"),
+            (true, false) => s.push_str("row coverage: every row this configuration can fire fired\n"),
+            (false, _) => {
                 s.push_str("row coverage: rows never fired:\n");
                 for (row, text) in &self.rows_never_fired {
                     let _ = writeln!(s, "  {row}: {text}");
                 }
             }
+        }
+        for (row, text, why) in &self.rows_not_applicable {
+            let _ = writeln!(s, "  not applicable here  {row}: {text} ({why})");
         }
         s
     }
@@ -248,24 +274,38 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         .collect();
 
     let examples_started = Instant::now();
+    // The exploration took every step of every reachable state (unless it
+    // skipped some) and recorded what each showed: an example a step shows
+    // is found there, or shown by no step of this configuration.
+    let shown = model.shown.bits();
+    let every_step_taken = model.shown.every_step_taken();
+    let mut found: BTreeSet<&'static str> =
+        example_witnesses().filter(|(_, bit)| shown & bit != 0).map(|(name, _)| name).collect();
+    let decided_by_steps = |bit: u16| match witness::REMEMBERED.iter().find(|(remembered, _)| *remembered == bit) {
+        Some((_, left_by)) => shown & left_by == 0,
+        None => true,
+    };
+    let undecided: BTreeSet<&'static str> = example_witnesses()
+        .filter(|(name, bit)| !(found.contains(name) || every_step_taken && decided_by_steps(*bit)))
+        .map(|(name, _)| name)
+        .collect();
     let examples_model = model.with_witnesses();
     let examples = examples_model.properties();
-    let wanted: BTreeSet<&'static str> = examples.iter().map(|p| p.name).collect();
-    // Random walks find most examples at once; a breadth-first search with
-    // witnesses (whose bits multiply the states) looks for the rest, so that
-    // an example is only reported missing when no reachable state shows it.
-    let mut found =
-        simulate::find_examples(&examples_model, &wanted, EXAMPLE_SEED, options.example_walks, EXAMPLE_STEPS);
-    let rest: BTreeSet<&'static str> = wanted.difference(&found).copied().collect();
+    // Random walks find most of the others at once; a breadth-first search
+    // with witnesses (whose bits multiply the states) looks for the rest, so
+    // that an example is only reported missing when no reachable state
+    // shows it.
+    found.extend(simulate::find_examples(
+        &examples_model,
+        &undecided,
+        EXAMPLE_SEED,
+        options.example_walks,
+        EXAMPLE_STEPS,
+    ));
+    let rest: BTreeSet<&'static str> = undecided.difference(&found).copied().collect();
     if !rest.is_empty() {
-        let searched = examples_model
-            .checker()
-            .threads(options.threads.max(1))
-            .finish_when(HasDiscoveries::AllOf(rest.clone()))
-            .spawn_bfs()
-            .join()
-            .discoveries();
-        found.extend(rest.into_iter().filter(|name| searched.contains_key(name)));
+        let searched = explore_for_examples(&examples_model, &rest, options.threads.max(1), &Progress::default());
+        found.extend(rest.into_iter().filter(|name| searched.reached.contains(name)));
     }
     let examples_duration = examples_started.elapsed();
     results.extend(examples.iter().map(|p| PropertyResult {
@@ -279,6 +319,7 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         .into_iter()
         .map(|row| (row, table.row(row).map(ToString::to_string).unwrap_or_default()))
         .collect();
+    let inputs_never_called = Input::ALL.into_iter().filter(|input| !coverage.called(*input)).collect();
     let first_violation = results.iter().find(|p| p.expectation == Expectation::Always && !p.ok).map(|p| p.name);
     let counterexample = first_violation.map(|name| (name, shortest_counterexample(&table, options.config, name)));
     CheckReport {
@@ -291,6 +332,9 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         examples_duration,
         properties: results,
         rows_never_fired,
+        inputs_never_called,
+        not_applicable: Vec::new(),
+        rows_not_applicable: Vec::new(),
         counterexample,
     }
 }
@@ -393,6 +437,9 @@ mod tests {
             examples_duration: Duration::ZERO,
             properties: Vec::new(),
             rows_never_fired: Vec::new(),
+            inputs_never_called: Vec::new(),
+            not_applicable: Vec::new(),
+            rows_not_applicable: Vec::new(),
             counterexample: None,
         }
     }

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use oplife_spec::Input;
-
 use oplife_machine::Limits;
 
 /// The largest number of operation ids the model supports.
@@ -117,25 +115,6 @@ impl ModelConfig {
             max_completed: self.max_completed,
             max_concurrent: self.max_concurrent,
             feed_retention: self.feed_retention,
-        }
-    }
-
-    /// Why no row of `input` can fire under this configuration, by
-    /// construction; `None` when one can. A row that cannot fire is
-    /// reported as not applicable, never as a failure.
-    pub fn unreachable_input(&self, input: Input) -> Option<&'static str> {
-        match input {
-            Input::RegisterWatcher | Input::ReleaseWatcher => (self.watchers == 0).then_some("no watchers"),
-            Input::ReportProgress => (self.progress == 0).then_some("no progress reports"),
-            Input::BeginWait | Input::CancelWait => (self.waits == 0).then_some("no waits"),
-            Input::CollectTerminal | Input::Drain => (self.max_completed == 0).then_some("no record is retained"),
-            Input::Evict => {
-                (usize::from(self.ops) <= self.max_completed).then_some("no more ids than retained records")
-            }
-            Input::Restore | Input::ResolveLost => (!self.restarts && !self.crashes).then_some("no restarts"),
-            Input::Resume => (!self.crashes).then_some("no crashes"),
-            Input::Seal => (!self.crashes).then_some("no durable store to take over"),
-            _ => None,
         }
     }
 

@@ -1,12 +1,14 @@
-//! Which table rows fired and which errors were produced during a check.
+//! Which inputs were called, which table rows fired and which errors were
+//! produced during a check.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 
-use oplife_spec::{ErrorKind, RowId};
+use oplife_spec::{ErrorKind, Input, RowId};
 
-/// Row and error coverage, shared by the checker's threads.
+/// Input, row and error coverage, shared by the checker's threads.
 #[derive(Debug)]
 pub struct Coverage {
+    inputs: Vec<AtomicBool>,
     rows: Vec<AtomicBool>,
     errors: Vec<AtomicBool>,
 }
@@ -15,6 +17,7 @@ impl Coverage {
     /// Coverage for a table of `rows` rows, nothing fired yet.
     pub fn new(rows: usize) -> Self {
         Coverage {
+            inputs: Input::ALL.iter().map(|_| AtomicBool::new(false)).collect(),
             rows: (0..rows).map(|_| AtomicBool::new(false)).collect(),
             errors: ErrorKind::ALL.iter().map(|_| AtomicBool::new(false)).collect(),
         }
@@ -28,6 +31,16 @@ impl Coverage {
         {
             flag.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Records that a call of `input` was made (accepted or refused).
+    pub fn input_called(&self, input: Input) {
+        Self::mark(self.inputs.get(input.index()));
+    }
+
+    /// Whether a call of `input` was made.
+    pub fn called(&self, input: Input) -> bool {
+        self.inputs.get(input.index()).is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
     /// Records that `row` fired.
@@ -48,5 +61,43 @@ impl Coverage {
     /// The error kinds produced.
     pub fn errors_produced(&self) -> Vec<ErrorKind> {
         ErrorKind::ALL.into_iter().filter(|k| self.errors[k.index()].load(Ordering::Relaxed)).collect()
+    }
+}
+
+/// What the steps of one exploration showed (the witness bits of
+/// [`crate::state::witness`]), recorded as the steps are taken, and whether
+/// every step was taken: an exploration that skips no step of a reachable
+/// state shows every witness a step can show, so one it never showed is
+/// shown by no step of that configuration.
+#[derive(Debug, Default)]
+pub struct Shown {
+    bits: AtomicU16,
+    skipped: AtomicBool,
+}
+
+impl Shown {
+    /// Records what one step showed.
+    pub fn record(&self, bits: u16) {
+        // Read first: after warm-up nothing new is shown, and a read keeps
+        // the cache line shared between threads.
+        if bits & !self.bits.load(Ordering::Relaxed) != 0 {
+            self.bits.fetch_or(bits, Ordering::Relaxed);
+        }
+    }
+
+    /// Records that a step was skipped (its successor is made by another
+    /// step).
+    pub fn skipped(&self) {
+        Coverage::mark(Some(&self.skipped));
+    }
+
+    /// What the steps showed.
+    pub fn bits(&self) -> u16 {
+        self.bits.load(Ordering::Relaxed)
+    }
+
+    /// Whether every step of every state explored was taken.
+    pub fn every_step_taken(&self) -> bool {
+        !self.skipped.load(Ordering::Relaxed)
     }
 }

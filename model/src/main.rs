@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use oplife_model::check::{self, CheckOptions};
 use oplife_model::config::{DEFAULT_SUITE, MAX_FEED, MAX_OPS, MAX_WAITS};
 use oplife_model::mutants::CATALOGUE;
-use oplife_model::properties::examples_not_applicable;
 use oplife_model::simulate::{self, Budget};
+use oplife_model::verdict::{Demand, check_suite};
 use oplife_model::{LifecycleModel, ModelConfig};
 use oplife_spec::{Table, render};
 use stateright::Model;
@@ -51,7 +51,7 @@ struct ModelFlags {
     /// no waits or watchers.
     #[arg(long)]
     deep: bool,
-    /// Operation ids explored [1-4; base: 3].
+    /// Operation ids explored [1-6; base: 3].
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=MAX_OPS as i64))]
     ops: Option<u8>,
     /// Terminal records retained before the oldest is evicted [0-8; base: 1].
@@ -284,38 +284,12 @@ fn check_command(args: &CheckArgs) -> ExitCode {
         options.threads,
         options.symmetry
     );
-    let reports = check::run_suite(&table, &suite, options);
-    let mut ok = true;
-    for ((name, report), (_, config)) in reports.iter().zip(&suite) {
-        println!("== {name}: {config}");
-        print!("{}", report.render_properties());
-        for (example, why) in examples_not_applicable(*config) {
-            println!("  not applicable here  {example} ({why})");
-        }
-        ok &= report.held();
-    }
-    if let Some((_, last)) = reports.last() {
-        // Coverage accumulates over the suite: a row is not applicable only
-        // if no configuration of it can fire it.
-        let (not_applicable, unfired): (Vec<_>, Vec<_>) = last.rows_never_fired.iter().partition(|(row, _)| {
-            let input = table.rows[row.0].input;
-            suite.iter().all(|(_, config)| config.unreachable_input(input).is_some())
-        });
-        if unfired.is_empty() {
-            println!("row coverage: every row this configuration can reach fired");
-        } else {
-            println!("row coverage: rows never fired:");
-            for (row, text) in &unfired {
-                println!("  {row}: {text}");
-            }
-        }
-        for (row, text) in &not_applicable {
-            let input = table.rows[row.0].input;
-            let why = suite.iter().find_map(|(_, config)| config.unreachable_input(input)).unwrap_or("unreachable");
-            println!("  not applicable here  {row}: {text} ({why})");
-        }
-        ok &= unfired.is_empty();
-    }
+    // The default suite must reach every example and fire every row; a
+    // custom one what the shipped table reaches in it.
+    let demand = if custom { Demand::WhatTheShippedTableReaches } else { Demand::Everything };
+    let verdict = check_suite(&table, &suite, options, demand);
+    print!("{}", verdict.render());
+    let mut ok = verdict.ok();
     if !args.no_mutants {
         println!("mutants (each must be caught):");
         // The catalogue is built for the default suite (a custom

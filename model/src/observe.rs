@@ -171,6 +171,7 @@ impl Told {
                 forget(next, *id);
                 for w in next.waits.iter_mut().filter(|w| w.pending && w.ids & (1 << id) != 0) {
                     w.evicted |= 1 << id;
+                    next.witnessed |= witness::EVICTED_WHILE_AWAITED;
                 }
             }
             Output::Collected { id, outcome } => {

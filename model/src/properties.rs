@@ -8,7 +8,7 @@
 use oplife_machine::invariants;
 use stateright::Property;
 
-use crate::config::{MAX_OPS, ModelConfig};
+use crate::config::MAX_OPS;
 use crate::model::LifecycleModel;
 use crate::state::{ModelState, fault, witness};
 
@@ -237,10 +237,6 @@ fn fenced_changes_nothing(_: &M, s: &ModelState) -> bool {
     s.faults & fault::FENCED_WROTE == 0
 }
 
-fn saw(s: &ModelState, bit: u16) -> bool {
-    s.witnessed & bit != 0
-}
-
 /// The `always` properties: every invariant of `spec/SPEC.md`, collection, the
 /// completion feed, and restarts.
 pub fn invariants() -> Vec<Property<M>> {
@@ -270,102 +266,44 @@ pub fn invariants() -> Vec<Property<M>> {
     ]
 }
 
-/// Why an example cannot be reached under a configuration, by
-/// construction; `None` when it can.
-type Applicable = fn(&ModelConfig) -> Option<&'static str>;
-
 /// What a state shows.
 type Shows = fn(&M, &ModelState) -> bool;
 
-/// Every `sometimes` property: its name, what shows it, and when a
-/// configuration cannot reach it.
-const EXAMPLES: [(&str, Shows, Applicable); 14] = [
-    (
-        SOMETIMES_EVICTION,
-        |_, s| saw(s, witness::EVICTED),
-        |c| (usize::from(c.ops) <= c.max_completed).then_some("no more ids than retained records"),
-    ),
-    (SOMETIMES_WAIT_CANCELLED, |_, s| saw(s, witness::WAIT_CANCELLED), |c| (c.waits == 0).then_some("no waits")),
-    (
-        SOMETIMES_SATISFIED_AFTER_EVICTION,
-        |_, s| saw(s, witness::SATISFIED_AFTER_EVICTION),
-        |c| {
-            if c.waits == 0 {
-                Some("no waits")
-            } else {
-                (usize::from(c.ops) < c.max_completed + 2).then_some("too few ids to evict a record a wait tracks")
-            }
-        },
-    ),
-    (
-        SOMETIMES_WATCHER_RELEASED,
-        |_, s| saw(s, witness::WATCHER_RELEASED),
-        |c| (c.watchers == 0).then_some("no watchers"),
-    ),
-    (
-        SOMETIMES_TERMINATION_WITH_PENDING,
-        |_, s| saw(s, witness::TERMINATION_RESOLVED_PENDING),
-        |c| (c.waits == 0 || c.watchers == 0).then_some("needs both waits and watchers"),
-    ),
-    (
-        SOMETIMES_FEED_DROPS,
-        |_, s| saw(s, witness::FEED_DROPPED),
-        |c| (usize::from(c.ops) <= c.feed_retention).then_some("the feed retains an entry per id"),
-    ),
-    (
-        SOMETIMES_RESTART_RESOLVES_LOST,
-        |_, s| saw(s, witness::RESTART_RESOLVED_LOST),
-        |c| (!c.restarts).then_some("no restarts"),
-    ),
-    (
-        SOMETIMES_RESTART_KEEPS_RECORD,
-        |_, s| saw(s, witness::RESTART_KEPT_RECORD),
-        |c| {
-            if !c.restarts { Some("no restarts") } else { (c.max_completed == 0).then_some("no record is retained") }
-        },
-    ),
-    (SOMETIMES_ROLLBACK, |_, s| saw(s, witness::ROLLED_BACK), |_| None),
-    (SOMETIMES_RETRY_REPEAT, |_, s| saw(s, witness::RETRY_REPEAT), |_| None),
-    (
-        SOMETIMES_ADMISSION_REFUSES,
-        |_, s| saw(s, witness::ADMISSION_REFUSED),
-        |c| {
-            if c.ops < 2 {
-                Some("one id cannot be active twice")
-            } else {
-                (c.max_concurrent.is_some_and(|m| m <= 1)).then_some("the concurrency limit refuses first")
-            }
-        },
-    ),
-    (SOMETIMES_CRASH_KEEPS_RECORD, |_, s| saw(s, witness::CRASH_KEPT_RECORD), |c| (!c.crashes).then_some("no crashes")),
-    (
-        SOMETIMES_FENCED_REFUSES,
-        |_, s| saw(s, witness::FENCED_REFUSED),
-        |c| (!c.crashes).then_some("no durable store to take over (takeovers come with crashes)"),
-    ),
-    (
-        SOMETIMES_LIMIT_REFUSES,
-        |_, s| saw(s, witness::LIMIT_REFUSED),
-        |c| {
-            c.max_concurrent
-                .is_none_or(|limit| limit >= usize::from(c.ops))
-                .then_some("no limit below the number of ids")
-        },
-    ),
-];
-
-/// The `sometimes` properties `config` can reach; they are checked by the
-/// example run (witnesses on).
-pub fn examples(config: ModelConfig) -> Vec<Property<M>> {
-    EXAMPLES
-        .iter()
-        .filter(|(_, _, applicable)| applicable(&config).is_none())
-        .map(|(name, shows, _)| Property::sometimes(name, *shows))
-        .collect()
+/// Whether the step into a state showed witness `BIT`.
+fn saw<const BIT: u16>(_: &M, s: &ModelState) -> bool {
+    s.witnessed & BIT != 0
 }
 
-/// The `sometimes` properties `config` cannot reach by construction, with
-/// why: reported as not applicable, never as a failure.
-pub fn examples_not_applicable(config: ModelConfig) -> Vec<(&'static str, &'static str)> {
-    EXAMPLES.iter().filter_map(|(name, _, applicable)| applicable(&config).map(|why| (*name, why))).collect()
+/// Every `sometimes` property, with the witness bit that shows it. Whether a
+/// configuration can reach one is not written here: the check derives it
+/// (see [`crate::verdict`]).
+const EXAMPLES: [(&str, u16, Shows); 14] = {
+    use witness::*;
+    [
+        (SOMETIMES_EVICTION, EVICTED, saw::<EVICTED>),
+        (SOMETIMES_WAIT_CANCELLED, WAIT_CANCELLED, saw::<WAIT_CANCELLED>),
+        (SOMETIMES_SATISFIED_AFTER_EVICTION, SATISFIED_AFTER_EVICTION, saw::<SATISFIED_AFTER_EVICTION>),
+        (SOMETIMES_WATCHER_RELEASED, WATCHER_RELEASED, saw::<WATCHER_RELEASED>),
+        (SOMETIMES_TERMINATION_WITH_PENDING, TERMINATION_RESOLVED_PENDING, saw::<TERMINATION_RESOLVED_PENDING>),
+        (SOMETIMES_FEED_DROPS, FEED_DROPPED, saw::<FEED_DROPPED>),
+        (SOMETIMES_RESTART_RESOLVES_LOST, RESTART_RESOLVED_LOST, saw::<RESTART_RESOLVED_LOST>),
+        (SOMETIMES_RESTART_KEEPS_RECORD, RESTART_KEPT_RECORD, saw::<RESTART_KEPT_RECORD>),
+        (SOMETIMES_ROLLBACK, ROLLED_BACK, saw::<ROLLED_BACK>),
+        (SOMETIMES_RETRY_REPEAT, RETRY_REPEAT, saw::<RETRY_REPEAT>),
+        (SOMETIMES_ADMISSION_REFUSES, ADMISSION_REFUSED, saw::<ADMISSION_REFUSED>),
+        (SOMETIMES_CRASH_KEEPS_RECORD, CRASH_KEPT_RECORD, saw::<CRASH_KEPT_RECORD>),
+        (SOMETIMES_FENCED_REFUSES, FENCED_REFUSED, saw::<FENCED_REFUSED>),
+        (SOMETIMES_LIMIT_REFUSES, LIMIT_REFUSED, saw::<LIMIT_REFUSED>),
+    ]
+};
+
+/// Each `sometimes` property's name with the witness bit that shows it.
+pub fn example_witnesses() -> impl Iterator<Item = (&'static str, u16)> {
+    EXAMPLES.iter().map(|(name, bit, _)| (*name, *bit))
+}
+
+/// The `sometimes` properties, checked by the example search (witnesses
+/// on).
+pub fn examples() -> Vec<Property<M>> {
+    EXAMPLES.iter().map(|(name, _, shows)| Property::sometimes(name, *shows)).collect()
 }

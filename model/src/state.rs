@@ -149,6 +149,16 @@ pub mod witness {
     /// A registry whose store a newer owner took over refused a call as
     /// sealed.
     pub const FENCED_REFUSED: u16 = 1 << 13;
+
+    /// A record a pending wait tracks was evicted (what the wait remembers
+    /// for [`SATISFIED_AFTER_EVICTION`]).
+    pub const EVICTED_WHILE_AWAITED: u16 = 1 << 14;
+
+    /// The witnesses a step shows only from what earlier steps left in the
+    /// state, which an exploration without witnesses does not keep (its
+    /// steps cannot show them), each with the witness of the step that
+    /// leaves it: where no step shows that one, none shows the first.
+    pub const REMEMBERED: [(u16, u16); 1] = [(SATISFIED_AFTER_EVICTION, EVICTED_WHILE_AWAITED)];
 }
 
 /// One state of the model.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use oplife_model::explore::{Progress, explore, explore_depth_first};
+use oplife_model::engine::{Progress, explore, explore_depth_first};
 use oplife_model::mutants::CATALOGUE;
 use oplife_model::{LifecycleModel, ModelConfig};
 use stateright::{Checker, Expectation, Model};

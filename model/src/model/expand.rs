@@ -1,16 +1,13 @@
-//! What stateright explores: the model's initial state, the actions it
-//! offers in each state, the successor each one makes, and the properties.
+//! The successors of a state, built in buffers each thread reuses.
 
 use oplife_machine::Output;
-use oplife_spec::{Input, OperationKind};
-use stateright::{Model, Property};
+use stateright::Model;
 
-use crate::action::{Action, op_inputs};
+use super::LifecycleModel;
+use crate::action::Action;
 use crate::domain::Tiny;
-use crate::explore::Expand;
+use crate::engine::Expand;
 use crate::forget::{Forget, blank_checked_captures};
-use crate::model::LifecycleModel;
-use crate::properties;
 use crate::state::ModelState;
 
 /// The buffers a thread's steps reuse from call to call.
@@ -43,6 +40,13 @@ fn with_scratch<R>(work: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 impl LifecycleModel {
+    /// The successor `action` makes from `state`, if any (`next_state`).
+    pub(super) fn successor(&self, state: &ModelState, action: Action) -> Option<ModelState> {
+        let mut next = state.clone();
+        with_scratch(|Scratch { out, spare, .. }| self.successor_into(state, action, &mut next, out, spare))
+            .then_some(next)
+    }
+
     /// Takes `action` from `state` into `next`, which holds a copy of
     /// `state`: true when that makes a successor (then `next` holds it, as
     /// `next_state` returns it), false when it makes none (then `next`
@@ -64,6 +68,7 @@ impl LifecycleModel {
             && !self.witnesses
             && self.crash_is_restart(&state.machine)
         {
+            self.shown.skipped();
             return false;
         }
         out.clear();
@@ -120,89 +125,6 @@ impl Expand for LifecycleModel {
                 each(next.get(..filled).unwrap_or_default());
             })
         });
-    }
-}
-
-impl Model for LifecycleModel {
-    type State = ModelState;
-    type Action = Action;
-
-    fn init_states(&self) -> Vec<ModelState> {
-        vec![ModelState::initial(self.config.ops, self.config.waits)]
-    }
-
-    fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
-        for id in 0..self.config.ops {
-            let op = state.machine.operation(&id);
-            for kind in OperationKind::ALL {
-                for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
-                    actions.push(Action::Register { id, kind, expects_peer, limited: false });
-                }
-                actions.push(Action::Register { id, kind, expects_peer: kind.expects_peer_channel(), limited: true });
-            }
-            for input in op_inputs() {
-                let bounded = match input {
-                    Input::RegisterWatcher => state.watchers[usize::from(id)] < self.config.watchers,
-                    // A caller can only drop a watch it holds.
-                    Input::ReleaseWatcher => state.watchers[usize::from(id)] > 0,
-                    Input::ReportProgress => op.is_none_or(|op| op.progress_count() < self.config.progress),
-                    _ => true,
-                };
-                if bounded {
-                    actions.push(Action::Op(input, id));
-                }
-            }
-        }
-        actions.push(Action::TerminateOwner);
-        actions.push(Action::CollectCompleted);
-        let free = state.waits.iter().take(usize::from(self.config.waits)).position(|w| !w.pending);
-        if let Some(slot) = free {
-            let slot = u8::try_from(slot).unwrap_or(0);
-            for ids in 0..(1u8 << self.config.ops) {
-                actions.push(Action::BeginWait { slot, ids });
-            }
-        }
-        for (slot, w) in state.waits.iter().enumerate() {
-            if w.pending {
-                actions.push(Action::CancelWait(u8::try_from(slot).unwrap_or(0)));
-            }
-        }
-        // A takeover again fences a registry already sealed: it stays so.
-        if self.config.crashes {
-            actions.push(Action::Takeover);
-        }
-        // A registry whose store was taken over is a stale process: what
-        // restarts is the newer owner, whose registry is the one a crash
-        // before the takeover recovers (the store as it was then).
-        if state.fenced {
-            return;
-        }
-        if self.config.restarts {
-            actions.push(Action::Restart { cancel: false });
-            actions.push(Action::Restart { cancel: true });
-        }
-        if self.config.crashes {
-            actions.push(Action::Crash { cancel: false });
-            actions.push(Action::Crash { cancel: true });
-        }
-    }
-
-    fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
-        let mut next = state.clone();
-        with_scratch(|Scratch { out, spare, .. }| self.successor_into(state, action, &mut next, out, spare))
-            .then_some(next)
-    }
-
-    fn format_action(&self, action: &Action) -> String {
-        action.to_string()
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        match (self.all_properties, self.witnesses) {
-            (true, _) => properties::invariants().into_iter().chain(properties::examples(self.config)).collect(),
-            (false, true) => properties::examples(self.config),
-            (false, false) => properties::invariants(),
-        }
     }
 }
 

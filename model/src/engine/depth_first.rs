@@ -8,9 +8,9 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 
-use stateright::Property;
-
-use super::{CHUNK, Expand, Exploration, Found, Inserted, Progress, Seen, fingerprint};
+use super::breadth_first::CHUNK;
+use super::seen::{Inserted, Seen, fingerprint};
+use super::{Expand, Exploration, Found, Progress, Stop};
 
 /// States waiting to be expanded that any thread may take, and what the
 /// threads are doing.
@@ -99,8 +99,6 @@ where
     M: Expand + Sync,
     M::State: Clone + Hash + Send + Sync,
 {
-    let always: Vec<Property<M>> =
-        model.properties().into_iter().filter(|p| p.expectation == stateright::Expectation::Always).collect();
     let mut seen = Seen::with_capacity(places);
     let initial = model.init_states();
     let mut generated = initial.len();
@@ -115,11 +113,7 @@ where
             pool.lock().states.push((state, 1));
         }
     }
-    let found = Found {
-        violated: Mutex::new(std::collections::BTreeSet::new()),
-        stop_at_violation: false,
-        stopped: std::sync::atomic::AtomicBool::new(false),
-    };
+    let found = Found::of(model, Stop::Never);
     let mut deepest = 0;
     loop {
         {
@@ -128,7 +122,7 @@ where
         }
         let shares: Vec<Share<M::State>> = std::thread::scope(|scope| {
             let workers: Vec<_> =
-                (0..threads).map(|_| scope.spawn(|| follow(model, &always, &pool, &seen, &found, progress))).collect();
+                (0..threads).map(|_| scope.spawn(|| follow(model, &pool, &seen, &found, progress))).collect();
             workers.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
         });
         let mut overflow = Vec::new();
@@ -150,24 +144,12 @@ where
         }
     }
     progress.unique.store(seen.len(), Ordering::Relaxed);
-    Exploration {
-        unique: seen.len(),
-        generated,
-        depth: deepest,
-        violated: found.violated.into_inner().unwrap_or_else(PoisonError::into_inner),
-    }
+    found.into_exploration(seen.len(), generated, deepest)
 }
 
 /// One thread's turn: expands the state it made last, until no thread has
 /// a state left or the seen table is crowded.
-fn follow<M>(
-    model: &M,
-    always: &[Property<M>],
-    pool: &Pool<M::State>,
-    seen: &Seen,
-    found: &Found,
-    progress: &Progress,
-) -> Share<M::State>
+fn follow<M>(model: &M, pool: &Pool<M::State>, seen: &Seen, found: &Found<M>, progress: &Progress) -> Share<M::State>
 where
     M: Expand,
     M::State: Clone + Hash,
@@ -182,7 +164,7 @@ where
     while pool.take(&mut stack) {
         while let Some((state, depth)) = stack.pop() {
             share.deepest = share.deepest.max(depth);
-            found.check(model, always, &state);
+            found.check(model, &state);
             model.successors(&state, &mut actions, &mut |successors| {
                 share.generated += seen.admit(
                     model,

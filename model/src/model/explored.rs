@@ -1,0 +1,91 @@
+//! What stateright explores: the model's initial state, the actions it
+//! offers in each state, the successor each one makes, and the properties.
+
+use oplife_spec::{Input, OperationKind};
+use stateright::{Model, Property};
+
+use super::LifecycleModel;
+use crate::action::{Action, op_inputs};
+use crate::properties;
+use crate::state::ModelState;
+
+impl Model for LifecycleModel {
+    type State = ModelState;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<ModelState> {
+        vec![ModelState::initial(self.config.ops, self.config.waits)]
+    }
+
+    fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
+        for id in 0..self.config.ops {
+            let op = state.machine.operation(&id);
+            for kind in OperationKind::ALL {
+                for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
+                    actions.push(Action::Register { id, kind, expects_peer, limited: false });
+                }
+                actions.push(Action::Register { id, kind, expects_peer: kind.expects_peer_channel(), limited: true });
+            }
+            for input in op_inputs() {
+                let bounded = match input {
+                    Input::RegisterWatcher => state.watchers[usize::from(id)] < self.config.watchers,
+                    // A caller can only drop a watch it holds.
+                    Input::ReleaseWatcher => state.watchers[usize::from(id)] > 0,
+                    Input::ReportProgress => op.is_none_or(|op| op.progress_count() < self.config.progress),
+                    _ => true,
+                };
+                if bounded {
+                    actions.push(Action::Op(input, id));
+                }
+            }
+        }
+        actions.push(Action::TerminateOwner);
+        actions.push(Action::CollectCompleted);
+        let free = state.waits.iter().take(usize::from(self.config.waits)).position(|w| !w.pending);
+        if let Some(slot) = free {
+            let slot = u8::try_from(slot).unwrap_or(0);
+            for ids in 0..(1u8 << self.config.ops) {
+                actions.push(Action::BeginWait { slot, ids });
+            }
+        }
+        for (slot, w) in state.waits.iter().enumerate() {
+            if w.pending {
+                actions.push(Action::CancelWait(u8::try_from(slot).unwrap_or(0)));
+            }
+        }
+        // A takeover again fences a registry already sealed: it stays so.
+        if self.config.crashes {
+            actions.push(Action::Takeover);
+        }
+        // A registry whose store was taken over is a stale process: what
+        // restarts is the newer owner, whose registry is the one a crash
+        // before the takeover recovers (the store as it was then).
+        if state.fenced {
+            return;
+        }
+        if self.config.restarts {
+            actions.push(Action::Restart { cancel: false });
+            actions.push(Action::Restart { cancel: true });
+        }
+        if self.config.crashes {
+            actions.push(Action::Crash { cancel: false });
+            actions.push(Action::Crash { cancel: true });
+        }
+    }
+
+    fn next_state(&self, state: &ModelState, action: Action) -> Option<ModelState> {
+        self.successor(state, action)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        action.to_string()
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        match (self.all_properties, self.witnesses) {
+            (true, _) => properties::invariants().into_iter().chain(properties::examples()).collect(),
+            (false, true) => properties::examples(),
+            (false, false) => properties::invariants(),
+        }
+    }
+}

@@ -1,11 +1,13 @@
-//! The check's own searches, breadth first and depth first, visit exactly
-//! the states stateright's does, and find the same violations.
+//! The check's own searches, breadth first and depth first, visit the
+//! states stateright's does, and find the same violations: on small
+//! configurations, on one past the seen table's first growth, and for every
+//! mutant, where the search stops at the first violation.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeSet;
 
-use oplife_model::engine::{Progress, explore, explore_depth_first};
+use oplife_model::engine::{Progress, explore, explore_depth_first, explore_until_violated};
 use oplife_model::mutants::CATALOGUE;
 use oplife_model::{LifecycleModel, ModelConfig};
 use stateright::{Checker, Expectation, Model};
@@ -53,5 +55,44 @@ fn mutants_violate_the_same_properties() {
         let config = ModelConfig { ops: 2, waits: 0, crashes: true, ..ModelConfig::DEFAULT };
         // Agreeing on nothing found would prove little: each is caught.
         assert!(!both(LifecycleModel::new(mutant.table(), config).with_symmetry(true)).is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn past_the_seen_table_s_first_growth() {
+    // "two waits": 85,662 classes, where the seen table starts with 65,536
+    // places and grows once it is half full.
+    let model = LifecycleModel::standard(ModelConfig::TWO_WAITS).with_symmetry(true);
+    let unique = explore(&model, 2, &Progress::default()).unique;
+    assert!(unique > 1 << 15, "{unique} states do not make the table grow");
+    assert!(both(model).is_empty());
+}
+
+#[test]
+fn the_search_that_stops_at_the_first_violation_agrees_for_every_mutant() {
+    for mutant in CATALOGUE {
+        let model = LifecycleModel::new(mutant.table(), ModelConfig::THREE_OPS).with_symmetry(true);
+        let ours = explore_until_violated(&model, 1, &Progress::default());
+        assert!(!ours.violated.is_empty(), "{}: nothing violated", mutant.name);
+        // The first violating state is on the shallowest level any
+        // violation is (`depth` counts the states of its path): stateright's
+        // breadth-first search finds nothing violated above that level, and
+        // on it finds every property this search found violated.
+        let down_to =
+            |levels: usize| model.clone().checker().threads(1).target_max_depth(levels + 1).spawn_bfs().join();
+        let shallower = down_to(ours.depth - 1);
+        let on_the_level = down_to(ours.depth);
+        for property in &ours.violated {
+            let path =
+                on_the_level.discovery(property).unwrap_or_else(|| panic!("{}: {property} not found", mutant.name));
+            assert_eq!(path.into_states().len(), ours.depth, "{}: {property}", mutant.name);
+        }
+        let early: Vec<&str> = model
+            .properties()
+            .iter()
+            .filter(|p| p.expectation == Expectation::Always && shallower.discovery(p.name).is_some())
+            .map(|p| p.name)
+            .collect();
+        assert!(early.is_empty(), "{}: {early:?} violated before level {}", mutant.name, ours.depth);
     }
 }

@@ -82,17 +82,21 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
     }
 }
 
-/// What a refusal of `input` for `op` (in `status`) with `payload` is as a
-/// retry: the table's retry row for the input and status, its payload
-/// comparison made against the outcome recorded.
-pub(crate) fn retry_of<D: Domain>(
-    lc: &Compiled,
-    input: Input,
-    status: Status,
-    op: Option<&Operation<D>>,
-    payload: &Payload<D>,
-) -> Retry {
-    match lc.table().retry_rule(input, status) {
+/// The operation a call asks about, as the table sees it: the input, the
+/// id, its record (none while absent) and its status.
+pub(crate) struct Asked<'a, D: Domain> {
+    pub(crate) input: Input,
+    pub(crate) id: &'a D::OpId,
+    pub(crate) op: Option<&'a Operation<D>>,
+    pub(crate) status: Status,
+}
+
+/// What a refusal of the call `asked` with `payload` is as a retry: the
+/// table's retry row for its input and status, its payload comparison made
+/// against the outcome recorded.
+pub(crate) fn retry_of<D: Domain>(lc: &Compiled, asked: &Asked<'_, D>, payload: &Payload<D>) -> Retry {
+    let op = asked.op;
+    match lc.table().retry_rule(asked.input, asked.status) {
         None => Retry::Invalid,
         Some(RetryRule::Repeat) => Retry::Repeat,
         Some(RetryRule::Conflict) => Retry::Conflict,
@@ -107,17 +111,16 @@ pub(crate) fn retry_of<D: Domain>(
     }
 }
 
-/// Whether `guard` holds for operation `id` (`op`, in `status`) with
-/// `payload`; the subject of the refusal when it does not.
+/// Whether `guard` holds for the call `asked` with `payload`; the subject
+/// of the refusal when it does not.
 pub(crate) fn operation_guard<D: Domain>(
     lc: &Compiled,
     st: &State<D>,
-    op: Option<&Operation<D>>,
+    asked: &Asked<'_, D>,
     guard: Guard,
-    id: &D::OpId,
-    status: Status,
     payload: &Payload<D>,
 ) -> Result<(), Subject<D>> {
+    let Asked { id, op, status, .. } = *asked;
     let about = || Subject::Operation(id.clone(), status);
     let holds = match guard {
         Guard::OwnerActive => st.phase == Phase::Open,

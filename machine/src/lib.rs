@@ -71,6 +71,7 @@ macro_rules! clone_by_field {
     };
 }
 
+mod accepted;
 mod compiled;
 mod error;
 mod feed;
@@ -91,6 +92,7 @@ mod run;
 mod state;
 mod waits;
 
+pub use accepted::Accepted;
 pub use error::LifecycleError;
 pub use feed::{Feed, FeedEntry, FeedSince};
 pub use image::{Image, MAX_WATERMARK, OperationImage};

@@ -1,22 +1,21 @@
 //! The table compiled into a dispatch structure, and the entry points that
 //! apply a request.
 //!
-//! Nothing here decides what is legal: [`Lifecycle::apply`] hands the
-//! request to a [`Run`], which looks up the rows the table gives for the
-//! input and the current status (or registry phase), checks their guards
-//! and runs the effects they name.
+//! Nothing here decides what is legal: [`Lifecycle::accept`] looks up the
+//! row the table gives for the input and the current status (or registry
+//! phase) and checks its guards; [`Accepted::commit`] runs the effects it
+//! names. [`Lifecycle::apply`] is both.
 
-use oplife_spec::{RowId, Status, Table, TableError};
+use oplife_spec::{RowId, Table, TableError};
 
+use crate::accepted::Accepted;
 use crate::compiled::Compiled;
 
 use crate::error::LifecycleError;
 use crate::limits::Limits;
 use crate::outcome::Domain;
 use crate::output::Output;
-use crate::registry::select_registry_row;
 use crate::request::Request;
-use crate::run::{Run, select_operation_row};
 use crate::state::State;
 
 /// A transition table compiled for execution, with the registry limits.
@@ -169,37 +168,24 @@ impl Lifecycle {
         self.apply_traced(state, request, emit, &mut |_| {})
     }
 
-    /// The row that would answer `request` in `state`, or the refusal
-    /// `apply` would return, without changing anything: the row selection
-    /// and guards `apply` runs before its first change.
+    /// Accepts `request` in `state` without changing anything: selects the
+    /// row the table gives and checks its guards, once, reading the state
+    /// through a shared borrow. [`Accepted::commit`] then runs the row's
+    /// effects, which cannot refuse; dropping the [`Accepted`] leaves the
+    /// state as it was. `apply` is the two phases in one call.
     ///
-    /// A durable registry checks a request this way, journals it, and only
-    /// then applies it, so a failed write leaves the state as it was. On a
-    /// validated table a request `check` accepts is accepted by `apply` in
-    /// the same state (the machine tests check this on every status and
-    /// input, and on random call sequences).
+    /// A durable runtime journals an accepted request between the phases,
+    /// so a failed write drops it with nothing changed.
     ///
     /// # Errors
     ///
     /// The [`LifecycleError`] `apply` would return.
-    pub fn check<D: Domain>(&self, state: &State<D>, request: &Request<D>) -> Result<RowId, LifecycleError<D>> {
-        match request {
-            Request::TerminateOwner { .. }
-            | Request::CollectCompleted
-            | Request::BeginWait { .. }
-            | Request::CancelWait { .. }
-            | Request::Restore { .. }
-            | Request::Resume { .. }
-            | Request::Seal => select_registry_row(&self.compiled, state, request),
-            _ => match request.clone().into_operation() {
-                Ok((input, id, payload)) => {
-                    let slot = state.ops.position(&id);
-                    let status = slot.and_then(|pos| state.ops.at(pos)).map_or(Status::Absent, |op| op.status);
-                    select_operation_row(&self.compiled, state, input, &id, slot, status, &payload)
-                }
-                Err(registry) => select_registry_row(&self.compiled, state, &registry),
-            },
-        }
+    pub fn accept<'s, D: Domain>(
+        &'s self,
+        state: &'s mut State<D>,
+        request: Request<D>,
+    ) -> Result<Accepted<'s, D>, LifecycleError<D>> {
+        Accepted::of(&self.compiled, state, request)
     }
 
     /// Like [`Lifecycle::apply_with`], calling `fired` with every row that
@@ -215,10 +201,7 @@ impl Lifecycle {
         out: &mut dyn FnMut(Output<D>),
         fired: &mut dyn FnMut(RowId),
     ) -> Result<(), LifecycleError<D>> {
-        let mut run = Run { lifecycle: &self.compiled, out, fired, reuse: None };
-        match request.into_operation() {
-            Ok((input, id, payload)) => run.operation(state, input, &id, payload),
-            Err(registry) => run.registry(state, registry),
-        }
+        self.accept(state, request)?.commit_traced(out, fired);
+        Ok(())
     }
 }

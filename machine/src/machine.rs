@@ -1,5 +1,6 @@
 //! One lifecycle and one state, bundled for embedders.
 
+use crate::accepted::Accepted;
 use crate::error::LifecycleError;
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
@@ -58,6 +59,17 @@ impl<D: Domain> Machine<D> {
         emit: &mut dyn FnMut(Output<D>),
     ) -> Result<(), LifecycleError<D>> {
         self.lifecycle.apply_with(&mut self.state, request, emit)
+    }
+
+    /// Accepts `request` without changing anything; see
+    /// [`Lifecycle::accept`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Machine::apply`].
+    pub fn accept(&mut self, request: Request<D>) -> Result<Accepted<'_, D>, LifecycleError<D>> {
+        let Machine { lifecycle, state } = self;
+        lifecycle.accept(state, request)
     }
 
     /// The state.

@@ -25,17 +25,10 @@ use crate::waits::Wait;
 const NO_SLOT: usize = usize::MAX;
 
 impl<D: Domain> Run<'_, D> {
-    /// Fires the registry row answering `request`, or refuses.
-    pub(crate) fn registry(&mut self, st: &mut State<D>, request: Request<D>) -> Result<(), LifecycleError<D>> {
-        let row = select_registry_row(self.lifecycle, st, &request)?;
-        self.commit_registry(st, row, request);
-        Ok(())
-    }
-
     /// Fires `row`, which [`select_registry_row`] chose for `request`: sets
     /// the phase and runs the row's effects in order. Nothing here can
     /// refuse.
-    fn commit_registry(&mut self, st: &mut State<D>, row: RowId, request: Request<D>) {
+    pub(crate) fn commit_registry(&mut self, st: &mut State<D>, row: RowId, request: Request<D>) {
         let rule = &self.lifecycle.table().rows[row.0];
         (self.fired)(row);
         if let Target::Phase(phase) = rule.target {

@@ -9,7 +9,7 @@ use oplife_spec::{Effect, ErrorKind, Input, OutcomeKind, RowId, Status, Target};
 
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
-use crate::guards::{Subject, operation_guard, refusal, retry_of};
+use crate::guards::{Asked, Subject, operation_guard, refusal, retry_of};
 use crate::operations::Operation;
 use crate::outcome::{Domain, Outcome, SharedOutcome};
 use crate::output::{Output, WaitReport};
@@ -31,8 +31,8 @@ pub(crate) struct Run<'a, D: Domain> {
 /// A transition the table accepted for one operation, decided before the
 /// first change: the row, the operation's slot, and the record and outcome
 /// the row's effects install.
-struct Accepted<D: Domain> {
-    row: RowId,
+pub(crate) struct Decided<D: Domain> {
+    pub(crate) row: RowId,
     slot: Option<usize>,
     created: Option<Operation<D>>,
     outcome: Option<SharedOutcome<D>>,
@@ -43,7 +43,8 @@ pub(crate) fn internal<D: Domain>(what: impl std::fmt::Display) -> LifecycleErro
 }
 
 impl<D: Domain> Run<'_, D> {
-    /// Fires the row answering `input` for operation `id`, or refuses.
+    /// Fires the row answering `input` for operation `id`, or refuses (a
+    /// cascade's step).
     pub(crate) fn operation(
         &mut self,
         st: &mut State<D>,
@@ -64,28 +65,29 @@ impl<D: Domain> Run<'_, D> {
         id: &D::OpId,
         mut payload: Payload<D>,
     ) -> Result<(), LifecycleError<D>> {
-        let accepted = self.accept(st, input, hint, id, &mut payload)?;
-        self.commit(st, id, accepted, payload);
+        let decided = self.accept(st, input, hint, id, &mut payload)?;
+        self.commit(st, id, decided, payload);
         Ok(())
     }
 
     /// Decides whether the table accepts `input` for `id`, and builds what
     /// the row's effects need. It reads the state through a shared borrow:
     /// a refusal cannot have changed anything.
-    fn accept(
+    pub(crate) fn accept(
         &self,
         st: &State<D>,
         input: Input,
         hint: Option<usize>,
         id: &D::OpId,
         payload: &mut Payload<D>,
-    ) -> Result<Accepted<D>, LifecycleError<D>> {
+    ) -> Result<Decided<D>, LifecycleError<D>> {
         let lc = self.lifecycle;
         // The operation's slot is looked up once; only creating it and
         // eviction (which compacts the slots) move it.
         let slot = st.ops.position_from(hint, id);
-        let status = slot.and_then(|pos| st.ops.at(pos)).map_or(Status::Absent, |op| op.status);
-        let row = select_operation_row(lc, st, input, id, slot, status, payload)?;
+        let op = slot.and_then(|pos| st.ops.at(pos));
+        let asked = Asked { input, id, op, status: op.map_or(Status::Absent, |op| op.status) };
+        let row = select_operation_row(lc, st, &asked, payload)?;
         let rule = &lc.table().rows[row.0];
         let runs = lc.runs(row);
         let created = match runs.create_record {
@@ -97,13 +99,13 @@ impl<D: Domain> Run<'_, D> {
             (true, _) => Some(SharedOutcome::<D>::from(build_outcome(lc, rule.target, payload)?)),
             (false, _) => None,
         };
-        Ok(Accepted { row, slot, created, outcome })
+        Ok(Decided { row, slot, created, outcome })
     }
 
     /// Fires the row `accept` chose: sets the target status and runs the
     /// row's effects in order. Nothing here can refuse.
-    fn commit(&mut self, st: &mut State<D>, id: &D::OpId, accepted: Accepted<D>, mut payload: Payload<D>) {
-        let Accepted { row, mut slot, mut created, mut outcome } = accepted;
+    pub(crate) fn commit(&mut self, st: &mut State<D>, id: &D::OpId, decided: Decided<D>, mut payload: Payload<D>) {
+        let Decided { row, mut slot, mut created, mut outcome } = decided;
         let rule = &self.lifecycle.table().rows[row.0];
         (self.fired)(row);
         if let Target::Status(target) = rule.target
@@ -336,27 +338,23 @@ fn new_record<D: Domain>(row: RowId, target: Target, payload: &Payload<D>) -> Re
     }
 }
 
-/// The row answering `input` for operation `id` (at `slot`, in `status`),
-/// or the refusal.
+/// The row answering the call `asked` with `payload`, or the refusal.
 pub(crate) fn select_operation_row<D: Domain>(
     lc: &Compiled,
     st: &State<D>,
-    input: Input,
-    id: &D::OpId,
-    slot: Option<usize>,
-    status: Status,
+    asked: &Asked<'_, D>,
     payload: &Payload<D>,
 ) -> Result<RowId, LifecycleError<D>> {
+    let Asked { input, id, status, .. } = *asked;
     if let Some(kind) = lc.gate(input, st.phase) {
         return Err(refusal(kind, input, Subject::Operation(id.clone(), status)));
     }
-    let op = slot.and_then(|pos| st.ops.at(pos));
     let mut first_refusal = None;
     for &row in lc.op_rows(input, status) {
         let failed = lc.table().rows[row.0]
             .guards
             .iter()
-            .find_map(|g| operation_guard(lc, st, op, *g, id, status, payload).err().map(|about| (*g, about)));
+            .find_map(|g| operation_guard(lc, st, asked, *g, payload).err().map(|about| (*g, about)));
         match failed {
             None => return Ok(row),
             Some((guard, about)) => {
@@ -367,7 +365,7 @@ pub(crate) fn select_operation_row<D: Domain>(
     let (kind, about) = first_refusal.unwrap_or_else(|| match lc.refusal(input, status) {
         // Only an invalid transition can be a retry of what happened.
         ErrorKind::InvalidTransition => {
-            let retry = retry_of(lc, input, status, op, payload);
+            let retry = retry_of(lc, asked, payload);
             (ErrorKind::InvalidTransition, Subject::Retried(id.clone(), status, retry))
         }
         kind => (kind, Subject::Operation(id.clone(), status)),

@@ -107,12 +107,15 @@ proptest! {
                 continue;
             }
             let before = st.clone();
-            let checked = lc.check(&st, &step);
+            // Accepted, then dropped: nothing changes.
+            let mut untouched = st.clone();
+            let checked = lc.accept(&mut untouched, step.clone()).map(|accepted| accepted.row());
+            prop_assert_eq!(&untouched, &before);
             let applied = lc.apply(&mut st, step);
             // Comparing images in place answers as building them does.
             prop_assert_eq!(st.same_image(&before), st.image() == before.image());
             prop_assert_eq!(before.same_image(&st), st.image() == before.image());
-            // `check` answers exactly as `apply` does, and changes nothing.
+            // `accept` refuses exactly what `apply` refuses.
             prop_assert_eq!(checked.as_ref().err(), applied.as_ref().err());
             match applied {
                 Ok(_) => {}

@@ -5,6 +5,12 @@
 //! durable round ends with `flush().await`, so every counted transition is
 //! committed. Run with
 //! `cargo bench -p oplife-shell --features durable --bench durable`.
+//!
+//! `-- --callers N` instead runs S1 in `Sync` mode from N callers at once,
+//! tasks on a tokio runtime of two worker threads (N = 1: one task), each
+//! making 3,000 / N operations of its own (9,000 transitions in all), and
+//! prints the transitions per second: `farm-bench` can time two builds of
+//! it alternately.
 
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)] // a benchmark: a failed unwrap is a broken run
 
@@ -88,7 +94,56 @@ fn median(mut samples: Vec<f64>) -> f64 {
     samples[samples.len() / 2]
 }
 
+/// `Sync` S1 from `callers` tasks at once on two worker threads; returns
+/// transitions per second.
+fn sync_callers(callers: u64, total_ops: u64) -> f64 {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let path = scratch(callers as usize, Kind::Sync);
+    let options = DurableOptions { durability: Durability::Sync, ..DurableOptions::default() };
+    let registry = std::sync::Arc::new(RuntimeOpsLifecycleRegistry::open(&path, options).unwrap().0);
+    let each = total_ops / callers;
+    let started = Instant::now();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..callers)
+            .map(|caller| {
+                let registry = std::sync::Arc::clone(&registry);
+                tokio::spawn(async move {
+                    let base = (caller + 1) << 32;
+                    for n in base..base + each {
+                        let spec = spec(n);
+                        let id = spec.id;
+                        registry.register_operation(spec).unwrap();
+                        registry.provisioning_succeeded(&id).unwrap();
+                        let result = OperationResult {
+                            id,
+                            content: "ok".into(),
+                            is_error: false,
+                            duration_ms: 1,
+                            tokens_used: 1,
+                        };
+                        registry.complete_operation(&id, result).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let rate = (each * callers) as f64 * TRANSITIONS / started.elapsed().as_secs_f64();
+    drop(registry);
+    rate
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--callers") {
+        let callers: u64 = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1).max(1);
+        let rate = sync_callers(callers, 3_000);
+        println!("Sync S1, {callers} caller(s) on 2 threads: {rate:.0} transitions/s");
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("oplife-bench-{}", std::process::id())));
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick" || a.starts_with("--test"));
     let rounds = if quick { 1 } else { 5 };
     let scale = if quick { 100 } else { 1 };

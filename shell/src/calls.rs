@@ -4,11 +4,12 @@
 use oplife_machine::Request;
 
 use crate::api::{OpsLifecycleRegistry, WaitAllFuture};
+use crate::call::{Call, WaitBegun};
 use crate::error::OpsLifecycleError;
 use crate::lock::StateLock;
 use crate::record::{Record, snapshot_of};
 use crate::registry::RuntimeOpsLifecycleRegistry;
-use crate::state::{Call, RegistryState, WaitBegun};
+use crate::state::RegistryState;
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult,
     OperationSpec, RunId, SharedTerminalOutcome, WaitRequestId,

@@ -66,13 +66,12 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         if seq > durable {
             return Err(refuse(CursorRefusal::PastWatermark { asked: seq, durable }));
         }
-        #[cfg(feature = "durable")]
-        {
-            let now_ms = state.clock.now_ms();
-            state.move_cursor(consumer, seq, now_ms)?;
+        let now_ms = state.clock.now_ms();
+        let synced = state.move_cursor(consumer, seq, now_ms)?;
+        drop(state);
+        if let Some(synced) = synced {
+            synced.wait().map_err(OpsLifecycleError::Store)?;
         }
-        #[cfg(not(feature = "durable"))]
-        state.cursors.insert(consumer.to_owned(), seq);
         Ok(seq)
     }
 
@@ -93,10 +92,6 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
 impl RegistryState {
     /// The feed watermark a crash cannot take back.
     fn durable_feed_watermark(&self) -> u64 {
-        #[cfg(feature = "durable")]
-        if let Some(journal) = &self.journal {
-            return journal.mark().feed_watermark;
-        }
-        self.machine.state().feed().watermark()
+        self.journal.durable_feed_watermark().unwrap_or_else(|| self.machine.state().feed().watermark())
     }
 }

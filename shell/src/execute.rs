@@ -7,10 +7,11 @@ use std::sync::Arc;
 use oplife_machine::{Output, WaitReport};
 use tokio::sync::oneshot;
 
+use crate::call::{Call, WaitBegun};
+use crate::deliveries::Deliveries;
 use crate::events::OperationEvent;
 use crate::feed::FeedDetails;
-use crate::record::Record;
-use crate::state::{Call, Deliveries, Records, WaitBegun};
+use crate::record::{Record, Records};
 use crate::types::{OperationId, SharedTerminalOutcome, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId};
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 

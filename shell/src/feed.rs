@@ -6,7 +6,8 @@ use std::ops::RangeInclusive;
 
 use oplife_machine::Feed;
 
-use crate::state::Records;
+use crate::record::Records;
+use crate::snapshot::FeedDetail;
 use crate::types::{OperationId, OperationKind, SharedTerminalOutcome, ShellDomain};
 
 /// One entry of the completion feed: one operation's terminal transition.
@@ -38,18 +39,6 @@ pub struct FeedPage {
     /// The feed's watermark when the page was read: pass it to the next
     /// `list_since` (or `wait_for_watermark`) to continue.
     pub watermark: u64,
-}
-
-/// What the shell keeps for one feed entry besides the machine's record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct FeedDetail {
-    /// The entry's sequence number.
-    pub seq: u64,
-    /// The operation's display name.
-    pub display_name: String,
-    /// When it ended, milliseconds since the Unix epoch.
-    pub completed_at_ms: u64,
 }
 
 /// What the shell keeps of one retained feed entry. The display name stays

@@ -47,15 +47,18 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api;
+mod call;
 mod calls;
 mod config;
 mod cursors;
+mod deliveries;
 #[cfg(feature = "durable")]
 mod durable;
 mod error;
 mod events;
 mod execute;
 mod feed;
+mod journaling;
 mod lock;
 mod record;
 mod registry;
@@ -73,16 +76,16 @@ pub use cursors::MAX_CONSUMER_NAME;
 #[cfg(feature = "durable")]
 pub use durable::{
     Claim, CutRecord, DEFAULT_BUSY_TIMEOUT, Durability, DurableMark, DurableOptions, JournalRecord, MemoryStore,
-    RecoveryError, RecoveryReport, SqliteStore, Store, Stored, StoredImage,
+    RecoveryError, RecoveryReport, SqliteStore, Store, Stored, StoredImage, Syncer,
 };
 pub use error::{CursorRefusal, OpsLifecycleError, Owner, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
-pub use feed::{CompletionFeedEntry, FeedDetail, FeedPage};
+pub use feed::{CompletionFeedEntry, FeedPage};
 pub use lock::{RegistryLock, StateLock};
 pub use oplife_machine::Outcome;
 pub use oplife_spec::Retry;
 pub use registry::{HeldHandles, OwnerState, RuntimeOpsLifecycleRegistry};
-pub use snapshot::{RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
+pub use snapshot::{FeedDetail, RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 pub use state::RegistryState;
 pub use types::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate,

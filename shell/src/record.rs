@@ -1,6 +1,7 @@
 //! What the shell keeps of one operation beside the machine: its names,
 //! peer handle, watcher channels and times.
 
+use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use oplife_machine::Operation;
@@ -11,6 +12,9 @@ use crate::types::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, SessionId, SharedTerminalOutcome,
     ShellDomain,
 };
+
+/// The shell's records, by operation id.
+pub(crate) type Records = HashMap<OperationId, Record, foldhash::fast::RandomState>;
 
 /// A pending watcher's sender, with its watch key.
 pub(crate) type WatcherSender = (u64, oneshot::Sender<SharedTerminalOutcome>);

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use oplife_machine::Request;
 use oplife_spec::Phase;
 
+use crate::call::Call;
 use crate::config::{ConfigError, OpsLifecycleConfig};
+use crate::deliveries::Deliveries;
 use crate::error::OpsLifecycleError;
 use crate::events::{OperationEvents, Publisher};
 use crate::feed::FeedPage;
 use crate::lock::{RegistryLock, StateLock};
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
-use crate::state::{Call, Deliveries, RegistryState};
+use crate::state::{At, RegistryState};
 use crate::types::{RestorePolicy, ShellDomain, WaitRequestId};
 use crate::watch::DroppedWatchers;
 use crate::watermark::Watermark;
@@ -210,14 +212,15 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         self.state.read().map_err(|()| OpsLifecycleError::Poisoned)
     }
 
-    /// Applies one request, then delivers to watchers and waits with the
-    /// lock released.
+    /// Applies one request, then, with the lock released, waits for the
+    /// sync that makes it durable (`Sync`) and delivers to watchers and
+    /// waits.
     pub(crate) fn call(&self, request: Request<ShellDomain>, call: &mut Call) -> Result<(), OpsLifecycleError> {
         let mut state = self.lock()?;
-        let listening = self.events.listening();
         let now_ms = state.clock.now_ms();
+        let at = if self.events.listening() { At::heard(now_ms) } else { At::quietly(now_ms) };
         let mut deliveries = Deliveries::default();
-        state.apply(request, call, listening, now_ms, &mut deliveries)?;
+        state.apply(request, call, at, &mut deliveries)?;
         let events = std::mem::take(&mut deliveries.events);
         let publish = !events.is_empty();
         if publish {
@@ -225,6 +228,9 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             self.events.enqueue(&mut state.next_event, events);
         }
         drop(state);
+        if let Some(synced) = deliveries.synced.take() {
+            synced.wait().map_err(OpsLifecycleError::Store)?;
+        }
         let watermark = deliveries.watermark;
         deliveries.send();
         if publish {

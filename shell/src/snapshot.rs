@@ -17,7 +17,6 @@ use oplife_machine::Image;
 use thiserror::Error;
 
 use crate::config::{ConfigError, OpsLifecycleConfig};
-use crate::feed::FeedDetail;
 use crate::types::{OperationId, OperationKind, OperationPeerHandle, SessionId, ShellDomain};
 
 /// The snapshot format version this crate writes and reads.
@@ -68,6 +67,18 @@ pub struct RegistrySnapshot {
     pub records: Vec<RecordSnapshot>,
     /// The details of every retained feed entry, in sequence order.
     pub feed_details: Vec<FeedDetail>,
+}
+
+/// What the shell keeps for one feed entry besides the machine's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct FeedDetail {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The operation's display name.
+    pub display_name: String,
+    /// When it ended, milliseconds since the Unix epoch.
+    pub completed_at_ms: u64,
 }
 
 /// Why a snapshot could not be read or restored. Nothing is created when

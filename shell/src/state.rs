@@ -1,5 +1,5 @@
-//! What the registry keeps behind its lock, and how it carries out the
-//! effects the machine returns for one call.
+//! What the registry keeps behind its lock, and the pipeline one call
+//! goes through: journal entry, accept, journal write, commit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -7,21 +7,17 @@ use std::sync::Arc;
 use oplife_machine::{Image, Machine, Request};
 use tokio::sync::oneshot;
 
+use crate::call::Call;
 use crate::config::OpsLifecycleConfig;
-use crate::error::OpsLifecycleError;
-use crate::events::OperationEvent;
+use crate::deliveries::Deliveries;
+use crate::error::{OpsLifecycleError, StoreError};
 use crate::execute::{Executor, Transition, Unstamped};
 use crate::feed::FeedDetails;
-use crate::record::{Clock, Record, WatcherSender, snapshot_of};
+use crate::journaling::{Journaling, Ticket};
+use crate::record::{Clock, Record, Records, snapshot_of};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
-use crate::types::{
-    OperationId, OperationLifecycleSnapshot, OperationPeerHandle, SharedTerminalOutcome, ShellDomain, WaitAllResult,
-    WaitRequestId,
-};
-use crate::watch::{DroppedWatchers, OperationCompletionWatch};
-
-/// The shell's records, by operation id.
-pub(crate) type Records = HashMap<OperationId, Record, foldhash::fast::RandomState>;
+use crate::types::{OperationId, OperationLifecycleSnapshot, ShellDomain, WaitAllResult, WaitRequestId};
+use crate::watch::DroppedWatchers;
 
 /// The state the registry keeps behind its lock: the machine and the
 /// shell's records and channels.
@@ -45,74 +41,29 @@ pub struct RegistryState {
     pub(crate) clock: Clock,
     /// Each consumer's position in the completion feed.
     pub(crate) cursors: BTreeMap<String, u64>,
-    /// The journal, when the registry is durable.
-    #[cfg(feature = "durable")]
-    pub(crate) journal: Option<crate::durable::writer::Journal>,
+    /// The journal (none for a registry that is not durable).
+    pub(crate) journal: Journaling,
 }
 
-/// Sends to carry out, and senders to drop, once the lock is released: a
-/// send or a dropped sender wakes the receiver's task, and no waker runs
-/// while the lock is held.
-#[derive(Default)]
-pub(crate) struct Deliveries {
-    /// The pending watchers of the first operation the transition ended,
-    /// with its outcome (most transitions end one: no list is allocated).
-    pub(crate) watchers: Option<(Vec<WatcherSender>, SharedTerminalOutcome)>,
-    /// Those of the other operations it ended (owner termination).
-    pub(crate) more_watchers: Vec<(Vec<WatcherSender>, SharedTerminalOutcome)>,
-    pub(crate) waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
-    /// Senders of cancelled waits, dropped unsent.
-    pub(crate) cancelled: Vec<oneshot::Sender<WaitAllResult>>,
-    /// Events of the transition, when anyone subscribes.
-    pub(crate) events: Vec<OperationEvent>,
-    /// The feed watermark, when the transition minted sequence numbers.
-    pub(crate) watermark: Option<u64>,
+/// When a call is made, and whether anyone hears its events.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At {
+    /// The registry clock the call read.
+    pub(crate) now_ms: u64,
+    /// Whether events are built (someone subscribes).
+    pub(crate) listening: bool,
 }
 
-impl Deliveries {
-    /// Carries out the sends, leaving `self` empty (taken by reference: a
-    /// struct this size would be copied on a move).
-    pub(crate) fn send(&mut self) {
-        let more = std::mem::take(&mut self.more_watchers);
-        for (mut senders, outcome) in self.watchers.take().into_iter().chain(more) {
-            if let Some((_, last)) = senders.pop() {
-                for (_, sender) in senders {
-                    let _ = sender.send(outcome.clone());
-                }
-                let _ = last.send(outcome);
-            }
-        }
-        for (sender, result) in self.waits.drain(..) {
-            let _ = sender.send(result);
-        }
-        self.cancelled.clear();
+impl At {
+    /// A call at `now_ms` whose events nobody hears.
+    pub(crate) fn quietly(now_ms: u64) -> At {
+        At { now_ms, listening: false }
     }
-}
 
-/// What one call brings to the effects it causes, and takes back from them:
-/// one variant per kind of call, so each carries only its own data.
-pub(crate) enum Call {
-    /// A call that brings and takes nothing.
-    Plain,
-    /// `register_operation`: the record to keep once the machine registers
-    /// the operation.
-    Register(Option<Record>),
-    /// `peer_ready`: the handle to expose once the machine exposes the peer.
-    PeerReady(Option<OperationPeerHandle>),
-    /// `register_watcher`: the watch handed back.
-    Watch(Option<OperationCompletionWatch>),
-    /// `wait_all`: the wait request id, and how the wait began.
-    BeginWait(WaitRequestId, Option<WaitBegun>),
-    /// `collect_completed`: the records handed over.
-    Collect(Vec<(OperationId, SharedTerminalOutcome)>),
-}
-
-/// How a wait began: satisfied at once, or pending on a channel.
-pub(crate) enum WaitBegun {
-    /// Every operation had already ended.
-    Satisfied(WaitAllResult),
-    /// The result arrives on this channel.
-    Pending(oneshot::Receiver<WaitAllResult>),
+    /// A call at `now_ms` whose events subscribers hear.
+    pub(crate) fn heard(now_ms: u64) -> At {
+        At { now_ms, listening: true }
+    }
 }
 
 impl RegistryState {
@@ -129,26 +80,39 @@ impl RegistryState {
             dropped: Arc::default(),
             clock: Clock::starting_at_least(0),
             cursors: BTreeMap::new(),
-            #[cfg(feature = "durable")]
-            journal: None,
+            journal: Journaling::none(),
         }
     }
 
-    /// Applies `request` and carries out the effects the machine returned,
-    /// adding what is to be delivered once the lock is released to
-    /// `deliveries` (the caller's, so that nothing that size is moved on the
-    /// way); events are built only when `listening`.
+    /// One call: the journal entry is made, the machine accepts the
+    /// request (its row chosen, its guards checked, once), the entry is
+    /// written, and the accepted request is committed, each effect carried
+    /// out as the machine makes it. What is delivered once the lock is
+    /// released goes to `deliveries` (the caller's, so that nothing that
+    /// size is moved on the way), with the sync to wait for first.
+    ///
+    /// A refusal, or a write the store refuses, returns before the commit:
+    /// nothing changed.
     pub(crate) fn apply(
         &mut self,
         request: Request<ShellDomain>,
         call: &mut Call,
-        listening: bool,
-        now_ms: u64,
+        at: At,
         deliveries: &mut Deliveries,
     ) -> Result<(), OpsLifecycleError> {
-        #[cfg(feature = "durable")]
-        let journaled = self.journal_before(&request, call, now_ms)?;
-        let mut transition = Transition::new(listening);
+        let prepared = match self.journal.prepare(self.machine.lifecycle().table(), &request, call, at.now_ms) {
+            Ok(prepared) => prepared,
+            Err(error) => return Err(self.store_failed(error)),
+        };
+        let accepted = self.machine.accept(request)?;
+        match self.journal.write(prepared) {
+            Ok(synced) => deliveries.synced = synced,
+            Err(error) => {
+                drop(accepted);
+                return Err(self.store_failed(error));
+            }
+        }
+        let mut transition = Transition::new(at.listening);
         let mut executor = Executor {
             records: &mut self.records,
             waits: &mut self.waits,
@@ -157,20 +121,64 @@ impl RegistryState {
             next_watch_key: &mut self.next_watch_key,
             dropped: &self.dropped,
         };
-        let applied = self.machine.apply_with(request, &mut |output| {
-            executor.execute(output, call, &mut transition, now_ms, deliveries);
-        });
-        executor.stamp(now_ms);
-        if applied.is_ok() && deliveries.watermark.is_some() {
-            self.feed_details.trim(self.machine.state().feed());
+        accepted.commit(&mut |output| executor.execute(output, call, &mut transition, at.now_ms, deliveries));
+        executor.stamp(at.now_ms);
+        let feed = self.machine.state().feed();
+        if deliveries.watermark.is_some() {
+            self.feed_details.trim(feed);
         }
-        #[cfg(feature = "durable")]
-        if applied.is_ok()
-            && let Some(journaled) = journaled
-        {
-            self.journal_after(Some(journaled));
+        if self.journal.applied(feed.watermark()) {
+            self.compact_journal();
         }
-        applied.map_err(OpsLifecycleError::from)
+        Ok(())
+    }
+
+    /// Moves a consumer's cursor: journaled first (as a call is), then
+    /// moved; the sync to wait for, if any, is returned.
+    pub(crate) fn move_cursor(
+        &mut self,
+        consumer: &str,
+        seq: u64,
+        now_ms: u64,
+    ) -> Result<Option<Ticket>, OpsLifecycleError> {
+        if self.machine.state().phase() == oplife_spec::Phase::Sealed {
+            return Err(OpsLifecycleError::Fenced);
+        }
+        let ticket = match self.journal.write_cursor(consumer, seq, now_ms) {
+            Ok(ticket) => ticket,
+            Err(error) => return Err(self.store_failed(error)),
+        };
+        self.cursors.insert(consumer.to_owned(), seq);
+        if self.journal.applied(self.machine.state().feed().watermark()) {
+            self.compact_journal();
+        }
+        Ok(ticket)
+    }
+
+    /// Compacts the journal into an image of the registry now.
+    fn compact_journal(&mut self) {
+        if let Ok(snapshot) = self.capture() {
+            self.journal.compact(snapshot, &self.cursors);
+        }
+    }
+
+    /// The error for a write the store refused. A fenced write means a
+    /// newer owner holds the store: the registry is sealed through the
+    /// table's `seal` row, and every call that could change it is refused
+    /// from now on.
+    pub(crate) fn store_failed(&mut self, error: StoreError) -> OpsLifecycleError {
+        if !matches!(error, StoreError::Fenced { .. }) {
+            return OpsLifecycleError::Store(error);
+        }
+        self.seal();
+        OpsLifecycleError::Fenced
+    }
+
+    /// Seals the registry through the table's `seal` row (accepted in every
+    /// phase, journaled never): a newer owner holds its store.
+    pub(crate) fn seal(&mut self) {
+        let now_ms = self.clock.now_ms();
+        let _ = self.apply(Request::Seal, &mut Call::Plain, At::quietly(now_ms), &mut Deliveries::default());
     }
 
     /// The queue of watches dropped since the last call.
@@ -195,8 +203,12 @@ impl RegistryState {
             record.watchers.swap_remove(at);
             // The machine refuses only if nothing is pending, which the
             // sender just found here rules out.
-            let _ =
-                self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, false, now_ms, &mut Deliveries::default());
+            let _ = self.apply(
+                Request::ReleaseWatcher { id },
+                &mut Call::Plain,
+                At::quietly(now_ms),
+                &mut Deliveries::default(),
+            );
         }
     }
 
@@ -239,12 +251,12 @@ impl RegistryState {
         let minted = snapshot.image.feed.iter().map(|entry| (entry.seq, entry.id));
         state.feed_details = FeedDetails::from_details(snapshot.feed_details, minted);
         let now = state.clock.now_ms();
-        state.apply(load(Box::new(snapshot.image)), &mut Call::Plain, false, now, &mut Deliveries::default()).map_err(
-            |error| match error {
+        state
+            .apply(load(Box::new(snapshot.image)), &mut Call::Plain, At::quietly(now), &mut Deliveries::default())
+            .map_err(|error| match error {
                 OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),
                 other => SnapshotError::Inconsistent(other.to_string()),
-            },
-        )?;
+            })?;
         state.feed_details.trim(state.machine.state().feed());
         Ok(state)
     }

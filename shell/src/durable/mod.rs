@@ -4,9 +4,11 @@
 //!
 //! - [`RuntimeOpsLifecycleRegistry::open`] opens a SQLite file;
 //!   [`RuntimeOpsLifecycleRegistry::open_store`] any [`Store`].
-//! - [`Durability::Sync`]: a call returns once its transition is committed;
+//! - [`Durability::Sync`]: a call returns once its transition is durable;
 //!   a failed write returns [`crate::OpsLifecycleError::Store`] and changes
-//!   nothing. [`Durability::Batched`]: group commit;
+//!   nothing (the record is written before the call is committed, and
+//!   synced after, outside the lock, one sync for many calls).
+//!   [`Durability::Batched`]: group commit;
 //!   [`RuntimeOpsLifecycleRegistry::flush`] returns the durable watermark.
 //! - What is journaled is the table's to say: every accepted call except
 //!   the process-local ones (watchers and waits, which end with the
@@ -17,8 +19,8 @@
 //! [`RuntimeOpsLifecycleRegistry::open_store`]: crate::RuntimeOpsLifecycleRegistry::open_store
 //! [`RuntimeOpsLifecycleRegistry::flush`]: crate::RuntimeOpsLifecycleRegistry::flush
 
-pub(crate) mod hook;
 pub(crate) mod journal;
+pub(crate) mod journaling;
 pub(crate) mod open;
 pub(crate) mod options;
 pub(crate) mod sqlite;
@@ -33,7 +35,7 @@ use crate::state::RegistryState;
 pub use open::{CutRecord, RecoveryError, RecoveryReport};
 pub use options::{Claim, Durability, DurableOptions};
 pub use sqlite::{DEFAULT_BUSY_TIMEOUT, SqliteStore};
-pub use store::{JournalRecord, MemoryStore, Store, Stored, StoredImage};
+pub use store::{JournalRecord, MemoryStore, Store, Stored, StoredImage, Syncer};
 pub use writer::DurableMark;
 
 impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
@@ -51,12 +53,11 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     pub async fn flush(&self) -> Result<DurableMark, OpsLifecycleError> {
         let waiting = {
             let state = self.lock()?;
-            match &state.journal {
+            match state.journal.journal() {
                 None => {
                     let feed_watermark = state.machine.state().feed().watermark();
                     return Ok(DurableMark { seq: 0, feed_watermark });
                 }
-                Some(journal) if journal.durability() == Durability::Sync => return Ok(journal.mark()),
                 Some(journal) => journal.ask_flush(),
             }
         };
@@ -79,7 +80,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     #[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
     pub fn durable_mark(&self) -> Result<DurableMark, OpsLifecycleError> {
         let state = self.read()?;
-        Ok(match &state.journal {
+        Ok(match state.journal.journal() {
             Some(journal) => journal.mark(),
             None => DurableMark { seq: 0, feed_watermark: state.machine.state().feed().watermark() },
         })

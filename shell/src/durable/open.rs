@@ -9,16 +9,20 @@ use std::path::Path;
 use oplife_machine::Request;
 use thiserror::Error;
 
+use crate::call::Call;
 use crate::config::ConfigError;
-use crate::durable::journal::{DurableImage, Entry, decode, encode};
+use crate::deliveries::Deliveries;
+use crate::durable::journal::{Change, DurableImage, Entry, decode, encode};
+use crate::durable::journaling::Journaling;
 use crate::durable::options::DurableOptions;
 use crate::durable::sqlite::SqliteStore;
 use crate::durable::store::{Store, StoredImage};
 use crate::durable::writer::Journal;
 use crate::error::StoreError;
+use crate::record::Record;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
-use crate::state::RegistryState;
+use crate::state::{At, RegistryState};
 
 /// What reopening a store found and did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -203,7 +207,7 @@ impl RuntimeOpsLifecycleRegistry {
         let bytes = encode(&image).map_err(|why| StoreError::Other(format!("cannot encode the image: {why}")))?;
         store.compact(&[], &StoredImage { upto: last, bytes })?;
         let watermark = state.machine.state().feed().watermark();
-        state.journal = Some(Journal::start(Box::new(store), &options, last, watermark)?);
+        state.journal = Journaling::to(Journal::start(Box::new(store), &options, last, watermark)?);
         Ok((Self::from_state(state), report))
     }
 }
@@ -212,4 +216,28 @@ impl RuntimeOpsLifecycleRegistry {
 fn empty_snapshot(options: &DurableOptions) -> Result<RegistrySnapshot, RecoveryError> {
     let fresh = RegistryState::new(options.config);
     Ok(fresh.capture().map_err(|e| StoreError::Other(e.to_string()))?)
+}
+
+impl RegistryState {
+    /// Replays one journal entry (recovery: no watcher, wait or journal is
+    /// attached yet).
+    pub(crate) fn replay(&mut self, entry: Entry) -> Result<(), String> {
+        match entry.change {
+            Change::Call { request, registered, peer } => {
+                let mut call = match (&request, registered) {
+                    (Request::Register { kind, .. }, Some((name, child))) => {
+                        Call::Register(Some(Record::new(*kind, name, child)))
+                    }
+                    (Request::PeerReady { .. }, _) => Call::PeerReady(peer),
+                    _ => Call::Plain,
+                };
+                self.apply(request, &mut call, At::quietly(entry.at_ms), &mut Deliveries::default())
+                    .map_err(|e| e.to_string())
+            }
+            Change::Cursor { consumer, seq } => {
+                self.cursors.insert(consumer, seq);
+                Ok(())
+            }
+        }
+    }
 }

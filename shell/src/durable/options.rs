@@ -11,7 +11,17 @@ use crate::types::RestorePolicy;
 pub enum Durability {
     /// A call returns only once its transition is committed to the store;
     /// watchers, waits, events and the feed see only committed transitions.
-    /// Each call waits for its own commit.
+    /// A call returns once its transition is durable. Its record is
+    /// written under the registry's lock, before the machine commits the
+    /// call: a write the store refuses refuses the call, and nothing
+    /// changed. The sync that makes it durable runs outside the lock, and
+    /// covers every call written while the sync before it ran, so callers
+    /// at once share syncs (on a multi-threaded tokio runtime the waiting
+    /// task lets others run meanwhile). A failed sync fails the calls it
+    /// was to cover, and every later write: whether their records survive
+    /// a crash is unknown, so the registry takes no more until reopened,
+    /// which recovers what the store holds. Meanwhile reads may show those
+    /// calls' changes: written to the journal, not known durable.
     #[default]
     Sync,
     /// Group commit: a call returns once its transition is applied and

@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::durable::options::Claim;
-use crate::durable::store::{JournalRecord, Store, Stored, StoredImage};
+use crate::durable::store::{JournalRecord, Store, Stored, StoredImage, Syncer};
 use crate::error::{Owner, StoreError};
 
 /// How long a write waits for a lock another connection holds before it
@@ -63,8 +63,10 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KE
 
 /// A SQLite file holding one registry's journal and compacted image.
 ///
-/// The file is in WAL mode with `synchronous = FULL`: a write returns once
-/// it is on disk. Clones share one connection and one claim, so an operator
+/// The file is in WAL mode. A write returns once it is on disk (the WAL
+/// file is synced after it commits), except [`Store::append_unsynced`],
+/// which a `Sync` registry makes durable with [`Store::syncer`]: one sync
+/// of the WAL file for every call written while the sync before ran. Clones share one connection and one claim, so an operator
 /// can keep a handle to cap the file's size or freeze writes while a
 /// registry runs on it (the claim lasts until every clone is dropped).
 ///
@@ -147,7 +149,9 @@ impl SqliteStore {
 
     fn prepare(connection: Connection, path: &Path, writable: bool) -> Result<Self, StoreError> {
         connection.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(store_error)?;
-        connection.pragma_update(None, "synchronous", "FULL").map_err(store_error)?;
+        // Commits do not sync: each write syncs the WAL file itself after
+        // it commits, or leaves it to the syncer.
+        connection.pragma_update(None, "synchronous", "NORMAL").map_err(store_error)?;
         let inner = Inner { connection, path: path.to_owned(), writable, epoch: 0, lock: None };
         Ok(SqliteStore { inner: Arc::new(Mutex::new(inner)) })
     }
@@ -245,8 +249,7 @@ fn inspect(path: &Path) -> Result<Found, StoreError> {
     if meta.len() < stated || meta.len() % page_size != 0 {
         return Err(not_ours(format!("truncated: {} bytes, the header says {pages} pages of {page_size}", meta.len())));
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(path, flags).map_err(store_error)?;
+    let connection = reader(path).map_err(store_error)?;
     let mark: (i32, i32) = connection
         .query_row("SELECT * FROM pragma_application_id, pragma_user_version", [], |row| Ok((row.get(0)?, row.get(1)?)))
         .map_err(|e| not_ours(format!("unreadable as SQLite: {e}")))?;
@@ -377,12 +380,25 @@ impl Inner {
     fn fenced(&mut self) -> Result<Transaction<'_>, StoreError> {
         let epoch = self.epoch;
         let tx = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(store_error)?;
-        let current = recorded_owner(&tx)?.epoch;
+        let current = current_epoch(&tx)?;
         if current != epoch {
             return Err(StoreError::Fenced { epoch, current });
         }
         Ok(tx)
     }
+}
+
+/// The epoch of the newest claim (0: never claimed), read with one cached
+/// statement: every write reads it.
+fn current_epoch(tx: &Transaction<'_>) -> Result<u64, StoreError> {
+    let mut statement = match tx.prepare_cached("SELECT epoch FROM owner WHERE id = 1") {
+        Ok(statement) => statement,
+        // A store written before stores had owners, never claimed since.
+        Err(error) if error.to_string().contains("no such table") => return Ok(0),
+        Err(error) => return Err(store_error(error)),
+    };
+    let epoch = statement.query_row([], |row| row.get::<_, i64>(0)).optional().map_err(store_error)?;
+    epoch.map_or(Ok(0), seq_of)
 }
 
 fn insert(tx: &Transaction<'_>, records: &[JournalRecord]) -> Result<(), StoreError> {
@@ -450,6 +466,7 @@ impl Store for SqliteStore {
         )
         .map_err(store_error)?;
         tx.commit().map_err(store_error)?;
+        sync_wal(&wal_of(&path))?;
         inner.epoch = owner.epoch;
         inner.lock = Some(lock);
         Ok(owner)
@@ -481,10 +498,20 @@ impl Store for SqliteStore {
     }
 
     fn append(&mut self, records: &[JournalRecord]) -> Result<(), StoreError> {
+        self.append_unsynced(records)?;
+        sync_wal(&wal_of(&self.inner()?.path))
+    }
+
+    fn append_unsynced(&mut self, records: &[JournalRecord]) -> Result<(), StoreError> {
         let mut inner = self.inner()?;
         let tx = inner.fenced()?;
         insert(&tx, records)?;
         tx.commit().map_err(store_error)
+    }
+
+    fn syncer(&self) -> Option<Box<dyn Syncer>> {
+        let path = self.inner().ok()?.path.clone();
+        Some(Box::new(WalSync(wal_of(&path))))
     }
 
     fn compact(&mut self, records: &[JournalRecord], image: &StoredImage) -> Result<(), StoreError> {
@@ -495,7 +522,8 @@ impl Store for SqliteStore {
         tx.execute("INSERT OR REPLACE INTO image (id, upto, body) VALUES (1, ?1, ?2)", params![upto, image.bytes])
             .map_err(store_error)?;
         tx.execute("DELETE FROM journal WHERE seq <= ?1", params![upto]).map_err(store_error)?;
-        tx.commit().map_err(store_error)
+        tx.commit().map_err(store_error)?;
+        sync_wal(&wal_of(&inner.path))
     }
 
     fn truncate_after(&mut self, seq: u64) -> Result<(), StoreError> {
@@ -503,7 +531,65 @@ impl Store for SqliteStore {
         let mut inner = self.inner()?;
         let tx = inner.fenced()?;
         tx.execute("DELETE FROM journal WHERE seq > ?1", params![seq]).map_err(store_error)?;
-        tx.commit().map_err(store_error)
+        tx.commit().map_err(store_error)?;
+        sync_wal(&wal_of(&inner.path))
+    }
+}
+
+/// A connection that reads the database at `path` and writes nothing of
+/// its own. Read-only, unless a SQLite writer died in the middle of a
+/// write: a WAL index to rebuild (the `-shm` file) or a hot rollback
+/// journal to roll back (what any SQLite connection does first, putting the
+/// file back as it was before that write) needs write access. Then
+/// read-write, with no query allowed to write and no checkpoint into the
+/// database file when it closes.
+fn reader(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let connection =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    match connection.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
+        Err(rusqlite::Error::SqliteFailure(error, _))
+            if matches!(
+                error.extended_code,
+                rusqlite::ffi::SQLITE_READONLY_RECOVERY | rusqlite::ffi::SQLITE_READONLY_ROLLBACK
+            ) =>
+        {
+            drop(connection);
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let connection = Connection::open_with_flags(path, flags)?;
+            connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            connection.pragma_update(None, "query_only", true)?;
+            Ok(connection)
+        }
+        _ => Ok(connection),
+    }
+}
+
+/// The WAL file of the store at `path`.
+fn wal_of(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// Syncs the WAL file at `wal`: every transaction committed into it is then
+/// durable (SQLite's `synchronous = FULL` does the same at each commit). No
+/// WAL file means everything is in the database file, which a checkpoint
+/// synced.
+fn sync_wal(wal: &Path) -> Result<(), StoreError> {
+    match File::open(wal) {
+        Ok(file) => file.sync_data().map_err(|e| StoreError::Other(format!("cannot sync {}: {e}", wal.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::Other(format!("cannot open {} to sync it: {e}", wal.display()))),
+    }
+}
+
+/// The syncer of a [`SqliteStore`]: syncs its WAL file, with no lock of the
+/// store's held, so calls go on writing meanwhile.
+struct WalSync(PathBuf);
+
+impl Syncer for WalSync {
+    fn sync(&self) -> Result<(), StoreError> {
+        sync_wal(&self.0)
     }
 }
 

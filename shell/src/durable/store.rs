@@ -96,6 +96,38 @@ pub trait Store: Send + 'static {
     ///
     /// A [`StoreError`]; the store is as it was.
     fn truncate_after(&mut self, seq: u64) -> Result<(), StoreError>;
+
+    /// Appends `records` as [`Store::append`] does, but durable only once
+    /// the store's [`Store::syncer`] syncs (a crash before may lose them,
+    /// never tear them). A `Sync` registry writes each call this way under
+    /// its lock and syncs groups of calls outside it. By default, the
+    /// durable [`Store::append`].
+    ///
+    /// # Errors
+    ///
+    /// A [`StoreError`]; nothing was appended.
+    fn append_unsynced(&mut self, records: &[JournalRecord]) -> Result<(), StoreError> {
+        self.append(records)
+    }
+
+    /// A handle that makes every write made so far durable, usable while
+    /// the store goes on writing (it is called with no lock of the
+    /// registry's held). `None` (the default): every write is durable when
+    /// it returns, and there is nothing to sync.
+    fn syncer(&self) -> Option<Box<dyn Syncer>> {
+        None
+    }
+}
+
+/// Makes a [`Store`]'s writes so far durable (see [`Store::syncer`]).
+pub trait Syncer: Send + Sync + 'static {
+    /// Returns once every write the store made before the call is durable.
+    ///
+    /// # Errors
+    ///
+    /// A [`StoreError`] when that cannot be made sure of: the writes it was
+    /// to cover may or may not survive a crash.
+    fn sync(&self) -> Result<(), StoreError>;
 }
 
 /// What a [`MemoryStore`] holds, shared by its clones.
@@ -104,6 +136,8 @@ struct Memory {
     stored: Stored,
     /// The error every write returns while set.
     failing: Option<StoreError>,
+    /// The error every sync returns while set.
+    failing_syncs: Option<StoreError>,
     writes: u64,
     /// The newest claim (epoch 0: never claimed).
     owner: Owner,
@@ -157,6 +191,15 @@ impl MemoryStore {
     pub fn fail_writes(&self, error: Option<StoreError>) {
         if let Ok(mut memory) = self.memory.lock() {
             memory.failing = error;
+        }
+    }
+
+    /// Makes every sync of its [`Store::syncer`] fail with `error` (or
+    /// succeed again, with `None`). Its writes are in memory: a sync has
+    /// nothing to do but fail when told to.
+    pub fn fail_syncs(&self, error: Option<StoreError>) {
+        if let Ok(mut memory) = self.memory.lock() {
+            memory.failing_syncs = error;
         }
     }
 
@@ -231,5 +274,19 @@ impl Store for MemoryStore {
 
     fn truncate_after(&mut self, seq: u64) -> Result<(), StoreError> {
         self.write(|stored| stored.journal.retain(|r| r.seq <= seq))
+    }
+
+    fn syncer(&self) -> Option<Box<dyn Syncer>> {
+        Some(Box::new(MemorySync(Arc::clone(&self.memory))))
+    }
+}
+
+/// The syncer of a [`MemoryStore`]: fails while told to.
+struct MemorySync(Arc<Mutex<Memory>>);
+
+impl Syncer for MemorySync {
+    fn sync(&self) -> Result<(), StoreError> {
+        let memory = self.0.lock().map_err(|_| StoreError::Other("memory store poisoned".into()))?;
+        memory.failing_syncs.clone().map_or(Ok(()), Err)
     }
 }

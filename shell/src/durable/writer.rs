@@ -1,6 +1,15 @@
-//! The write side of a durable registry: the journal position, the commit
-//! of each transition (`Sync`) or the queue a background writer commits
-//! (`Batched`), compaction, and the durable watermark.
+//! The write side of a durable registry: the journal position, the write
+//! of each transition and the group sync that makes it durable (`Sync`) or
+//! the queue a background writer commits (`Batched`), compaction, and the
+//! durable watermark.
+//!
+//! `Sync` in two steps: under the registry's lock a call's record is
+//! written (not yet synced: a write the store refuses refuses the call with
+//! nothing changed), then, with the lock released, the caller waits for a
+//! sync that covers it. The first caller to wait syncs every record
+//! written so far; those who come while it syncs wait for it, and the next
+//! of them syncs what was written meanwhile. One sync thus covers every
+//! call made while the one before it ran.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -11,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::durable::journal::{DurableImage, encode};
 use crate::durable::options::{Durability, DurableOptions};
-use crate::durable::store::{JournalRecord, Store, StoredImage};
+use crate::durable::store::{JournalRecord, Store, StoredImage, Syncer};
 use crate::error::{OpsLifecycleError, StoreError};
 
 /// How far the store holds the registry's transitions.
@@ -56,6 +65,112 @@ pub(crate) struct Shared {
     wake: Condvar,
     stop: AtomicBool,
     reported: watch::Sender<Reported>,
+    /// `Sync` on a store whose writes a separate sync makes durable.
+    group: Option<GroupSync>,
+}
+
+/// The group sync of `Sync` calls.
+struct GroupSync {
+    syncer: Box<dyn Syncer>,
+    syncing: Mutex<Syncing>,
+    done: Condvar,
+}
+
+/// How far the group sync is.
+#[derive(Default)]
+struct Syncing {
+    /// The last record written and committed, with the feed watermark it
+    /// left.
+    written: DurableMark,
+    /// The last record a sync covered.
+    synced: u64,
+    /// A caller is syncing.
+    leading: bool,
+    /// A sync failed: whether the records it was to cover survive a crash
+    /// is unknown, so every later write is refused.
+    failed: Option<StoreError>,
+}
+
+impl GroupSync {
+    fn syncing(&self) -> MutexGuard<'_, Syncing> {
+        // Each change under this lock is one assignment: a panic cannot
+        // leave it half-changed.
+        self.syncing.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A written record to wait for until a sync covers it.
+pub(crate) struct Ticket {
+    shared: Arc<Shared>,
+    seq: u64,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket").field("seq", &self.seq).finish()
+    }
+}
+
+impl Ticket {
+    /// Returns once a sync covered the record, syncing itself if no caller
+    /// is. On a multi-threaded tokio runtime the wait lets the runtime run
+    /// other tasks on another thread meanwhile (`block_in_place`), so the
+    /// calls of many tasks share one sync.
+    ///
+    /// # Errors
+    ///
+    /// The store's error when the sync failed.
+    pub(crate) fn wait(self) -> Result<(), StoreError> {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.block())
+            }
+            _ => self.block(),
+        }
+    }
+
+    fn block(&self) -> Result<(), StoreError> {
+        let Some(group) = &self.shared.group else { return Ok(()) };
+        let mut syncing = group.syncing();
+        loop {
+            if let Some(error) = &syncing.failed {
+                return Err(error.clone());
+            }
+            if syncing.synced >= self.seq {
+                return Ok(());
+            }
+            if syncing.leading {
+                syncing = group.done.wait(syncing).unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            syncing.leading = true;
+            let target = syncing.written;
+            drop(syncing);
+            let synced = group.syncer.sync();
+            syncing = group.syncing();
+            syncing.leading = false;
+            match synced {
+                Ok(()) => {
+                    syncing.synced = syncing.synced.max(target.seq);
+                    self.shared.reported.send_if_modified(|r| {
+                        let moved = target.seq > r.mark.seq;
+                        if moved {
+                            r.mark = target;
+                        }
+                        moved
+                    });
+                }
+                Err(error) => {
+                    syncing.failed = Some(error.clone());
+                    self.shared.reported.send_modify(|r| {
+                        r.failures += 1;
+                        r.error = Some(error);
+                    });
+                }
+            }
+            group.done.notify_all();
+        }
+    }
 }
 
 impl Shared {
@@ -152,12 +267,21 @@ impl Journal {
     ) -> Result<Journal, StoreError> {
         let mark = DurableMark { seq: last_seq, feed_watermark };
         let (reported, _) = watch::channel(Reported { mark, ..Reported::default() });
+        let group = match options.durability {
+            Durability::Sync => store.syncer().map(|syncer| GroupSync {
+                syncer,
+                syncing: Mutex::new(Syncing { written: mark, synced: last_seq, ..Syncing::default() }),
+                done: Condvar::new(),
+            }),
+            Durability::Batched => None,
+        };
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             queue: Mutex::new(Queue { mark, ..Queue::default() }),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             reported,
+            group,
         });
         let writer = match options.durability {
             Durability::Sync => None,
@@ -183,34 +307,38 @@ impl Journal {
         })
     }
 
-    /// The durability mode.
-    pub(crate) fn durability(&self) -> Durability {
-        self.durability
-    }
-
-    /// `Batched`: the error of the failed group commit that keeps calls
-    /// refused until a flush succeeds.
+    /// The error that keeps writes refused: `Batched`, of the failed group
+    /// commit (until a flush succeeds); `Sync`, of the failed group sync.
     pub(crate) fn refusing(&self) -> Option<StoreError> {
-        match self.durability {
-            Durability::Sync => None,
-            Durability::Batched => self.shared.queue().failed.clone(),
+        match (self.durability, &self.shared.group) {
+            (Durability::Sync, None) => None,
+            (Durability::Sync, Some(group)) => group.syncing().failed.clone(),
+            (Durability::Batched, _) => self.shared.queue().failed.clone(),
         }
     }
 
-    /// `Sync`: commits `bytes` as the next record before the transition is
-    /// applied. Nothing is written, and the call must be refused, on error.
-    pub(crate) fn commit(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
+    /// Writes `bytes` as the next record, of a call the machine accepted
+    /// and will commit: `Sync` writes it now and returns the sync to wait
+    /// for (none when the store's writes are durable as they return),
+    /// `Batched` queues it.
+    ///
+    /// # Errors
+    ///
+    /// `Sync`: the store's error; nothing was written.
+    pub(crate) fn write(&mut self, bytes: Vec<u8>) -> Result<Option<Ticket>, StoreError> {
         let record = JournalRecord { seq: self.next_seq, bytes };
-        self.shared.store()?.append(std::slice::from_ref(&record))?;
+        if self.durability == Durability::Batched {
+            self.enqueue(record);
+            return Ok(None);
+        }
+        self.shared.store()?.append_unsynced(std::slice::from_ref(&record))?;
         self.next_seq += 1;
         self.since_image += 1;
-        Ok(())
+        Ok(self.shared.group.as_ref().map(|_| Ticket { shared: Arc::clone(&self.shared), seq: record.seq }))
     }
 
-    /// `Batched`: queues `bytes` as the next record of a transition just
-    /// applied.
-    pub(crate) fn enqueue(&mut self, bytes: Vec<u8>) {
-        let record = JournalRecord { seq: self.next_seq, bytes };
+    /// `Batched`: queues `record` for the background writer.
+    fn enqueue(&mut self, record: JournalRecord) {
         self.next_seq += 1;
         self.since_image += 1;
         let mut queue = self.shared.queue();
@@ -221,25 +349,28 @@ impl Journal {
         }
     }
 
-    /// Records the feed watermark after the transition last written.
-    pub(crate) fn applied(&mut self, feed_watermark: u64) {
-        match self.durability {
-            Durability::Sync => self.shared.reported.send_if_modified(|r| {
-                let mark = DurableMark { seq: self.next_seq - 1, feed_watermark };
-                let moved = r.mark != mark;
-                r.mark = mark;
-                moved
-            }),
-            Durability::Batched => {
-                self.shared.queue().mark.feed_watermark = feed_watermark;
-                false
+    /// Records the feed watermark after the record last written was
+    /// committed; true when enough records were written since the last
+    /// image to compact.
+    pub(crate) fn applied(&mut self, feed_watermark: u64) -> bool {
+        let mark = DurableMark { seq: self.next_seq - 1, feed_watermark };
+        match (self.durability, &self.shared.group) {
+            (Durability::Sync, Some(group)) => group.syncing().written = mark,
+            (Durability::Sync, None) => {
+                self.shared.reported.send_if_modified(|r| {
+                    let moved = r.mark != mark;
+                    r.mark = mark;
+                    moved
+                });
             }
-        };
+            (Durability::Batched, _) => self.shared.queue().mark.feed_watermark = feed_watermark,
+        }
+        self.wants_image()
     }
 
     /// Whether enough records were written since the last image to
     /// compact.
-    pub(crate) fn wants_image(&self) -> bool {
+    fn wants_image(&self) -> bool {
         self.since_image >= self.compact_after
     }
 
@@ -265,16 +396,22 @@ impl Journal {
         self.shared.reported.borrow().mark
     }
 
-    /// Asks for a group commit of everything acknowledged so far; returns
-    /// what to wait for: the journal position to reach and the failure
-    /// count to stay below.
+    /// Asks for everything acknowledged so far to be made durable (a group
+    /// commit, `Batched`); returns what to wait for: the journal position
+    /// to reach and the failure count to stay below.
     pub(crate) fn ask_flush(&self) -> (watch::Receiver<Reported>, u64, u64) {
         let receiver = self.shared.reported.subscribe();
         let failures = receiver.borrow().failures;
-        let target = {
-            let mut queue = self.shared.queue();
-            queue.asked = true;
-            queue.mark.seq
+        let target = match (self.durability, &self.shared.group) {
+            // Every call returned once synced; one still waiting for its
+            // sync is covered by the sync it waits for.
+            (Durability::Sync, Some(group)) => group.syncing().written.seq,
+            (Durability::Sync, None) => self.next_seq - 1,
+            (Durability::Batched, _) => {
+                let mut queue = self.shared.queue();
+                queue.asked = true;
+                queue.mark.seq
+            }
         };
         self.shared.wake.notify_one();
         (receiver, target, failures)

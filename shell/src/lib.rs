@@ -49,6 +49,8 @@
 mod api;
 mod call;
 mod calls;
+#[cfg(feature = "serde")]
+mod codec;
 mod config;
 mod cursors;
 mod deliveries;

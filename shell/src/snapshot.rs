@@ -141,30 +141,43 @@ impl RegistrySnapshot {
 #[cfg(feature = "serde")]
 mod bytes {
     use super::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
+    use crate::codec::{CodecError, decode, encode};
 
     const FORMAT: &str = "oplife-registry-snapshot";
 
-    /// The stored form: the snapshot as a JSON string, with its format,
-    /// version and checksum outside it, so each can be checked before the
-    /// body is trusted.
-    #[derive(serde::Serialize, serde::Deserialize)]
-    struct Envelope {
-        format: String,
+    /// What is stored: the format and version beside the snapshot, so that
+    /// each is checked before the snapshot is read.
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        format: &'a str,
         version: u32,
-        checksum: String,
-        body: String,
+        snapshot: &'a RegistrySnapshot,
     }
 
-    /// FNV-1a, 64 bits: detects accidental corruption (not tampering).
-    fn checksum(bytes: &[u8]) -> String {
-        let hash =
-            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
-        format!("{hash:016x}")
+    /// The format and version of stored bytes, read first.
+    #[derive(serde::Deserialize)]
+    struct Header {
+        format: String,
+        version: u32,
+    }
+
+    /// The snapshot of stored bytes, read once the header is checked.
+    #[derive(serde::Deserialize)]
+    struct Body {
+        snapshot: RegistrySnapshot,
+    }
+
+    fn read_error(error: CodecError) -> SnapshotError {
+        match error {
+            CodecError::Altered => SnapshotError::Corrupted,
+            other => SnapshotError::Malformed(other.to_string()),
+        }
     }
 
     impl RegistrySnapshot {
-        /// The snapshot as checksummed JSON bytes (with the `serde`
-        /// feature).
+        /// The snapshot in the crate's byte format (with the `serde`
+        /// feature): JSON with its format and version, behind a length and
+        /// a checksum.
         ///
         /// # Errors
         ///
@@ -172,14 +185,8 @@ mod bytes {
         /// (not expected for snapshots this crate captures).
         #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         pub fn to_bytes(&self) -> Result<Vec<u8>, SnapshotError> {
-            let body = serde_json::to_string(self).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
-            let envelope = Envelope {
-                format: FORMAT.to_owned(),
-                version: self.version,
-                checksum: checksum(body.as_bytes()),
-                body,
-            };
-            serde_json::to_vec(&envelope).map_err(|e| SnapshotError::Malformed(e.to_string()))
+            encode(&Envelope { format: FORMAT, version: self.version, snapshot: self })
+                .map_err(|e| SnapshotError::Malformed(e.to_string()))
         }
 
         /// Reads a snapshot written by [`RegistrySnapshot::to_bytes`].
@@ -187,32 +194,27 @@ mod bytes {
         /// # Errors
         ///
         /// [`SnapshotError::Malformed`] for bytes that are not a snapshot
-        /// (truncated ones included), [`SnapshotError::UnsupportedVersion`]
-        /// for a newer format, [`SnapshotError::Corrupted`] when the checksum
-        /// does not match, [`SnapshotError::Inconsistent`] when the version
-        /// inside disagrees with the one outside.
+        /// (cut short ones included), [`SnapshotError::Corrupted`] when the
+        /// checksum does not match, [`SnapshotError::UnsupportedVersion`]
+        /// for another format version, [`SnapshotError::Inconsistent`] when
+        /// the version inside disagrees with the one outside.
         #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         pub fn from_bytes(bytes: &[u8]) -> Result<RegistrySnapshot, SnapshotError> {
-            let envelope: Envelope =
-                serde_json::from_slice(bytes).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
-            if envelope.format != FORMAT {
-                return Err(SnapshotError::Malformed(format!("format {:?} is not {FORMAT:?}", envelope.format)));
+            let header: Header = decode(bytes).map_err(read_error)?;
+            if header.format != FORMAT {
+                return Err(SnapshotError::Malformed(format!("format {:?} is not {FORMAT:?}", header.format)));
             }
-            if envelope.version != SNAPSHOT_VERSION {
-                return Err(match envelope.version {
+            if header.version != SNAPSHOT_VERSION {
+                return Err(match header.version {
                     0 => SnapshotError::Malformed("format version 0".into()),
                     found => SnapshotError::UnsupportedVersion { found, supported: SNAPSHOT_VERSION },
                 });
             }
-            if checksum(envelope.body.as_bytes()) != envelope.checksum {
-                return Err(SnapshotError::Corrupted);
-            }
-            let snapshot: RegistrySnapshot =
-                serde_json::from_str(&envelope.body).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
-            if snapshot.version != envelope.version {
+            let Body { snapshot } = decode(bytes).map_err(read_error)?;
+            if snapshot.version != header.version {
                 return Err(SnapshotError::Inconsistent(format!(
                     "version {} inside, {} outside",
-                    snapshot.version, envelope.version
+                    snapshot.version, header.version
                 )));
             }
             Ok(snapshot)

@@ -162,11 +162,10 @@ proptest! {
 #[test]
 fn a_future_version_is_refused_with_both_versions_named() {
     let registry = RuntimeOpsLifecycleRegistry::new();
-    let bytes = String::from_utf8(registry.capture().unwrap().to_bytes().unwrap()).unwrap();
-    let future = bytes.replacen("\"version\":1,\"checksum\"", "\"version\":2,\"checksum\"", 1);
-    assert_ne!(future, bytes);
+    let mut future = registry.capture().unwrap();
+    future.version = 2;
     assert_eq!(
-        RegistrySnapshot::from_bytes(future.as_bytes()),
+        RegistrySnapshot::from_bytes(&future.to_bytes().unwrap()),
         Err(SnapshotError::UnsupportedVersion { found: 2, supported: 1 })
     );
 }
@@ -174,11 +173,14 @@ fn a_future_version_is_refused_with_both_versions_named() {
 #[test]
 fn a_body_whose_checksum_does_not_match_is_corrupted() {
     let registry = RuntimeOpsLifecycleRegistry::new();
-    let bytes = String::from_utf8(registry.capture().unwrap().to_bytes().unwrap()).unwrap();
+    let bytes = registry.capture().unwrap().to_bytes().unwrap();
     // Change a digit inside the body only (the feed watermark 0 -> 7).
-    let altered = bytes.replacen("feed_watermark\\\":0", "feed_watermark\\\":7", 1);
-    assert_ne!(altered, bytes);
-    assert_eq!(RegistrySnapshot::from_bytes(altered.as_bytes()), Err(SnapshotError::Corrupted));
+    let needle = b"feed_watermark\":0";
+    let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap() + needle.len() - 1;
+    let mut altered = bytes.clone();
+    altered[at] = b'7';
+    assert_eq!(RegistrySnapshot::from_bytes(&altered), Err(SnapshotError::Corrupted));
     assert!(matches!(RegistrySnapshot::from_bytes(b"{}"), Err(SnapshotError::Malformed(_))));
     assert!(matches!(RegistrySnapshot::from_bytes(b"\xff\xfe"), Err(SnapshotError::Malformed(_))));
+    assert!(matches!(RegistrySnapshot::from_bytes(&bytes[..bytes.len() - 1]), Err(SnapshotError::Malformed(_))));
 }

@@ -1,6 +1,7 @@
 //! What a durable registry writes: one [`Entry`] per acknowledged
-//! transition, and the compacted [`DurableImage`], each encoded as JSON
-//! behind a checksum so that a torn or altered record is recognised.
+//! transition, and the compacted [`DurableImage`], each in the crate's one
+//! byte format (`codec.rs`), so that a torn or altered record is
+//! recognised.
 
 use std::collections::BTreeMap;
 
@@ -78,28 +79,4 @@ pub(crate) struct DurableImage {
     pub(crate) snapshot: RegistrySnapshot,
     /// Each consumer's cursor.
     pub(crate) cursors: BTreeMap<String, u64>,
-}
-
-/// FNV-1a, 64 bits: detects torn and altered records (not tampering).
-fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// `value` as JSON behind its checksum (8 bytes, little-endian).
-pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
-    let body = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::with_capacity(body.len() + 8);
-    bytes.extend_from_slice(&checksum(&body).to_le_bytes());
-    bytes.extend_from_slice(&body);
-    Ok(bytes)
-}
-
-/// The value [`encode`] wrote, or why these bytes are not one.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let (sum, body) = bytes.split_at_checked(8).ok_or_else(|| format!("{} bytes, cut short", bytes.len()))?;
-    let expected = u64::from_le_bytes(sum.try_into().map_err(|_| "cut short".to_owned())?);
-    if checksum(body) != expected {
-        return Err("checksum mismatch".into());
-    }
-    serde_json::from_slice(body).map_err(|e| e.to_string())
 }

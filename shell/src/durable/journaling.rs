@@ -8,7 +8,8 @@ use oplife_machine::Request;
 use oplife_spec::Table;
 
 use crate::call::Call;
-use crate::durable::journal::{ChangeRef, DurableImage, EntryRef, encode};
+use crate::codec::encode;
+use crate::durable::journal::{ChangeRef, DurableImage, EntryRef};
 use crate::durable::writer::{Journal, Ticket};
 use crate::error::StoreError;
 use crate::snapshot::RegistrySnapshot;

@@ -10,9 +10,10 @@ use oplife_machine::Request;
 use thiserror::Error;
 
 use crate::call::Call;
+use crate::codec::{decode, encode};
 use crate::config::ConfigError;
 use crate::deliveries::Deliveries;
-use crate::durable::journal::{Change, DurableImage, Entry, decode, encode};
+use crate::durable::journal::{Change, DurableImage, Entry};
 use crate::durable::journaling::Journaling;
 use crate::durable::options::DurableOptions;
 use crate::durable::sqlite::SqliteStore;
@@ -169,7 +170,8 @@ impl RuntimeOpsLifecycleRegistry {
         let (snapshot, cursors) = match &stored.image {
             Some(image) => {
                 report.image_upto = image.upto;
-                let durable: DurableImage = decode(&image.bytes).map_err(RecoveryError::CorruptImage)?;
+                let durable: DurableImage =
+                    decode(&image.bytes).map_err(|e| RecoveryError::CorruptImage(e.to_string()))?;
                 (durable.snapshot, durable.cursors)
             }
             None => (empty_snapshot(&options)?, Default::default()),
@@ -186,10 +188,12 @@ impl RuntimeOpsLifecycleRegistry {
                 Ok(entry) => entry,
                 Err(reason) if at + 1 == count => {
                     store.truncate_after(last)?;
-                    report.cut = Some(CutRecord { seq: record.seq, reason });
+                    report.cut = Some(CutRecord { seq: record.seq, reason: reason.to_string() });
                     break;
                 }
-                Err(reason) => return Err(RecoveryError::CorruptRecord { seq: record.seq, reason }),
+                Err(reason) => {
+                    return Err(RecoveryError::CorruptRecord { seq: record.seq, reason: reason.to_string() });
+                }
             };
             state.replay(entry).map_err(|reason| RecoveryError::Diverged { seq: record.seq, reason })?;
             last = record.seq;

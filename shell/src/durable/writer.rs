@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::durable::journal::{DurableImage, encode};
+use crate::codec::encode;
+use crate::durable::journal::DurableImage;
 use crate::durable::options::{Durability, DurableOptions};
 use crate::durable::store::{JournalRecord, Store, StoredImage, Syncer};
 use crate::error::{OpsLifecycleError, StoreError};
@@ -201,7 +202,7 @@ impl Shared {
         }
         let written = self.store().and_then(|mut store| match &image {
             Some((upto, durable)) => {
-                let bytes = encode(durable).map_err(StoreError::Other)?;
+                let bytes = encode(durable).map_err(|e| StoreError::Other(e.to_string()))?;
                 store.compact(&records, &StoredImage { upto: *upto, bytes })
             }
             None => store.append(&records),

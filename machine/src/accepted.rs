@@ -71,7 +71,8 @@ impl<'s, D: Domain> Accepted<'s, D> {
     ) -> Result<Self, LifecycleError<D>> {
         let decision = match request.into_operation() {
             Ok((input, id, mut payload)) => {
-                let deciding = Run { lifecycle: compiled, out: &mut |_| {}, fired: &mut |_| {}, reuse: None };
+                let deciding =
+                    Run { lifecycle: compiled, out: &mut |_| {}, fired: &mut |_| {}, reuse: None, appended: None };
                 let decided = deciding.accept(state, input, None, &id, &mut payload)?;
                 Decision::Operation { id, decided, payload }
             }
@@ -109,7 +110,7 @@ impl<'s, D: Domain> Accepted<'s, D> {
     /// cascaded rows included (used for row coverage).
     pub fn commit_traced(self, emit: &mut dyn FnMut(Output<D>), fired: &mut dyn FnMut(RowId)) {
         let Accepted { compiled, state, decision } = self;
-        let mut run = Run { lifecycle: compiled, out: emit, fired, reuse: None };
+        let mut run = Run { lifecycle: compiled, out: emit, fired, reuse: None, appended: None };
         match decision {
             Decision::Operation { id, decided, payload } => run.commit(state, &id, decided, payload),
             Decision::Registry { row, request } => run.commit_registry(state, row, request),

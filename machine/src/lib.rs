@@ -39,7 +39,8 @@
 //! machine.apply(Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None })?;
 //! machine.apply(Request::ProvisioningSucceeded { id: 1 })?;
 //! let outputs = machine.apply(Request::Complete { id: 1, result: "42 files".into() })?;
-//! assert!(outputs.contains(&Output::Ended { id: 1, outcome: Outcome::Completed("42 files".into()).into() }));
+//! let ended = Output::Ended { id: 1, outcome: Outcome::Completed("42 files".into()).into(), seq: Some(1) };
+//! assert!(outputs.contains(&ended));
 //! assert_eq!(machine.state().status(&1), Status::Completed);
 //!
 //! // The table refuses what it does not allow, and nothing changes.

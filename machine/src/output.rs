@@ -49,13 +49,10 @@ pub enum Output<D: Domain> {
         id: D::OpId,
         /// Its outcome.
         outcome: SharedOutcome<D>,
-    },
-    /// The terminal transition got completion feed entry `seq`.
-    FeedAppended {
-        /// The sequence number minted.
-        seq: u64,
-        /// The operation.
-        id: D::OpId,
+        /// The completion feed entry the ending got (the table's terminal
+        /// chain appends it just before): its sequence number, minted by
+        /// the machine.
+        seq: Option<u64>,
     },
     /// A new watcher is pending.
     WatchPending {

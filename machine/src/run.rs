@@ -26,6 +26,8 @@ pub(crate) struct Run<'a, D: Domain> {
     /// record instead of building their own (set by a cascade whose input
     /// has [`Compiled::one_outcome`]).
     pub(crate) reuse: Option<(Input, SharedOutcome<D>)>,
+    /// The feed entry the transition in progress appended, for its `Ended`.
+    pub(crate) appended: Option<u64>,
 }
 
 /// A transition the table accepted for one operation, decided before the
@@ -158,7 +160,7 @@ impl<D: Domain> Run<'_, D> {
                     && let Some(outcome) = op.outcome.clone()
                 {
                     let seq = st.feed.append(id.clone(), op.kind, outcome, self.lifecycle.limits().feed_retention);
-                    (self.out)(Output::FeedAppended { seq, id: id.clone() });
+                    self.appended = Some(seq);
                 }
             }
             Effect::ReleaseSlot => st.count_active(kind_at(st, slot), false),
@@ -181,7 +183,7 @@ impl<D: Domain> Run<'_, D> {
             }
             Effect::EmitEnded => {
                 if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
-                    (self.out)(Output::Ended { id: id.clone(), outcome });
+                    (self.out)(Output::Ended { id: id.clone(), outcome, seq: self.appended.take() });
                 }
             }
             Effect::ExposePeer => {

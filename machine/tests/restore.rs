@@ -22,7 +22,7 @@ fn every_terminal_transition_mints_the_next_feed_sequence() {
     let out = h.ok(Request::TerminateOwner { reason: "r" });
     let minted: Vec<(u64, u32)> = out
         .iter()
-        .filter_map(|o| if let Output::FeedAppended { seq, id } = o { Some((*seq, *id)) } else { None })
+        .filter_map(|o| if let Output::Ended { seq: Some(seq), id, .. } = o { Some((*seq, *id)) } else { None })
         .collect();
     assert_eq!(minted, vec![(2, 2), (3, 3)]);
     assert_eq!(h.st.feed().watermark(), 3);
@@ -64,7 +64,7 @@ fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() {
     let out =
         h.ok(Request::Restore { image: Box::new(image.clone()), policy: LostPolicy::Terminate { reason: "lost" } });
     let lost = SharedOutcome::<T>::from(Outcome::Terminated { reason: "lost" });
-    assert_eq!(out, vec![Output::Ended { id: 1, outcome: lost.clone() }, Output::FeedAppended { seq: 3, id: 1 }]);
+    assert_eq!(out, vec![Output::Ended { id: 1, outcome: lost.clone(), seq: Some(3) }]);
     // Terminal records survive exactly, in completion order, with flags.
     assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![2, 3, 1]);
     assert_eq!(h.st.operation(&2).unwrap().outcome(), Some(&Outcome::Completed("ok")));

@@ -86,8 +86,7 @@ fn provisioning_failed_runs_the_terminal_effects_in_order() {
     assert_eq!(
         out,
         vec![
-            Output::Ended { id: 1, outcome: failed.clone() },
-            Output::FeedAppended { seq: 2, id: 1 },
+            Output::Ended { id: 1, outcome: failed.clone(), seq: Some(2) },
             Output::WatchersNotified { id: 1, count: 1, outcome: failed.clone() },
             Output::WaitSatisfied(WaitReport { wait: 7, outcomes: vec![(1, failed.clone())] }),
             Output::Evicted { id: 9 },

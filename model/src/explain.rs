@@ -114,11 +114,13 @@ fn describe_change(before: &ModelState, after: &ModelState, outputs: &[Output<Ti
 fn describe_output(output: &Output<Tiny>) -> String {
     match output {
         Output::Registered { id, .. } => format!("Registered(op{id})"),
-        Output::FeedAppended { seq, id } => format!("FeedAppended(#{seq}, op{id})"),
         Output::Started { id } => format!("Started(op{id})"),
         Output::Progress { id, .. } => format!("Progress(op{id})"),
         Output::PeerExposed { id } => format!("PeerExposed(op{id})"),
-        Output::Ended { id, outcome } => format!("Ended(op{id}, {:?})", outcome.kind()),
+        Output::Ended { id, outcome, seq } => match seq {
+            Some(seq) => format!("Ended(op{id}, {:?}, feed #{seq})", outcome.kind()),
+            None => format!("Ended(op{id}, {:?}, no feed entry)", outcome.kind()),
+        },
         Output::WatchPending { id } => format!("WatchPending(op{id})"),
         Output::WatcherReleased { id } => format!("WatcherReleased(op{id})"),
         Output::WatchResolved { id, outcome } => format!("WatchResolved(op{id}, {:?})", outcome.kind()),

@@ -128,8 +128,13 @@ impl Told {
 
     fn hear(&mut self, before: &ModelState, next: &mut ModelState, action: Action, output: &Output<Tiny>) {
         match output {
-            Output::Ended { id, outcome } => self.ended(before, next, *id, outcome.kind()),
-            Output::FeedAppended { seq, id } => self.fed(next, *seq, *id),
+            Output::Ended { id, outcome, seq } => {
+                self.ended(before, next, *id, outcome.kind());
+                // An ending without its feed entry stays unfed: a fault.
+                if let Some(seq) = seq {
+                    self.fed(next, *seq, *id);
+                }
+            }
             Output::WatchPending { id } => {
                 self.watch_answers += 1;
                 if let Some(count) = next.watchers.get_mut(usize::from(*id)) {
@@ -264,7 +269,10 @@ impl Told {
     /// What the whole step must have done.
     fn check(&self, before: &ModelState, next: &mut ModelState, action: Action) {
         let feed_before = before.machine.feed();
-        if self.unfed.is_some() {
+        // Each ending reports its one feed entry: the watermark moved by
+        // exactly as many entries as the endings reported.
+        let minted = next.machine.feed().watermark().saturating_sub(feed_before.watermark());
+        if self.unfed.is_some() || minted != self.appended as u64 {
             next.faults |= fault::FEED_ENTRY;
         }
         // Every pending wait holds exactly the outcomes the environment saw its

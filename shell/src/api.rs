@@ -42,7 +42,7 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     /// let owner = SessionId::new();
     /// registry.register_operation_limited(OperationSpec::background_tool(owner, "a"), 1)?;
     /// let refused = registry.register_operation_limited(OperationSpec::background_tool(owner, "b"), 1);
-    /// assert!(matches!(refused, Err(OpsLifecycleError::AdmissionLimitExceeded { limit: 1, active: 1, .. })));
+    /// assert!(matches!(refused, Err(OpsLifecycleError::Refused(Refusal::AdmissionLimitExceeded { limit: 1, active: 1, .. }))));
     /// // another kind is not counted
     /// let child = OperationSpec::child_agent(owner, "c", SessionId::new());
     /// registry.register_operation_limited(child, 1)?;

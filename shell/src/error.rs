@@ -1,93 +1,19 @@
 //! The registry's typed errors.
 
 use oplife_machine::LifecycleError;
-use oplife_spec::{Guard, Input, OperationKind, Retry, Status};
+use oplife_spec::Retry;
 use thiserror::Error;
 
-use crate::types::{OperationId, ShellDomain, WaitRequestId};
+use crate::types::{OperationId, ShellDomain};
 
 /// Why a registry call was refused. A refused call changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OpsLifecycleError {
-    /// The operation is unknown (never registered, or forgotten).
-    #[error("operation {0} not found")]
-    NotFound(OperationId),
-    /// The operation is already registered.
-    #[error("operation {0} is already registered")]
-    AlreadyRegistered(OperationId),
-    /// The call is not allowed in the operation's status.
-    #[error("{action} is not allowed for operation {id} in status {status}")]
-    InvalidTransition {
-        /// The operation.
-        id: OperationId,
-        /// Its status.
-        status: Status,
-        /// The refused call.
-        action: Input,
-        /// What the refusal is as a retry, from the table's retry rows:
-        /// a repeat of what already happened (safe to treat as success), a
-        /// conflict (the operation ended another way), or invalid.
-        retry: Retry,
-    },
-    /// `peer_ready` for a kind without a peer channel.
-    #[error("operation {0} does not expose a peer channel")]
-    PeerNotExpected(OperationId),
-    /// `peer_ready` a second time.
-    #[error("operation {0} is already peer-ready")]
-    AlreadyPeerReady(OperationId),
-    /// Registration while `limit` operations are active.
-    #[error("concurrency limit reached: {active} of {limit} operations active")]
-    MaxConcurrentExceeded {
-        /// The configured limit.
-        limit: usize,
-        /// The active count.
-        active: usize,
-    },
-    /// Registration while the caller's limit of active operations of the
-    /// same kind is reached ([`crate::OpsLifecycleRegistry::register_operation_limited`]).
-    #[error("admission limit reached: {active} of {limit} {kind:?} operations active")]
-    AdmissionLimitExceeded {
-        /// The kind registered.
-        kind: OperationKind,
-        /// The caller's limit.
-        limit: u32,
-        /// The kind's active count.
-        active: u32,
-    },
-    /// `wait_all` lists an operation twice.
-    #[error("operation {0} is listed twice in one wait")]
-    DuplicateWaitOperation(OperationId),
-    /// The wait request is not pending.
-    #[error("wait request {0} is not pending")]
-    WaitNotActive(WaitRequestId),
-    /// The wait request id is already pending.
-    #[error("wait request {0} is already pending")]
-    DuplicateWaitRequest(WaitRequestId),
-    /// No watcher of the operation is pending.
-    #[error("operation {0} has no pending watcher")]
-    WatcherNotPending(OperationId),
-    /// `rollback_registration` of an operation someone already observed:
-    /// `guard` says how (a watcher, a wait, progress, a peer).
-    #[error("the registration of {id} cannot be rolled back: {guard} does not hold")]
-    RegistrationObserved {
-        /// The operation.
-        id: OperationId,
-        /// The table's guard that does not hold.
-        guard: Guard,
-    },
-    /// The owner terminated; the registry takes no new operations.
-    #[error("the owner has terminated; no operation can be registered")]
-    OwnerTerminated,
-    /// The spec's `expect_peer_channel` disagrees with its kind.
-    #[error("operation {id} of kind {kind:?} cannot have expect_peer_channel = {expect_peer_channel}")]
-    PeerExpectationMismatch {
-        /// The operation.
-        id: OperationId,
-        /// Its kind.
-        kind: OperationKind,
-        /// What the spec said.
-        expect_peer_channel: bool,
-    },
+    /// The machine refused the call: the transition table does not allow
+    /// it (see [`Refusal`] for each reason, and [`Refusal::retry`] for what
+    /// a refusal is as a retry).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// `complete_operation` for one operation with the result of another.
     #[error("the result of operation {result} was given to complete operation {call}")]
     ResultIdMismatch {
@@ -115,17 +41,18 @@ pub enum OpsLifecycleError {
         /// Why the cursor cannot move.
         why: CursorRefusal,
     },
-    /// The machine met a table it cannot execute (never with the shipped
-    /// table).
+    /// The registry's own bookkeeping disagrees with the machine (never
+    /// expected: a bug of this crate).
     #[error("internal error: {0}")]
     Internal(String),
-    /// The registry is sealed: a newer owner took its durable store over
-    /// (a write of this registry was fenced). It refuses every call that
-    /// could change it and stays readable; nothing it acknowledged before
-    /// the takeover is lost, nothing after it is accepted.
-    #[error("the registry is sealed: a newer owner took its store over")]
-    Fenced,
 }
+
+/// A refusal of the machine, with the registry's id types: the operation
+/// is unknown, the table does not allow the call in its status, a limit is
+/// reached, the registry is sealed (a newer owner took its durable store
+/// over: every call that could change it is refused, reads keep working),
+/// and so on. Each variant names what the table checked.
+pub type Refusal = LifecycleError<ShellDomain>;
 
 /// Why a durable store could not read or write. A failed write stored
 /// nothing.
@@ -247,7 +174,7 @@ impl OpsLifecycleError {
     /// caller may send a call again, and a [`Retry::Repeat`] means what it
     /// asks for already happened with the same payload (safe to treat as
     /// success); [`Retry::Conflict`] means the operation ended another way.
-    /// Every error but `InvalidTransition` is [`Retry::Invalid`].
+    /// Every error but a refused transition is [`Retry::Invalid`].
     ///
     /// ```
     /// use oplife_shell::prelude::*;
@@ -269,40 +196,8 @@ impl OpsLifecycleError {
     /// ```
     pub fn retry(&self) -> Retry {
         match self {
-            OpsLifecycleError::InvalidTransition { retry, .. } => *retry,
+            OpsLifecycleError::Refused(refusal) => refusal.retry(),
             _ => Retry::Invalid,
-        }
-    }
-}
-
-impl From<LifecycleError<ShellDomain>> for OpsLifecycleError {
-    fn from(error: LifecycleError<ShellDomain>) -> Self {
-        match error {
-            LifecycleError::NotFound(id) => Self::NotFound(id),
-            LifecycleError::AlreadyRegistered(id) => Self::AlreadyRegistered(id),
-            LifecycleError::InvalidTransition { id, status, action, retry } => {
-                Self::InvalidTransition { id, status, action, retry }
-            }
-            LifecycleError::PeerNotExpected(id) => Self::PeerNotExpected(id),
-            LifecycleError::AlreadyPeerReady(id) => Self::AlreadyPeerReady(id),
-            LifecycleError::MaxConcurrentExceeded { limit, active } => Self::MaxConcurrentExceeded { limit, active },
-            LifecycleError::AdmissionLimitExceeded { kind, limit, active } => {
-                Self::AdmissionLimitExceeded { kind, limit, active }
-            }
-            LifecycleError::DuplicateWaitOperation(id) => Self::DuplicateWaitOperation(id),
-            LifecycleError::WaitNotActive(wait) => Self::WaitNotActive(wait),
-            LifecycleError::DuplicateWaitRequest(wait) => Self::DuplicateWaitRequest(wait),
-            LifecycleError::WatcherNotPending(id) => Self::WatcherNotPending(id),
-            LifecycleError::RegistrationObserved { id, guard } => Self::RegistrationObserved { id, guard },
-            LifecycleError::OwnerTerminated => Self::OwnerTerminated,
-            LifecycleError::PeerExpectationMismatch { id, kind, expects_peer } => {
-                Self::PeerExpectationMismatch { id, kind, expect_peer_channel: expects_peer }
-            }
-            // Only `restore` produces these, and it reports them as a
-            // snapshot error; a registry call never does.
-            LifecycleError::RegistryInUse | LifecycleError::InvalidImage(_) => Self::Internal(error.to_string()),
-            LifecycleError::Internal(message) => Self::Internal(message),
-            LifecycleError::Sealed => Self::Fenced,
         }
     }
 }

@@ -12,24 +12,20 @@ use crate::deliveries::Deliveries;
 use crate::events::OperationEvent;
 use crate::feed::FeedDetails;
 use crate::record::{Record, Records};
-use crate::types::{OperationId, SharedTerminalOutcome, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId};
+use crate::types::{OperationId, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId};
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 
-/// What one transition's outputs hand to the outputs after them: the
-/// machine emits an operation's `Ended` right before its `FeedAppended`
-/// (the table's terminal chain), and the `Ended` event needs both.
+/// How one transition's outputs are carried out: whether events are built.
 #[derive(Default)]
 pub(crate) struct Transition {
     /// Whether events are built (someone subscribes).
     listening: bool,
-    /// The operation that just ended, with its outcome, until its feed entry.
-    ended: Option<(OperationId, SharedTerminalOutcome)>,
 }
 
 impl Transition {
     /// A transition about to run; events are built only when `listening`.
     pub(crate) fn new(listening: bool) -> Self {
-        Transition { listening, ended: None }
+        Transition { listening }
     }
 }
 
@@ -113,30 +109,16 @@ impl Executor<'_> {
                     }
                 }
             }
-            Output::Ended { id, outcome } => {
-                self.unstamped.push((id, None));
-                transition.ended = Some((id, outcome));
-            }
-            Output::FeedAppended { seq, id } => {
-                let outcome = transition.ended.take().filter(|(ended, _)| *ended == id).map(|(_, outcome)| outcome);
-                match self.unstamped.last_mut() {
-                    // It ended in this transition: stamped later, at the time
-                    // it ended (this call's).
-                    Some((ended, entry @ None)) if *ended == id => {
-                        *entry = Some(seq);
-                        self.feed_details.push(seq, id, now_ms);
+            Output::Ended { id, outcome, seq } => {
+                // Stamped later, at the time it ended (this call's).
+                self.unstamped.push((id, seq));
+                if let Some(seq) = seq {
+                    self.feed_details.push(seq, id, now_ms);
+                    if listening {
+                        deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
                     }
-                    _ => {
-                        if let Some(record) = self.records.get_mut(&id) {
-                            record.feed_seq = Some(seq);
-                            self.feed_details.push(seq, id, record.completed_ms.unwrap_or(now_ms));
-                        }
-                    }
+                    deliveries.watermark = Some(seq);
                 }
-                if listening && let Some(outcome) = outcome {
-                    deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
-                }
-                deliveries.watermark = Some(seq);
             }
             Output::WatchPending { id } => {
                 if let Some(record) = self.records.get_mut(&id) {

@@ -80,7 +80,7 @@ pub use durable::{
     Claim, CutRecord, DEFAULT_BUSY_TIMEOUT, Durability, DurableMark, DurableOptions, JournalRecord, MemoryStore,
     RecoveryError, RecoveryReport, SqliteStore, Store, Stored, StoredImage, Syncer,
 };
-pub use error::{CursorRefusal, OpsLifecycleError, Owner, StoreError};
+pub use error::{CursorRefusal, OpsLifecycleError, Owner, Refusal, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedPage};
 pub use lock::{RegistryLock, StateLock};
@@ -117,7 +117,7 @@ pub use watch::OperationCompletionWatch;
 pub mod prelude {
     pub use crate::{
         OperationCompletionWatch, OperationId, OperationKind, OperationResult, OperationSpec, OperationStatus,
-        OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError, OpsLifecycleRegistry, RunId,
+        OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError, OpsLifecycleRegistry, Refusal, RunId,
         RuntimeOpsLifecycleRegistry, SessionId, SharedTerminalOutcome,
     };
 }

@@ -77,7 +77,7 @@ pub enum OwnerState {
     /// The owner may register and drive operations.
     Open,
     /// A newer owner took the durable store over: every call that could
-    /// change the registry is refused with [`OpsLifecycleError::Fenced`];
+    /// change the registry is refused with [`Refusal::Sealed`](crate::Refusal::Sealed);
     /// reads keep working.
     Sealed,
     /// The owner terminated: no operation can be registered.

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::call::Call;
 use crate::config::OpsLifecycleConfig;
 use crate::deliveries::Deliveries;
-use crate::error::{OpsLifecycleError, StoreError};
+use crate::error::{OpsLifecycleError, Refusal, StoreError};
 use crate::execute::{Executor, Transition, Unstamped};
 use crate::feed::FeedDetails;
 use crate::journaling::{Journaling, Ticket};
@@ -142,7 +142,7 @@ impl RegistryState {
         now_ms: u64,
     ) -> Result<Option<Ticket>, OpsLifecycleError> {
         if self.machine.state().phase() == oplife_spec::Phase::Sealed {
-            return Err(OpsLifecycleError::Fenced);
+            return Err(OpsLifecycleError::Refused(Refusal::Sealed));
         }
         let ticket = match self.journal.write_cursor(consumer, seq, now_ms) {
             Ok(ticket) => ticket,
@@ -171,7 +171,7 @@ impl RegistryState {
             return OpsLifecycleError::Store(error);
         }
         self.seal();
-        OpsLifecycleError::Fenced
+        OpsLifecycleError::Refused(Refusal::Sealed)
     }
 
     /// Seals the registry through the table's `seal` row (accepted in every

@@ -25,7 +25,7 @@ async fn a_rollback_leaves_no_outcome_feed_entry_event_or_slot() {
     // The slot came back: the limit of one admits another.
     registry.register_operation(OperationSpec::background_tool(SessionId::new(), "next")).unwrap();
     // The id can be registered again, as if it had never been.
-    assert_eq!(registry.rollback_registration(&id), Err(OpsLifecycleError::NotFound(id)));
+    assert_eq!(registry.rollback_registration(&id), Err(OpsLifecycleError::Refused(Refusal::NotFound(id))));
 }
 
 #[tokio::test]
@@ -47,15 +47,15 @@ async fn a_registration_someone_observed_cannot_be_rolled_back() {
     let before = registry.capture().unwrap();
     assert_eq!(
         registry.rollback_registration(&ids[0]),
-        Err(OpsLifecycleError::RegistrationObserved { id: ids[0], guard: Guard::NoWatcher })
+        Err(OpsLifecycleError::Refused(Refusal::RegistrationObserved { id: ids[0], guard: Guard::NoWatcher }))
     );
     assert_eq!(
         registry.rollback_registration(&ids[1]),
-        Err(OpsLifecycleError::RegistrationObserved { id: ids[1], guard: Guard::NotWaitedOn })
+        Err(OpsLifecycleError::Refused(Refusal::RegistrationObserved { id: ids[1], guard: Guard::NotWaitedOn }))
     );
     assert!(matches!(
         registry.rollback_registration(&ids[2]),
-        Err(OpsLifecycleError::InvalidTransition { status: OperationStatus::Running, .. })
+        Err(OpsLifecycleError::Refused(Refusal::InvalidTransition { status: OperationStatus::Running, .. }))
     ));
     assert_eq!(registry.capture().unwrap(), before, "refusals change nothing");
     // Once the watch and the wait are dropped, nobody observes them.
@@ -73,7 +73,11 @@ fn a_callers_limit_counts_the_active_operations_of_its_kind() {
     registry.register_operation_limited(jobs[1].clone(), 2).unwrap();
     assert_eq!(
         registry.register_operation_limited(jobs[2].clone(), 2),
-        Err(OpsLifecycleError::AdmissionLimitExceeded { kind: OperationKind::BackgroundToolOp, limit: 2, active: 2 })
+        Err(OpsLifecycleError::Refused(Refusal::AdmissionLimitExceeded {
+            kind: OperationKind::BackgroundToolOp,
+            limit: 2,
+            active: 2
+        }))
     );
     // Child agents are another kind; an unlimited registration is not limited.
     registry.register_operation_limited(OperationSpec::child_agent(owner, "agent", SessionId::new()), 1).unwrap();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{background_spec, child_spec, handle, result, running};
+use oplife_shell::Refusal;
 use oplife_shell::{
     ObservedEvent, OperationEvent, OperationId, OperationProgressUpdate, OperationStatus, OperationTerminalOutcome,
     OpsLifecycleConfig, OpsLifecycleError, OpsLifecycleRegistry, RestorePolicy, RunId, RuntimeOpsLifecycleRegistry,
@@ -305,7 +306,10 @@ fn restore_after_owner_termination_stays_terminated() {
     running(&old, "a");
     old.terminate_owner("bye".into()).unwrap();
     let restored = RuntimeOpsLifecycleRegistry::restore(old.capture().unwrap(), RestorePolicy::default()).unwrap();
-    assert_eq!(restored.register_operation(background_spec("b")), Err(OpsLifecycleError::OwnerTerminated));
+    assert_eq!(
+        restored.register_operation(background_spec("b")),
+        Err(OpsLifecycleError::Refused(Refusal::OwnerTerminated))
+    );
     assert_eq!(restored.capture().unwrap(), old.capture().unwrap());
 }
 

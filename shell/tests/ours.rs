@@ -5,6 +5,7 @@
 mod common;
 
 use common::{background_spec, child_spec, result, running};
+use oplife_shell::Refusal;
 use oplife_shell::{
     OperationProgressUpdate, OperationStatus, OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError,
     OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry, SharedTerminalOutcome,
@@ -88,7 +89,10 @@ async fn owner_termination_resolves_waits_and_watchers_and_is_final() {
         SharedTerminalOutcome::new(OperationTerminalOutcome::Terminated { reason: "session closed".into() });
     assert_eq!(watch.wait().await.unwrap(), terminated);
     assert_eq!(wait.await.unwrap().outcomes, vec![(a, terminated.clone()), (b, terminated.clone())]);
-    assert_eq!(registry.register_operation(background_spec("late")), Err(OpsLifecycleError::OwnerTerminated));
+    assert_eq!(
+        registry.register_operation(background_spec("late")),
+        Err(OpsLifecycleError::Refused(Refusal::OwnerTerminated))
+    );
     registry.terminate_owner("again".into()).unwrap();
     assert_eq!(registry.snapshot(&a).unwrap().unwrap().terminal_outcome, Some(terminated));
 }
@@ -125,8 +129,14 @@ async fn wait_all_refuses_unknown_and_repeated_ids_and_accepts_an_empty_list() {
     let registry = RuntimeOpsLifecycleRegistry::new();
     let a = running(&registry, "a");
     let unknown = oplife_shell::OperationId::new();
-    assert_eq!(registry.wait_all(&RunId::new(), &[a, unknown]).await, Err(OpsLifecycleError::NotFound(unknown)));
-    assert_eq!(registry.wait_all(&RunId::new(), &[a, a]).await, Err(OpsLifecycleError::DuplicateWaitOperation(a)));
+    assert_eq!(
+        registry.wait_all(&RunId::new(), &[a, unknown]).await,
+        Err(OpsLifecycleError::Refused(Refusal::NotFound(unknown)))
+    );
+    assert_eq!(
+        registry.wait_all(&RunId::new(), &[a, a]).await,
+        Err(OpsLifecycleError::Refused(Refusal::DuplicateWaitOperation(a)))
+    );
     let empty = registry.wait_all(&RunId::new(), &[]).await.unwrap();
     assert!(empty.outcomes.is_empty());
     assert_eq!(registry.pending_waits().unwrap(), 0);
@@ -153,7 +163,7 @@ fn a_spec_whose_peer_expectation_disagrees_with_its_kind_is_refused() {
     spec.expect_peer_channel = false;
     let id = spec.id;
     assert!(
-        matches!(registry.register_operation(spec), Err(OpsLifecycleError::PeerExpectationMismatch { id: got, .. }) if got == id)
+        matches!(registry.register_operation(spec), Err(OpsLifecycleError::Refused(Refusal::PeerExpectationMismatch { id: got, .. })) if got == id)
     );
     assert!(registry.snapshot(&id).unwrap().is_none());
 }
@@ -163,19 +173,25 @@ fn every_call_is_refused_with_a_typed_error_and_changes_nothing() {
     let registry = RuntimeOpsLifecycleRegistry::new();
     let id = running(&registry, "a");
     let before = registry.list_operations().unwrap();
-    assert!(matches!(registry.abort_provisioning(&id, None), Err(OpsLifecycleError::InvalidTransition { .. })));
-    assert!(matches!(registry.provisioning_failed(&id, "x".into()), Err(OpsLifecycleError::InvalidTransition { .. })));
+    assert!(matches!(
+        registry.abort_provisioning(&id, None),
+        Err(OpsLifecycleError::Refused(Refusal::InvalidTransition { .. }))
+    ));
+    assert!(matches!(
+        registry.provisioning_failed(&id, "x".into()),
+        Err(OpsLifecycleError::Refused(Refusal::InvalidTransition { .. }))
+    ));
     registry.request_retire(&id).unwrap();
     assert!(matches!(
         registry.request_retire(&id),
-        Err(OpsLifecycleError::InvalidTransition { status: OperationStatus::Retiring, .. })
+        Err(OpsLifecycleError::Refused(Refusal::InvalidTransition { status: OperationStatus::Retiring, .. }))
     ));
     registry.mark_retired(&id).unwrap();
     let after = registry.snapshot(&id).unwrap().unwrap();
     assert_eq!(after.terminal_outcome.as_deref(), Some(&OperationTerminalOutcome::Retired));
     assert!(matches!(
         registry.complete_operation(&id, result(id, "late")),
-        Err(OpsLifecycleError::InvalidTransition { .. })
+        Err(OpsLifecycleError::Refused(Refusal::InvalidTransition { .. }))
     ));
     assert_eq!(registry.snapshot(&id).unwrap().unwrap(), after);
     assert_eq!(before.len(), 1);

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{background_spec, child_spec, handle, result, running};
+use oplife_shell::Refusal;
 use oplife_shell::{
     OperationTerminalOutcome, OpsLifecycleConfig, OpsLifecycleError, OpsLifecycleRegistry, RunId,
     RuntimeOpsLifecycleRegistry,
@@ -26,7 +27,7 @@ async fn late_watchers_resolve_immediately() {
 fn peer_ready_requires_peer_expectation() {
     let registry = RuntimeOpsLifecycleRegistry::new();
     let id = running(&registry, "no-peer");
-    assert_eq!(registry.peer_ready(&id, handle("peer")), Err(OpsLifecycleError::PeerNotExpected(id)));
+    assert_eq!(registry.peer_ready(&id, handle("peer")), Err(OpsLifecycleError::Refused(Refusal::PeerNotExpected(id))));
 }
 
 #[tokio::test]
@@ -127,7 +128,7 @@ fn bounded_completed_retention_evicts_oldest() {
         .collect();
     let known: Vec<bool> = ids.iter().map(|id| registry.snapshot(id).unwrap().is_some()).collect();
     assert_eq!(known, vec![false, false, true, true, true]);
-    assert_eq!(registry.register_watcher(&ids[0]).unwrap_err(), OpsLifecycleError::NotFound(ids[0]));
+    assert_eq!(registry.register_watcher(&ids[0]).unwrap_err(), OpsLifecycleError::Refused(Refusal::NotFound(ids[0])));
 }
 
 #[test]
@@ -143,7 +144,7 @@ fn max_concurrent_enforcement() {
     registry.register_operation(background_spec("b")).unwrap();
     assert_eq!(
         registry.register_operation(background_spec("c")),
-        Err(OpsLifecycleError::MaxConcurrentExceeded { limit: 2, active: 2 })
+        Err(OpsLifecycleError::Refused(Refusal::MaxConcurrentExceeded { limit: 2, active: 2 }))
     );
     registry.provisioning_succeeded(&a_id).unwrap();
     registry.complete_operation(&a_id, result(a_id, "done")).unwrap();

@@ -114,15 +114,16 @@ impl fmt::Display for RowId {
 
 /// The terminal chain: the effects every terminal transition runs, in the
 /// order `spec/SPEC.md` gives. The outcome is recorded and the slot
-/// released, then the terminal event, the completion feed entry, every
-/// pending watcher, retention at the tail of the completion order, every
-/// wait tracking the op, and eviction of the overflow. Every terminal row
-/// names this chain; the renderers print it once, under this name.
+/// released, then the completion feed entry, the terminal event (which
+/// carries the entry's sequence number), every pending watcher, retention
+/// at the tail of the completion order, every wait tracking the op, and
+/// eviction of the overflow. Every terminal row names this chain; the
+/// renderers print it once, under this name.
 pub const TERMINAL_CHAIN: [Effect; 8] = [
     Effect::RecordOutcome,
     Effect::ReleaseSlot,
-    Effect::EmitEnded,
     Effect::AppendFeed,
+    Effect::EmitEnded,
     Effect::NotifyWatchers,
     Effect::Retain,
     Effect::SatisfyWaits,

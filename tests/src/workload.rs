@@ -160,7 +160,9 @@ impl Step {
         };
         match result {
             Ok(()) => Ok(true),
-            Err(error @ (OpsLifecycleError::Store(_) | OpsLifecycleError::Fenced)) => Err(error),
+            Err(error @ (OpsLifecycleError::Store(_) | OpsLifecycleError::Refused(oplife_shell::Refusal::Sealed))) => {
+                Err(error)
+            }
             Err(_) => Ok(false),
         }
     }

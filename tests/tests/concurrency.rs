@@ -9,6 +9,7 @@ use std::ops::DerefMut;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use oplife_shell::Refusal;
 use oplife_shell::{
     OperationId, OperationKind, OperationResult, OperationSpec, OperationTerminalOutcome, OpsLifecycleConfig,
     OpsLifecycleError, OpsLifecycleRegistry, RegistryState, RunId, RuntimeOpsLifecycleRegistry, SessionId,
@@ -140,7 +141,7 @@ fn two_waits_over_overlapping_ops_completed_from_other_threads() {
     for (result, asked) in [(first.join().unwrap(), vec![a, b]), (second.join().unwrap(), vec![b, c])] {
         match result {
             Ok(result) => assert_eq!(result.outcomes, expect(&asked)),
-            Err(OpsLifecycleError::NotFound(id)) => assert!(asked.contains(&id)),
+            Err(OpsLifecycleError::Refused(Refusal::NotFound(id))) => assert!(asked.contains(&id)),
             Err(other) => panic!("wait failed: {other}"),
         }
     }

@@ -20,6 +20,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use oplife_shell::Refusal;
 use oplife_shell::{
     Claim, DurableOptions, MemoryStore, OperationSpec, OpsLifecycleError, OpsLifecycleRegistry, OwnerState,
     RecoveryError, RestorePolicy, RuntimeOpsLifecycleRegistry, SessionId, SqliteStore, Store, StoreError,
@@ -258,12 +259,12 @@ fn in_one_process_a_takeover_fences_and_seals_the_old_registry() {
     assert_eq!((report.replayed, report.lost), (1, 1));
     register(&new, "by the new owner").unwrap();
     // The old registry's next write is fenced; from then on it is sealed.
-    assert_eq!(register(&old, "after"), Err(OpsLifecycleError::Fenced));
+    assert_eq!(register(&old, "after"), Err(OpsLifecycleError::Refused(Refusal::Sealed)));
     assert_eq!(old.owner_state().unwrap(), OwnerState::Sealed);
     let id = old.list_operations().unwrap()[0].id;
-    assert_eq!(old.cancel_operation(&id, None), Err(OpsLifecycleError::Fenced));
-    assert_eq!(old.collect_completed().map(drop), Err(OpsLifecycleError::Fenced));
-    assert_eq!(old.terminate_owner("stop".into()), Err(OpsLifecycleError::Fenced));
+    assert_eq!(old.cancel_operation(&id, None), Err(OpsLifecycleError::Refused(Refusal::Sealed)));
+    assert_eq!(old.collect_completed().map(drop), Err(OpsLifecycleError::Refused(Refusal::Sealed)));
+    assert_eq!(old.terminate_owner("stop".into()), Err(OpsLifecycleError::Refused(Refusal::Sealed)));
     // Reads keep working, and show what it had.
     assert_eq!(old.list_operations().unwrap().len(), 1);
     assert!(old.snapshot(&id).unwrap().is_some());
@@ -287,7 +288,7 @@ fn the_memory_store_has_the_same_owners_and_fences() {
     register(&old, "before").unwrap();
     let (new, _) = RuntimeOpsLifecycleRegistry::open_store(store.clone(), options().taking_over()).unwrap();
     assert_eq!(store.owner().epoch, 2);
-    assert_eq!(register(&old, "after"), Err(OpsLifecycleError::Fenced));
+    assert_eq!(register(&old, "after"), Err(OpsLifecycleError::Refused(Refusal::Sealed)));
     assert_eq!(old.owner_state().unwrap(), OwnerState::Sealed);
     register(&new, "new").unwrap();
     // A handle that never claimed writes as the store's previous owner.
@@ -309,9 +310,9 @@ fn a_batched_registry_is_sealed_when_its_writer_is_fenced() {
     let (new, _) = RuntimeOpsLifecycleRegistry::open(&path, batched.taking_over()).unwrap();
     // Acknowledged but never flushed: the writer's commit is fenced.
     let _ = register(&old, "unflushed");
-    assert_eq!(runtime.block_on(old.flush()), Err(OpsLifecycleError::Fenced));
+    assert_eq!(runtime.block_on(old.flush()), Err(OpsLifecycleError::Refused(Refusal::Sealed)));
     assert_eq!(old.owner_state().unwrap(), OwnerState::Sealed);
-    assert_eq!(register(&old, "later"), Err(OpsLifecycleError::Fenced));
+    assert_eq!(register(&old, "later"), Err(OpsLifecycleError::Refused(Refusal::Sealed)));
     register(&new, "new").unwrap();
     runtime.block_on(new.flush()).unwrap();
     drop((old, new));

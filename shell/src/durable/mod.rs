@@ -27,7 +27,7 @@ pub(crate) mod sqlite;
 pub(crate) mod store;
 pub(crate) mod writer;
 
-use crate::error::OpsLifecycleError;
+use crate::error::{OpsLifecycleError, Refusal};
 use crate::lock::StateLock;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::RegistryState;
@@ -63,7 +63,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         };
         let (receiver, target, failures) = waiting;
         let flushed = writer::wait_durable(receiver, target, failures).await;
-        if let Err(OpsLifecycleError::Fenced) = &flushed {
+        if let Err(OpsLifecycleError::Refused(Refusal::Sealed)) = &flushed {
             // The background writer was fenced: seal now, not at the next
             // call, so `owner_state` says so at once.
             self.lock()?.seal();

@@ -146,7 +146,7 @@ impl RuntimeOpsLifecycleRegistry {
     /// [`crate::Claim::TakeOver`] (`options.claim`) takes the store even
     /// from a live owner: every write the old owner tries from then on is
     /// fenced, and its registry **seals**: each call that could change it
-    /// returns [`crate::OpsLifecycleError::Fenced`], reads keep working,
+    /// returns [`crate::Refusal::Sealed`], reads keep working,
     /// and [`RuntimeOpsLifecycleRegistry::owner_state`] says
     /// [`crate::OwnerState::Sealed`]. Nothing it acknowledged before the
     /// takeover is lost (the new owner recovers it), nothing after is

@@ -22,7 +22,7 @@ use crate::codec::encode;
 use crate::durable::journal::DurableImage;
 use crate::durable::options::{Durability, DurableOptions};
 use crate::durable::store::{JournalRecord, Store, StoredImage, Syncer};
-use crate::error::{OpsLifecycleError, StoreError};
+use crate::error::{OpsLifecycleError, Refusal, StoreError};
 
 /// How far the store holds the registry's transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -433,7 +433,7 @@ pub(crate) async fn wait_durable(
             }
             if reported.failures > failures {
                 return Err(match reported.error.clone() {
-                    Some(StoreError::Fenced { .. }) => OpsLifecycleError::Fenced,
+                    Some(StoreError::Fenced { .. }) => OpsLifecycleError::Refused(Refusal::Sealed),
                     Some(error) => OpsLifecycleError::Store(error),
                     None => OpsLifecycleError::Store(StoreError::Other("group commit failed".into())),
                 });

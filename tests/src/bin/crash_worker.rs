@@ -19,6 +19,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use oplife_shell::Refusal;
 use oplife_shell::{
     Claim, Durability, DurableOptions, OpsLifecycleError, OpsLifecycleRegistry, OwnerState, RecoveryError,
     RuntimeOpsLifecycleRegistry, SqliteStore, StoreError,
@@ -79,9 +80,9 @@ fn run() -> Result<(), String> {
     let mut rng = Rng::new(seed);
     for n in 1.. {
         match Step::draw(&mut rng, durability == Durability::Sync).run(seed, &registry) {
-            Err(OpsLifecycleError::Fenced) => {
+            Err(OpsLifecycleError::Refused(Refusal::Sealed)) => {
                 let sealed = registry.owner_state().map_err(|e| e.to_string())? == OwnerState::Sealed;
-                let refused = registry.collect_completed() == Err(OpsLifecycleError::Fenced);
+                let refused = registry.collect_completed() == Err(OpsLifecycleError::Refused(Refusal::Sealed));
                 if sealed && refused {
                     writeln!(out, "sealed {n}").map_err(|e| e.to_string())?;
                     std::process::exit(3);

@@ -138,7 +138,7 @@ impl<D: Domain> Run<'_, D> {
     fn load_image(&mut self, st: &mut State<D>, image: Image<D>) {
         for op in image.operations {
             if !op.status.is_terminal() {
-                st.count_active(Some(op.kind), true);
+                st.claim_slot(Some(op.kind));
             }
             let mut record = Operation::new(op.kind, op.status);
             record.peer_ready = op.peer_ready;

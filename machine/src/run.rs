@@ -30,6 +30,13 @@ pub(crate) struct Run<'a, D: Domain> {
     pub(crate) appended: Option<u64>,
 }
 
+/// The operation a row's effects run on: its id, and its slot (none once
+/// forgotten).
+pub(crate) struct Place<'a, D: Domain> {
+    id: &'a D::OpId,
+    slot: Option<usize>,
+}
+
 /// A transition the table accepted for one operation, decided before the
 /// first change: the row, the operation's slot, and the record and outcome
 /// the row's effects install.
@@ -128,7 +135,7 @@ impl<D: Domain> Run<'_, D> {
                         st.ops.remove_at(pos, id);
                     }
                 }
-                effect => self.operation_effect(st, *effect, id, slot, &mut outcome, &mut payload),
+                effect => self.operation_effect(st, *effect, Place { id, slot }, &mut outcome, &mut payload),
             }
             if *effect == Effect::EvictOverflow {
                 // Eviction leaves the other slots where they are unless it
@@ -139,17 +146,18 @@ impl<D: Domain> Run<'_, D> {
         }
     }
 
+    /// Runs one effect of a per-operation row on the operation at `place`.
     pub(crate) fn operation_effect(
         &mut self,
         st: &mut State<D>,
         effect: Effect,
-        id: &D::OpId,
-        slot: Option<usize>,
+        place: Place<'_, D>,
         outcome: &mut Option<SharedOutcome<D>>,
         payload: &mut Payload<D>,
     ) {
+        let Place { id, slot } = place;
         match effect {
-            Effect::ClaimSlot => st.count_active(kind_at(st, slot), true),
+            Effect::ClaimSlot => st.claim_slot(kind_at(st, slot)),
             Effect::EmitRegistered => {
                 if let Some(op) = slot.and_then(|pos| st.ops.at(pos)) {
                     (self.out)(Output::Registered { id: id.clone(), kind: op.kind });
@@ -163,7 +171,7 @@ impl<D: Domain> Run<'_, D> {
                     self.appended = Some(seq);
                 }
             }
-            Effect::ReleaseSlot => st.count_active(kind_at(st, slot), false),
+            Effect::ReleaseSlot => st.release_slot(kind_at(st, slot)),
             Effect::RecordOutcome => {
                 if let Some(op) = op_at(st, slot) {
                     op.outcome = outcome.take();

@@ -118,10 +118,18 @@ impl<D: Domain> State<D> {
             && self.feed.entries.is_empty()
     }
 
-    /// Counts one operation more (`claim`) or one fewer as active, in all
-    /// and of `kind` when it is known.
-    pub(crate) fn count_active(&mut self, kind: Option<OperationKind>, claim: bool) {
-        let step = |count: u32| if claim { count.saturating_add(1) } else { count.saturating_sub(1) };
+    /// Takes a concurrency slot for an operation of `kind` (when known).
+    pub(crate) fn claim_slot(&mut self, kind: Option<OperationKind>) {
+        self.count_active(kind, |count| count.saturating_add(1));
+    }
+
+    /// Returns the concurrency slot of an operation of `kind` (when known).
+    pub(crate) fn release_slot(&mut self, kind: Option<OperationKind>) {
+        self.count_active(kind, |count| count.saturating_sub(1));
+    }
+
+    /// Steps the active count, overall and of `kind`.
+    fn count_active(&mut self, kind: Option<OperationKind>, step: impl Fn(u32) -> u32) {
         self.active = step(self.active);
         if let Some(count) = kind.and_then(|kind| self.active_by_kind.get_mut(kind.index())) {
             *count = step(*count);

@@ -135,7 +135,7 @@ fn main() {
     if let Some(ops) = args.iter().position(|a| a == "--ops").and_then(|i| args.get(i + 1)?.parse().ok()) {
         config.ops = ops;
     }
-    let model = LifecycleModel::standard(config).with_symmetry(false);
+    let model = LifecycleModel::standard(config);
     let (all, reduced) = (plain(&model), with_sleep_sets(&model));
     println!("plain:      {} states, {} actions tried, {} successors", all.states, all.tried, all.successors);
     println!(

@@ -249,7 +249,7 @@ fn explore(args: &ExploreArgs) -> ExitCode {
     };
     let config = args.model.config();
     eprintln!("serving stateright Explorer on http://127.0.0.1:{port} ({config})");
-    let model = LifecycleModel::standard(config).with_symmetry(false).for_explorer();
+    let model = LifecycleModel::standard(config).for_explorer();
     let _ = model.checker().threads(args.search.threads()).serve(("127.0.0.1", port));
     ExitCode::SUCCESS
 }

@@ -54,7 +54,7 @@ fn mutants_violate_the_same_properties() {
         let mutant = CATALOGUE.iter().find(|m| m.name == name).unwrap();
         let config = ModelConfig { ops: 2, waits: 0, crashes: true, ..ModelConfig::DEFAULT };
         // Agreeing on nothing found would prove little: each is caught.
-        assert!(!both(LifecycleModel::new(mutant.table(), config).with_symmetry(true)).is_empty(), "{name}");
+        assert!(!both(LifecycleModel::new(mutant.table(), config).symmetric()).is_empty(), "{name}");
     }
 }
 
@@ -62,7 +62,7 @@ fn mutants_violate_the_same_properties() {
 fn past_the_seen_table_s_first_growth() {
     // "two waits": 85,662 classes, where the seen table starts with 65,536
     // places and grows once it is half full.
-    let model = LifecycleModel::standard(ModelConfig::TWO_WAITS).with_symmetry(true);
+    let model = LifecycleModel::standard(ModelConfig::TWO_WAITS).symmetric();
     let unique = explore(&model, 2, &Progress::default()).unique;
     assert!(unique > 1 << 15, "{unique} states do not make the table grow");
     assert!(both(model).is_empty());
@@ -71,7 +71,7 @@ fn past_the_seen_table_s_first_growth() {
 #[test]
 fn the_search_that_stops_at_the_first_violation_agrees_for_every_mutant() {
     for mutant in CATALOGUE {
-        let model = LifecycleModel::new(mutant.table(), ModelConfig::THREE_OPS).with_symmetry(true);
+        let model = LifecycleModel::new(mutant.table(), ModelConfig::THREE_OPS).symmetric();
         let ours = explore_until_violated(&model, 1, &Progress::default());
         assert!(!ours.violated.is_empty(), "{}: nothing violated", mutant.name);
         // The first violating state is on the shallowest level any

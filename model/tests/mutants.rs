@@ -29,7 +29,7 @@ fn the_catalogue_has_at_least_ten_distinct_mutants() {
 fn every_mutant_is_caught_by_its_property() {
     for mutant in CATALOGUE {
         let checker = LifecycleModel::new(mutant.table(), TEETH)
-            .with_symmetry(true)
+            .symmetric()
             .checker()
             .threads(2)
             .finish_when(HasDiscoveries::AnyOf(BTreeSet::from([mutant.caught_by])))

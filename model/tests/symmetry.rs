@@ -132,7 +132,7 @@ fn explores_exactly_the_reachable_orbits(config: ModelConfig) {
         b.spawn_dfs().join();
     };
     let plain = orbits_visited(LifecycleModel::standard(config).checker(), bfs);
-    let ours = orbits_visited(LifecycleModel::standard(config).with_symmetry(true).checker(), bfs);
+    let ours = orbits_visited(LifecycleModel::standard(config).symmetric().checker(), bfs);
     let stateright_dfs = orbits_visited(LifecycleModel::standard(config).checker().symmetry(), dfs);
     assert!(plain.len() > 1000);
     assert_eq!(ours, plain, "canonical successors missed or invented orbits");

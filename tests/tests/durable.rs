@@ -189,13 +189,13 @@ async fn a_failed_group_commit_refuses_calls_until_a_flush_succeeds() {
     let registry = batched(&store);
     let first = OperationSpec::background_tool(SessionId::new(), "first");
     registry.register_operation(first.clone()).unwrap();
-    store.fail_writes(Some(StoreError::Full));
+    store.fail_writes(StoreError::Full);
     assert_eq!(registry.flush().await, Err(OpsLifecycleError::Store(StoreError::Full)));
     let before = registry.capture().unwrap();
     let second = OperationSpec::background_tool(SessionId::new(), "second");
     assert_eq!(registry.register_operation(second.clone()), Err(OpsLifecycleError::Store(StoreError::Full)));
     assert_eq!(registry.capture().unwrap(), before, "a refused call changed nothing");
-    store.fail_writes(None);
+    store.write_again();
     assert_eq!(registry.flush().await.unwrap().seq, 1, "the queued call was kept and committed");
     registry.register_operation(second).unwrap();
     assert_eq!(registry.flush().await.unwrap().seq, 2);

@@ -55,7 +55,7 @@ async fn a_failed_write_changes_nothing_for_every_call() {
         let mut events = registry.subscribe_events().unwrap();
         let before = (registry.capture().unwrap(), registry.held().unwrap(), registry.cursor("consumer").unwrap());
         let writes = store.writes();
-        store.fail_writes(Some(StoreError::Full));
+        store.fail_writes(StoreError::Full);
         assert_eq!(call(&registry, &ids), Err(OpsLifecycleError::Store(StoreError::Full)), "{name}");
         let after = (registry.capture().unwrap(), registry.held().unwrap(), registry.cursor("consumer").unwrap());
         assert_eq!(after, before, "{name} changed the registry");
@@ -64,7 +64,7 @@ async fn a_failed_write_changes_nothing_for_every_call() {
         assert_eq!(events.try_recv(), None, "{name} published an event");
         assert_eq!(store.writes(), writes);
         // The same call succeeds once the store writes again.
-        store.fail_writes(None);
+        store.write_again();
         call(&registry, &ids).unwrap_or_else(|e| panic!("{name} after the store recovered: {e}"));
     }
 }
@@ -137,9 +137,9 @@ fn a_read_only_database_refuses_the_call_and_a_read_only_file_cannot_be_opened()
     let store = SqliteStore::open(&path).unwrap();
     let (registry, _) = RuntimeOpsLifecycleRegistry::open_store(store.clone(), DurableOptions::default()).unwrap();
     registry.register_operation(OperationSpec::background_tool(SessionId::new(), "before")).unwrap();
-    store.set_read_only(true).unwrap();
+    store.set_read_only().unwrap();
     assert_eq!(register_until_refused(&registry), OpsLifecycleError::Store(StoreError::ReadOnly));
-    store.set_read_only(false).unwrap();
+    store.set_writable().unwrap();
     drop((registry, store));
     // Opened read-only, the file can be read but recovery cannot write its
     // image: the open fails and the file is as it was.

@@ -99,12 +99,12 @@ fn a_failed_sync_fails_its_calls_and_refuses_every_later_write() {
     let id = spec.id;
     registry.register_operation(spec).unwrap();
     let mut watch = registry.register_watcher(&id).unwrap();
-    store.fail_syncs(Some(StoreError::Other("EIO".into())));
+    store.fail_syncs(StoreError::Other("EIO".into()));
     let failed = registry.provisioning_succeeded(&id);
     assert_eq!(failed, Err(OpsLifecycleError::Store(StoreError::Other("EIO".into()))));
     // Whether the record survives a crash is unknown: nothing is written
     // after it, even once syncs work again, until the registry is reopened.
-    store.fail_syncs(None);
+    store.sync_again();
     let later = registry.register_operation(OperationSpec::background_tool(SessionId::new(), "after"));
     assert_eq!(later, Err(OpsLifecycleError::Store(StoreError::Other("EIO".into()))));
     assert_eq!(store.contents().journal.len(), 2, "the later call wrote nothing");

@@ -43,7 +43,9 @@ where
         loop {
             let shares: Vec<Share<M::State>> = std::thread::scope(|scope| {
                 let workers: Vec<_> = (0..threads.max(1))
-                    .map(|_| scope.spawn(|| expand(model, &level, &cursor, &seen, &found, progress)))
+                    .map(|_| {
+                        scope.spawn(|| expand(model, Level { chunks: &level, taken: &cursor }, &seen, &found, progress))
+                    })
                     .collect();
                 workers.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
             });
@@ -92,6 +94,12 @@ fn chunked<S>(states: Vec<S>) -> Chunks<S> {
     chunks.into_iter().map(Mutex::new).collect()
 }
 
+/// A level being expanded: its chunks, and how many the threads took.
+struct Level<'a, S> {
+    chunks: &'a Chunks<S>,
+    taken: &'a AtomicUsize,
+}
+
 /// What one thread's turn at a level gave.
 struct Share<S> {
     /// Successors not seen before, in chunks.
@@ -107,8 +115,7 @@ struct Share<S> {
 /// it.
 fn expand<M>(
     model: &M,
-    level: &Chunks<M::State>,
-    cursor: &AtomicUsize,
+    level: Level<'_, M::State>,
     seen: &Seen,
     found: &Found<M>,
     progress: &Progress,
@@ -120,7 +127,7 @@ where
     let mut share = Share { next: Vec::new(), overflow: Vec::new(), generated: 0 };
     let (mut actions, mut filling, mut prints) = (Vec::new(), Vec::with_capacity(CHUNK), Vec::new());
     while !seen.crowded() && !found.stopped() {
-        let Some(taken) = level.get(cursor.fetch_add(1, Ordering::Relaxed)) else { break };
+        let Some(taken) = level.chunks.get(level.taken.fetch_add(1, Ordering::Relaxed)) else { break };
         let chunk = std::mem::take(&mut *taken.lock().unwrap_or_else(PoisonError::into_inner));
         for state in chunk {
             if found.stopped() {

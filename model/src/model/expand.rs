@@ -177,7 +177,7 @@ mod tests {
     fn the_hook_hands_over_what_next_state_makes_even_when_called_inside_itself() {
         // The crash configuration, symmetric: every kind of action, and
         // the representative's second candidate.
-        let model = LifecycleModel::standard(ModelConfig::THREE_OPS).with_symmetry(true);
+        let model = LifecycleModel::standard(ModelConfig::THREE_OPS).symmetric();
         let mut level = model.init_states();
         let (mut actions, mut inner) = (Vec::new(), Vec::new());
         for _ in 0..3 {

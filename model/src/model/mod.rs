@@ -86,6 +86,13 @@ impl LifecycleModel {
 
     /// The same model with symmetry reduction over operation ids.
     #[must_use]
+    pub fn symmetric(self) -> Self {
+        self.with_symmetry(true)
+    }
+
+    /// The same model with symmetry reduction over operation ids when `on`
+    /// (as a check's options say).
+    #[must_use]
     pub fn with_symmetry(mut self, on: bool) -> Self {
         self.symmetric = on;
         self

@@ -84,7 +84,7 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KE
 /// // A second opener, in this process or another, is refused while we live.
 /// let refused = SqliteStore::open(dir.join("ops.db"))?.claim(Claim::IfFree).unwrap_err();
 /// assert!(matches!(refused, StoreError::Owned { .. }));
-/// store.set_read_only(true)?; // writes now fail with StoreError::ReadOnly
+/// store.set_read_only()?; // writes now fail with StoreError::ReadOnly
 /// # drop(store);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -175,15 +175,24 @@ impl SqliteStore {
             .map_err(store_error)
     }
 
-    /// Freezes writes (`PRAGMA query_only`): while set, every write fails
-    /// with [`StoreError::ReadOnly`], for example while the file is copied.
+    /// Freezes writes (`PRAGMA query_only`): until
+    /// [`SqliteStore::set_writable`], every write fails with
+    /// [`StoreError::ReadOnly`], for example while the file is copied.
     ///
     /// # Errors
     ///
     /// A [`StoreError`] when the pragma fails.
-    pub fn set_read_only(&self, read_only: bool) -> Result<(), StoreError> {
-        let inner = self.inner()?;
-        inner.connection.pragma_update(None, "query_only", read_only).map_err(store_error)
+    pub fn set_read_only(&self) -> Result<(), StoreError> {
+        self.inner()?.connection.pragma_update(None, "query_only", true).map_err(store_error)
+    }
+
+    /// Lets writes through again after [`SqliteStore::set_read_only`].
+    ///
+    /// # Errors
+    ///
+    /// A [`StoreError`] when the pragma fails.
+    pub fn set_writable(&self) -> Result<(), StoreError> {
+        self.inner()?.connection.pragma_update(None, "query_only", false).map_err(store_error)
     }
 
     /// How long a write waits for another connection's lock before

@@ -165,7 +165,7 @@ struct Held {
 /// use oplife_shell::{MemoryStore, Store, StoreError};
 ///
 /// let mut store = MemoryStore::new();
-/// store.fail_writes(Some(StoreError::Full));
+/// store.fail_writes(StoreError::Full);
 /// assert_eq!(store.append(&[]), Err(StoreError::Full));
 /// ```
 #[derive(Debug, Default)]
@@ -187,19 +187,34 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// Makes every write fail with `error` (or succeed again, with `None`).
-    pub fn fail_writes(&self, error: Option<StoreError>) {
+    /// Makes every write fail with `error`, until
+    /// [`MemoryStore::write_again`].
+    pub fn fail_writes(&self, error: StoreError) {
         if let Ok(mut memory) = self.memory.lock() {
-            memory.failing = error;
+            memory.failing = Some(error);
         }
     }
 
-    /// Makes every sync of its [`Store::syncer`] fail with `error` (or
-    /// succeed again, with `None`). Its writes are in memory: a sync has
-    /// nothing to do but fail when told to.
-    pub fn fail_syncs(&self, error: Option<StoreError>) {
+    /// Lets writes succeed again after [`MemoryStore::fail_writes`].
+    pub fn write_again(&self) {
         if let Ok(mut memory) = self.memory.lock() {
-            memory.failing_syncs = error;
+            memory.failing = None;
+        }
+    }
+
+    /// Makes every sync of its [`Store::syncer`] fail with `error`, until
+    /// [`MemoryStore::sync_again`]. Its writes are in memory: a sync has
+    /// nothing to do but fail when told to.
+    pub fn fail_syncs(&self, error: StoreError) {
+        if let Ok(mut memory) = self.memory.lock() {
+            memory.failing_syncs = Some(error);
+        }
+    }
+
+    /// Lets syncs succeed again after [`MemoryStore::fail_syncs`].
+    pub fn sync_again(&self) {
+        if let Ok(mut memory) = self.memory.lock() {
+            memory.failing_syncs = None;
         }
     }
 

@@ -64,6 +64,7 @@ enum Decision<D: Domain> {
 impl<'s, D: Domain> Accepted<'s, D> {
     /// Selects the row answering `request` in `state` and checks its
     /// guards, once.
+    #[inline]
     pub(crate) fn of(
         compiled: &'s Compiled,
         state: &'s mut State<D>,
@@ -102,12 +103,14 @@ impl<'s, D: Domain> Accepted<'s, D> {
 
     /// Runs the row's effects, handing each output to `emit` as it is made,
     /// in order. Nothing here can refuse.
+    #[inline]
     pub fn commit(self, emit: &mut dyn FnMut(Output<D>)) {
         self.commit_traced(emit, &mut |_| {});
     }
 
     /// Like [`Accepted::commit`], calling `fired` with every row that fires,
     /// cascaded rows included (used for row coverage).
+    #[inline]
     pub fn commit_traced(self, emit: &mut dyn FnMut(Output<D>), fired: &mut dyn FnMut(RowId)) {
         let Accepted { compiled, state, decision } = self;
         let mut run = Run { lifecycle: compiled, out: emit, fired, reuse: None, appended: None };

@@ -180,6 +180,7 @@ impl Lifecycle {
     /// # Errors
     ///
     /// The [`LifecycleError`] `apply` would return.
+    #[inline]
     pub fn accept<'s, D: Domain>(
         &'s self,
         state: &'s mut State<D>,

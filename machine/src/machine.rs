@@ -67,6 +67,7 @@ impl<D: Domain> Machine<D> {
     /// # Errors
     ///
     /// As [`Machine::apply`].
+    #[inline]
     pub fn accept(&mut self, request: Request<D>) -> Result<Accepted<'_, D>, LifecycleError<D>> {
         let Machine { lifecycle, state } = self;
         lifecycle.accept(state, request)

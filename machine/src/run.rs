@@ -5,7 +5,7 @@
 //! handler is a shared mechanism (records, retention, eviction, wait
 //! bookkeeping, counts) written once; nothing here decides what is legal.
 
-use oplife_spec::{Effect, ErrorKind, Input, OutcomeKind, RowId, Status, Target};
+use oplife_spec::{Effect, ErrorKind, Input, OperationKind, OutcomeKind, RowId, Status, Target};
 
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
@@ -38,12 +38,14 @@ pub(crate) struct Place<'a, D: Domain> {
 }
 
 /// A transition the table accepted for one operation, decided before the
-/// first change: the row, the operation's slot, and the record and outcome
-/// the row's effects install.
+/// first change: the row, the operation's slot, the kind and status of the
+/// record it creates, and the outcome its effects install. (The record is
+/// built when it is created: the decision stays a few words, moved from
+/// accept to commit.)
 pub(crate) struct Decided<D: Domain> {
     pub(crate) row: RowId,
     slot: Option<usize>,
-    created: Option<Operation<D>>,
+    creates: Option<(OperationKind, Status)>,
     outcome: Option<SharedOutcome<D>>,
 }
 
@@ -82,6 +84,7 @@ impl<D: Domain> Run<'_, D> {
     /// Decides whether the table accepts `input` for `id`, and builds what
     /// the row's effects need. It reads the state through a shared borrow:
     /// a refusal cannot have changed anything.
+    #[inline]
     pub(crate) fn accept(
         &self,
         st: &State<D>,
@@ -99,7 +102,7 @@ impl<D: Domain> Run<'_, D> {
         let row = select_operation_row(lc, st, &asked, payload)?;
         let rule = &lc.table().rows[row.0];
         let runs = lc.runs(row);
-        let created = match runs.create_record {
+        let creates = match runs.create_record {
             true => Some(new_record(row, rule.target, payload)?),
             false => None,
         };
@@ -108,13 +111,14 @@ impl<D: Domain> Run<'_, D> {
             (true, _) => Some(SharedOutcome::<D>::from(build_outcome(lc, rule.target, payload)?)),
             (false, _) => None,
         };
-        Ok(Decided { row, slot, created, outcome })
+        Ok(Decided { row, slot, creates, outcome })
     }
 
     /// Fires the row `accept` chose: sets the target status and runs the
     /// row's effects in order. Nothing here can refuse.
+    #[inline]
     pub(crate) fn commit(&mut self, st: &mut State<D>, id: &D::OpId, decided: Decided<D>, mut payload: Payload<D>) {
-        let Decided { row, mut slot, mut created, mut outcome } = decided;
+        let Decided { row, mut slot, mut creates, mut outcome } = decided;
         let rule = &self.lifecycle.table().rows[row.0];
         (self.fired)(row);
         if let Target::Status(target) = rule.target
@@ -126,8 +130,8 @@ impl<D: Domain> Run<'_, D> {
         for effect in &rule.effects {
             match effect {
                 Effect::CreateRecord => {
-                    if let Some(op) = created.take() {
-                        slot = Some(st.ops.insert(id.clone(), op));
+                    if let Some((kind, status)) = creates.take() {
+                        slot = Some(st.ops.insert(id.clone(), Operation::new(kind, status)));
                     }
                 }
                 Effect::ForgetRecord => {
@@ -340,15 +344,21 @@ fn build_outcome<D: Domain>(
     }
 }
 
-/// The record a row creates: in the row's target status, from the spec.
-fn new_record<D: Domain>(row: RowId, target: Target, payload: &Payload<D>) -> Result<Operation<D>, LifecycleError<D>> {
+/// The kind and status of the record a row creates: the spec's kind, in the
+/// row's target status.
+fn new_record<D: Domain>(
+    row: RowId,
+    target: Target,
+    payload: &Payload<D>,
+) -> Result<(OperationKind, Status), LifecycleError<D>> {
     match (target, payload) {
-        (Target::Status(status), Payload::Spec { kind, .. }) if status.is_known() => Ok(Operation::new(*kind, status)),
+        (Target::Status(status), Payload::Spec { kind, .. }) if status.is_known() => Ok((*kind, status)),
         _ => Err(internal(format!("{row} creates a record without a spec or a known target"))),
     }
 }
 
 /// The row answering the call `asked` with `payload`, or the refusal.
+#[inline]
 pub(crate) fn select_operation_row<D: Domain>(
     lc: &Compiled,
     st: &State<D>,

@@ -4,7 +4,8 @@
 //! of the three registries; each figure is the median of the rounds. A
 //! durable round ends with `flush().await`, so every counted transition is
 //! committed. Run with
-//! `cargo bench -p oplife-shell --features durable --bench durable`.
+//! `cargo bench -p oplife-shell --features durable --bench durable`; it
+//! writes `docs/durable.md`.
 //!
 //! `-- --callers N` instead runs S1 in `Sync` mode from N callers at once,
 //! tasks on a tokio runtime of two worker threads (N = 1: one task), each
@@ -14,8 +15,14 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)] // a benchmark: a failed unwrap is a broken run
 
+#[path = "support/report.rs"]
+mod report;
+
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
+
+use report::{load, median, publish};
 
 use oplife_shell::{
     Durability, DurableOptions, OperationId, OperationKind, OperationResult, OperationSpec, OpsLifecycleRegistry,
@@ -89,11 +96,6 @@ fn run(kind: Kind, round: usize, ops: u64, watch: bool, runtime: &tokio::runtime
     ops as f64 / started.elapsed().as_secs_f64()
 }
 
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
 /// `Sync` S1 from `callers` tasks at once on two worker threads; returns
 /// transitions per second.
 fn sync_callers(callers: u64, total_ops: u64) -> f64 {
@@ -147,12 +149,14 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick" || a.starts_with("--test"));
     let rounds = if quick { 1 } else { 5 };
     let scale = if quick { 100 } else { 1 };
+    let load_before = load();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let kinds = [Kind::Memory, Kind::Sync, Kind::Batched];
     // Sync commits (and syncs) every transition: fewer operations.
     let ops = |kind| if kind == Kind::Sync { 2_000 / scale } else { 100_000 / scale };
-    println!("scenario | registry | ops/s | transitions/s | vs in-memory (median of {rounds} alternating rounds)");
-    println!("---|---|---|---|---");
+    let mut table =
+        format!("scenario | registry | ops/s | transitions/s | vs in-memory (median of {rounds} alternating rounds)\n");
+    table.push_str("---|---|---|---|---\n");
     for (name, watch) in [("S1 register→start→complete", false), ("S6 … with an awaited watcher", true)] {
         let mut samples = [Vec::new(), Vec::new(), Vec::new()];
         for round in 0..rounds {
@@ -165,8 +169,16 @@ fn main() {
         }
         let rates: Vec<f64> = samples.into_iter().map(median).collect();
         for (kind, rate) in kinds.iter().zip(&rates) {
-            println!("{name} | {kind:?} | {:.0} | {:.0} | {:.3}", rate, rate * TRANSITIONS, rate / rates[0]);
+            let _ =
+                writeln!(table, "{name} | {kind:?} | {:.0} | {:.0} | {:.3}", rate, rate * TRANSITIONS, rate / rates[0]);
         }
     }
+    // Sync from many callers at once: one task, two on two threads, 64.
+    table.push_str("\n`Sync` S1 from concurrent callers, tasks on two worker threads (one run each)\n\n");
+    table.push_str("callers | transitions/s\n---|---\n");
+    for callers in [1, 2, 64] {
+        let _ = writeln!(table, "{callers} | {:.0}", sync_callers(callers, 3_000 / scale as u64));
+    }
+    publish("durable", "The durable registry beside the in-memory one", &table, &load_before, quick);
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("oplife-bench-{}", std::process::id())));
 }

@@ -4,33 +4,34 @@
 //! runs first; each figure is the median of the rounds, and the ratio is
 //! ours ÷ floor in time per operation (1.0 = as cheap as the floor): the
 //! number to drive down. Run with
-//! `cargo bench -p oplife-shell --bench vs_floor`; add `-- S1` (any
-//! scenario name prefix) to run only the scenarios whose name starts so.
+//! `cargo bench -p oplife-shell --bench vs_floor`; it writes
+//! `docs/vs_floor.md`. Add `-- S1` (any scenario name prefix) to run only
+//! the scenarios whose name starts so (nothing is written then).
 
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)] // a benchmark: a failed unwrap is a broken run
 
 #[path = "support/floor.rs"]
 mod floor;
+#[path = "support/report.rs"]
+mod report;
 #[path = "support/scenarios.rs"]
 mod scenarios;
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use floor::Floor;
 use oplife_shell::RuntimeOpsLifecycleRegistry;
+use report::{load, median, publish};
 use scenarios::{SCENARIOS, run};
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick" || a.starts_with("--test"));
     let (rounds, scale) = if quick { (1, 100) } else { (7, 1) };
     let only: Vec<String> = std::env::args().skip(1).filter(|a| a.starts_with('S')).collect();
-    println!("scenario | ours | floor | ours ÷ floor (time) — median of {rounds} alternating rounds");
-    println!("---|---|---|---");
+    let load_before = load();
+    let mut table = format!("scenario | ours | floor | ours ÷ floor (time) — median of {rounds} alternating rounds\n");
+    table.push_str("---|---|---|---\n");
     for (which, scenario) in SCENARIOS.iter().enumerate() {
         if !only.is_empty() && !only.iter().any(|o| scenario.name.starts_with(o.as_str())) {
             continue;
@@ -45,13 +46,14 @@ fn main() {
                 ours.push(run::<RuntimeOpsLifecycleRegistry>(which, scale));
             }
         }
-        let (ours, bare) = (median(ours), median(bare));
+        let (ours, bare): (Duration, Duration) = (median(ours), median(bare));
         let ops = (scenario.ops / scale) as f64;
         let show = |d: Duration| match which {
             2..=4 => format!("{:.2} ms", d.as_secs_f64() * 1e3),
             _ => format!("{:.2} M ops/s", ops / d.as_secs_f64() / 1e6),
         };
-        println!(
+        let _ = writeln!(
+            table,
             "{} | {} | {} | {:.2}",
             scenario.name,
             show(ours),
@@ -59,4 +61,6 @@ fn main() {
             ours.as_secs_f64() / bare.as_secs_f64()
         );
     }
+    // A run of some scenarios only is not the whole table.
+    publish("vs_floor", "The registry against its floor", &table, &load_before, quick || !only.is_empty());
 }

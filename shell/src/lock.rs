@@ -65,8 +65,8 @@ impl<T: Send> StateLock<T> for std::sync::Mutex<T> {
 /// thread that releases it may take it again at once instead of handing it
 /// over. With two threads calling the registry at once, that made 12 to
 /// 19 % more calls per second than std's `RwLock` on this project's 2-core
-/// machine, and the same on one thread (`cargo bench -p oplife-shell
-/// --bench locks`).
+/// machine, and the same on one thread (measured by a benchmark since
+/// retired; see PERFORMANCE.md).
 ///
 /// ```
 /// use oplife_shell::{RegistryLock, StateLock};

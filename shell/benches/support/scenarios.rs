@@ -110,14 +110,14 @@ pub fn next_id() -> OperationId {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    OperationId(uuid::Uuid::from_u64_pair(0x4000_0000_0000_0000 | n.rotate_left(17), n))
+    OperationId(oplife_shell::uuid::Uuid::from_u64_pair(0x4000_0000_0000_0000 | n.rotate_left(17), n))
 }
 
 pub fn spec(i: usize) -> OperationSpec {
     OperationSpec {
         id: next_id(),
         kind: OperationKind::BackgroundToolOp,
-        owner_session_id: SessionId(uuid::Uuid::nil()),
+        owner_session_id: SessionId(oplife_shell::uuid::Uuid::nil()),
         display_name: format!("op-{i:06}"),
         source_label: "bench".into(),
         child_session_id: None,

@@ -32,3 +32,24 @@ pub(crate) enum WaitBegun {
     /// The result arrives on this channel.
     Pending(oneshot::Receiver<WaitAllResult>),
 }
+
+/// When a call is made, and whether anyone hears its events.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At {
+    /// The registry clock the call read.
+    pub(crate) now_ms: u64,
+    /// Whether events are built (someone subscribes).
+    pub(crate) listening: bool,
+}
+
+impl At {
+    /// A call at `now_ms` whose events nobody hears.
+    pub(crate) fn quietly(now_ms: u64) -> At {
+        At { now_ms, listening: false }
+    }
+
+    /// A call at `now_ms` whose events subscribers hear.
+    pub(crate) fn heard(now_ms: u64) -> At {
+        At { now_ms, listening: true }
+    }
+}

@@ -7,27 +7,13 @@ use std::sync::Arc;
 use oplife_machine::{Output, WaitReport};
 use tokio::sync::oneshot;
 
-use crate::call::{Call, WaitBegun};
+use crate::call::{At, Call, WaitBegun};
 use crate::deliveries::Deliveries;
 use crate::events::OperationEvent;
 use crate::feed::FeedDetails;
 use crate::record::{Record, Records};
 use crate::types::{OperationId, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId};
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
-
-/// How one transition's outputs are carried out: whether events are built.
-#[derive(Default)]
-pub(crate) struct Transition {
-    /// Whether events are built (someone subscribes).
-    listening: bool,
-}
-
-impl Transition {
-    /// A transition about to run; events are built only when `listening`.
-    pub(crate) fn new(listening: bool) -> Self {
-        Transition { listening }
-    }
-}
 
 /// The operations a transition ended whose records are not stamped yet (end
 /// time, feed entry), with their feed entry's sequence number once it is
@@ -63,16 +49,16 @@ pub(crate) struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// Carries out one effect of the transition in progress.
+    /// Carries out one effect of the transition in progress, made `at`
+    /// (its clock reading; events built only when someone listens).
     pub(crate) fn execute(
         &mut self,
         output: Output<ShellDomain>,
         call: &mut Call,
-        transition: &mut Transition,
-        now_ms: u64,
+        at: At,
         deliveries: &mut Deliveries,
     ) {
-        let listening = transition.listening;
+        let At { now_ms, listening } = at;
         match output {
             Output::Registered { id, kind } => {
                 if let Call::Register(registering) = call

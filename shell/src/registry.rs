@@ -8,7 +8,7 @@ use std::sync::Arc;
 use oplife_machine::Request;
 use oplife_spec::Phase;
 
-use crate::call::Call;
+use crate::call::{At, Call};
 use crate::config::{ConfigError, OpsLifecycleConfig};
 use crate::deliveries::Deliveries;
 use crate::error::OpsLifecycleError;
@@ -16,7 +16,7 @@ use crate::events::{OperationEvents, Publisher};
 use crate::feed::FeedPage;
 use crate::lock::{RegistryLock, StateLock};
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
-use crate::state::{At, RegistryState};
+use crate::state::RegistryState;
 use crate::types::{RestorePolicy, ShellDomain, WaitRequestId};
 use crate::watch::DroppedWatchers;
 use crate::watermark::Watermark;

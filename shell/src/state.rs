@@ -7,11 +7,11 @@ use std::sync::Arc;
 use oplife_machine::{Image, Machine, Request};
 use tokio::sync::oneshot;
 
-use crate::call::Call;
+use crate::call::{At, Call};
 use crate::config::OpsLifecycleConfig;
 use crate::deliveries::Deliveries;
 use crate::error::{OpsLifecycleError, Refusal, StoreError};
-use crate::execute::{Executor, Transition, Unstamped};
+use crate::execute::{Executor, Unstamped};
 use crate::feed::FeedDetails;
 use crate::journaling::{Journaling, Ticket};
 use crate::record::{Clock, Record, Records, snapshot_of};
@@ -43,27 +43,6 @@ pub struct RegistryState {
     pub(crate) cursors: BTreeMap<String, u64>,
     /// The journal (none for a registry that is not durable).
     pub(crate) journal: Journaling,
-}
-
-/// When a call is made, and whether anyone hears its events.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct At {
-    /// The registry clock the call read.
-    pub(crate) now_ms: u64,
-    /// Whether events are built (someone subscribes).
-    pub(crate) listening: bool,
-}
-
-impl At {
-    /// A call at `now_ms` whose events nobody hears.
-    pub(crate) fn quietly(now_ms: u64) -> At {
-        At { now_ms, listening: false }
-    }
-
-    /// A call at `now_ms` whose events subscribers hear.
-    pub(crate) fn heard(now_ms: u64) -> At {
-        At { now_ms, listening: true }
-    }
 }
 
 impl RegistryState {
@@ -112,7 +91,6 @@ impl RegistryState {
                 return Err(self.store_failed(error));
             }
         }
-        let mut transition = Transition::new(at.listening);
         let mut executor = Executor {
             records: &mut self.records,
             waits: &mut self.waits,
@@ -121,7 +99,7 @@ impl RegistryState {
             next_watch_key: &mut self.next_watch_key,
             dropped: &self.dropped,
         };
-        accepted.commit(&mut |output| executor.execute(output, call, &mut transition, at.now_ms, deliveries));
+        accepted.commit(&mut |output| executor.execute(output, call, at, deliveries));
         executor.stamp(at.now_ms);
         let feed = self.machine.state().feed();
         if deliveries.watermark.is_some() {

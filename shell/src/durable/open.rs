@@ -9,7 +9,7 @@ use std::path::Path;
 use oplife_machine::Request;
 use thiserror::Error;
 
-use crate::call::Call;
+use crate::call::{At, Call};
 use crate::codec::{decode, encode};
 use crate::config::ConfigError;
 use crate::deliveries::Deliveries;
@@ -23,7 +23,7 @@ use crate::error::StoreError;
 use crate::record::Record;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
-use crate::state::{At, RegistryState};
+use crate::state::RegistryState;
 
 /// What reopening a store found and did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

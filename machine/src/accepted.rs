@@ -50,6 +50,7 @@ use crate::state::State;
 pub struct Accepted<'s, D: Domain> {
     compiled: &'s Compiled,
     state: &'s mut State<D>,
+    input: Input,
     decision: Decision<D>,
 }
 
@@ -70,6 +71,7 @@ impl<'s, D: Domain> Accepted<'s, D> {
         state: &'s mut State<D>,
         request: Request<D>,
     ) -> Result<Self, LifecycleError<D>> {
+        let input = request.input();
         let decision = match request.into_operation() {
             Ok((input, id, mut payload)) => {
                 let deciding =
@@ -79,7 +81,7 @@ impl<'s, D: Domain> Accepted<'s, D> {
             }
             Err(request) => Decision::Registry { row: select_registry_row(compiled, state, &request)?, request },
         };
-        Ok(Accepted { compiled, state, decision })
+        Ok(Accepted { compiled, state, input, decision })
     }
 
     /// The row that answers the request.
@@ -92,7 +94,7 @@ impl<'s, D: Domain> Accepted<'s, D> {
 
     /// The input the request makes.
     pub fn input(&self) -> Input {
-        self.compiled.table().rows.get(self.row().0).map_or(Input::Seal, |row| row.input)
+        self.input
     }
 
     /// Whether the table journals this input: a durable runtime writes the
@@ -112,7 +114,7 @@ impl<'s, D: Domain> Accepted<'s, D> {
     /// cascaded rows included (used for row coverage).
     #[inline]
     pub fn commit_traced(self, emit: &mut dyn FnMut(Output<D>), fired: &mut dyn FnMut(RowId)) {
-        let Accepted { compiled, state, decision } = self;
+        let Accepted { compiled, state, decision, .. } = self;
         let mut run = Run { lifecycle: compiled, out: emit, fired, reuse: None, appended: None };
         match decision {
             Decision::Operation { id, decided, payload } => run.commit(state, &id, decided, payload),

@@ -42,14 +42,7 @@ async fn main() -> Result<(), OpsLifecycleError> {
     let child_id = child.id;
     registry.register_operation(child)?;
     registry.provisioning_succeeded(&child_id)?;
-    registry.peer_ready(
-        &child_id,
-        OperationPeerHandle {
-            peer_name: "researcher".into(),
-            peer_id: "peer-7".into(),
-            address: "inproc://researcher".into(),
-        },
-    )?;
+    registry.peer_ready(&child_id, OperationPeerHandle::new("researcher", "peer-7", "inproc://researcher"))?;
     let peer = registry.snapshot(&child_id)?.and_then(|s| s.peer_handle);
     println!("child {child_id} is peer-ready at {:?}", peer.map(|p| p.address));
 
@@ -68,7 +61,7 @@ async fn main() -> Result<(), OpsLifecycleError> {
                 let percent = u8::try_from(u16::from(step) * 100 / u16::from(steps)).unwrap_or(100);
                 let _ = registry.report_progress(
                     &id,
-                    OperationProgressUpdate { message: format!("step {step}"), percent: Some(percent) },
+                    OperationProgressUpdate { message: format!("step {step}"), percent: Some(percent.into()) },
                 );
             }
             let _ = registry

@@ -3,7 +3,7 @@
 
 use tokio::sync::oneshot;
 
-use crate::record::Record;
+use crate::record::{Forward, Record};
 use crate::types::{OperationId, OperationPeerHandle, SharedTerminalOutcome, WaitAllResult, WaitRequestId};
 use crate::watch::OperationCompletionWatch;
 
@@ -19,6 +19,10 @@ pub(crate) enum Call {
     PeerReady(Option<OperationPeerHandle>),
     /// `register_watcher`: the watch handed back.
     Watch(Option<OperationCompletionWatch>),
+    /// `register_watcher` for a caller with its own channel: the function
+    /// to keep for a pending watcher, and the outcome handed back instead
+    /// when the operation had already ended.
+    Forward(Option<Forward>, Option<SharedTerminalOutcome>),
     /// `wait_all`: the wait request id, and how the wait began.
     BeginWait(WaitRequestId, Option<WaitBegun>),
     /// `collect_completed`: the records handed over.

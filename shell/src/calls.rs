@@ -7,7 +7,7 @@ use crate::api::{OpsLifecycleRegistry, WaitAllFuture};
 use crate::call::{Call, WaitBegun};
 use crate::error::OpsLifecycleError;
 use crate::lock::StateLock;
-use crate::record::{Record, snapshot_of};
+use crate::record::{Forward, Record, snapshot_of};
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::RegistryState;
 use crate::types::{
@@ -25,6 +25,23 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         let request =
             Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel, kind_limit };
         self.call(request, &mut Call::Register(Some(record)))
+    }
+
+    /// `register_watcher` for a caller that brings its own channel:
+    /// `forward` takes the outcome when the operation ends (called once the
+    /// registry's lock is released). Returns the outcome at once, and drops
+    /// `forward` unused, if the operation has already ended.
+    pub(crate) fn forward_outcome(
+        &self,
+        id: &OperationId,
+        forward: Forward,
+    ) -> Result<Option<SharedTerminalOutcome>, OpsLifecycleError> {
+        let mut call = Call::Forward(Some(forward), None);
+        self.call(Request::RegisterWatcher { id: *id }, &mut call)?;
+        match call {
+            Call::Forward(_, resolved) => Ok(resolved),
+            _ => Err(OpsLifecycleError::Internal("register_watcher lost its forward".into())),
+        }
     }
 }
 

@@ -38,9 +38,9 @@ impl Deliveries {
         for (mut senders, outcome) in self.watchers.take().into_iter().chain(more) {
             if let Some((_, last)) = senders.pop() {
                 for (_, sender) in senders {
-                    let _ = sender.send(outcome.clone());
+                    sender.send(outcome.clone());
                 }
-                let _ = last.send(outcome);
+                last.send(outcome);
             }
         }
         for (sender, result) in self.waits.drain(..) {

@@ -11,7 +11,7 @@ use crate::call::{At, Call, WaitBegun};
 use crate::deliveries::Deliveries;
 use crate::events::OperationEvent;
 use crate::feed::FeedDetails;
-use crate::record::{Record, Records};
+use crate::record::{Notify, Record, Records};
 use crate::types::{OperationId, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId};
 use crate::watch::{DroppedWatchers, OperationCompletionWatch};
 
@@ -110,18 +110,27 @@ impl Executor<'_> {
                 if let Some(record) = self.records.get_mut(&id) {
                     let key = *self.next_watch_key;
                     *self.next_watch_key += 1;
-                    let (sender, watch) = OperationCompletionWatch::pending(self.dropped, id, key);
-                    record.watchers.push((key, sender));
-                    if let Call::Watch(slot) = call {
-                        *slot = Some(watch);
+                    match call {
+                        Call::Forward(forward, _) => {
+                            if let Some(forward) = forward.take() {
+                                record.watchers.push((key, Notify::Forward(forward)));
+                            }
+                        }
+                        _ => {
+                            let (sender, watch) = OperationCompletionWatch::pending(self.dropped, id, key);
+                            record.watchers.push((key, Notify::Channel(sender)));
+                            if let Call::Watch(slot) = call {
+                                *slot = Some(watch);
+                            }
+                        }
                     }
                 }
             }
-            Output::WatchResolved { outcome, .. } => {
-                if let Call::Watch(slot) = call {
-                    *slot = Some(OperationCompletionWatch::resolved(outcome));
-                }
-            }
+            Output::WatchResolved { outcome, .. } => match call {
+                Call::Watch(slot) => *slot = Some(OperationCompletionWatch::resolved(outcome)),
+                Call::Forward(_, resolved) => *resolved = Some(outcome),
+                _ => {}
+            },
             Output::WatchersNotified { id, outcome, .. } => {
                 if let Some(record) = self.records.get_mut(&id) {
                     let notified = (std::mem::take(&mut record.watchers), outcome);

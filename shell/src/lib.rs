@@ -62,6 +62,9 @@ mod execute;
 mod feed;
 mod journaling;
 mod lock;
+#[cfg(feature = "meerkat-0-5")]
+mod meerkat;
+mod percent;
 mod record;
 mod registry;
 mod restore;
@@ -84,8 +87,11 @@ pub use error::{CursorRefusal, OpsLifecycleError, Owner, Refusal, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedPage};
 pub use lock::{RegistryLock, StateLock};
+#[cfg(feature = "meerkat-0-5")]
+pub use meerkat::{MeerkatFeed, MeerkatRegistry};
 pub use oplife_machine::Outcome;
 pub use oplife_spec::Retry;
+pub use percent::Percent;
 pub use registry::{HeldHandles, OwnerState, RuntimeOpsLifecycleRegistry};
 pub use snapshot::{FeedDetail, RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 pub use state::RegistryState;

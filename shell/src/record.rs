@@ -17,7 +17,40 @@ use crate::types::{
 pub(crate) type Records = HashMap<OperationId, Record, foldhash::fast::RandomState>;
 
 /// A pending watcher's sender, with its watch key.
-pub(crate) type WatcherSender = (u64, oneshot::Sender<SharedTerminalOutcome>);
+pub(crate) type WatcherSender = (u64, Notify);
+
+/// A function that takes a watched operation's outcome, for a caller that
+/// brings its own channel (an adapter to another registry interface).
+pub(crate) type Forward = Box<dyn FnOnce(SharedTerminalOutcome) + Send + Sync>;
+
+/// How a pending watcher is told the outcome, once the lock is released.
+pub(crate) enum Notify {
+    /// Through the channel of an [`crate::OperationCompletionWatch`].
+    Channel(oneshot::Sender<SharedTerminalOutcome>),
+    /// Through the caller's function.
+    Forward(Forward),
+}
+
+impl Notify {
+    /// Tells the watcher `outcome`; a watcher already gone is not told.
+    pub(crate) fn send(self, outcome: SharedTerminalOutcome) {
+        match self {
+            Notify::Channel(sender) => {
+                let _ = sender.send(outcome);
+            }
+            Notify::Forward(forward) => forward(outcome),
+        }
+    }
+}
+
+impl std::fmt::Debug for Notify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notify::Channel(sender) => f.debug_tuple("Channel").field(sender).finish(),
+            Notify::Forward(_) => f.write_str("Forward"),
+        }
+    }
+}
 
 /// Shell-only data of one operation.
 #[derive(Debug)]

@@ -3,6 +3,8 @@
 use std::fmt;
 
 use oplife_machine::{Domain, Outcome};
+
+use crate::percent::Percent;
 use uuid::Uuid;
 
 pub use oplife_spec::{OperationKind, Status as OperationStatus};
@@ -174,20 +176,48 @@ impl OperationResult {
 pub struct OperationProgressUpdate {
     /// What is happening.
     pub message: String,
-    /// How far along, 0 to 100, if known.
-    pub percent: Option<u8>,
+    /// How far along, usually 0 to 100, if known.
+    pub percent: Option<Percent>,
 }
 
 /// How to reach a child agent's peer channel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// ```
+/// use oplife_shell::OperationPeerHandle;
+///
+/// let peer = OperationPeerHandle::new("reviewer", "peer-7", "uds:///run/reviewer.sock");
+/// assert_eq!(peer.trusted_name, None); // trusted as "reviewer"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OperationPeerHandle {
-    /// The peer's name.
+    /// The name the owner calls the peer by.
     pub peer_name: String,
     /// The peer's id.
     pub peer_id: String,
     /// Where to reach it.
     pub address: String,
+    /// The name the trust store records for the peer, where it differs
+    /// from `peer_name`.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub trusted_name: Option<String>,
+    /// The key the peer signs with, where peers are authenticated by key.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub public_key: Option<[u8; 32]>,
+}
+
+impl OperationPeerHandle {
+    /// The peer `peer_name` with id `peer_id` at `address`, trusted under
+    /// its own name, with no key.
+    pub fn new(peer_name: impl Into<String>, peer_id: impl Into<String>, address: impl Into<String>) -> Self {
+        OperationPeerHandle {
+            peer_name: peer_name.into(),
+            peer_id: peer_id.into(),
+            address: address.into(),
+            trusted_name: None,
+            public_key: None,
+        }
+    }
 }
 
 /// The payload types of the runtime registry: UUID ids and real results.

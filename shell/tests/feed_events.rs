@@ -152,7 +152,7 @@ async fn events_arrive_in_lifecycle_order_with_their_payloads() {
     registry.register_operation(spec).unwrap();
     registry.provisioning_succeeded(&id).unwrap();
     registry.peer_ready(&id, handle("p")).unwrap();
-    let update = OperationProgressUpdate { message: "half".into(), percent: Some(50) };
+    let update = OperationProgressUpdate { message: "half".into(), percent: Some(50.into()) };
     registry.report_progress(&id, update.clone()).unwrap();
     registry.complete_operation(&id, result(id, "ok")).unwrap();
     let mut got = Vec::new();

@@ -148,12 +148,18 @@ fn the_last_progress_update_is_kept() {
     let id = running(&registry, "p");
     for percent in [10, 60] {
         registry
-            .report_progress(&id, OperationProgressUpdate { message: format!("{percent}%"), percent: Some(percent) })
+            .report_progress(
+                &id,
+                OperationProgressUpdate { message: format!("{percent}%"), percent: Some(percent.into()) },
+            )
             .unwrap();
     }
     let snapshot = registry.snapshot(&id).unwrap().unwrap();
     assert_eq!(snapshot.progress_count, 2);
-    assert_eq!(snapshot.last_progress, Some(OperationProgressUpdate { message: "60%".into(), percent: Some(60) }));
+    assert_eq!(
+        snapshot.last_progress,
+        Some(OperationProgressUpdate { message: "60%".into(), percent: Some(60.into()) })
+    );
 }
 
 #[test]

@@ -131,16 +131,12 @@ impl Step {
             }
             Step::Start(slot) => registry.provisioning_succeeded(&at(slot)),
             Step::PeerReady(slot) => {
-                let peer = OperationPeerHandle {
-                    peer_name: format!("peer {slot}"),
-                    peer_id: slot.to_string(),
-                    address: "inproc".into(),
-                };
+                let peer = OperationPeerHandle::new(format!("peer {slot}"), slot.to_string(), "inproc");
                 registry.peer_ready(&at(slot), peer)
             }
             Step::Progress(slot) => registry.report_progress(
                 &at(slot),
-                OperationProgressUpdate { message: format!("step of {slot}"), percent: Some(50) },
+                OperationProgressUpdate { message: format!("step of {slot}"), percent: Some(50.into()) },
             ),
             Step::Complete(slot) => registry.complete_operation(&at(slot), OperationResult::new(at(slot), "done")),
             Step::Fail(slot) => registry.fail_operation(&at(slot), format!("failed {slot}")),

@@ -233,13 +233,9 @@ fn run(registry: &RuntimeOpsLifecycleRegistry, ids: &[OperationId], steps: &[Ste
             Step::Cancel(i) => registry.cancel_operation(&id(i), Some("c".into())),
             Step::ProvisioningFailed(i) => registry.provisioning_failed(&id(i), "p".into()),
             Step::Abort(i) => registry.abort_provisioning(&id(i), None),
-            Step::PeerReady(i) => registry.peer_ready(
-                &id(i),
-                OperationPeerHandle { peer_name: "p".into(), peer_id: "p".into(), address: "inproc://p".into() },
-            ),
-            Step::Progress(i, p) => {
-                registry.report_progress(&id(i), OperationProgressUpdate { message: format!("{p}"), percent: Some(p) })
-            }
+            Step::PeerReady(i) => registry.peer_ready(&id(i), OperationPeerHandle::new("p", "p", "inproc://p")),
+            Step::Progress(i, p) => registry
+                .report_progress(&id(i), OperationProgressUpdate { message: format!("{p}"), percent: Some(p.into()) }),
             Step::Retire(i) => registry.request_retire(&id(i)),
             Step::Retired(i) => registry.mark_retired(&id(i)),
             Step::CollectTerminal(i) => registry.collect_terminal(&id(i)),

@@ -70,12 +70,13 @@ fn history(calls: &[Call], ids: &[OperationId]) -> RuntimeOpsLifecycleRegistry {
                 expect_peer_channel: child,
             }),
             Call::Succeed(i) => registry.provisioning_succeeded(&ids[i]),
-            Call::PeerReady(i) => registry.peer_ready(
+            Call::PeerReady(i) => {
+                registry.peer_ready(&ids[i], OperationPeerHandle::new(format!("op{i}"), format!("{i}"), "inproc"))
+            }
+            Call::Progress(i, p) => registry.report_progress(
                 &ids[i],
-                OperationPeerHandle { peer_name: format!("op{i}"), peer_id: format!("{i}"), address: "inproc".into() },
+                OperationProgressUpdate { message: format!("{p}%"), percent: Some(p.into()) },
             ),
-            Call::Progress(i, p) => registry
-                .report_progress(&ids[i], OperationProgressUpdate { message: format!("{p}%"), percent: Some(p) }),
             Call::Complete(i) => registry.complete_operation(
                 &ids[i],
                 OperationResult { id: ids[i], content: format!("result {i}"), ..OperationResult::default() },

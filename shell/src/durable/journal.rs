@@ -34,7 +34,7 @@ pub(crate) enum Change {
         registered: Option<(String, Option<SessionId>)>,
         /// `peer_ready`'s handle.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        peer: Option<OperationPeerHandle>,
+        peer: Option<Box<OperationPeerHandle>>,
     },
     /// A consumer's cursor moved to `seq`.
     Cursor {

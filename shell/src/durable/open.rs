@@ -232,7 +232,7 @@ impl RegistryState {
                     (Request::Register { kind, .. }, Some((name, child))) => {
                         Call::Register(Some(Record::new(*kind, name, child)))
                     }
-                    (Request::PeerReady { .. }, _) => Call::PeerReady(peer),
+                    (Request::PeerReady { .. }, _) => Call::PeerReady(peer.map(|peer| *peer)),
                     _ => Call::Plain,
                 };
                 self.apply(request, &mut call, At::quietly(entry.at_ms), &mut Deliveries::default())

@@ -36,7 +36,7 @@ pub fn result(id: OperationId, content: &str) -> OperationResult {
 
 /// A peer handle named `name`.
 pub fn handle(name: &str) -> OperationPeerHandle {
-    OperationPeerHandle { peer_name: name.into(), peer_id: format!("{name}-id"), address: format!("inproc://{name}") }
+    OperationPeerHandle::new(name, format!("{name}-id"), format!("inproc://{name}"))
 }
 
 /// Registers and starts a background op; returns its id.

@@ -68,9 +68,10 @@ pub(crate) fn payload(input: Input, id: OperationId, seed: u8) -> Payload<ShellD
         }
         Carries::Error => Payload::Error(format!("error {seed}")),
         Carries::Reason => Payload::Reason((seed & 1 == 0).then(|| format!("reason {seed}"))),
-        Carries::Progress => {
-            Payload::Progress(OperationProgressUpdate { message: format!("{seed}%"), percent: Some(seed % 101) })
-        }
+        Carries::Progress => Payload::Progress(OperationProgressUpdate {
+            message: format!("{seed}%"),
+            percent: Some((seed % 101).into()),
+        }),
         _ => Payload::None,
     }
 }
@@ -104,7 +105,7 @@ pub(crate) fn on_shell(
         (Input::ProvisioningFailed, Payload::Error(error)) => done(registry.provisioning_failed(&id, error)),
         (Input::AbortProvisioning, Payload::Reason(reason)) => done(registry.abort_provisioning(&id, reason)),
         (Input::PeerReady, _) => {
-            let peer = OperationPeerHandle { peer_name: "p".into(), peer_id: "p".into(), address: "inproc://p".into() };
+            let peer = OperationPeerHandle::new("p", "p", "inproc://p");
             done(registry.peer_ready(&id, peer))
         }
         (Input::RegisterWatcher, _) => registry.register_watcher(&id).map(Some),

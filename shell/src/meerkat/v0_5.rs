@@ -1,0 +1,342 @@
+//! Meerkat's registry interface as `meerkat-core` 0.5 declares it.
+//!
+//! Where the interface cannot say what this registry says:
+//! - `snapshot` and `list_operations` return no `Result`, so a poisoned
+//!   lock reads as no operation (the registry's own interface reports it);
+//! - errors without a Meerkat variant (a sealed registry, a store that
+//!   could not write, a result given to another operation's completion, a
+//!   poisoned lock) are `Internal` with the registry's message;
+//! - a registration refused because the owner terminated is an
+//!   `InvalidTransition` of `register_operation` from `Absent`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use meerkat_core_0_5 as mk;
+use mk::comms::TrustedPeerSpec;
+use mk::completion_feed::{CompletionBatch, CompletionEntry, CompletionFeed, CompletionSeq};
+use mk::lifecycle::{RunId, WaitRequestId};
+use mk::ops_lifecycle as ol;
+use mk::types::SessionId;
+
+use super::{MeerkatFeed, MeerkatRegistry};
+use crate::api::OpsLifecycleRegistry as _;
+use crate::error::{OpsLifecycleError, Refusal};
+use crate::feed::CompletionFeedEntry;
+use crate::lock::StateLock;
+use crate::percent::Percent;
+use crate::state::RegistryState;
+use crate::types::{self as ours, OperationKind, OperationStatus, OperationTerminalOutcome};
+
+impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for MeerkatRegistry<L> {
+    fn register_operation(&self, spec: ol::OperationSpec) -> Result<(), ol::OpsLifecycleError> {
+        let id = ol::OperationId(spec.id.0);
+        self.registry.register_operation(spec_in(spec)).map_err(|error| match error {
+            OpsLifecycleError::Refused(Refusal::OwnerTerminated) => ol::OpsLifecycleError::InvalidTransition {
+                id,
+                status: ol::OperationStatus::Absent,
+                action: oplife_spec::Input::Register.name(),
+            },
+            other => error_out(other),
+        })
+    }
+
+    fn provisioning_succeeded(&self, id: &ol::OperationId) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.provisioning_succeeded(&id_in(id)).map_err(error_out)
+    }
+
+    fn provisioning_failed(&self, id: &ol::OperationId, error: String) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.provisioning_failed(&id_in(id), error).map_err(error_out)
+    }
+
+    fn peer_ready(&self, id: &ol::OperationId, peer: ol::OperationPeerHandle) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.peer_ready(&id_in(id), peer_in(peer)).map_err(error_out)
+    }
+
+    fn register_watcher(&self, id: &ol::OperationId) -> Result<ol::OperationCompletionWatch, ol::OpsLifecycleError> {
+        let (sender, watch) = ol::OperationCompletionWatch::channel();
+        let forward = Box::new(move |outcome: ours::SharedTerminalOutcome| {
+            // A watch dropped before the end is not told (nothing to do).
+            let _ = sender.send(outcome_out(&outcome));
+        });
+        match self.registry.forward_outcome(&id_in(id), forward).map_err(error_out)? {
+            Some(ended) => Ok(ol::OperationCompletionWatch::already_resolved(outcome_out(&ended))),
+            None => Ok(watch),
+        }
+    }
+
+    fn report_progress(
+        &self,
+        id: &ol::OperationId,
+        update: ol::OperationProgressUpdate,
+    ) -> Result<(), ol::OpsLifecycleError> {
+        let update =
+            ours::OperationProgressUpdate { message: update.message, percent: update.percent.map(Percent::new) };
+        self.registry.report_progress(&id_in(id), update).map_err(error_out)
+    }
+
+    fn complete_operation(
+        &self,
+        id: &ol::OperationId,
+        result: ol::OperationResult,
+    ) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.complete_operation(&id_in(id), result_in(result)).map_err(error_out)
+    }
+
+    fn fail_operation(&self, id: &ol::OperationId, error: String) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.fail_operation(&id_in(id), error).map_err(error_out)
+    }
+
+    fn abort_provisioning(&self, id: &ol::OperationId, reason: Option<String>) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.abort_provisioning(&id_in(id), reason).map_err(error_out)
+    }
+
+    fn cancel_operation(&self, id: &ol::OperationId, reason: Option<String>) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.cancel_operation(&id_in(id), reason).map_err(error_out)
+    }
+
+    fn request_retire(&self, id: &ol::OperationId) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.request_retire(&id_in(id)).map_err(error_out)
+    }
+
+    fn mark_retired(&self, id: &ol::OperationId) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.mark_retired(&id_in(id)).map_err(error_out)
+    }
+
+    fn snapshot(&self, id: &ol::OperationId) -> Option<ol::OperationLifecycleSnapshot> {
+        self.registry.snapshot(&id_in(id)).ok().flatten().map(snapshot_out)
+    }
+
+    fn list_operations(&self) -> Vec<ol::OperationLifecycleSnapshot> {
+        self.registry.list_operations().map(|all| all.into_iter().map(snapshot_out).collect()).unwrap_or_default()
+    }
+
+    fn terminate_owner(&self, reason: String) -> Result<(), ol::OpsLifecycleError> {
+        self.registry.terminate_owner(reason).map_err(error_out)
+    }
+
+    fn collect_completed(&self) -> Result<Vec<(ol::OperationId, ol::OperationTerminalOutcome)>, ol::OpsLifecycleError> {
+        let collected = self.registry.collect_completed().map_err(error_out)?;
+        Ok(collected.into_iter().map(|(id, outcome)| (id_out(id), outcome_out(&outcome))).collect())
+    }
+
+    fn completion_feed(&self) -> Option<std::sync::Arc<dyn CompletionFeed>> {
+        Some(self.feed.clone())
+    }
+
+    fn wait_all(
+        &self,
+        run_id: &RunId,
+        ids: &[ol::OperationId],
+    ) -> Pin<Box<dyn Future<Output = Result<ol::WaitAllResult, ol::OpsLifecycleError>> + Send + '_>> {
+        let ids: Vec<ours::OperationId> = ids.iter().map(id_in).collect();
+        let waiting = self.registry.wait_all(&ours::RunId(run_id.0), &ids);
+        Box::pin(async move {
+            let done = waiting.await.map_err(error_out)?;
+            Ok(ol::WaitAllResult {
+                outcomes: done.outcomes.iter().map(|(id, outcome)| (id_out(*id), outcome_out(outcome))).collect(),
+                satisfied: ol::WaitAllSatisfied {
+                    wait_request_id: WaitRequestId(done.satisfied.wait_request_id.0),
+                    operation_ids: done.satisfied.operation_ids.into_iter().map(id_out).collect(),
+                },
+            })
+        })
+    }
+}
+
+impl<L: StateLock<RegistryState>> CompletionFeed for MeerkatFeed<L> {
+    fn watermark(&self) -> CompletionSeq {
+        // Never fails today (read without the lock); 0 is "nothing yet".
+        self.registry.feed_watermark().unwrap_or_default()
+    }
+
+    fn list_since(&self, after_seq: CompletionSeq) -> CompletionBatch {
+        // Entries that retention dropped are skipped, as Meerkat's own feed
+        // skips them; the registry's `list_since` reports the range.
+        match self.registry.list_since(after_seq) {
+            Ok(page) => {
+                CompletionBatch { entries: page.entries.iter().map(entry_out).collect(), watermark: page.watermark }
+            }
+            Err(_) => CompletionBatch { entries: Vec::new(), watermark: after_seq },
+        }
+    }
+
+    fn wait_for_advance(&self, after_seq: CompletionSeq) -> Pin<Box<dyn Future<Output = CompletionSeq> + Send + '_>> {
+        Box::pin(self.registry.wait_for_watermark(after_seq))
+    }
+}
+
+fn id_in(id: &ol::OperationId) -> ours::OperationId {
+    ours::OperationId(id.0)
+}
+
+fn id_out(id: ours::OperationId) -> ol::OperationId {
+    ol::OperationId(id.0)
+}
+
+fn kind_in(kind: ol::OperationKind) -> OperationKind {
+    match kind {
+        ol::OperationKind::MobMemberChild => OperationKind::MobMemberChild,
+        ol::OperationKind::BackgroundToolOp => OperationKind::BackgroundToolOp,
+    }
+}
+
+fn kind_out(kind: OperationKind) -> ol::OperationKind {
+    match kind {
+        OperationKind::MobMemberChild => ol::OperationKind::MobMemberChild,
+        OperationKind::BackgroundToolOp => ol::OperationKind::BackgroundToolOp,
+    }
+}
+
+fn status_out(status: OperationStatus) -> ol::OperationStatus {
+    match status {
+        OperationStatus::Absent => ol::OperationStatus::Absent,
+        OperationStatus::Provisioning => ol::OperationStatus::Provisioning,
+        OperationStatus::Running => ol::OperationStatus::Running,
+        OperationStatus::Retiring => ol::OperationStatus::Retiring,
+        OperationStatus::Completed => ol::OperationStatus::Completed,
+        OperationStatus::Failed => ol::OperationStatus::Failed,
+        OperationStatus::Aborted => ol::OperationStatus::Aborted,
+        OperationStatus::Cancelled => ol::OperationStatus::Cancelled,
+        OperationStatus::Retired => ol::OperationStatus::Retired,
+        OperationStatus::Terminated => ol::OperationStatus::Terminated,
+    }
+}
+
+fn spec_in(spec: ol::OperationSpec) -> ours::OperationSpec {
+    ours::OperationSpec {
+        id: ours::OperationId(spec.id.0),
+        kind: kind_in(spec.kind),
+        owner_session_id: ours::SessionId(spec.owner_session_id.0),
+        display_name: spec.display_name,
+        source_label: spec.source_label,
+        child_session_id: spec.child_session_id.map(|child| ours::SessionId(child.0)),
+        expect_peer_channel: spec.expect_peer_channel,
+    }
+}
+
+fn result_in(result: ol::OperationResult) -> ours::OperationResult {
+    ours::OperationResult {
+        id: ours::OperationId(result.id.0),
+        content: result.content,
+        is_error: result.is_error,
+        duration_ms: result.duration_ms,
+        tokens_used: result.tokens_used,
+    }
+}
+
+fn result_out(result: &ours::OperationResult) -> ol::OperationResult {
+    ol::OperationResult {
+        id: id_out(result.id),
+        content: result.content.clone(),
+        is_error: result.is_error,
+        duration_ms: result.duration_ms,
+        tokens_used: result.tokens_used,
+    }
+}
+
+fn outcome_out(outcome: &OperationTerminalOutcome) -> ol::OperationTerminalOutcome {
+    match outcome {
+        OperationTerminalOutcome::Completed(result) => ol::OperationTerminalOutcome::Completed(result_out(result)),
+        OperationTerminalOutcome::Failed { error } => ol::OperationTerminalOutcome::Failed { error: error.clone() },
+        OperationTerminalOutcome::Aborted { reason } => {
+            ol::OperationTerminalOutcome::Aborted { reason: reason.clone() }
+        }
+        OperationTerminalOutcome::Cancelled { reason } => {
+            ol::OperationTerminalOutcome::Cancelled { reason: reason.clone() }
+        }
+        OperationTerminalOutcome::Retired => ol::OperationTerminalOutcome::Retired,
+        OperationTerminalOutcome::Terminated { reason } => {
+            ol::OperationTerminalOutcome::Terminated { reason: reason.clone() }
+        }
+    }
+}
+
+/// Meerkat's handle names the peer twice (the owner's name for it and the
+/// trust store's); the registry keeps the second only where it differs.
+fn peer_in(peer: ol::OperationPeerHandle) -> ours::OperationPeerHandle {
+    let trusted = peer.trusted_peer;
+    let trusted_name = (trusted.name != peer.peer_name).then_some(trusted.name);
+    ours::OperationPeerHandle {
+        peer_name: peer.peer_name,
+        peer_id: trusted.peer_id,
+        address: trusted.address,
+        trusted_name,
+        public_key: None,
+    }
+}
+
+fn peer_out(peer: ours::OperationPeerHandle) -> ol::OperationPeerHandle {
+    let name = peer.trusted_name.unwrap_or_else(|| peer.peer_name.clone());
+    ol::OperationPeerHandle {
+        peer_name: peer.peer_name,
+        trusted_peer: TrustedPeerSpec { name, peer_id: peer.peer_id, address: peer.address },
+    }
+}
+
+fn snapshot_out(snapshot: ours::OperationLifecycleSnapshot) -> ol::OperationLifecycleSnapshot {
+    ol::OperationLifecycleSnapshot {
+        id: id_out(snapshot.id),
+        kind: kind_out(snapshot.kind),
+        display_name: snapshot.display_name,
+        status: status_out(snapshot.status),
+        peer_ready: snapshot.peer_ready,
+        progress_count: snapshot.progress_count,
+        watcher_count: snapshot.watcher_count,
+        terminal_outcome: snapshot.terminal_outcome.as_deref().map(outcome_out),
+        child_session_id: snapshot.child_session_id.map(|child| SessionId(child.0)),
+        peer_handle: snapshot.peer_handle.map(peer_out),
+        created_at_ms: snapshot.created_at_ms,
+        started_at_ms: snapshot.started_at_ms,
+        completed_at_ms: snapshot.completed_at_ms,
+        elapsed_ms: snapshot.elapsed_ms,
+    }
+}
+
+fn entry_out(entry: &CompletionFeedEntry) -> CompletionEntry {
+    CompletionEntry {
+        seq: entry.seq,
+        operation_id: id_out(entry.id),
+        kind: kind_out(entry.kind),
+        display_name: entry.display_name.clone(),
+        terminal_outcome: outcome_out(&entry.outcome),
+        completed_at_ms: Some(entry.completed_at_ms),
+    }
+}
+
+/// The registry's error as Meerkat's: the same variant where Meerkat has
+/// one, `Internal` with the registry's message where it has none.
+fn error_out(error: OpsLifecycleError) -> ol::OpsLifecycleError {
+    let refusal = match error {
+        OpsLifecycleError::Refused(refusal) => refusal,
+        other => return ol::OpsLifecycleError::Internal(other.to_string()),
+    };
+    match refusal {
+        Refusal::NotFound(id) => ol::OpsLifecycleError::NotFound(id_out(id)),
+        Refusal::AlreadyRegistered(id) => ol::OpsLifecycleError::AlreadyRegistered(id_out(id)),
+        Refusal::InvalidTransition { id, status, action, .. } => ol::OpsLifecycleError::InvalidTransition {
+            id: id_out(id),
+            status: status_out(status),
+            action: action.name(),
+        },
+        Refusal::PeerNotExpected(id) => ol::OpsLifecycleError::PeerNotExpected(id_out(id)),
+        Refusal::AlreadyPeerReady(id) => ol::OpsLifecycleError::AlreadyPeerReady(id_out(id)),
+        Refusal::MaxConcurrentExceeded { limit, active } => {
+            ol::OpsLifecycleError::MaxConcurrentExceeded { limit, active }
+        }
+        Refusal::AdmissionLimitExceeded { limit, active, .. } => ol::OpsLifecycleError::MaxConcurrentExceeded {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            active: usize::try_from(active).unwrap_or(usize::MAX),
+        },
+        Refusal::DuplicateWaitOperation(id) => ol::OpsLifecycleError::DuplicateWaitOperation(id_out(id)),
+        Refusal::WaitNotActive(wait) => ol::OpsLifecycleError::WaitNotActive(WaitRequestId(wait.0)),
+        // A spec whose peer expectation disagrees with its kind: the
+        // registration is not allowed from `Absent`.
+        Refusal::PeerExpectationMismatch { id, .. } => ol::OpsLifecycleError::InvalidTransition {
+            id: id_out(id),
+            status: ol::OperationStatus::Absent,
+            action: oplife_spec::Input::Register.name(),
+        },
+        other => ol::OpsLifecycleError::Internal(other.to_string()),
+    }
+}

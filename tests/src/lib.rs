@@ -1,8 +1,10 @@
 //! Cross-crate tests of oplife live in `tests/`. This library holds the
-//! deterministic workload the crash tests share with their worker binary,
+//! deterministic workload the crash tests share with their worker binary
+//! (through the registry's interface, and through Meerkat's),
 //! and runs the examples of the README and of `docs/GUIDE.md` as doc tests,
 //! so neither can drift from the code.
 
+pub mod meerkat;
 pub mod workload;
 
 #[doc = include_str!("../../README.md")]

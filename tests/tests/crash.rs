@@ -22,7 +22,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use oplife_shell::MeerkatRegistry;
 use oplife_shell::{DurableOptions, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry};
+use oplife_tests::meerkat;
 use oplife_tests::workload::{self, DurableView, Rng, crash_config, durable_view};
 
 /// What one killed worker had printed.
@@ -32,9 +34,12 @@ struct Printed {
     durable: u64,
 }
 
-fn run_and_kill(path: &Path, seed: u64, mode: &str, compact_after: u64, after: Duration) -> Printed {
+/// Runs the worker with `args` after the path and seed, and kills it
+/// `after` its start.
+fn run_and_kill(path: &Path, seed: u64, args: &[&str], after: Duration) -> Printed {
     let mut child = Command::new(env!("CARGO_BIN_EXE_crash_worker"))
-        .args([path.to_str().unwrap(), &seed.to_string(), mode, &compact_after.to_string()])
+        .args([path.to_str().unwrap(), &seed.to_string()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -75,7 +80,7 @@ fn kills(mode: &str, compact_after: u64, count: u64, first_seed: u64) -> (u64, u
     for seed in first_seed..first_seed + count {
         let path = dir.join(format!("{seed}.db"));
         let after = Duration::from_millis(5 + timing.below(70));
-        let printed = run_and_kill(&path, seed, mode, compact_after, after);
+        let printed = run_and_kill(&path, seed, &[mode, &compact_after.to_string()], after);
         let (recovered, report) = RuntimeOpsLifecycleRegistry::open(
             &path,
             DurableOptions { config: crash_config(), ..DurableOptions::default() },
@@ -139,4 +144,35 @@ fn killed_batched_workers_lose_nothing_flushed() {
         started.elapsed()
     );
     assert!(acked > count, "the workers were killed before they did anything");
+}
+
+/// A worker that drives the durable registry through Meerkat's interface
+/// (meerkat-core 0.5) loses no acknowledged call either: the recovered
+/// registry is a prefix of the same calls made through that interface.
+#[test]
+fn killed_workers_driving_meerkats_interface_lose_no_acknowledged_call() {
+    let count = kill_count() / 5;
+    let dir = std::env::temp_dir().join(format!("oplife-crash-{}-meerkat", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut timing = Rng::new(0xfeed);
+    let mut acked_total = 0;
+    for seed in 3_000_000..3_000_000 + count {
+        let path = dir.join(format!("{seed}.db"));
+        let after = Duration::from_millis(5 + timing.below(70));
+        let printed = run_and_kill(&path, seed, &["sync", "40", "meerkat"], after);
+        let options = DurableOptions { config: crash_config(), ..DurableOptions::default() };
+        let (recovered, _) = RuntimeOpsLifecycleRegistry::open(&path, options).unwrap();
+        let view = durable_view(&recovered).unwrap();
+        let replay =
+            MeerkatRegistry::new(std::sync::Arc::new(RuntimeOpsLifecycleRegistry::with_config(crash_config())));
+        let found = meerkat::matching_prefix(&replay, seed, (printed.acked, printed.acked + 1), &view);
+        assert!(found.is_some(), "seed {seed} (killed after {after:?}): no prefix of {} calls", printed.acked + 1);
+        acked_total += printed.acked;
+        drop(recovered);
+        for suffix in ["db", "db-wal", "db-shm"] {
+            let _ = std::fs::remove_file(path.with_extension(suffix));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(acked_total > count, "the workers were killed before they did anything");
 }

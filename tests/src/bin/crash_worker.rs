@@ -1,7 +1,10 @@
 //! The crash tests' worker: runs the workload of a seed against a durable
 //! registry and reports on stdout what it was acknowledged, until killed.
 //!
-//! `crash_worker PATH SEED sync|batched COMPACT_AFTER [takeover]`
+//! `crash_worker PATH SEED sync|batched COMPACT_AFTER [takeover|meerkat]`
+//!
+//! With `meerkat`, every call goes through Meerkat's registry interface
+//! (meerkat-core 0.5) where it has a method for it.
 //!
 //! - `open`: the store was claimed (with `takeover`, even from a live
 //!   owner); a worker refused because a live owner holds the store prints
@@ -17,14 +20,24 @@
 //!   worker exits with status 3.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
+use oplife_shell::MeerkatRegistry;
 use oplife_shell::Refusal;
 use oplife_shell::{
     Claim, Durability, DurableOptions, OpsLifecycleError, OpsLifecycleRegistry, OwnerState, RecoveryError,
     RuntimeOpsLifecycleRegistry, SqliteStore, StoreError,
 };
+use oplife_tests::meerkat;
 use oplife_tests::workload::{Rng, Step, crash_config};
+
+/// Which interface the worker calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Through {
+    Ours,
+    Meerkat,
+}
 
 fn main() {
     if let Err(why) = run() {
@@ -35,12 +48,15 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
-    let (path, seed, mode, compact_after, claim) = match args.as_slice() {
-        [_, path, seed, mode, compact_after] => (path, seed, mode, compact_after, Claim::IfFree),
-        [_, path, seed, mode, compact_after, takeover] if takeover == "takeover" => {
-            (path, seed, mode, compact_after, Claim::TakeOver)
+    let (path, seed, mode, compact_after, claim, through) = match args.as_slice() {
+        [_, path, seed, mode, compact_after] => (path, seed, mode, compact_after, Claim::IfFree, Through::Ours),
+        [_, path, seed, mode, compact_after, extra] if extra == "takeover" => {
+            (path, seed, mode, compact_after, Claim::TakeOver, Through::Ours)
         }
-        _ => return Err("usage: crash_worker PATH SEED sync|batched COMPACT_AFTER [takeover]".into()),
+        [_, path, seed, mode, compact_after, extra] if extra == "meerkat" => {
+            (path, seed, mode, compact_after, Claim::IfFree, Through::Meerkat)
+        }
+        _ => return Err("usage: crash_worker PATH SEED sync|batched COMPACT_AFTER [takeover|meerkat]".into()),
     };
     let seed: u64 = seed.parse().map_err(|e| format!("seed: {e}"))?;
     let durability = match mode.as_str() {
@@ -76,6 +92,15 @@ fn run() -> Result<(), String> {
         Err(error) => return Err(error.to_string()),
     };
     writeln!(out, "open").map_err(|e| e.to_string())?;
+    if through == Through::Meerkat {
+        let registry = MeerkatRegistry::new(Arc::new(registry));
+        let mut rng = Rng::new(seed);
+        for n in 1.. {
+            meerkat::run(&Step::draw(&mut rng, true), seed, &registry)?;
+            writeln!(out, "ack {n}").map_err(|e| e.to_string())?;
+        }
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| e.to_string())?;
     let mut rng = Rng::new(seed);
     for n in 1.. {

@@ -320,3 +320,18 @@ fn a_durable_registry_recovers_behind_the_interface() {
     assert_eq!(ids, [&done, &lost]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Beyond the reference: a wait is never stranded. Its operation ended and
+/// was collected (forgotten) before the wait's future was polled, and the
+/// wait still reports the outcome the operation really ended with.
+#[tokio::test]
+async fn a_wait_reports_an_outcome_collected_before_it_was_polled() {
+    let registry = registry();
+    let id = running(&*registry, tool("index"));
+    let waiting = registry.wait_all(&RunId(Uuid::new_v4()), std::slice::from_ref(&id));
+    registry.complete_operation(&id, result(&id, "done")).unwrap();
+    assert_eq!(registry.collect_completed().unwrap().len(), 1);
+    assert_eq!(registry.snapshot(&id), None, "forgotten");
+    let done = waiting.await.unwrap();
+    assert_eq!(done.outcomes, vec![(id.clone(), OperationTerminalOutcome::Completed(result(&id, "done")))]);
+}

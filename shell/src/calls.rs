@@ -7,7 +7,7 @@ use crate::api::{OpsLifecycleRegistry, WaitAllFuture};
 use crate::call::{Call, WaitBegun};
 use crate::error::OpsLifecycleError;
 use crate::lock::StateLock;
-use crate::record::{Forward, Record, snapshot_of};
+use crate::record::{Record, snapshot_of};
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::RegistryState;
 use crate::types::{
@@ -27,20 +27,50 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         self.call(request, &mut Call::Register(Some(record)))
     }
 
-    /// `register_watcher` for a caller that brings its own channel:
-    /// `forward` takes the outcome when the operation ends (called once the
-    /// registry's lock is released). Returns the outcome at once, and drops
-    /// `forward` unused, if the operation has already ended.
-    pub(crate) fn forward_outcome(
+    /// `register_watcher` for a caller that brings its own channel (an
+    /// adapter to another registry interface, a runtime's own queue):
+    /// `deliver` takes the operation's outcome when it ends, called once,
+    /// after the registry's lock is released, on the thread of the call
+    /// that ended it. If the operation has already ended, the outcome is
+    /// returned at once and `deliver` is dropped uncalled.
+    ///
+    /// Unlike an [`OperationCompletionWatch`], the watcher counts
+    /// (`watcher_count`) until the operation ends: nothing tells the
+    /// registry that the caller lost interest.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use oplife_shell::prelude::*;
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let spec = OperationSpec::background_tool(SessionId::new(), "grep");
+    /// let id = spec.id;
+    /// registry.register_operation(spec)?;
+    /// let (sender, receiver) = mpsc::channel();
+    /// let sender = std::sync::Mutex::new(sender);
+    /// let ended = registry.watch_with(&id, move |outcome| {
+    ///     let _ = sender.lock().map(|s| s.send(outcome));
+    /// })?;
+    /// assert!(ended.is_none(), "not ended yet: delivered later");
+    /// registry.cancel_operation(&id, None)?;
+    /// assert_eq!(receiver.recv().map(|o| o.to_string()).ok(), Some("cancelled".to_string()));
+    /// # Ok::<(), OpsLifecycleError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`OpsLifecycleRegistry::register_watcher`]: `NotFound` (also for
+    /// a forgotten operation), `Poisoned`.
+    pub fn watch_with(
         &self,
         id: &OperationId,
-        forward: Forward,
+        deliver: impl FnOnce(SharedTerminalOutcome) + Send + Sync + 'static,
     ) -> Result<Option<SharedTerminalOutcome>, OpsLifecycleError> {
-        let mut call = Call::Forward(Some(forward), None);
+        let mut call = Call::Forward(Some(Box::new(deliver)), None);
         self.call(Request::RegisterWatcher { id: *id }, &mut call)?;
         match call {
             Call::Forward(_, resolved) => Ok(resolved),
-            _ => Err(OpsLifecycleError::Internal("register_watcher lost its forward".into())),
+            _ => Err(OpsLifecycleError::Internal("register_watcher lost its delivery".into())),
         }
     }
 }

@@ -55,11 +55,11 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
 
     fn register_watcher(&self, id: &ol::OperationId) -> Result<ol::OperationCompletionWatch, ol::OpsLifecycleError> {
         let (sender, watch) = ol::OperationCompletionWatch::channel();
-        let forward = Box::new(move |outcome: ours::SharedTerminalOutcome| {
+        let deliver = move |outcome: ours::SharedTerminalOutcome| {
             // A watch dropped before the end is not told (nothing to do).
             let _ = sender.send(outcome_out(&outcome));
-        });
-        match self.registry.forward_outcome(&id_in(id), forward).map_err(error_out)? {
+        };
+        match self.registry.watch_with(&id_in(id), deliver).map_err(error_out)? {
             Some(ended) => Ok(ol::OperationCompletionWatch::already_resolved(outcome_out(&ended))),
             None => Ok(watch),
         }

@@ -33,6 +33,6 @@ pub mod transition_table {}
 pub use table::{Allowed, Gate, Refusal, RetryRow, RowId, Rule, TERMINAL_CHAIN, Table, Target};
 pub use validate::{TableError, cascade_domain};
 pub use vocab::{
-    Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, Retry, RetryRule, Scope, Status,
-    StatusSet,
+    Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, PublicResult, Retry, RetryRule, Scope,
+    Status, StatusSet,
 };

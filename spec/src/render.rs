@@ -112,6 +112,13 @@ pub fn markdown(table: &Table) -> String {
     for (status, kind) in &table.outcomes {
         let _ = writeln!(out, "| {status} | {kind:?} |");
     }
+    out.push_str("\n## Public results\n\nWhat a caller is told of an operation's result, by its status.\n\n| statuses | public result |\n|---|---|\n");
+    for (statuses, result) in &table.public_results {
+        let _ = writeln!(out, "| {statuses} | {result} |");
+    }
+    out.push_str("\n## Owner wakes\n\nThe completion-feed entry of an operation of these kinds wakes its owner; the other kinds' entries do not.\n\n");
+    let kinds: Vec<String> = table.owner_wakes.iter().map(|kind| format!("`{kind:?}`")).collect();
+    let _ = writeln!(out, "{}", kinds.join(", "));
     out
 }
 

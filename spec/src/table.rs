@@ -8,7 +8,10 @@
 
 use std::fmt;
 
-use crate::vocab::{Effect, ErrorKind, Guard, Input, OutcomeKind, Phase, RetryRule, Scope, Status, StatusSet};
+use crate::vocab::{
+    Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, PublicResult, RetryRule, Scope, Status,
+    StatusSet,
+};
 
 /// What a row is allowed from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -100,6 +103,12 @@ pub struct Table {
     pub retries: Vec<RetryRow>,
     /// The phases that refuse inputs whatever the operation's status.
     pub gates: Vec<Gate>,
+    /// What a caller is told of an operation's result, by status: each
+    /// status in exactly one row.
+    pub public_results: Vec<(StatusSet, PublicResult)>,
+    /// The kinds whose completion-feed entries wake the owner (its agent
+    /// turn ended while they worked); the others' entries do not.
+    pub owner_wakes: Vec<OperationKind>,
 }
 
 /// Identifies a row of a table by its index.
@@ -322,7 +331,34 @@ impl Table {
             error: ErrorKind::Sealed,
         }];
 
-        Table { rows, refusals, outcomes, process_local, retries, gates }
+        // A retiring operation is still working: it reports running.
+        let public_results = vec![
+            (StatusSet::of(&[S::Absent]), PublicResult::Unknown),
+            (StatusSet::of(&[S::Provisioning, S::Running, S::Retiring]), PublicResult::Running),
+            (StatusSet::of(&[S::Completed]), PublicResult::Completed),
+            (StatusSet::of(&[S::Failed, S::Terminated]), PublicResult::Failed),
+            (StatusSet::of(&[S::Aborted, S::Cancelled, S::Retired]), PublicResult::Cancelled),
+        ];
+
+        // A background job ends after the turn that started it: its ending
+        // wakes the owner. A child agent reports to its peers instead.
+        let owner_wakes = vec![OperationKind::BackgroundToolOp];
+
+        Table { rows, refusals, outcomes, process_local, retries, gates, public_results, owner_wakes }
+    }
+
+    /// What a caller is told of the result of an operation in `status`
+    /// (the first row of [`Table::public_results`] holding it;
+    /// `PublicResult::Unknown` for a table without one, which the
+    /// validator refuses).
+    pub fn public_result(&self, status: Status) -> PublicResult {
+        self.public_results.iter().find(|(set, _)| set.contains(status)).map_or(PublicResult::Unknown, |(_, r)| *r)
+    }
+
+    /// Whether the completion-feed entry of an operation of `kind` wakes
+    /// its owner ([`Table::owner_wakes`]).
+    pub fn wakes_owner(&self, kind: OperationKind) -> bool {
+        self.owner_wakes.contains(&kind)
     }
 
     /// Whether a durable registry journals `input` when it is accepted: every

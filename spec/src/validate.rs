@@ -50,6 +50,14 @@ pub enum TableError {
         /// The status.
         status: Status,
     },
+    /// A status is in no row of the public results, or in two.
+    #[error("status {status} is in {rows} rows of the public results, not exactly one")]
+    PublicResult {
+        /// The status.
+        status: Status,
+        /// How many rows hold it.
+        rows: usize,
+    },
     /// A row reaches a terminal status without recording its outcome.
     #[error("{row} reaches terminal status {status} without the effect `record outcome`")]
     TerminalWithoutOutcome {
@@ -161,6 +169,7 @@ impl Table {
         self.check_terminal_rows()?;
         self.check_record_effects()?;
         self.check_outcomes()?;
+        self.check_public_results()?;
         self.check_cascades()?;
         self.check_process_local()?;
         self.check_retries()?;
@@ -284,6 +293,16 @@ impl Table {
         for status in StatusSet::TERMINAL.iter() {
             if self.outcome_of(status).is_none() {
                 return Err(TableError::MissingOutcome { status });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_public_results(&self) -> Result<(), TableError> {
+        for status in Status::ALL {
+            let rows = self.public_results.iter().filter(|(set, _)| set.contains(status)).count();
+            if rows != 1 {
+                return Err(TableError::PublicResult { status, rows });
             }
         }
         Ok(())

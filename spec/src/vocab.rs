@@ -14,4 +14,4 @@ pub use guard::Guard;
 pub use input::{Carries, Input, Scope};
 pub use kinds::{ErrorKind, OperationKind, OutcomeKind};
 pub use retry::{Retry, RetryRule};
-pub use status::{Phase, Status, StatusSet};
+pub use status::{Phase, PublicResult, Status, StatusSet};

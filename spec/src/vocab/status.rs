@@ -175,6 +175,51 @@ impl fmt::Display for StatusSet {
     }
 }
 
+/// What a caller is told of an operation's result, by its status: five
+/// classes for the ten statuses (see [`crate::Table::public_results`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum PublicResult {
+    /// The registry does not know the operation.
+    Unknown,
+    /// Not ended: still preparing, working, or winding down.
+    Running,
+    /// Ended with a result.
+    Completed,
+    /// Ended without one: it failed, or its owner ended it.
+    Failed,
+    /// Ended because it was stopped: abandoned, cancelled or retired.
+    Cancelled,
+}
+
+impl PublicResult {
+    /// Every class, in declaration order.
+    pub const ALL: [PublicResult; 5] = [
+        PublicResult::Unknown,
+        PublicResult::Running,
+        PublicResult::Completed,
+        PublicResult::Failed,
+        PublicResult::Cancelled,
+    ];
+
+    /// The name used in rendered tables.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PublicResult::Unknown => "Unknown",
+            PublicResult::Running => "Running",
+            PublicResult::Completed => "Completed",
+            PublicResult::Failed => "Failed",
+            PublicResult::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for PublicResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The phase of the registry as a whole: open until its owner terminates;
 /// sealed once a newer owner has taken its durable store over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

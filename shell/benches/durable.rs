@@ -49,6 +49,7 @@ fn spec(n: u64) -> OperationSpec {
         source_label: "bench".into(),
         child_session_id: None,
         expect_peer_channel: false,
+        operation_source: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn spec(owner: SessionId, name: &str, kind: OperationKind) -> OperationSpec {
         source_label: if child { "mob".into() } else { "tool".into() },
         child_session_id: child.then(SessionId::new),
         expect_peer_channel: child,
+        operation_source: None,
     }
 }
 

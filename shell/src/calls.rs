@@ -9,6 +9,7 @@ use crate::error::OpsLifecycleError;
 use crate::lock::StateLock;
 use crate::record::{Record, snapshot_of};
 use crate::registry::RuntimeOpsLifecycleRegistry;
+use crate::source::Origin;
 use crate::state::RegistryState;
 use crate::types::{
     OperationId, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate, OperationResult,
@@ -21,7 +22,12 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     fn register(&self, spec: OperationSpec, kind_limit: Option<u32>) -> Result<(), OpsLifecycleError> {
         // The registration time is set under the lock, from the registry's
         // clock (see `RegistryState::apply`).
-        let record = Record::new(spec.kind, spec.display_name, spec.child_session_id);
+        let origin = Origin {
+            owner_session_id: spec.owner_session_id,
+            source_label: spec.source_label,
+            operation_source: spec.operation_source.map(Box::new),
+        };
+        let record = Record::new(spec.kind, spec.display_name, spec.child_session_id, origin);
         let request =
             Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel, kind_limit };
         self.call(request, &mut Call::Register(Some(record)))

@@ -49,6 +49,7 @@
 mod api;
 mod call;
 mod calls;
+mod classify;
 #[cfg(feature = "serde")]
 mod codec;
 mod config;
@@ -62,13 +63,14 @@ mod execute;
 mod feed;
 mod journaling;
 mod lock;
-#[cfg(feature = "meerkat-0-5")]
+#[cfg(any(feature = "meerkat-0-5", feature = "meerkat-0-9"))]
 mod meerkat;
 mod percent;
 mod record;
 mod registry;
 mod restore;
 mod snapshot;
+mod source;
 mod state;
 mod types;
 mod wait_all;
@@ -87,13 +89,14 @@ pub use error::{CursorRefusal, OpsLifecycleError, Owner, Refusal, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedPage};
 pub use lock::{RegistryLock, StateLock};
-#[cfg(feature = "meerkat-0-5")]
+#[cfg(any(feature = "meerkat-0-5", feature = "meerkat-0-9"))]
 pub use meerkat::{MeerkatFeed, MeerkatRegistry};
 pub use oplife_machine::Outcome;
-pub use oplife_spec::Retry;
+pub use oplife_spec::{Input, PublicResult, Retry};
 pub use percent::Percent;
 pub use registry::{HeldHandles, OwnerState, RuntimeOpsLifecycleRegistry};
 pub use snapshot::{FeedDetail, RecordSnapshot, RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
+pub use source::OperationSource;
 pub use state::RegistryState;
 pub use types::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate,

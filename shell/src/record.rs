@@ -8,6 +8,7 @@ use oplife_machine::Operation;
 use tokio::sync::oneshot;
 
 use crate::snapshot::RecordSnapshot;
+use crate::source::Origin;
 use crate::types::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, SessionId, SharedTerminalOutcome,
     ShellDomain,
@@ -58,6 +59,8 @@ pub(crate) struct Record {
     pub(crate) kind: OperationKind,
     pub(crate) display_name: String,
     pub(crate) child_session_id: Option<SessionId>,
+    /// Who registered it and from where.
+    pub(crate) origin: Origin,
     pub(crate) peer_handle: Option<OperationPeerHandle>,
     /// The senders of its pending watchers, by watch key.
     pub(crate) watchers: Vec<WatcherSender>,
@@ -73,11 +76,17 @@ pub(crate) struct Record {
 impl Record {
     /// A new record; its registration time is set when the machine
     /// registers it (from the clock reading of the call).
-    pub(crate) fn new(kind: OperationKind, display_name: String, child_session_id: Option<SessionId>) -> Record {
+    pub(crate) fn new(
+        kind: OperationKind,
+        display_name: String,
+        child_session_id: Option<SessionId>,
+        origin: Origin,
+    ) -> Record {
         Record {
             kind,
             display_name,
             child_session_id,
+            origin,
             peer_handle: None,
             watchers: Vec::new(),
             created_ms: 0,
@@ -97,6 +106,9 @@ impl Record {
             kind: self.kind,
             display_name: self.display_name.clone(),
             child_session_id: self.child_session_id,
+            owner_session_id: self.origin.owner_session_id,
+            source_label: self.origin.source_label.clone(),
+            operation_source: self.origin.operation_source.as_deref().cloned(),
             peer_handle: self.peer_handle.clone(),
             created_at_ms: self.created_ms,
             started_at_ms: self.started_ms,
@@ -111,6 +123,11 @@ impl Record {
             kind: snapshot.kind,
             display_name: snapshot.display_name,
             child_session_id: snapshot.child_session_id,
+            origin: Origin {
+                owner_session_id: snapshot.owner_session_id,
+                source_label: snapshot.source_label,
+                operation_source: snapshot.operation_source.map(Box::new),
+            },
             peer_handle: snapshot.peer_handle,
             watchers: Vec::new(),
             created_ms: snapshot.created_at_ms,
@@ -164,6 +181,9 @@ pub(crate) fn snapshot_of(id: OperationId, op: &Operation<ShellDomain>, record: 
         watcher_count: op.watcher_count(),
         terminal_outcome: op.shared_outcome().cloned(),
         child_session_id: record.child_session_id,
+        owner_session_id: record.origin.owner_session_id,
+        source_label: record.origin.source_label.clone(),
+        operation_source: record.origin.operation_source.as_deref().cloned(),
         created_at_ms: record.created_ms,
         started_at_ms: record.started_ms,
         completed_at_ms: record.completed_ms,

@@ -52,6 +52,7 @@ pub struct HeldHandles {
 ///     source_label: "tool".into(),
 ///     child_session_id: None,
 ///     expect_peer_channel: false,
+///     operation_source: None,
 /// })?;
 /// registry.provisioning_succeeded(&id)?;
 /// let wait = registry.wait_all(&RunId::new(), &[id]);
@@ -135,6 +136,7 @@ impl RuntimeOpsLifecycleRegistry {
     ///     source_label: "tool".into(),
     ///     child_session_id: None,
     ///     expect_peer_channel: false,
+    ///     operation_source: None,
     /// })?;
     /// let snapshot = old.capture()?; // `crawl` is still provisioning
     /// let restored = RuntimeOpsLifecycleRegistry::restore(snapshot, RestorePolicy::default()).unwrap();
@@ -266,6 +268,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///     source_label: "tool".into(),
     ///     child_session_id: None,
     ///     expect_peer_channel: false,
+    ///     operation_source: None,
     /// })?;
     /// for _ in 0..1000 {
     ///     drop(registry.register_watcher(&id)?); // a status poll
@@ -349,6 +352,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///     source_label: "tool".into(),
     ///     child_session_id: None,
     ///     expect_peer_channel: false,
+    ///     operation_source: None,
     /// })?;
     /// registry.provisioning_succeeded(&id)?;
     /// assert!(matches!(events.recv().await, Some(ObservedEvent::Event(OperationEvent::Registered { .. }))));
@@ -409,6 +413,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     ///     source_label: "tool".into(),
     ///     child_session_id: None,
     ///     expect_peer_channel: false,
+    ///     operation_source: None,
     /// })?;
     /// registry.cancel_operation(&id, None)?; // ends before anyone waits
     /// let watermark = registry.wait_for_watermark(seen).await;

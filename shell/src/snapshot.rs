@@ -17,7 +17,13 @@ use oplife_machine::Image;
 use thiserror::Error;
 
 use crate::config::{ConfigError, OpsLifecycleConfig};
+use crate::source::OperationSource;
 use crate::types::{OperationId, OperationKind, OperationPeerHandle, SessionId, ShellDomain};
+
+#[cfg(feature = "serde")]
+fn nil_session() -> SessionId {
+    SessionId(uuid::Uuid::nil())
+}
 
 /// The snapshot format version this crate writes and reads.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -34,6 +40,16 @@ pub struct RecordSnapshot {
     pub display_name: String,
     /// The child's own session, for child agents.
     pub child_session_id: Option<SessionId>,
+    /// The session that owns it (nil in snapshots taken before it was
+    /// kept).
+    #[cfg_attr(feature = "serde", serde(default = "nil_session"))]
+    pub owner_session_id: SessionId,
+    /// Where it came from (a tool name, a mob role…).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub source_label: String,
+    /// What it stands for outside the registry, if declared.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub operation_source: Option<OperationSource>,
     /// Its peer handle, once ready.
     pub peer_handle: Option<OperationPeerHandle>,
     /// Wall-clock registration time, milliseconds since the Unix epoch.

@@ -5,6 +5,7 @@ use std::fmt;
 use oplife_machine::{Domain, Outcome};
 
 use crate::percent::Percent;
+use crate::source::OperationSource;
 use uuid::Uuid;
 
 pub use oplife_spec::{OperationKind, Status as OperationStatus};
@@ -93,6 +94,8 @@ pub struct OperationSpec {
     /// Whether it will expose a peer channel; must agree with `kind`
     /// (`true` exactly for [`OperationKind::MobMemberChild`]).
     pub expect_peer_channel: bool,
+    /// What it stands for outside the registry, if declared.
+    pub operation_source: Option<OperationSource>,
 }
 
 impl OperationSpec {
@@ -114,6 +117,7 @@ impl OperationSpec {
             source_label: "tool".to_owned(),
             child_session_id: None,
             expect_peer_channel: false,
+            operation_source: None,
         }
     }
 
@@ -129,6 +133,7 @@ impl OperationSpec {
             source_label: "agent".to_owned(),
             child_session_id: Some(child),
             expect_peer_channel: true,
+            operation_source: Some(OperationSource::SessionChild { session_id: child }),
         }
     }
 }
@@ -323,6 +328,12 @@ pub struct OperationLifecycleSnapshot {
     pub terminal_outcome: Option<SharedTerminalOutcome>,
     /// The child's own session, for child agents.
     pub child_session_id: Option<SessionId>,
+    /// The session that owns it.
+    pub owner_session_id: SessionId,
+    /// Where it came from (a tool name, a mob role…).
+    pub source_label: String,
+    /// What it stands for outside the registry, if declared.
+    pub operation_source: Option<OperationSource>,
     /// Wall-clock registration time, milliseconds since the Unix epoch.
     pub created_at_ms: u64,
     /// Wall-clock start time, once running.

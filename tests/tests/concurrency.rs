@@ -49,6 +49,7 @@ fn start(registry: &impl OpsLifecycleRegistry, name: &str) -> OperationId {
             source_label: "race".into(),
             child_session_id: None,
             expect_peer_channel: false,
+            operation_source: None,
         })
         .unwrap();
     registry.provisioning_succeeded(&id).unwrap();

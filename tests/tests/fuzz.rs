@@ -84,6 +84,7 @@ fn spec(id: OperationId, seed: u8) -> OperationSpec {
         source_label: "fuzz".into(),
         child_session_id: None,
         expect_peer_channel: !seed.is_multiple_of(5) && kind == OperationKind::MobMemberChild,
+        operation_source: None,
     }
 }
 

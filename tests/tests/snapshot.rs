@@ -68,6 +68,7 @@ fn history(calls: &[Call], ids: &[OperationId]) -> RuntimeOpsLifecycleRegistry {
                 source_label: "proptest".into(),
                 child_session_id: child.then(SessionId::new),
                 expect_peer_channel: child,
+                operation_source: None,
             }),
             Call::Succeed(i) => registry.provisioning_succeeded(&ids[i]),
             Call::PeerReady(i) => {

@@ -10,13 +10,15 @@ use std::sync::Mutex;
 
 use oplife_shell::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationResult, OperationSpec, OperationStatus,
-    OperationTerminalOutcome, SharedTerminalOutcome,
+    OperationTerminalOutcome, SessionId, SharedTerminalOutcome,
 };
 use tokio::sync::oneshot;
 
 struct Record {
     kind: OperationKind,
     display_name: String,
+    owner: SessionId,
+    source_label: String,
     status: OperationStatus,
     outcome: Option<SharedTerminalOutcome>,
     watchers: Vec<oneshot::Sender<SharedTerminalOutcome>>,
@@ -54,6 +56,8 @@ impl Floor {
         let record = Record {
             kind: spec.kind,
             display_name: spec.display_name,
+            owner: spec.owner_session_id,
+            source_label: spec.source_label,
             status: OperationStatus::Provisioning,
             outcome: None,
             watchers: Vec::new(),
@@ -171,6 +175,9 @@ fn snapshot(id: &OperationId, r: &Record) -> OperationLifecycleSnapshot {
         watcher_count: u32::try_from(r.watchers.len()).unwrap(),
         terminal_outcome: r.outcome.clone(),
         child_session_id: None,
+        owner_session_id: r.owner,
+        source_label: r.source_label.clone(),
+        operation_source: None,
         created_at_ms: 0,
         started_at_ms: None,
         completed_at_ms: None,

@@ -122,6 +122,7 @@ pub fn spec(i: usize) -> OperationSpec {
         source_label: "bench".into(),
         child_session_id: None,
         expect_peer_channel: false,
+        operation_source: None,
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use oplife_machine::Request;
 
 use crate::snapshot::RegistrySnapshot;
+use crate::source::Origin;
 use crate::types::{OperationPeerHandle, SessionId, ShellDomain};
 
 /// One acknowledged transition: the registry clock when it was made, and
@@ -35,6 +36,9 @@ pub(crate) enum Change {
         /// `peer_ready`'s handle.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<Box<OperationPeerHandle>>,
+        /// A registration's owner, label and source.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<Box<Origin>>,
     },
     /// A consumer's cursor moved to `seq`.
     Cursor {
@@ -64,6 +68,8 @@ pub(crate) enum ChangeRef<'a> {
         registered: Option<(&'a str, Option<SessionId>)>,
         #[serde(skip_serializing_if = "Option::is_none")]
         peer: Option<&'a OperationPeerHandle>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        origin: Option<&'a Origin>,
     },
     Cursor {
         consumer: &'a str,

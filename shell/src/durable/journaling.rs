@@ -66,12 +66,15 @@ impl Journaling {
         if let Some(error) = journal.refusing() {
             return Err(error);
         }
-        let (registered, peer) = match call {
-            Call::Register(Some(record)) => (Some((record.display_name.as_str(), record.child_session_id)), None),
-            Call::PeerReady(peer) => (None, peer.as_ref()),
-            _ => (None, None),
+        let (registered, peer, origin) = match call {
+            Call::Register(Some(record)) => {
+                (Some((record.display_name.as_str(), record.child_session_id)), None, Some(&record.origin))
+            }
+            Call::PeerReady(peer) => (None, peer.as_ref(), None),
+            _ => (None, None, None),
         };
-        Ok(Prepared(Some(encoded(&EntryRef { at_ms: now_ms, change: ChangeRef::Call { request, registered, peer } })?)))
+        let change = ChangeRef::Call { request, registered, peer, origin };
+        Ok(Prepared(Some(encoded(&EntryRef { at_ms: now_ms, change })?)))
     }
 
     /// Writes a call the machine accepted: `Sync` writes it now and

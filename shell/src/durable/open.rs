@@ -23,6 +23,7 @@ use crate::error::StoreError;
 use crate::record::Record;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
+use crate::source::Origin;
 use crate::state::RegistryState;
 
 /// What reopening a store found and did.
@@ -227,10 +228,11 @@ impl RegistryState {
     /// attached yet).
     pub(crate) fn replay(&mut self, entry: Entry) -> Result<(), String> {
         match entry.change {
-            Change::Call { request, registered, peer } => {
+            Change::Call { request, registered, peer, origin } => {
                 let mut call = match (&request, registered) {
                     (Request::Register { kind, .. }, Some((name, child))) => {
-                        Call::Register(Some(Record::new(*kind, name, child)))
+                        let origin = origin.map_or_else(Origin::unknown, |origin| *origin);
+                        Call::Register(Some(Record::new(*kind, name, child, origin)))
                     }
                     (Request::PeerReady { .. }, _) => Call::PeerReady(peer.map(|peer| *peer)),
                     _ => Call::Plain,

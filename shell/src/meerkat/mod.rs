@@ -13,6 +13,7 @@
 //! | feature | interface |
 //! |---|---|
 //! | `meerkat-0-5` | `meerkat-core` 0.5, the line of `meerkat-runtime` 0.5.0 |
+//! | `meerkat-0-9` | `meerkat-core` 0.9.8, the current release |
 //!
 //! Both need Rust 1.94, Meerkat's own minimum.
 
@@ -23,8 +24,11 @@ use crate::lock::{RegistryLock, StateLock};
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::state::RegistryState;
 
+mod common;
 #[cfg(feature = "meerkat-0-5")]
 mod v0_5;
+#[cfg(feature = "meerkat-0-9")]
+mod v0_9;
 
 /// This registry behind Meerkat's registry interface.
 ///

@@ -14,19 +14,19 @@ use std::pin::Pin;
 
 use meerkat_core_0_5 as mk;
 use mk::comms::TrustedPeerSpec;
-use mk::completion_feed::{CompletionBatch, CompletionEntry, CompletionFeed, CompletionSeq};
+use mk::completion_feed::{CompletionBatch, CompletionFeed, CompletionSeq};
 use mk::lifecycle::{RunId, WaitRequestId};
 use mk::ops_lifecycle as ol;
 use mk::types::SessionId;
 
+use super::common::translations;
 use super::{MeerkatFeed, MeerkatRegistry};
 use crate::api::OpsLifecycleRegistry as _;
 use crate::error::{OpsLifecycleError, Refusal};
-use crate::feed::CompletionFeedEntry;
 use crate::lock::StateLock;
 use crate::percent::Percent;
 use crate::state::RegistryState;
-use crate::types::{self as ours, OperationKind, OperationStatus, OperationTerminalOutcome};
+use crate::types::{self as ours, OperationKind};
 
 impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for MeerkatRegistry<L> {
     fn register_operation(&self, spec: ol::OperationSpec) -> Result<(), ol::OpsLifecycleError> {
@@ -166,14 +166,6 @@ impl<L: StateLock<RegistryState>> CompletionFeed for MeerkatFeed<L> {
     }
 }
 
-fn id_in(id: &ol::OperationId) -> ours::OperationId {
-    ours::OperationId(id.0)
-}
-
-fn id_out(id: ours::OperationId) -> ol::OperationId {
-    ol::OperationId(id.0)
-}
-
 fn kind_in(kind: ol::OperationKind) -> OperationKind {
     match kind {
         ol::OperationKind::MobMemberChild => OperationKind::MobMemberChild,
@@ -188,21 +180,6 @@ fn kind_out(kind: OperationKind) -> ol::OperationKind {
     }
 }
 
-fn status_out(status: OperationStatus) -> ol::OperationStatus {
-    match status {
-        OperationStatus::Absent => ol::OperationStatus::Absent,
-        OperationStatus::Provisioning => ol::OperationStatus::Provisioning,
-        OperationStatus::Running => ol::OperationStatus::Running,
-        OperationStatus::Retiring => ol::OperationStatus::Retiring,
-        OperationStatus::Completed => ol::OperationStatus::Completed,
-        OperationStatus::Failed => ol::OperationStatus::Failed,
-        OperationStatus::Aborted => ol::OperationStatus::Aborted,
-        OperationStatus::Cancelled => ol::OperationStatus::Cancelled,
-        OperationStatus::Retired => ol::OperationStatus::Retired,
-        OperationStatus::Terminated => ol::OperationStatus::Terminated,
-    }
-}
-
 fn spec_in(spec: ol::OperationSpec) -> ours::OperationSpec {
     ours::OperationSpec {
         id: ours::OperationId(spec.id.0),
@@ -212,43 +189,7 @@ fn spec_in(spec: ol::OperationSpec) -> ours::OperationSpec {
         source_label: spec.source_label,
         child_session_id: spec.child_session_id.map(|child| ours::SessionId(child.0)),
         expect_peer_channel: spec.expect_peer_channel,
-    }
-}
-
-fn result_in(result: ol::OperationResult) -> ours::OperationResult {
-    ours::OperationResult {
-        id: ours::OperationId(result.id.0),
-        content: result.content,
-        is_error: result.is_error,
-        duration_ms: result.duration_ms,
-        tokens_used: result.tokens_used,
-    }
-}
-
-fn result_out(result: &ours::OperationResult) -> ol::OperationResult {
-    ol::OperationResult {
-        id: id_out(result.id),
-        content: result.content.clone(),
-        is_error: result.is_error,
-        duration_ms: result.duration_ms,
-        tokens_used: result.tokens_used,
-    }
-}
-
-fn outcome_out(outcome: &OperationTerminalOutcome) -> ol::OperationTerminalOutcome {
-    match outcome {
-        OperationTerminalOutcome::Completed(result) => ol::OperationTerminalOutcome::Completed(result_out(result)),
-        OperationTerminalOutcome::Failed { error } => ol::OperationTerminalOutcome::Failed { error: error.clone() },
-        OperationTerminalOutcome::Aborted { reason } => {
-            ol::OperationTerminalOutcome::Aborted { reason: reason.clone() }
-        }
-        OperationTerminalOutcome::Cancelled { reason } => {
-            ol::OperationTerminalOutcome::Cancelled { reason: reason.clone() }
-        }
-        OperationTerminalOutcome::Retired => ol::OperationTerminalOutcome::Retired,
-        OperationTerminalOutcome::Terminated { reason } => {
-            ol::OperationTerminalOutcome::Terminated { reason: reason.clone() }
-        }
+        operation_source: None,
     }
 }
 
@@ -293,50 +234,10 @@ fn snapshot_out(snapshot: ours::OperationLifecycleSnapshot) -> ol::OperationLife
     }
 }
 
-fn entry_out(entry: &CompletionFeedEntry) -> CompletionEntry {
-    CompletionEntry {
-        seq: entry.seq,
-        operation_id: id_out(entry.id),
-        kind: kind_out(entry.kind),
-        display_name: entry.display_name.clone(),
-        terminal_outcome: outcome_out(&entry.outcome),
-        completed_at_ms: Some(entry.completed_at_ms),
-    }
-}
+translations!(meerkat_core_0_5);
 
-/// The registry's error as Meerkat's: the same variant where Meerkat has
-/// one, `Internal` with the registry's message where it has none.
-fn error_out(error: OpsLifecycleError) -> ol::OpsLifecycleError {
-    let refusal = match error {
-        OpsLifecycleError::Refused(refusal) => refusal,
-        other => return ol::OpsLifecycleError::Internal(other.to_string()),
-    };
-    match refusal {
-        Refusal::NotFound(id) => ol::OpsLifecycleError::NotFound(id_out(id)),
-        Refusal::AlreadyRegistered(id) => ol::OpsLifecycleError::AlreadyRegistered(id_out(id)),
-        Refusal::InvalidTransition { id, status, action, .. } => ol::OpsLifecycleError::InvalidTransition {
-            id: id_out(id),
-            status: status_out(status),
-            action: action.name(),
-        },
-        Refusal::PeerNotExpected(id) => ol::OpsLifecycleError::PeerNotExpected(id_out(id)),
-        Refusal::AlreadyPeerReady(id) => ol::OpsLifecycleError::AlreadyPeerReady(id_out(id)),
-        Refusal::MaxConcurrentExceeded { limit, active } => {
-            ol::OpsLifecycleError::MaxConcurrentExceeded { limit, active }
-        }
-        Refusal::AdmissionLimitExceeded { limit, active, .. } => ol::OpsLifecycleError::MaxConcurrentExceeded {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-            active: usize::try_from(active).unwrap_or(usize::MAX),
-        },
-        Refusal::DuplicateWaitOperation(id) => ol::OpsLifecycleError::DuplicateWaitOperation(id_out(id)),
-        Refusal::WaitNotActive(wait) => ol::OpsLifecycleError::WaitNotActive(WaitRequestId(wait.0)),
-        // A spec whose peer expectation disagrees with its kind: the
-        // registration is not allowed from `Absent`.
-        Refusal::PeerExpectationMismatch { id, .. } => ol::OpsLifecycleError::InvalidTransition {
-            id: id_out(id),
-            status: ol::OperationStatus::Absent,
-            action: oplife_spec::Input::Register.name(),
-        },
-        other => ol::OpsLifecycleError::Internal(other.to_string()),
-    }
+/// A call refused because the owner terminated. Only a registration can be
+/// (its own translation names it); any other is the registry's fault.
+fn owner_terminated() -> ol::OpsLifecycleError {
+    ol::OpsLifecycleError::Internal("the owner has terminated".into())
 }

@@ -16,6 +16,7 @@ pub fn background_spec(name: &str) -> OperationSpec {
         source_label: "test".into(),
         child_session_id: None,
         expect_peer_channel: false,
+        operation_source: None,
     }
 }
 

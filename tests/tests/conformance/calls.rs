@@ -95,6 +95,7 @@ pub(crate) fn on_shell(
                 source_label: "conformance".into(),
                 child_session_id: None,
                 expect_peer_channel: expects_peer,
+                operation_source: None,
             };
             match kind_limit {
                 Some(limit) => done(registry.register_operation_limited(spec, limit)),

@@ -165,7 +165,8 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
             .filter_map(|(id, op)| state.records.get(id).map(|record| (id, op, record)))
             .collect();
         found.sort_by(|a, b| a.2.display_name.cmp(&b.2.display_name));
-        Ok(found.into_iter().map(|(id, op, record)| snapshot_of(*id, op, record)).collect())
+        let table = state.machine.lifecycle().table();
+        Ok(found.into_iter().map(|(id, op, record)| snapshot_of(*id, op, record, table)).collect())
     }
 
     fn terminate_owner(&self, reason: String) -> Result<(), OpsLifecycleError> {

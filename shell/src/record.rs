@@ -168,12 +168,20 @@ pub(crate) fn millis(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_millis()).unwrap_or(u64::MAX)
 }
 
-pub(crate) fn snapshot_of(id: OperationId, op: &Operation<ShellDomain>, record: &Record) -> OperationLifecycleSnapshot {
+/// The snapshot of operation `id`, with what `table` tells a caller of
+/// its result.
+pub(crate) fn snapshot_of(
+    id: OperationId,
+    op: &Operation<ShellDomain>,
+    record: &Record,
+    table: &oplife_spec::Table,
+) -> OperationLifecycleSnapshot {
     OperationLifecycleSnapshot {
         id,
         kind: record.kind,
         display_name: record.display_name.clone(),
         status: op.status(),
+        public_result: table.public_result(op.status()),
         peer_ready: op.peer_ready(),
         peer_handle: record.peer_handle.clone(),
         progress_count: op.progress_count(),

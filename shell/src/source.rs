@@ -53,11 +53,3 @@ pub(crate) struct Origin {
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub(crate) operation_source: Option<Box<OperationSource>>,
 }
-
-impl Origin {
-    /// The origin of a record written before origins were kept: the nil
-    /// owner, no label, no source.
-    pub(crate) fn unknown() -> Origin {
-        Origin { owner_session_id: SessionId(uuid::Uuid::nil()), source_label: String::new(), operation_source: None }
-    }
-}

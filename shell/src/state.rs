@@ -242,6 +242,6 @@ impl RegistryState {
     pub(crate) fn snapshot(&self, id: &OperationId) -> Option<OperationLifecycleSnapshot> {
         let op = self.machine.state().operation(id)?;
         let record = self.records.get(id)?;
-        Some(snapshot_of(*id, op, record))
+        Some(snapshot_of(*id, op, record, self.machine.lifecycle().table()))
     }
 }

@@ -314,6 +314,9 @@ pub struct OperationLifecycleSnapshot {
     pub display_name: String,
     /// Its status.
     pub status: OperationStatus,
+    /// What a caller is told of its result, by the table's public results
+    /// (a retiring operation still reports running).
+    pub public_result: oplife_spec::PublicResult,
     /// Whether it reported its peer ready.
     pub peer_ready: bool,
     /// Its peer handle, once ready.

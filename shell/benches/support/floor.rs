@@ -168,6 +168,10 @@ fn snapshot(id: &OperationId, r: &Record) -> OperationLifecycleSnapshot {
         kind: r.kind,
         display_name: r.display_name.clone(),
         status: r.status,
+        public_result: match r.status {
+            OperationStatus::Completed => oplife_shell::PublicResult::Completed,
+            _ => oplife_shell::PublicResult::Running,
+        },
         peer_ready: false,
         peer_handle: None,
         progress_count: 0,

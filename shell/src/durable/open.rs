@@ -231,7 +231,7 @@ impl RegistryState {
             Change::Call { request, registered, peer, origin } => {
                 let mut call = match (&request, registered) {
                     (Request::Register { kind, .. }, Some((name, child))) => {
-                        let origin = origin.map_or_else(Origin::unknown, |origin| *origin);
+                        let origin = origin.map_or_else(unknown_origin, |origin| *origin);
                         Call::Register(Some(Record::new(*kind, name, child, origin)))
                     }
                     (Request::PeerReady { .. }, _) => Call::PeerReady(peer.map(|peer| *peer)),
@@ -245,5 +245,15 @@ impl RegistryState {
                 Ok(())
             }
         }
+    }
+}
+
+/// The origin of a record journaled before origins were kept: the nil
+/// owner, no label, no source.
+fn unknown_origin() -> Origin {
+    Origin {
+        owner_session_id: crate::types::SessionId(uuid::Uuid::nil()),
+        source_label: String::new(),
+        operation_source: None,
     }
 }

@@ -107,14 +107,14 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
 
     fn snapshot(&self, id: &ol::OperationId) -> Result<Option<ol::OperationLifecycleSnapshot>, Refused> {
         match self.registry.snapshot(&id_in(id)).map_err(error_out)? {
-            Some(snapshot) => Ok(Some(self.snapshot_out(snapshot)?)),
+            Some(snapshot) => Ok(Some(snapshot_out(snapshot)?)),
             None => Ok(None),
         }
     }
 
     fn list_operations(&self) -> Result<Vec<ol::OperationLifecycleSnapshot>, Refused> {
         let all = self.registry.list_operations().map_err(error_out)?;
-        all.into_iter().map(|snapshot| self.snapshot_out(snapshot)).collect()
+        all.into_iter().map(snapshot_out).collect()
     }
 
     fn terminate_owner(&self, reason: String) -> Result<(), Refused> {
@@ -133,13 +133,7 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
         &self,
         id: &ol::OperationId,
     ) -> Result<ol::OperationPublicResultClass, Refused> {
-        Ok(match self.registry.public_result(&id_in(id)).map_err(error_out)? {
-            PublicResult::Unknown => ol::OperationPublicResultClass::MissingAuthority,
-            PublicResult::Running => ol::OperationPublicResultClass::Running,
-            PublicResult::Completed => ol::OperationPublicResultClass::Completed,
-            PublicResult::Failed => ol::OperationPublicResultClass::Failed,
-            PublicResult::Cancelled => ol::OperationPublicResultClass::Cancelled,
-        })
+        self.registry.public_result(&id_in(id)).map(class_out).map_err(error_out)
     }
 
     fn classify_operation_completion_wake(
@@ -233,43 +227,32 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 }
 
-impl<L: StateLock<RegistryState>> MeerkatRegistry<L> {
-    /// Meerkat's snapshot of one of the registry's.
-    fn snapshot_out(
-        &self,
-        snapshot: ours::OperationLifecycleSnapshot,
-    ) -> Result<ol::OperationLifecycleSnapshot, Refused> {
-        let terminal = snapshot.status.is_terminal();
-        let public_result_class = match self.registry.public_result(&snapshot.id).map_err(error_out)? {
-            PublicResult::Unknown => ol::OperationPublicResultClass::MissingAuthority,
-            PublicResult::Running => ol::OperationPublicResultClass::Running,
-            PublicResult::Completed => ol::OperationPublicResultClass::Completed,
-            PublicResult::Failed => ol::OperationPublicResultClass::Failed,
-            PublicResult::Cancelled => ol::OperationPublicResultClass::Cancelled,
-        };
-        Ok(ol::OperationLifecycleSnapshot {
-            id: id_out(snapshot.id),
-            kind: kind_out(snapshot.kind),
-            owner_session_id: SessionId(snapshot.owner_session_id.0),
-            display_name: snapshot.display_name,
-            source_label: snapshot.source_label,
-            operation_source: snapshot.operation_source.map(source_out).transpose()?,
-            status: status_out(snapshot.status),
-            terminal,
-            public_result_class,
-            peer_ready: snapshot.peer_ready,
-            progress_count: snapshot.progress_count,
-            watcher_count: snapshot.watcher_count,
-            terminal_outcome: snapshot.terminal_outcome.as_deref().map(outcome_out),
-            child_session_id: snapshot.child_session_id.map(|child| SessionId(child.0)),
-            expect_peer_channel: snapshot.kind.expects_peer_channel(),
-            peer_handle: snapshot.peer_handle.map(peer_out).transpose()?,
-            created_at_ms: snapshot.created_at_ms,
-            started_at_ms: snapshot.started_at_ms,
-            completed_at_ms: snapshot.completed_at_ms,
-            elapsed_ms: snapshot.elapsed_ms,
-        })
-    }
+/// Meerkat's snapshot of one of the registry's.
+fn snapshot_out(snapshot: ours::OperationLifecycleSnapshot) -> Result<ol::OperationLifecycleSnapshot, Refused> {
+    let terminal = snapshot.status.is_terminal();
+    let public_result_class = class_out(snapshot.public_result);
+    Ok(ol::OperationLifecycleSnapshot {
+        id: id_out(snapshot.id),
+        kind: kind_out(snapshot.kind),
+        owner_session_id: SessionId(snapshot.owner_session_id.0),
+        display_name: snapshot.display_name,
+        source_label: snapshot.source_label,
+        operation_source: snapshot.operation_source.map(source_out).transpose()?,
+        status: status_out(snapshot.status),
+        terminal,
+        public_result_class,
+        peer_ready: snapshot.peer_ready,
+        progress_count: snapshot.progress_count,
+        watcher_count: snapshot.watcher_count,
+        terminal_outcome: snapshot.terminal_outcome.as_deref().map(outcome_out),
+        child_session_id: snapshot.child_session_id.map(|child| SessionId(child.0)),
+        expect_peer_channel: snapshot.kind.expects_peer_channel(),
+        peer_handle: snapshot.peer_handle.map(peer_out).transpose()?,
+        created_at_ms: snapshot.created_at_ms,
+        started_at_ms: snapshot.started_at_ms,
+        completed_at_ms: snapshot.completed_at_ms,
+        elapsed_ms: snapshot.elapsed_ms,
+    })
 }
 
 impl<L: StateLock<RegistryState>> CompletionFeed for MeerkatFeed<L> {
@@ -300,6 +283,16 @@ translations!(meerkat_core_0_9);
 /// A call refused because the owner terminated: Meerkat's `OwnerRetired`.
 fn owner_terminated() -> Refused {
     ol::OpsLifecycleError::OwnerRetired
+}
+
+fn class_out(result: PublicResult) -> ol::OperationPublicResultClass {
+    match result {
+        PublicResult::Unknown => ol::OperationPublicResultClass::MissingAuthority,
+        PublicResult::Running => ol::OperationPublicResultClass::Running,
+        PublicResult::Completed => ol::OperationPublicResultClass::Completed,
+        PublicResult::Failed => ol::OperationPublicResultClass::Failed,
+        PublicResult::Cancelled => ol::OperationPublicResultClass::Cancelled,
+    }
 }
 
 /// The name under which the registry keeps `consumer`'s cursor.

@@ -114,7 +114,13 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
 
     fn list_operations(&self) -> Result<Vec<ol::OperationLifecycleSnapshot>, Refused> {
         let all = self.registry.list_operations().map_err(error_out)?;
-        all.into_iter().map(snapshot_out).collect()
+        // Collected into a list of the right size at once (collecting
+        // `Result`s cannot know the size, and these snapshots are large).
+        let mut out = Vec::with_capacity(all.len());
+        for snapshot in all {
+            out.push(snapshot_out(snapshot)?);
+        }
+        Ok(out)
     }
 
     fn terminate_owner(&self, reason: String) -> Result<(), Refused> {

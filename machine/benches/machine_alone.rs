@@ -39,8 +39,13 @@ fn run(triplets: u64) -> (Duration, u64) {
     let at = Instant::now();
     for n in 1..=triplets {
         let id = u128::from(0x4000_0000_0000_0000 | n.rotate_left(17)) << 64 | u128::from(n);
-        let register =
-            Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None };
+        let register = Request::Register {
+            id,
+            kind: OperationKind::BackgroundToolOp,
+            expects_peer: false,
+            kind_limit: None,
+            limit: None,
+        };
         lifecycle.apply_with(&mut state, register, &mut count).unwrap();
         lifecycle.apply_with(&mut state, Request::ProvisioningSucceeded { id }, &mut count).unwrap();
         let complete = Request::Complete { id, result: "ok".to_owned() };

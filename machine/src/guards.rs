@@ -137,6 +137,16 @@ pub(crate) fn operation_guard<D: Domain>(
             }
             _ => true,
         },
+        Guard::BelowCallerLimit => match payload {
+            Payload::Spec { limit: Some(limit), .. } if st.active >= *limit => {
+                return Err(Subject::Limit {
+                    limit: usize::try_from(*limit).unwrap_or(usize::MAX),
+                    active: st.active as usize,
+                });
+            }
+            Payload::Spec { .. } => true,
+            _ => return Err(Subject::Misapplied(guard)),
+        },
         Guard::BelowKindLimit => match payload {
             Payload::Spec { kind, kind_limit: Some(limit), .. } if st.active_count_of(*kind) >= *limit => {
                 return Err(Subject::KindLimit { kind: *kind, limit: *limit, active: st.active_count_of(*kind) });

@@ -38,6 +38,12 @@ pub enum Request<D: Domain> {
         /// (beside the registry-wide `max_concurrent`). `None`: no limit.
         #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
         kind_limit: Option<u32>,
+        /// The caller's concurrency limit for this registration: it is
+        /// refused while this many operations of any kind are active. It
+        /// can only tighten the registry-wide `max_concurrent`. `None`: the
+        /// registry's limit alone.
+        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+        limit: Option<u32>,
     },
     /// Provisioning finished; the operation runs.
     ProvisioningSucceeded {
@@ -200,6 +206,9 @@ pub enum Payload<D: Domain> {
         expects_peer: bool,
         /// The caller's admission limit over active operations of `kind`.
         kind_limit: Option<u32>,
+        /// The caller's concurrency limit over active operations of any
+        /// kind (tightening the registry's).
+        limit: Option<u32>,
     },
     /// A result.
     Result(D::Result),
@@ -291,8 +300,8 @@ impl<D: Domain> Request<D> {
     /// ```
     pub fn for_operation(input: Input, id: D::OpId, payload: Payload<D>) -> Option<Request<D>> {
         Some(match (input, payload) {
-            (Input::Register, Payload::Spec { kind, expects_peer, kind_limit }) => {
-                Request::Register { id, kind, expects_peer, kind_limit }
+            (Input::Register, Payload::Spec { kind, expects_peer, kind_limit, limit }) => {
+                Request::Register { id, kind, expects_peer, kind_limit, limit }
             }
             (Input::ProvisioningSucceeded, Payload::None) => Request::ProvisioningSucceeded { id },
             (Input::ProvisioningFailed, Payload::Error(error)) => Request::ProvisioningFailed { id, error },
@@ -317,8 +326,8 @@ impl<D: Domain> Request<D> {
     pub(crate) fn into_operation(self) -> Result<(Input, D::OpId, Payload<D>), Request<D>> {
         let input = self.input();
         match self {
-            Request::Register { id, kind, expects_peer, kind_limit } => {
-                Ok((input, id, Payload::Spec { kind, expects_peer, kind_limit }))
+            Request::Register { id, kind, expects_peer, kind_limit, limit } => {
+                Ok((input, id, Payload::Spec { kind, expects_peer, kind_limit, limit }))
             }
             Request::ProvisioningFailed { id, error } | Request::Fail { id, error } => {
                 Ok((input, id, Payload::Error(error)))

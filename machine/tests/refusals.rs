@@ -28,6 +28,7 @@ fn request() -> impl Strategy<Value = Request<T>> {
             kind: if child { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp },
             expects_peer,
             kind_limit: None,
+            limit: None,
         }),
         id.clone().prop_map(|id| Request::ProvisioningSucceeded { id }),
         (id.clone(), any::<u8>()).prop_map(|(id, error)| Request::ProvisioningFailed { id, error }),

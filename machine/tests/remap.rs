@@ -36,7 +36,13 @@ impl Remap<T> for Rebase {
 fn running(lc: &Lifecycle, st: &mut State<T>, id: u32) {
     lc.apply(
         st,
-        Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None },
+        Request::Register {
+            id,
+            kind: OperationKind::BackgroundToolOp,
+            expects_peer: false,
+            kind_limit: None,
+            limit: None,
+        },
     )
     .unwrap();
     lc.apply(st, Request::ProvisioningSucceeded { id }).unwrap();
@@ -85,7 +91,13 @@ fn rebasing_the_feed_keeps_differences_only_and_rewrites_content() {
     for id in 0..3 {
         lc.apply(
             &mut st,
-            Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None },
+            Request::Register {
+                id,
+                kind: OperationKind::BackgroundToolOp,
+                expects_peer: false,
+                kind_limit: None,
+                limit: None,
+            },
         )
         .unwrap();
         lc.apply(&mut st, Request::Cancel { id, reason: None }).unwrap();

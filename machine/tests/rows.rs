@@ -17,13 +17,13 @@ fn standard_table_compiles_and_validates() {
 fn register_goes_to_provisioning_and_claims_a_slot() {
     let mut h = Harness::new();
     assert_eq!(
-        h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None }),
+        h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
         vec![Output::Registered { id: 1, kind: Bg }]
     );
     assert_eq!(h.status(1), Status::Provisioning);
     assert_eq!(h.st.active_count(), 1);
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None }),
+        h.err(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
         LifecycleError::AlreadyRegistered(1)
     );
 }
@@ -32,11 +32,11 @@ fn register_goes_to_provisioning_and_claims_a_slot() {
 fn register_refuses_a_spec_whose_peer_expectation_disagrees_with_its_kind() {
     let mut h = Harness::new();
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Bg, expects_peer: true, kind_limit: None }),
+        h.err(Request::Register { id: 1, kind: Bg, expects_peer: true, kind_limit: None, limit: None }),
         LifecycleError::PeerExpectationMismatch { id: 1, kind: Bg, expects_peer: true }
     );
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Child, expects_peer: false, kind_limit: None }).kind(),
+        h.err(Request::Register { id: 1, kind: Child, expects_peer: false, kind_limit: None, limit: None }).kind(),
         ErrorKind::PeerExpectationMismatch
     );
     assert_eq!(h.status(1), Status::Absent);
@@ -48,7 +48,7 @@ fn register_respects_the_concurrency_limit() {
     h.register(1, Bg);
     h.running(2, Bg);
     assert_eq!(
-        h.err(Request::Register { id: 3, kind: Bg, expects_peer: false, kind_limit: None }),
+        h.err(Request::Register { id: 3, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
         LifecycleError::MaxConcurrentExceeded { limit: 2, active: 2 }
     );
     h.ok(done(2));
@@ -245,7 +245,7 @@ fn terminate_owner_ends_every_active_operation_in_registration_order_and_is_fina
     assert_eq!(h.st.phase(), Phase::OwnerTerminated);
     assert_eq!(h.st.active_count(), 0);
     assert_eq!(
-        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None }),
+        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
         LifecycleError::OwnerTerminated
     );
     let before = h.st.clone();
@@ -384,7 +384,8 @@ fn an_unexecutable_table_gives_internal_not_a_panic() {
     }
     let lc = Lifecycle::new_unchecked(table, Limits::default());
     let mut st = State::<T>::new();
-    lc.apply(&mut st, Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None }).unwrap();
+    lc.apply(&mut st, Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None })
+        .unwrap();
     lc.apply(&mut st, Request::ProvisioningSucceeded { id: 1 }).unwrap();
     let before = st.clone();
     let err = lc.apply(&mut st, done(1)).unwrap_err();
@@ -448,6 +449,7 @@ fn a_callers_limit_counts_active_operations_of_the_kind() {
         kind,
         expects_peer: kind == Child,
         kind_limit: Some(limit),
+        limit: None,
     };
     h.ok(limited(1, Bg, 2));
     h.ok(limited(2, Bg, 2));
@@ -460,11 +462,34 @@ fn a_callers_limit_counts_active_operations_of_the_kind() {
 }
 
 #[test]
+fn a_callers_concurrency_limit_counts_every_kind_and_only_tightens() {
+    let mut h = Harness::with(Limits { max_concurrent: Some(3), ..Limits::default() });
+    let capped = |id, kind: OperationKind, limit| Request::Register {
+        id,
+        kind,
+        expects_peer: kind == Child,
+        kind_limit: None,
+        limit: Some(limit),
+    };
+    h.ok(capped(1, Bg, 2));
+    h.ok(capped(2, Child, 2));
+    assert_eq!(h.err(capped(3, Bg, 2)), LifecycleError::MaxConcurrentExceeded { limit: 2, active: 2 });
+    h.ok(capped(3, Bg, 3));
+    assert_eq!(h.st.active_count_of(Bg) + h.st.active_count_of(Child), 3);
+    // A caller's limit above the registry's does not lift it.
+    assert_eq!(h.err(capped(4, Bg, 10)), LifecycleError::MaxConcurrentExceeded { limit: 3, active: 3 });
+    // Without a registry limit, the caller's alone.
+    let mut h = Harness::new();
+    h.ok(capped(1, Bg, 1));
+    assert_eq!(h.err(capped(2, Child, 1)), LifecycleError::MaxConcurrentExceeded { limit: 1, active: 1 });
+}
+
+#[test]
 fn owner_termination_shares_one_outcome_only_where_every_terminate_row_builds_the_same() {
     use oplife_spec::{Allowed, StatusSet, Target};
     let terminate = |st: &mut State<T>, lc: &Lifecycle| {
         for id in [1, 2, 3] {
-            let register = Request::Register { id, kind: Bg, expects_peer: false, kind_limit: None };
+            let register = Request::Register { id, kind: Bg, expects_peer: false, kind_limit: None, limit: None };
             lc.apply(st, register).unwrap();
         }
         lc.apply(st, Request::ProvisioningSucceeded { id: 2 }).unwrap();

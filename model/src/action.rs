@@ -28,12 +28,24 @@ pub(crate) fn op_inputs() -> impl Iterator<Item = Input> {
     Input::per_operation().filter(|input| payload(input.carries()).is_some())
 }
 
+/// The limit a caller gives one registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cap {
+    /// None: `register_operation`.
+    Free,
+    /// At most [`KIND_LIMIT`] active operations of its kind:
+    /// `register_operation_limited`.
+    Kind,
+    /// At most [`TOTAL_LIMIT`] active operations of any kind:
+    /// `register_operation_within`.
+    Total,
+}
+
 /// One step of the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// `register_operation` of id `id` with this kind and
-    /// `expect_peer_channel` (`register_operation_limited` with a limit of
-    /// one active operation of the kind when `limited`).
+    /// `expect_peer_channel`, under the caller's limit `cap`.
     Register {
         /// The id.
         id: u8,
@@ -41,8 +53,8 @@ pub enum Action {
         kind: OperationKind,
         /// What the spec says about a peer channel.
         expects_peer: bool,
-        /// Whether the caller limits this kind to one active operation.
-        limited: bool,
+        /// The caller's limit for this registration.
+        cap: Cap,
     },
     /// Any other per-operation call (of [`Input::per_operation`]) on id `.1`.
     Op(Input, u8),
@@ -85,9 +97,13 @@ impl Action {
     /// the image of `state` into a fresh registry).
     pub fn request(&self, state: &State<Tiny>) -> Request<Tiny> {
         match *self {
-            Action::Register { id, kind, expects_peer, limited } => {
-                Request::Register { id, kind, expects_peer, kind_limit: limited.then_some(KIND_LIMIT) }
-            }
+            Action::Register { id, kind, expects_peer, cap } => Request::Register {
+                id,
+                kind,
+                expects_peer,
+                kind_limit: (cap == Cap::Kind).then_some(KIND_LIMIT),
+                limit: (cap == Cap::Total).then_some(TOTAL_LIMIT),
+            },
             Action::Op(input, id) => payload(input.carries())
                 .and_then(|payload| Request::for_operation(input, id, payload))
                 // Not an input the model offers: ask for something the
@@ -124,6 +140,9 @@ pub(crate) fn lost_policy(cancel: bool) -> LostPolicy<Tiny> {
 /// The limit a limited registration gives: one active operation of its kind.
 pub const KIND_LIMIT: u32 = 1;
 
+/// The limit a registration within a total gives: one active operation.
+pub const TOTAL_LIMIT: u32 = 1;
+
 pub(crate) fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
     (0..8u8).filter(move |i| mask & (1 << i) != 0)
 }
@@ -131,12 +150,16 @@ pub(crate) fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Register { id, kind, expects_peer, limited: false } => {
+            Action::Register { id, kind, expects_peer, cap: Cap::Free } => {
                 write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects_peer})")
             }
-            Action::Register { id, kind, expects_peer, limited: true } => write!(
+            Action::Register { id, kind, expects_peer, cap: Cap::Kind } => write!(
                 f,
                 "register_operation_limited(op{id}, {kind:?}, expect_peer_channel={expects_peer}, limit {KIND_LIMIT})"
+            ),
+            Action::Register { id, kind, expects_peer, cap: Cap::Total } => write!(
+                f,
+                "register_operation_within(op{id}, {kind:?}, expect_peer_channel={expects_peer}, max {TOTAL_LIMIT})"
             ),
             Action::Op(input, id) => write!(f, "{input}(op{id})"),
             Action::TerminateOwner => f.write_str("terminate_owner()"),

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use oplife_machine::{Lifecycle, LifecycleError, LostPolicy, Output, Request, State};
 use oplife_spec::{Input, OperationKind, Phase, Scope, Status};
 
-use crate::action::Action;
+use crate::action::{Action, Cap};
 use crate::domain::Tiny;
 
 /// The operation every cell is about.
@@ -31,7 +31,7 @@ fn path_to(lc: &Lifecycle, kind: OperationKind, status: Status, phase: Phase) ->
         if state.status(&ID) == status && state.phase() == phase {
             return Some(state);
         }
-        let register = Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel(), limited: false };
+        let register = Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel(), cap: Cap::Free };
         let registry = [register, Action::TerminateOwner, Action::Takeover];
         let calls = Input::per_operation().map(|input| Action::Op(input, ID)).chain(registry);
         for action in calls {
@@ -101,7 +101,7 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                                 id: ID,
                                 kind,
                                 expects_peer: kind.expects_peer_channel(),
-                                limited: false,
+                                cap: Cap::Free,
                             },
                             input => Action::Op(input, ID),
                         };
@@ -125,7 +125,7 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                     id: 2,
                     kind: OperationKind::BackgroundToolOp,
                     expects_peer: false,
-                    limited: false,
+                    cap: Cap::Free,
                 },
                 input => Action::Op(input, ID),
             };

@@ -255,6 +255,12 @@ pub const CATALOGUE: &[Mutant] = &[
         alter: |t| drop_guard(t, Input::Register, Guard::BelowKindLimit),
     },
     Mutant {
+        name: "admission-ignores-caller-concurrency-limit",
+        description: "register_operation does not check the caller's limit on active operations of any kind",
+        caught_by: p::ADMISSION_LIMIT_HOLDS,
+        alter: |t| drop_guard(t, Input::Register, Guard::BelowCallerLimit),
+    },
+    Mutant {
         name: "cancel-after-completion-is-a-repeat",
         description: "the retry rows call a cancel of a completed operation a repeat instead of a conflict",
         caught_by: p::RETRIES_CLASSIFIED,

@@ -4,9 +4,9 @@
 //! and witnesses (for the `sometimes` ones).
 
 use oplife_machine::{Outcome, Output, State, WaitReport};
-use oplife_spec::{Input, OutcomeKind, Phase, Status};
+use oplife_spec::{Input, OperationKind, OutcomeKind, Phase, Status};
 
-use crate::action::{Action, KIND_LIMIT, ids_of};
+use crate::action::{Action, Cap, KIND_LIMIT, TOTAL_LIMIT, ids_of};
 use crate::config::{MAX_OPS, ModelConfig};
 use crate::domain::Tiny;
 use crate::state::{EnvWait, ModelState, fault, witness};
@@ -51,8 +51,14 @@ fn observe_call(before: &ModelState, next: &mut ModelState, action: Action) {
             next.faults |= fault::TERMINAL_CHANGED;
         }
     }
-    if let Action::Register { id, kind, limited, .. } = action {
-        if limited && next.machine.active_count_of(kind) > KIND_LIMIT {
+    if let Action::Register { id, kind, cap, .. } = action {
+        let active: u32 = OperationKind::ALL.into_iter().map(|k| next.machine.active_count_of(k)).sum();
+        let exceeded = match cap {
+            Cap::Free => false,
+            Cap::Kind => next.machine.active_count_of(kind) > KIND_LIMIT,
+            Cap::Total => active > TOTAL_LIMIT,
+        };
+        if exceeded {
             next.faults |= fault::ADMISSION;
         }
         if before.machine.phase() == Phase::OwnerTerminated {

@@ -67,7 +67,8 @@ pub const ROLLBACK_LEAVES_NO_TRACE: &str = "19 a rolled-back registration leaves
 /// 20. A caller's admission limit holds.
 ///
 /// A registration limited to `n` active operations of its kind never makes
-/// more than `n` of them active.
+/// more than `n` of them active; one limited to `n` active operations of
+/// any kind never makes more than `n` active.
 pub const ADMISSION_LIMIT_HOLDS: &str = "20 a caller's admission limit holds";
 /// 21. A refused call is classified as a retry by what happened.
 ///
@@ -103,6 +104,9 @@ pub const SOMETIMES_WATCHER_RELEASED: &str = "sometimes: a dropped watch release
 pub const SOMETIMES_CRASH_KEEPS_RECORD: &str = "sometimes: a terminal record survives a crash";
 /// A caller's admission limit refuses a registration.
 pub const SOMETIMES_ADMISSION_REFUSES: &str = "sometimes: a caller's admission limit refuses a registration";
+/// A caller's concurrency limit refuses a registration the registry's own
+/// limit would admit.
+pub const SOMETIMES_CALLER_LIMIT_REFUSES: &str = "sometimes: a caller's concurrency limit refuses a registration";
 /// A refused call is classified as a repeat.
 pub const SOMETIMES_RETRY_REPEAT: &str = "sometimes: a refused call is a repeat of what happened";
 /// A registration is rolled back.
@@ -277,7 +281,7 @@ fn saw<const BIT: u16>(_: &M, s: &ModelState) -> bool {
 /// Every `sometimes` property, with the witness bit that shows it. Whether a
 /// configuration can reach one is not written here: the check derives it
 /// (see [`crate::verdict`]).
-const EXAMPLES: [(&str, u16, Shows); 14] = {
+const EXAMPLES: [(&str, u16, Shows); 15] = {
     use witness::*;
     [
         (SOMETIMES_EVICTION, EVICTED, saw::<EVICTED>),
@@ -291,6 +295,7 @@ const EXAMPLES: [(&str, u16, Shows); 14] = {
         (SOMETIMES_ROLLBACK, ROLLED_BACK, saw::<ROLLED_BACK>),
         (SOMETIMES_RETRY_REPEAT, RETRY_REPEAT, saw::<RETRY_REPEAT>),
         (SOMETIMES_ADMISSION_REFUSES, ADMISSION_REFUSED, saw::<ADMISSION_REFUSED>),
+        (SOMETIMES_CALLER_LIMIT_REFUSES, CALLER_LIMIT_REFUSED, saw::<CALLER_LIMIT_REFUSED>),
         (SOMETIMES_CRASH_KEEPS_RECORD, CRASH_KEPT_RECORD, saw::<CRASH_KEPT_RECORD>),
         (SOMETIMES_FENCED_REFUSES, FENCED_REFUSED, saw::<FENCED_REFUSED>),
         (SOMETIMES_LIMIT_REFUSES, LIMIT_REFUSED, saw::<LIMIT_REFUSED>),

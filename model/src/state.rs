@@ -108,7 +108,8 @@ pub mod fault {
     /// A rollback left a trace: the registry is not as if the operation had
     /// never been registered.
     pub const ROLLBACK_TRACE: u16 = 1 << 12;
-    /// A registration exceeded the admission limit its caller gave.
+    /// A registration exceeded a limit its caller gave (on its kind, or on
+    /// every kind).
     pub const ADMISSION: u16 = 1 << 13;
     /// A refusal was classified as a retry other than what happened says.
     pub const RETRY: u16 = 1 << 14;
@@ -153,6 +154,10 @@ pub mod witness {
     /// A record a pending wait tracks was evicted (what the wait remembers
     /// for [`SATISFIED_AFTER_EVICTION`]).
     pub const EVICTED_WHILE_AWAITED: u16 = 1 << 14;
+
+    /// A caller's concurrency limit refused a registration the registry's
+    /// own limit would have admitted.
+    pub const CALLER_LIMIT_REFUSED: u16 = 1 << 15;
 
     /// The witnesses a step shows only from what earlier steps left in the
     /// state, which an exploration without witnesses does not keep (its

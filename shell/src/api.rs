@@ -54,6 +54,27 @@ pub trait OpsLifecycleRegistry: Send + Sync {
     /// As [`OpsLifecycleRegistry::register_operation`], and
     /// `AdmissionLimitExceeded` when the limit is reached.
     fn register_operation_limited(&self, spec: OperationSpec, limit: u32) -> Result<(), OpsLifecycleError>;
+    /// Registers a new operation under a concurrency limit the caller gives
+    /// for this registration: it is refused while `max_concurrent`
+    /// operations **of any kind** are active. The limit can only tighten
+    /// the registry's own `max_concurrent`, never lift it.
+    ///
+    /// ```
+    /// use oplife_shell::prelude::*;
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let owner = SessionId::new();
+    /// registry.register_operation(OperationSpec::child_agent(owner, "a", SessionId::new()))?;
+    /// let refused = registry.register_operation_within(OperationSpec::background_tool(owner, "b"), 1);
+    /// assert!(matches!(refused, Err(OpsLifecycleError::Refused(Refusal::MaxConcurrentExceeded { limit: 1, active: 1 }))));
+    /// # Ok::<(), OpsLifecycleError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`OpsLifecycleRegistry::register_operation`]; `MaxConcurrentExceeded`
+    /// with the lower of the two limits when it is reached.
+    fn register_operation_within(&self, spec: OperationSpec, max_concurrent: u32) -> Result<(), OpsLifecycleError>;
     /// Provisioning finished: the operation runs.
     ///
     /// Allowed from: Provisioning; see the [transition table](oplife_spec::transition_table).

@@ -18,8 +18,17 @@ use crate::types::{
 use crate::wait_all::{WaitAll, WaitState};
 use crate::watch::OperationCompletionWatch;
 
+/// The caller's limits on one registration, beside the registry's own.
+#[derive(Default)]
+struct Caps {
+    /// At most this many active operations of the spec's kind.
+    kind: Option<u32>,
+    /// At most this many active operations of any kind.
+    total: Option<u32>,
+}
+
 impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
-    fn register(&self, spec: OperationSpec, kind_limit: Option<u32>) -> Result<(), OpsLifecycleError> {
+    fn register(&self, spec: OperationSpec, caps: Caps) -> Result<(), OpsLifecycleError> {
         // The registration time is set under the lock, from the registry's
         // clock (see `RegistryState::apply`).
         let origin = Origin {
@@ -28,8 +37,13 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             operation_source: spec.operation_source.map(Box::new),
         };
         let record = Record::new(spec.kind, spec.display_name, spec.child_session_id, origin);
-        let request =
-            Request::Register { id: spec.id, kind: spec.kind, expects_peer: spec.expect_peer_channel, kind_limit };
+        let request = Request::Register {
+            id: spec.id,
+            kind: spec.kind,
+            expects_peer: spec.expect_peer_channel,
+            kind_limit: caps.kind,
+            limit: caps.total,
+        };
         self.call(request, &mut Call::Register(Some(record)))
     }
 
@@ -83,11 +97,15 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
 
 impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRegistry<L> {
     fn register_operation(&self, spec: OperationSpec) -> Result<(), OpsLifecycleError> {
-        self.register(spec, None)
+        self.register(spec, Caps::default())
     }
 
     fn register_operation_limited(&self, spec: OperationSpec, limit: u32) -> Result<(), OpsLifecycleError> {
-        self.register(spec, Some(limit))
+        self.register(spec, Caps { kind: Some(limit), ..Caps::default() })
+    }
+
+    fn register_operation_within(&self, spec: OperationSpec, max_concurrent: u32) -> Result<(), OpsLifecycleError> {
+        self.register(spec, Caps { total: Some(max_concurrent), ..Caps::default() })
     }
 
     fn provisioning_succeeded(&self, id: &OperationId) -> Result<(), OpsLifecycleError> {

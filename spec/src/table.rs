@@ -186,7 +186,7 @@ impl Table {
             Rule::op(
                 I::Register,
                 StatusSet::of(&[S::Absent]),
-                &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit, G::BelowKindLimit],
+                &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit, G::BelowCallerLimit, G::BelowKindLimit],
                 T::Status(S::Provisioning),
                 &[E::CreateRecord, E::ClaimSlot, E::EmitRegistered],
             ),

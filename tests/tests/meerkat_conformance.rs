@@ -201,8 +201,8 @@ macro_rules! conformance {
                     let registry = Arc::clone(&self.registry);
                     let mid = mk_id(id);
                     match (input, payload.clone()) {
-                        (Input::Register, Payload::Spec { kind, expects_peer, .. }) => {
-                            registry.register_operation(shape::spec(id, kind, expects_peer))
+                        (Input::Register, Payload::Spec { kind, expects_peer, limit, .. }) => {
+                            shape::register(&*registry, shape::spec(id, kind, expects_peer), limit)
                         }
                         (Input::ProvisioningSucceeded, _) => registry.provisioning_succeeded(&mid),
                         (Input::ProvisioningFailed, Payload::Error(error)) => registry.provisioning_failed(&mid, error),
@@ -239,10 +239,16 @@ macro_rules! conformance {
                     let (meerkat, machine) = match step.clone() {
                         Step::Op(input, i, seed) => {
                             let id = self.ids[i];
-                            // The registration limit of the payload is the registry's
-                            // own call: Meerkat's 0.5 interface has none.
+                            // A per-kind limit is the registry's own call; a
+                            // caller's concurrency limit is Meerkat's where
+                            // the line has it (`shape::CAPS`).
                             let payload = match calls::payload(input, id, seed) {
-                                Payload::Spec { kind, expects_peer, .. } => Payload::Spec { kind, expects_peer, kind_limit: None },
+                                Payload::Spec { kind, expects_peer, limit, .. } => Payload::Spec {
+                                    kind,
+                                    expects_peer,
+                                    kind_limit: None,
+                                    limit: limit.filter(|_| shape::CAPS),
+                                },
                                 other => other,
                             };
                             let watches = self.watches.len();
@@ -454,6 +460,17 @@ mod shape_0_5 {
         }
     }
 
+    /// 0.5 has no per-registration limit.
+    pub(super) const CAPS: bool = false;
+
+    pub(super) fn register(
+        registry: &dyn mk::OpsLifecycleRegistry,
+        spec: mk::OperationSpec,
+        _: Option<u32>,
+    ) -> Result<(), mk::OpsLifecycleError> {
+        registry.register_operation(spec)
+    }
+
     pub(super) fn peer() -> mk::OperationPeerHandle {
         let trusted = TrustedPeerSpec { name: "p".into(), peer_id: "p".into(), address: "inproc://p".into() };
         mk::OperationPeerHandle { peer_name: "p".into(), trusted_peer: trusted }
@@ -529,6 +546,20 @@ mod shape_0_9 {
             operation_source: None,
             child_session_id: None,
             expect_peer_channel: expects_peer,
+        }
+    }
+
+    /// 0.9.8 registers under a caller's concurrency limit.
+    pub(super) const CAPS: bool = true;
+
+    pub(super) fn register(
+        registry: &dyn mk::OpsLifecycleRegistry,
+        spec: mk::OperationSpec,
+        limit: Option<u32>,
+    ) -> Result<(), mk::OpsLifecycleError> {
+        match limit {
+            Some(limit) => registry.register_operation_with_admission_limit(spec, Some(limit as usize)),
+            None => registry.register_operation(spec),
         }
     }
 

@@ -5,7 +5,7 @@ use oplife_spec::{Input, OperationKind};
 use stateright::{Model, Property};
 
 use super::LifecycleModel;
-use crate::action::{Action, op_inputs};
+use crate::action::{Action, Cap, op_inputs};
 use crate::properties;
 use crate::state::ModelState;
 
@@ -22,9 +22,11 @@ impl Model for LifecycleModel {
             let op = state.machine.operation(&id);
             for kind in OperationKind::ALL {
                 for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
-                    actions.push(Action::Register { id, kind, expects_peer, limited: false });
+                    actions.push(Action::Register { id, kind, expects_peer, cap: Cap::Free });
                 }
-                actions.push(Action::Register { id, kind, expects_peer: kind.expects_peer_channel(), limited: true });
+                for cap in [Cap::Kind, Cap::Total] {
+                    actions.push(Action::Register { id, kind, expects_peer: kind.expects_peer_channel(), cap });
+                }
             }
             for input in op_inputs() {
                 let bounded = match input {

@@ -1,11 +1,11 @@
 //! One step of the model: the machine applies the action's request, and
 //! the environment checks the answer against what it was told before.
 
-use oplife_machine::{Output, Request, State};
+use oplife_machine::{LifecycleError, Output, Request, State};
 use oplife_spec::{ErrorKind, Input, Retry, Status, Target};
 
 use super::LifecycleModel;
-use crate::action::{Action, lost_policy};
+use crate::action::{Action, Cap, lost_policy};
 use crate::domain::Tiny;
 use crate::observe::{observe, observe_restart};
 use crate::properties::SHIPPED;
@@ -99,6 +99,12 @@ impl LifecycleModel {
                 }
                 if error.kind() == ErrorKind::AdmissionLimitExceeded {
                     next.witnessed |= witness::ADMISSION_REFUSED;
+                }
+                if let (Action::Register { cap: Cap::Total, .. }, LifecycleError::MaxConcurrentExceeded { limit, .. }) =
+                    (action, error)
+                    && self.lifecycle.limits().max_concurrent.is_none_or(|registry| *limit < registry)
+                {
+                    next.witnessed |= witness::CALLER_LIMIT_REFUSED;
                 }
                 if state.fenced && error.kind() == ErrorKind::Sealed {
                     next.witnessed |= witness::FENCED_REFUSED;

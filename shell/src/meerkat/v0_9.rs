@@ -174,7 +174,7 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
         let spec = spec_in(spec)?;
         match max_concurrent {
             None => self.registry.register_operation(spec),
-            Some(limit) => self.registry.register_operation_limited(spec, u32::try_from(limit).unwrap_or(u32::MAX)),
+            Some(limit) => self.registry.register_operation_within(spec, u32::try_from(limit).unwrap_or(u32::MAX)),
         }
         .map_err(error_out)
     }

@@ -14,6 +14,9 @@ pub enum Guard {
     SpecMatchesKind,
     /// Fewer than `max_concurrent` operations are non-terminal.
     BelowConcurrencyLimit,
+    /// Fewer operations (of any kind) are non-terminal than the concurrency
+    /// limit the caller gave for this registration (if it gave one).
+    BelowCallerLimit,
     /// Fewer operations of the registration's kind are non-terminal than
     /// the limit the caller gave for this registration (if it gave one).
     BelowKindLimit,
@@ -63,7 +66,7 @@ impl Guard {
         match self {
             Guard::OwnerActive => ErrorKind::OwnerTerminated,
             Guard::SpecMatchesKind => ErrorKind::PeerExpectationMismatch,
-            Guard::BelowConcurrencyLimit => ErrorKind::MaxConcurrentExceeded,
+            Guard::BelowConcurrencyLimit | Guard::BelowCallerLimit => ErrorKind::MaxConcurrentExceeded,
             Guard::BelowKindLimit => ErrorKind::AdmissionLimitExceeded,
             Guard::KindExpectsPeer => ErrorKind::PeerNotExpected,
             Guard::NotYetPeerReady => ErrorKind::AlreadyPeerReady,
@@ -105,6 +108,7 @@ impl Guard {
             Guard::OwnerActive => "owner not terminated",
             Guard::SpecMatchesKind => "expect_peer_channel agrees with kind",
             Guard::BelowConcurrencyLimit => "concurrency limit not reached",
+            Guard::BelowCallerLimit => "caller's limit on active ops not reached",
             Guard::BelowKindLimit => "caller's limit on active ops of its kind not reached",
             Guard::KindExpectsPeer => "kind expects a peer",
             Guard::NotYetPeerReady => "not yet peer-ready",

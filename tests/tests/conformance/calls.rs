@@ -61,7 +61,10 @@ pub(crate) fn payload(input: Input, id: OperationId, seed: u8) -> Payload<ShellD
     match input.carries() {
         Carries::Spec => {
             let kind = if seed & 1 == 0 { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
-            Payload::Spec { kind, expects_peer: seed & 2 == 0, kind_limit: (seed & 4 == 0).then_some(2) }
+            // At most one of the caller's limits: each has its own call.
+            let kind_limit = (seed & 4 == 0).then_some(2);
+            let limit = (kind_limit.is_none() && seed & 8 == 0).then_some(2);
+            Payload::Spec { kind, expects_peer: seed & 2 == 0, kind_limit, limit }
         }
         Carries::Result => {
             Payload::Result(OperationResult { id, content: format!("result {seed}"), ..Default::default() })
@@ -86,7 +89,7 @@ pub(crate) fn on_shell(
 ) -> Result<Option<OperationCompletionWatch>, OpsLifecycleError> {
     let done = |result: Result<(), OpsLifecycleError>| result.map(|()| None);
     match (input, payload) {
-        (Input::Register, Payload::Spec { kind, expects_peer, kind_limit }) => {
+        (Input::Register, Payload::Spec { kind, expects_peer, kind_limit, limit }) => {
             let spec = OperationSpec {
                 id,
                 kind,
@@ -97,9 +100,10 @@ pub(crate) fn on_shell(
                 expect_peer_channel: expects_peer,
                 operation_source: None,
             };
-            match kind_limit {
-                Some(limit) => done(registry.register_operation_limited(spec, limit)),
-                None => done(registry.register_operation(spec)),
+            match (kind_limit, limit) {
+                (Some(limit), _) => done(registry.register_operation_limited(spec, limit)),
+                (None, Some(limit)) => done(registry.register_operation_within(spec, limit)),
+                (None, None) => done(registry.register_operation(spec)),
             }
         }
         (Input::ProvisioningSucceeded, _) => done(registry.provisioning_succeeded(&id)),

@@ -281,7 +281,7 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
     let every_step_taken = model.shown.every_step_taken();
     let mut found: BTreeSet<&'static str> =
         example_witnesses().filter(|(_, bit)| shown & bit != 0).map(|(name, _)| name).collect();
-    let decided_by_steps = |bit: u16| match witness::REMEMBERED.iter().find(|(remembered, _)| *remembered == bit) {
+    let decided_by_steps = |bit: u32| match witness::REMEMBERED.iter().find(|(remembered, _)| *remembered == bit) {
         Some((_, left_by)) => shown & left_by == 0,
         None => true,
     };

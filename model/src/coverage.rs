@@ -1,7 +1,7 @@
 //! Which inputs were called, which table rows fired and which errors were
 //! produced during a check.
 
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use oplife_spec::{ErrorKind, Input, RowId};
 
@@ -71,13 +71,13 @@ impl Coverage {
 /// shown by no step of that configuration.
 #[derive(Debug, Default)]
 pub struct Shown {
-    bits: AtomicU16,
+    bits: AtomicU32,
     skipped: AtomicBool,
 }
 
 impl Shown {
     /// Records what one step showed.
-    pub fn record(&self, bits: u16) {
+    pub fn record(&self, bits: u32) {
         // Read first: after warm-up nothing new is shown, and a read keeps
         // the cache line shared between threads.
         if bits & !self.bits.load(Ordering::Relaxed) != 0 {
@@ -92,7 +92,7 @@ impl Shown {
     }
 
     /// What the steps showed.
-    pub fn bits(&self) -> u16 {
+    pub fn bits(&self) -> u32 {
         self.bits.load(Ordering::Relaxed)
     }
 

@@ -55,7 +55,7 @@ pub fn explain(model: &LifecycleModel, path: Vec<(ModelState, Option<Action>)>) 
         .collect()
 }
 
-fn describe_faults(faults: u16) -> String {
+fn describe_faults(faults: u32) -> String {
     let names = [
         (fault::REJECTION_CHANGED_STATE, "the refusal changed the state"),
         (fault::TERMINAL_CHANGED, "a terminal op changed"),

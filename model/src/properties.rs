@@ -274,14 +274,14 @@ pub fn invariants() -> Vec<Property<M>> {
 type Shows = fn(&M, &ModelState) -> bool;
 
 /// Whether the step into a state showed witness `BIT`.
-fn saw<const BIT: u16>(_: &M, s: &ModelState) -> bool {
+fn saw<const BIT: u32>(_: &M, s: &ModelState) -> bool {
     s.witnessed & BIT != 0
 }
 
 /// Every `sometimes` property, with the witness bit that shows it. Whether a
 /// configuration can reach one is not written here: the check derives it
 /// (see [`crate::verdict`]).
-const EXAMPLES: [(&str, u16, Shows); 15] = {
+const EXAMPLES: [(&str, u32, Shows); 15] = {
     use witness::*;
     [
         (SOMETIMES_EVICTION, EVICTED, saw::<EVICTED>),
@@ -303,7 +303,7 @@ const EXAMPLES: [(&str, u16, Shows); 15] = {
 };
 
 /// Each `sometimes` property's name with the witness bit that shows it.
-pub fn example_witnesses() -> impl Iterator<Item = (&'static str, u16)> {
+pub fn example_witnesses() -> impl Iterator<Item = (&'static str, u32)> {
     EXAMPLES.iter().map(|(name, bit, _)| (*name, *bit))
 }
 

@@ -76,94 +76,94 @@ impl Order {
 /// correct machine never sets any, so they add no states.
 pub mod fault {
     /// A refused input changed the machine state.
-    pub const REJECTION_CHANGED_STATE: u16 = 1 << 0;
+    pub const REJECTION_CHANGED_STATE: u32 = 1 << 0;
     /// A terminal operation changed status or outcome.
-    pub const TERMINAL_CHANGED: u16 = 1 << 1;
+    pub const TERMINAL_CHANGED: u32 = 1 << 1;
     /// A registration succeeded after owner termination.
-    pub const REGISTERED_AFTER_TERMINATION: u16 = 1 << 2;
+    pub const REGISTERED_AFTER_TERMINATION: u32 = 1 << 2;
     /// A wait report disagreed with the outcomes the environment saw, or a
     /// wait was satisfied or cancelled that was not pending.
-    pub const WAIT_REPORT: u16 = 1 << 3;
+    pub const WAIT_REPORT: u32 = 1 << 3;
     /// A watcher was resolved twice, not at all, or with a wrong outcome.
-    pub const WATCHER: u16 = 1 << 4;
+    pub const WATCHER: u32 = 1 << 4;
     /// `collect_completed` did not hand over exactly the retained records in
     /// completion order with their outcomes.
-    pub const COLLECT: u16 = 1 << 5;
+    pub const COLLECT: u32 = 1 << 5;
     /// More terminal records were retained than the environment can track.
-    pub const RETAINED_OVERFLOW: u16 = 1 << 6;
+    pub const RETAINED_OVERFLOW: u32 = 1 << 6;
     /// A feed entry got a sequence number that was not the next one.
-    pub const FEED_SEQUENCE: u16 = 1 << 7;
+    pub const FEED_SEQUENCE: u32 = 1 << 7;
     /// A terminal transition got no feed entry or more than one, or a feed
     /// entry was appended without a terminal transition.
-    pub const FEED_ENTRY: u16 = 1 << 8;
+    pub const FEED_ENTRY: u32 = 1 << 8;
     /// A feed entry disagreed with the outcome or kind of the op that ended.
-    pub const FEED_OUTCOME: u16 = 1 << 9;
+    pub const FEED_OUTCOME: u32 = 1 << 9;
     /// A restart lost or altered a terminal record or feed entry, or did not
     /// end a lost operation as the policy says.
-    pub const RESTORE: u16 = 1 << 10;
+    pub const RESTORE: u32 = 1 << 10;
     /// An accepted call would not survive a crash: replaying the journal
     /// (the last durable image resumed, the call applied if the table
     /// journals it) does not give the durable state the call left.
-    pub const LOST_IN_CRASH: u16 = 1 << 11;
+    pub const LOST_IN_CRASH: u32 = 1 << 11;
     /// A rollback left a trace: the registry is not as if the operation had
     /// never been registered.
-    pub const ROLLBACK_TRACE: u16 = 1 << 12;
+    pub const ROLLBACK_TRACE: u32 = 1 << 12;
     /// A registration exceeded a limit its caller gave (on its kind, or on
     /// every kind).
-    pub const ADMISSION: u16 = 1 << 13;
+    pub const ADMISSION: u32 = 1 << 13;
     /// A refusal was classified as a retry other than what happened says.
-    pub const RETRY: u16 = 1 << 14;
+    pub const RETRY: u32 = 1 << 14;
     /// A registry whose store a newer owner took over changed its durable
     /// state (its image) on a call it accepted.
-    pub const FENCED_WROTE: u16 = 1 << 15;
+    pub const FENCED_WROTE: u32 = 1 << 15;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
 /// properties read it.
 pub mod witness {
     /// A record was evicted.
-    pub const EVICTED: u16 = 1 << 0;
+    pub const EVICTED: u32 = 1 << 0;
     /// A wait was satisfied after the record of one of its ops was evicted.
-    pub const SATISFIED_AFTER_EVICTION: u16 = 1 << 1;
+    pub const SATISFIED_AFTER_EVICTION: u32 = 1 << 1;
     /// A pending wait was cancelled.
-    pub const WAIT_CANCELLED: u16 = 1 << 2;
+    pub const WAIT_CANCELLED: u32 = 1 << 2;
     /// Owner termination resolved a pending wait and a pending watcher.
-    pub const TERMINATION_RESOLVED_PENDING: u16 = 1 << 3;
+    pub const TERMINATION_RESOLVED_PENDING: u32 = 1 << 3;
     /// The concurrency limit refused a registration.
-    pub const LIMIT_REFUSED: u16 = 1 << 4;
+    pub const LIMIT_REFUSED: u32 = 1 << 4;
     /// The feed dropped its oldest entry to stay within its retention.
-    pub const FEED_DROPPED: u16 = 1 << 5;
+    pub const FEED_DROPPED: u32 = 1 << 5;
     /// A restart ended an operation lost with the old process.
-    pub const RESTART_RESOLVED_LOST: u16 = 1 << 6;
+    pub const RESTART_RESOLVED_LOST: u32 = 1 << 6;
     /// A retained record survived a restart.
-    pub const RESTART_KEPT_RECORD: u16 = 1 << 7;
+    pub const RESTART_KEPT_RECORD: u32 = 1 << 7;
     /// A pending watcher was released because its watch was dropped.
-    pub const WATCHER_RELEASED: u16 = 1 << 8;
+    pub const WATCHER_RELEASED: u32 = 1 << 8;
     /// A crash recovered a terminal record from the journal.
-    pub const CRASH_KEPT_RECORD: u16 = 1 << 9;
+    pub const CRASH_KEPT_RECORD: u32 = 1 << 9;
     /// A registration was rolled back.
-    pub const ROLLED_BACK: u16 = 1 << 10;
+    pub const ROLLED_BACK: u32 = 1 << 10;
     /// A caller's admission limit refused a registration.
-    pub const ADMISSION_REFUSED: u16 = 1 << 11;
+    pub const ADMISSION_REFUSED: u32 = 1 << 11;
     /// A refused call was classified as a repeat.
-    pub const RETRY_REPEAT: u16 = 1 << 12;
+    pub const RETRY_REPEAT: u32 = 1 << 12;
     /// A registry whose store a newer owner took over refused a call as
     /// sealed.
-    pub const FENCED_REFUSED: u16 = 1 << 13;
+    pub const FENCED_REFUSED: u32 = 1 << 13;
 
     /// A record a pending wait tracks was evicted (what the wait remembers
     /// for [`SATISFIED_AFTER_EVICTION`]).
-    pub const EVICTED_WHILE_AWAITED: u16 = 1 << 14;
+    pub const EVICTED_WHILE_AWAITED: u32 = 1 << 14;
 
     /// A caller's concurrency limit refused a registration the registry's
     /// own limit would have admitted.
-    pub const CALLER_LIMIT_REFUSED: u16 = 1 << 15;
+    pub const CALLER_LIMIT_REFUSED: u32 = 1 << 15;
 
     /// The witnesses a step shows only from what earlier steps left in the
     /// state, which an exploration without witnesses does not keep (its
     /// steps cannot show them), each with the witness of the step that
     /// leaves it: where no step shows that one, none shows the first.
-    pub const REMEMBERED: [(u16, u16); 1] = [(SATISFIED_AFTER_EVICTION, EVICTED_WHILE_AWAITED)];
+    pub const REMEMBERED: [(u32, u32); 1] = [(SATISFIED_AFTER_EVICTION, EVICTED_WHILE_AWAITED)];
 }
 
 /// One state of the model.
@@ -189,9 +189,9 @@ pub struct ModelState {
     /// writes are fenced from then on.
     pub fenced: bool,
     /// Transition properties violated on the step into this state.
-    pub faults: u16,
+    pub faults: u32,
     /// What the step into this state showed.
-    pub witnessed: u16,
+    pub witnessed: u32,
 }
 
 impl std::hash::Hash for ModelState {
@@ -206,14 +206,8 @@ impl std::hash::Hash for ModelState {
             .iter()
             .enumerate()
             .fold(0u64, |packed, (i, kind)| packed | kind.map_or(0, |kind| kind.index() as u64 + 1) << (2 * i));
-        state.write_u64(
-            u64::from(*ops)
-                | u64::from(*wait_slots) << 8
-                | kinds << 16
-                | u64::from(*fenced) << 31
-                | u64::from(*faults) << 32
-                | u64::from(*witnessed) << 48,
-        );
+        state.write_u64(u64::from(*ops) | u64::from(*wait_slots) << 8 | kinds << 16 | u64::from(*fenced) << 31);
+        state.write_u64(u64::from(*faults) | u64::from(*witnessed) << 32);
         completion.hash(state);
         state.write(watchers);
         for wait in waits {

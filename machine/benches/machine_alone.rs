@@ -45,6 +45,7 @@ fn run(triplets: u64) -> (Duration, u64) {
             expects_peer: false,
             kind_limit: None,
             limit: None,
+            source: None,
         };
         lifecycle.apply_with(&mut state, register, &mut count).unwrap();
         lifecycle.apply_with(&mut state, Request::ProvisioningSucceeded { id }, &mut count).unwrap();

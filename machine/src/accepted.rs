@@ -33,7 +33,7 @@ use crate::state::State;
 /// # }
 /// let lifecycle = Lifecycle::standard(Limits::default());
 /// let mut state = State::<Small>::new();
-/// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None };
+/// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None };
 ///
 /// // Accepted, then dropped (a journal write failed, say): nothing changed.
 /// let accepted = lifecycle.accept(&mut state, register.clone())?;

@@ -1,6 +1,6 @@
 //! The typed errors of the machine.
 
-use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Retry, Status};
+use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Retry, SourceClaim, Status};
 use thiserror::Error;
 
 use crate::outcome::Domain;
@@ -86,6 +86,17 @@ pub enum LifecycleError<D: Domain> {
         /// What the spec said.
         expects_peer: bool,
     },
+    /// The spec's operation source disagrees with its kind or its child
+    /// session.
+    #[error("operation {id:?} of kind {kind:?} cannot stand for {claim}")]
+    SourceMismatch {
+        /// The operation.
+        id: D::OpId,
+        /// Its kind.
+        kind: OperationKind,
+        /// What the spec said it stands for.
+        claim: SourceClaim,
+    },
     /// `restore` into a registry that has already been used.
     #[error("restore needs a registry that was never used")]
     RegistryInUse,
@@ -130,6 +141,7 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::RegistrationObserved { .. } => ErrorKind::RegistrationObserved,
             LifecycleError::OwnerTerminated => ErrorKind::OwnerTerminated,
             LifecycleError::PeerExpectationMismatch { .. } => ErrorKind::PeerExpectationMismatch,
+            LifecycleError::SourceMismatch { .. } => ErrorKind::SourceMismatch,
             LifecycleError::RegistryInUse => ErrorKind::RegistryInUse,
             LifecycleError::InvalidImage(_) => ErrorKind::InvalidImage,
             LifecycleError::Sealed => ErrorKind::Sealed,

@@ -95,7 +95,7 @@ impl<D: Domain> Feed<D> {
     /// let lifecycle = Lifecycle::standard(Limits { feed_retention: 2, ..Limits::default() });
     /// let mut state = State::<Small>::new();
     /// for id in 1..=3 {
-    ///     lifecycle.apply(&mut state, Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None })?;
+    ///     lifecycle.apply(&mut state, Request::Register { id, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None })?;
     ///     lifecycle.apply(&mut state, Request::Cancel { id, reason: None })?;
     /// }
     /// assert_eq!(state.feed().watermark(), 3);

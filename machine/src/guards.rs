@@ -4,7 +4,7 @@
 //! table's refusal for a status no row allows), and [`refusal`] is the one
 //! place that turns a kind and a subject into a [`LifecycleError`].
 
-use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Phase, Retry, RetryRule, Status};
+use oplife_spec::{ErrorKind, Guard, Input, OperationKind, Phase, Retry, RetryRule, SourceClaim, Status};
 
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
@@ -35,6 +35,8 @@ pub(crate) enum Subject<D: Domain> {
     KindLimit { kind: OperationKind, limit: u32, active: u32 },
     /// A registration spec whose peer expectation disagrees with its kind.
     Spec { id: D::OpId, kind: OperationKind, expects_peer: bool },
+    /// A registration spec whose source disagrees with its kind or child.
+    Source { id: D::OpId, kind: OperationKind, source: SourceClaim },
     /// An image, with why it cannot be restored.
     Image(String),
     /// An operation someone observed, and the guard that says so.
@@ -74,6 +76,9 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::OwnerTerminated, _) => E::OwnerTerminated,
         (ErrorKind::PeerExpectationMismatch, Subject::Spec { id, kind, expects_peer }) => {
             E::PeerExpectationMismatch { id, kind, expects_peer }
+        }
+        (ErrorKind::SourceMismatch, Subject::Source { id, kind, source }) => {
+            E::SourceMismatch { id, kind, claim: source }
         }
         (ErrorKind::RegistryInUse, _) => E::RegistryInUse,
         (ErrorKind::Sealed, _) => E::Sealed,
@@ -127,6 +132,13 @@ pub(crate) fn operation_guard<D: Domain>(
         Guard::SpecMatchesKind => match payload {
             Payload::Spec { kind, expects_peer, .. } if kind.expects_peer_channel() != *expects_peer => {
                 return Err(Subject::Spec { id: id.clone(), kind: *kind, expects_peer: *expects_peer });
+            }
+            Payload::Spec { .. } => true,
+            _ => return Err(Subject::Misapplied(guard)),
+        },
+        Guard::SourceAgrees => match payload {
+            Payload::Spec { kind, source: Some(source), .. } if !source.agrees_with(*kind) => {
+                return Err(Subject::Source { id: id.clone(), kind: *kind, source: *source });
             }
             Payload::Spec { .. } => true,
             _ => return Err(Subject::Misapplied(guard)),

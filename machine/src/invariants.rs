@@ -16,7 +16,7 @@
 //! # }
 //! let lifecycle = Lifecycle::standard(Limits::default());
 //! let mut state = State::<Small>::new();
-//! lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None })?;
+//! lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None })?;
 //! assert_eq!(invariants::check_state(&state, lifecycle.table(), &lifecycle.limits()), Ok(()));
 //! # Ok::<(), oplife_machine::LifecycleError<Small>>(())
 //! ```

@@ -36,7 +36,7 @@
 //! }
 //!
 //! let mut machine = Machine::<Jobs>::new(Limits::default());
-//! machine.apply(Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None })?;
+//! machine.apply(Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None })?;
 //! machine.apply(Request::ProvisioningSucceeded { id: 1 })?;
 //! let outputs = machine.apply(Request::Complete { id: 1, result: "42 files".into() })?;
 //! let ended = Output::Ended { id: 1, outcome: Outcome::Completed("42 files".into()).into(), seq: Some(1) };

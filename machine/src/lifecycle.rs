@@ -42,7 +42,7 @@ use crate::state::State;
 ///
 /// let lifecycle = Lifecycle::standard(Limits::default());
 /// let mut state = State::<Small>::new();
-/// lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None })?;
+/// lifecycle.apply(&mut state, Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None })?;
 /// lifecycle.apply(&mut state, Request::ProvisioningSucceeded { id: 1 })?;
 /// let outputs = lifecycle.apply(&mut state, Request::Complete { id: 1, result: "done" })?;
 /// assert!(matches!(outputs[0], Output::Ended { id: 1, .. }));
@@ -146,7 +146,7 @@ impl Lifecycle {
     /// let lifecycle = Lifecycle::standard(Limits::default());
     /// let mut state = State::<Small>::new();
     /// let mut registered = 0;
-    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None };
+    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None };
     /// lifecycle.apply_with(&mut state, register, &mut |output| {
     ///     if let Output::Registered { .. } = output {
     ///         registered += 1;

@@ -6,7 +6,7 @@
 //! derive their requests from [`oplife_spec::Input`] instead of keeping a
 //! second list.
 
-use oplife_spec::{Input, OperationKind};
+use oplife_spec::{Input, OperationKind, SourceClaim};
 
 use crate::image::Image;
 use crate::outcome::Domain;
@@ -44,6 +44,11 @@ pub enum Request<D: Domain> {
         /// registry's limit alone.
         #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
         limit: Option<u32>,
+        /// What the spec says the operation stands for outside the
+        /// registry, if it says; it must agree with `kind` and the child
+        /// session.
+        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+        source: Option<SourceClaim>,
     },
     /// Provisioning finished; the operation runs.
     ProvisioningSucceeded {
@@ -209,6 +214,8 @@ pub enum Payload<D: Domain> {
         /// The caller's concurrency limit over active operations of any
         /// kind (tightening the registry's).
         limit: Option<u32>,
+        /// What the spec says the operation stands for.
+        source: Option<SourceClaim>,
     },
     /// A result.
     Result(D::Result),
@@ -300,8 +307,8 @@ impl<D: Domain> Request<D> {
     /// ```
     pub fn for_operation(input: Input, id: D::OpId, payload: Payload<D>) -> Option<Request<D>> {
         Some(match (input, payload) {
-            (Input::Register, Payload::Spec { kind, expects_peer, kind_limit, limit }) => {
-                Request::Register { id, kind, expects_peer, kind_limit, limit }
+            (Input::Register, Payload::Spec { kind, expects_peer, kind_limit, limit, source }) => {
+                Request::Register { id, kind, expects_peer, kind_limit, limit, source }
             }
             (Input::ProvisioningSucceeded, Payload::None) => Request::ProvisioningSucceeded { id },
             (Input::ProvisioningFailed, Payload::Error(error)) => Request::ProvisioningFailed { id, error },
@@ -326,8 +333,8 @@ impl<D: Domain> Request<D> {
     pub(crate) fn into_operation(self) -> Result<(Input, D::OpId, Payload<D>), Request<D>> {
         let input = self.input();
         match self {
-            Request::Register { id, kind, expects_peer, kind_limit, limit } => {
-                Ok((input, id, Payload::Spec { kind, expects_peer, kind_limit, limit }))
+            Request::Register { id, kind, expects_peer, kind_limit, limit, source } => {
+                Ok((input, id, Payload::Spec { kind, expects_peer, kind_limit, limit, source }))
             }
             Request::ProvisioningFailed { id, error } | Request::Fail { id, error } => {
                 Ok((input, id, Payload::Error(error)))

@@ -167,7 +167,7 @@ impl<D: Domain> State<D> {
     /// # }
     /// let lifecycle = Lifecycle::standard(Limits::default());
     /// let mut state = State::<Small>::new();
-    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None };
+    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None };
     /// lifecycle.apply(&mut state, register)?;
     /// let before = state.clone();
     /// lifecycle.apply(&mut state, Request::RegisterWatcher { id: 1 })?;
@@ -207,7 +207,7 @@ impl<D: Domain> State<D> {
     /// let lifecycle = Lifecycle::standard(Limits::default());
     /// let mut state = State::<Small>::new();
     /// let mut image: Image<Small> = state.image();
-    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None };
+    /// let register = Request::Register { id: 1, kind: OperationKind::BackgroundToolOp, expects_peer: false, kind_limit: None, limit: None, source: None };
     /// lifecycle.apply(&mut state, register)?;
     /// state.image_into(&mut image);
     /// assert_eq!(image, state.image());

@@ -16,7 +16,11 @@ fn used(lc: &Lifecycle, ids: std::ops::Range<u32>, started: bool) -> State<T> {
     let mut st = State::new();
     for id in ids.clone() {
         let kind = OperationKind::BackgroundToolOp;
-        lc.apply(&mut st, Request::Register { id, kind, expects_peer: false, kind_limit: None, limit: None }).unwrap();
+        lc.apply(
+            &mut st,
+            Request::Register { id, kind, expects_peer: false, kind_limit: None, limit: None, source: None },
+        )
+        .unwrap();
         if started {
             lc.apply(&mut st, Request::ProvisioningSucceeded { id }).unwrap();
         }

@@ -29,6 +29,7 @@ fn request() -> impl Strategy<Value = Request<T>> {
             expects_peer,
             kind_limit: None,
             limit: None,
+            source: None,
         }),
         id.clone().prop_map(|id| Request::ProvisioningSucceeded { id }),
         (id.clone(), any::<u8>()).prop_map(|(id, error)| Request::ProvisioningFailed { id, error }),

@@ -42,6 +42,7 @@ fn running(lc: &Lifecycle, st: &mut State<T>, id: u32) {
             expects_peer: false,
             kind_limit: None,
             limit: None,
+            source: None,
         },
     )
     .unwrap();
@@ -97,6 +98,7 @@ fn rebasing_the_feed_keeps_differences_only_and_rewrites_content() {
                 expects_peer: false,
                 kind_limit: None,
                 limit: None,
+                source: None,
             },
         )
         .unwrap();

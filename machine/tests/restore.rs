@@ -105,7 +105,7 @@ fn restore_under_the_cancel_policy_and_after_owner_termination() {
     assert_eq!(out, vec![]);
     assert_eq!(h.st.phase(), Phase::OwnerTerminated);
     assert_eq!(
-        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
+        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None }),
         LifecycleError::OwnerTerminated
     );
     assert_eq!(h.st.image(), old.st.image());

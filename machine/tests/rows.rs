@@ -17,13 +17,13 @@ fn standard_table_compiles_and_validates() {
 fn register_goes_to_provisioning_and_claims_a_slot() {
     let mut h = Harness::new();
     assert_eq!(
-        h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
+        h.ok(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None }),
         vec![Output::Registered { id: 1, kind: Bg }]
     );
     assert_eq!(h.status(1), Status::Provisioning);
     assert_eq!(h.st.active_count(), 1);
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
+        h.err(Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None }),
         LifecycleError::AlreadyRegistered(1)
     );
 }
@@ -32,11 +32,19 @@ fn register_goes_to_provisioning_and_claims_a_slot() {
 fn register_refuses_a_spec_whose_peer_expectation_disagrees_with_its_kind() {
     let mut h = Harness::new();
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Bg, expects_peer: true, kind_limit: None, limit: None }),
+        h.err(Request::Register { id: 1, kind: Bg, expects_peer: true, kind_limit: None, limit: None, source: None }),
         LifecycleError::PeerExpectationMismatch { id: 1, kind: Bg, expects_peer: true }
     );
     assert_eq!(
-        h.err(Request::Register { id: 1, kind: Child, expects_peer: false, kind_limit: None, limit: None }).kind(),
+        h.err(Request::Register {
+            id: 1,
+            kind: Child,
+            expects_peer: false,
+            kind_limit: None,
+            limit: None,
+            source: None
+        })
+        .kind(),
         ErrorKind::PeerExpectationMismatch
     );
     assert_eq!(h.status(1), Status::Absent);
@@ -48,7 +56,7 @@ fn register_respects_the_concurrency_limit() {
     h.register(1, Bg);
     h.running(2, Bg);
     assert_eq!(
-        h.err(Request::Register { id: 3, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
+        h.err(Request::Register { id: 3, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None }),
         LifecycleError::MaxConcurrentExceeded { limit: 2, active: 2 }
     );
     h.ok(done(2));
@@ -245,7 +253,7 @@ fn terminate_owner_ends_every_active_operation_in_registration_order_and_is_fina
     assert_eq!(h.st.phase(), Phase::OwnerTerminated);
     assert_eq!(h.st.active_count(), 0);
     assert_eq!(
-        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None, limit: None }),
+        h.err(Request::Register { id: 9, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None }),
         LifecycleError::OwnerTerminated
     );
     let before = h.st.clone();
@@ -384,8 +392,11 @@ fn an_unexecutable_table_gives_internal_not_a_panic() {
     }
     let lc = Lifecycle::new_unchecked(table, Limits::default());
     let mut st = State::<T>::new();
-    lc.apply(&mut st, Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None })
-        .unwrap();
+    lc.apply(
+        &mut st,
+        Request::Register { id: 1, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None },
+    )
+    .unwrap();
     lc.apply(&mut st, Request::ProvisioningSucceeded { id: 1 }).unwrap();
     let before = st.clone();
     let err = lc.apply(&mut st, done(1)).unwrap_err();
@@ -450,6 +461,7 @@ fn a_callers_limit_counts_active_operations_of_the_kind() {
         expects_peer: kind == Child,
         kind_limit: Some(limit),
         limit: None,
+        source: None,
     };
     h.ok(limited(1, Bg, 2));
     h.ok(limited(2, Bg, 2));
@@ -470,6 +482,7 @@ fn a_callers_concurrency_limit_counts_every_kind_and_only_tightens() {
         expects_peer: kind == Child,
         kind_limit: None,
         limit: Some(limit),
+        source: None,
     };
     h.ok(capped(1, Bg, 2));
     h.ok(capped(2, Child, 2));
@@ -485,11 +498,38 @@ fn a_callers_concurrency_limit_counts_every_kind_and_only_tightens() {
 }
 
 #[test]
+fn a_source_must_agree_with_the_kind_and_the_child_session() {
+    use oplife_spec::SourceClaim as C;
+    let mut h = Harness::new();
+    let from = |id, kind: OperationKind, claim| Request::Register {
+        id,
+        kind,
+        expects_peer: kind == Child,
+        kind_limit: None,
+        limit: None,
+        source: Some(claim),
+    };
+    h.ok(from(1, Child, C::SessionChild { of_child: true }));
+    h.ok(from(2, Child, C::BackendPeer));
+    h.ok(from(3, Bg, C::DetachedJob));
+    for (id, kind, claim) in [
+        (4, Child, C::SessionChild { of_child: false }),
+        (5, Bg, C::SessionChild { of_child: true }),
+        (6, Bg, C::BackendPeer),
+        (7, Child, C::DetachedJob),
+    ] {
+        assert_eq!(h.err(from(id, kind, claim)), LifecycleError::SourceMismatch { id, kind, claim });
+    }
+    assert_eq!(h.st.operation_count(), 3);
+}
+
+#[test]
 fn owner_termination_shares_one_outcome_only_where_every_terminate_row_builds_the_same() {
     use oplife_spec::{Allowed, StatusSet, Target};
     let terminate = |st: &mut State<T>, lc: &Lifecycle| {
         for id in [1, 2, 3] {
-            let register = Request::Register { id, kind: Bg, expects_peer: false, kind_limit: None, limit: None };
+            let register =
+                Request::Register { id, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None };
             lc.apply(st, register).unwrap();
         }
         lc.apply(st, Request::ProvisioningSucceeded { id: 2 }).unwrap();

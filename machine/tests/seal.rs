@@ -28,7 +28,7 @@ fn a_sealed_registry_refuses_every_call_that_could_change_it() {
     let mut h = sealed();
     let image = h.st.image();
     let calls = [
-        Request::Register { id: 3, kind: Bg, expects_peer: false, kind_limit: None, limit: None },
+        Request::Register { id: 3, kind: Bg, expects_peer: false, kind_limit: None, limit: None, source: None },
         Request::ProvisioningSucceeded { id: 1 },
         Request::Complete { id: 1, result: "late" },
         Request::Fail { id: 1, error: "late" },

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use oplife_machine::{LostPolicy, Payload, Request, State};
-use oplife_spec::{Carries, Input, OperationKind};
+use oplife_spec::{Carries, Input, OperationKind, SourceClaim};
 
 use crate::domain::Tiny;
 
@@ -55,6 +55,8 @@ pub enum Action {
         expects_peer: bool,
         /// The caller's limit for this registration.
         cap: Cap,
+        /// What the spec says the operation stands for, if it says.
+        source: Option<SourceClaim>,
     },
     /// Any other per-operation call (of [`Input::per_operation`]) on id `.1`.
     Op(Input, u8),
@@ -97,12 +99,13 @@ impl Action {
     /// the image of `state` into a fresh registry).
     pub fn request(&self, state: &State<Tiny>) -> Request<Tiny> {
         match *self {
-            Action::Register { id, kind, expects_peer, cap } => Request::Register {
+            Action::Register { id, kind, expects_peer, cap, source } => Request::Register {
                 id,
                 kind,
                 expects_peer,
                 kind_limit: (cap == Cap::Kind).then_some(KIND_LIMIT),
                 limit: (cap == Cap::Total).then_some(TOTAL_LIMIT),
+                source,
             },
             Action::Op(input, id) => payload(input.carries())
                 .and_then(|payload| Request::for_operation(input, id, payload))
@@ -150,17 +153,23 @@ pub(crate) fn ids_of(mask: u8) -> impl Iterator<Item = u8> {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Register { id, kind, expects_peer, cap: Cap::Free } => {
-                write!(f, "register_operation(op{id}, {kind:?}, expect_peer_channel={expects_peer})")
+            Action::Register { id, kind, expects_peer, cap, source } => {
+                let call = match cap {
+                    Cap::Free => "register_operation",
+                    Cap::Kind => "register_operation_limited",
+                    Cap::Total => "register_operation_within",
+                };
+                write!(f, "{call}(op{id}, {kind:?}, expect_peer_channel={expects_peer}")?;
+                match cap {
+                    Cap::Free => {}
+                    Cap::Kind => write!(f, ", limit {KIND_LIMIT}")?,
+                    Cap::Total => write!(f, ", max {TOTAL_LIMIT}")?,
+                }
+                if let Some(source) = source {
+                    write!(f, ", standing for {source}")?;
+                }
+                f.write_str(")")
             }
-            Action::Register { id, kind, expects_peer, cap: Cap::Kind } => write!(
-                f,
-                "register_operation_limited(op{id}, {kind:?}, expect_peer_channel={expects_peer}, limit {KIND_LIMIT})"
-            ),
-            Action::Register { id, kind, expects_peer, cap: Cap::Total } => write!(
-                f,
-                "register_operation_within(op{id}, {kind:?}, expect_peer_channel={expects_peer}, max {TOTAL_LIMIT})"
-            ),
             Action::Op(input, id) => write!(f, "{input}(op{id})"),
             Action::TerminateOwner => f.write_str("terminate_owner()"),
             Action::CollectCompleted => f.write_str("collect_completed()"),

@@ -70,6 +70,7 @@ fn describe_faults(faults: u32) -> String {
         (fault::RESTORE, "the restart lost or altered a record, or left a lost op unended"),
         (fault::ROLLBACK_TRACE, "the rollback left a trace: the registry is not as if the op was never registered"),
         (fault::ADMISSION, "the registration exceeded its caller's admission limit"),
+        (fault::SOURCE, "the registration's source disagrees with its kind"),
         (fault::LOST_IN_CRASH, "a crash would lose this call: the journal does not replay it"),
     ];
     let hits: Vec<&str> = names.iter().filter(|(bit, _)| faults & bit != 0).map(|(_, n)| *n).collect();

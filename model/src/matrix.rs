@@ -31,7 +31,8 @@ fn path_to(lc: &Lifecycle, kind: OperationKind, status: Status, phase: Phase) ->
         if state.status(&ID) == status && state.phase() == phase {
             return Some(state);
         }
-        let register = Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel(), cap: Cap::Free };
+        let register =
+            Action::Register { id: ID, kind, expects_peer: kind.expects_peer_channel(), cap: Cap::Free, source: None };
         let registry = [register, Action::TerminateOwner, Action::Takeover];
         let calls = Input::per_operation().map(|input| Action::Op(input, ID)).chain(registry);
         for action in calls {
@@ -102,6 +103,7 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                                 kind,
                                 expects_peer: kind.expects_peer_channel(),
                                 cap: Cap::Free,
+                                source: None,
                             },
                             input => Action::Op(input, ID),
                         };
@@ -126,6 +128,7 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                     kind: OperationKind::BackgroundToolOp,
                     expects_peer: false,
                     cap: Cap::Free,
+                    source: None,
                 },
                 input => Action::Op(input, ID),
             };

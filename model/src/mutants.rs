@@ -261,6 +261,12 @@ pub const CATALOGUE: &[Mutant] = &[
         alter: |t| drop_guard(t, Input::Register, Guard::BelowCallerLimit),
     },
     Mutant {
+        name: "registration-ignores-source",
+        description: "register_operation does not check that the spec's source agrees with its kind",
+        caught_by: p::SOURCE_AGREES,
+        alter: |t| drop_guard(t, Input::Register, Guard::SourceAgrees),
+    },
+    Mutant {
         name: "cancel-after-completion-is-a-repeat",
         description: "the retry rows call a cancel of a completed operation a repeat instead of a conflict",
         caught_by: p::RETRIES_CLASSIFIED,

@@ -51,7 +51,10 @@ fn observe_call(before: &ModelState, next: &mut ModelState, action: Action) {
             next.faults |= fault::TERMINAL_CHANGED;
         }
     }
-    if let Action::Register { id, kind, cap, .. } = action {
+    if let Action::Register { id, kind, cap, source, .. } = action {
+        if source.is_some_and(|claim| !claim.agrees_with(kind)) {
+            next.faults |= fault::SOURCE;
+        }
         let active: u32 = OperationKind::ALL.into_iter().map(|k| next.machine.active_count_of(k)).sum();
         let exceeded = match cap {
             Cap::Free => false,

@@ -82,6 +82,14 @@ pub const RETRIES_CLASSIFIED: &str = "21 refused calls are classified by what ha
 /// durable: every call that would is refused (it is sealed), so the store
 /// holds exactly what the registry had made durable before the takeover.
 pub const FENCED_CHANGES_NOTHING: &str = "22 a fenced registry changes nothing durable";
+/// 23. A registration's source agrees with its kind and child session.
+///
+/// A registration that says what its operation stands for outside the
+/// registry (a child session, a backend peer, a detached job) is accepted
+/// only when that agrees with its kind and the child session it names.
+pub const SOURCE_AGREES: &str = "23 a registration's source agrees with its kind";
+/// Twin of [`SOURCE_AGREES`].
+pub const SOMETIMES_SOURCE_REFUSES: &str = "sometimes: a source that disagrees refuses a registration";
 /// Twin of [`FENCED_CHANGES_NOTHING`].
 pub const SOMETIMES_FENCED_REFUSES: &str = "sometimes: a fenced registry refuses a call as sealed";
 /// An op is evicted.
@@ -241,6 +249,10 @@ fn fenced_changes_nothing(_: &M, s: &ModelState) -> bool {
     s.faults & fault::FENCED_WROTE == 0
 }
 
+fn source_agrees(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::SOURCE == 0
+}
+
 /// The `always` properties: every invariant of `spec/SPEC.md`, collection, the
 /// completion feed, and restarts.
 pub fn invariants() -> Vec<Property<M>> {
@@ -267,6 +279,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(ADMISSION_LIMIT_HOLDS, admission_limit_holds),
         Property::always(RETRIES_CLASSIFIED, retries_classified),
         Property::always(FENCED_CHANGES_NOTHING, fenced_changes_nothing),
+        Property::always(SOURCE_AGREES, source_agrees),
     ]
 }
 
@@ -281,7 +294,7 @@ fn saw<const BIT: u32>(_: &M, s: &ModelState) -> bool {
 /// Every `sometimes` property, with the witness bit that shows it. Whether a
 /// configuration can reach one is not written here: the check derives it
 /// (see [`crate::verdict`]).
-const EXAMPLES: [(&str, u32, Shows); 15] = {
+const EXAMPLES: [(&str, u32, Shows); 16] = {
     use witness::*;
     [
         (SOMETIMES_EVICTION, EVICTED, saw::<EVICTED>),
@@ -296,6 +309,7 @@ const EXAMPLES: [(&str, u32, Shows); 15] = {
         (SOMETIMES_RETRY_REPEAT, RETRY_REPEAT, saw::<RETRY_REPEAT>),
         (SOMETIMES_ADMISSION_REFUSES, ADMISSION_REFUSED, saw::<ADMISSION_REFUSED>),
         (SOMETIMES_CALLER_LIMIT_REFUSES, CALLER_LIMIT_REFUSED, saw::<CALLER_LIMIT_REFUSED>),
+        (SOMETIMES_SOURCE_REFUSES, SOURCE_REFUSED, saw::<SOURCE_REFUSED>),
         (SOMETIMES_CRASH_KEEPS_RECORD, CRASH_KEPT_RECORD, saw::<CRASH_KEPT_RECORD>),
         (SOMETIMES_FENCED_REFUSES, FENCED_REFUSED, saw::<FENCED_REFUSED>),
         (SOMETIMES_LIMIT_REFUSES, LIMIT_REFUSED, saw::<LIMIT_REFUSED>),

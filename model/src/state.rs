@@ -116,6 +116,9 @@ pub mod fault {
     /// A registry whose store a newer owner took over changed its durable
     /// state (its image) on a call it accepted.
     pub const FENCED_WROTE: u32 = 1 << 15;
+    /// A registration was accepted with an operation source that disagrees
+    /// with its kind or its child session.
+    pub const SOURCE: u32 = 1 << 16;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -158,6 +161,10 @@ pub mod witness {
     /// A caller's concurrency limit refused a registration the registry's
     /// own limit would have admitted.
     pub const CALLER_LIMIT_REFUSED: u32 = 1 << 15;
+
+    /// A registration was refused because its source disagrees with its
+    /// kind or its child session.
+    pub const SOURCE_REFUSED: u32 = 1 << 16;
 
     /// The witnesses a step shows only from what earlier steps left in the
     /// state, which an exploration without witnesses does not keep (its

@@ -31,6 +31,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     fn register(&self, spec: OperationSpec, caps: Caps) -> Result<(), OpsLifecycleError> {
         // The registration time is set under the lock, from the registry's
         // clock (see `RegistryState::apply`).
+        let source = spec.operation_source.as_ref().map(|source| source.claim(spec.child_session_id));
         let origin = Origin {
             owner_session_id: spec.owner_session_id,
             source_label: spec.source_label,
@@ -43,6 +44,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             expects_peer: spec.expect_peer_channel,
             kind_limit: caps.kind,
             limit: caps.total,
+            source,
         };
         self.call(request, &mut Call::Register(Some(record)))
     }

@@ -1,6 +1,8 @@
 //! Where an operation comes from: the source a runtime declares when it
 //! registers one, kept with its record.
 
+use oplife_spec::SourceClaim;
+
 use crate::types::SessionId;
 
 /// What an operation stands for outside the registry: a child session, a
@@ -38,6 +40,20 @@ pub enum OperationSource {
         /// The job's id in that realm.
         job_id: String,
     },
+}
+
+impl OperationSource {
+    /// What the source says, as the transition table checks it: its kind,
+    /// and for a child session whether it is the spec's `child`.
+    pub(crate) fn claim(&self, child: Option<SessionId>) -> SourceClaim {
+        match self {
+            OperationSource::SessionChild { session_id } => {
+                SourceClaim::SessionChild { of_child: child == Some(*session_id) }
+            }
+            OperationSource::BackendPeer { .. } => SourceClaim::BackendPeer,
+            OperationSource::DetachedJob { .. } => SourceClaim::DetachedJob,
+        }
+    }
 }
 
 /// Who registered an operation and from where: the part of its spec the

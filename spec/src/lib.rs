@@ -34,5 +34,5 @@ pub use table::{Allowed, Gate, Refusal, RetryRow, RowId, Rule, TERMINAL_CHAIN, T
 pub use validate::{TableError, cascade_domain};
 pub use vocab::{
     Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, PublicResult, Retry, RetryRule, Scope,
-    Status, StatusSet,
+    SourceClaim, Status, StatusSet,
 };

@@ -186,7 +186,14 @@ impl Table {
             Rule::op(
                 I::Register,
                 StatusSet::of(&[S::Absent]),
-                &[G::OwnerActive, G::SpecMatchesKind, G::BelowConcurrencyLimit, G::BelowCallerLimit, G::BelowKindLimit],
+                &[
+                    G::OwnerActive,
+                    G::SpecMatchesKind,
+                    G::SourceAgrees,
+                    G::BelowConcurrencyLimit,
+                    G::BelowCallerLimit,
+                    G::BelowKindLimit,
+                ],
                 T::Status(S::Provisioning),
                 &[E::CreateRecord, E::ClaimSlot, E::EmitRegistered],
             ),

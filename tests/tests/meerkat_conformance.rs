@@ -126,7 +126,7 @@ macro_rules! conformance {
                         matches!(meerkat, E::MaxConcurrentExceeded { .. })
                     }
                     ErrorKind::DuplicateWaitOperation => matches!(meerkat, E::DuplicateWaitOperation(_)),
-                    ErrorKind::InvalidTransition | ErrorKind::PeerExpectationMismatch | ErrorKind::RegistrationObserved => {
+                    ErrorKind::InvalidTransition | ErrorKind::PeerExpectationMismatch | ErrorKind::SourceMismatch | ErrorKind::RegistrationObserved => {
                         matches!(meerkat, E::InvalidTransition { .. })
                     }
                     ErrorKind::OwnerTerminated => shape::owner_terminated(meerkat),
@@ -201,8 +201,8 @@ macro_rules! conformance {
                     let registry = Arc::clone(&self.registry);
                     let mid = mk_id(id);
                     match (input, payload.clone()) {
-                        (Input::Register, Payload::Spec { kind, expects_peer, limit, .. }) => {
-                            shape::register(&*registry, shape::spec(id, kind, expects_peer), limit)
+                        (Input::Register, Payload::Spec { kind, expects_peer, limit, source, .. }) => {
+                            shape::register(&*registry, shape::spec(id, kind, expects_peer, source), limit)
                         }
                         (Input::ProvisioningSucceeded, _) => registry.provisioning_succeeded(&mid),
                         (Input::ProvisioningFailed, Payload::Error(error)) => registry.provisioning_failed(&mid, error),
@@ -243,11 +243,12 @@ macro_rules! conformance {
                             // caller's concurrency limit is Meerkat's where
                             // the line has it (`shape::CAPS`).
                             let payload = match calls::payload(input, id, seed) {
-                                Payload::Spec { kind, expects_peer, limit, .. } => Payload::Spec {
+                                Payload::Spec { kind, expects_peer, limit, source, .. } => Payload::Spec {
                                     kind,
                                     expects_peer,
                                     kind_limit: None,
                                     limit: limit.filter(|_| shape::CAPS),
+                                    source: source.filter(|_| shape::SOURCES),
                                 },
                                 other => other,
                             };
@@ -445,7 +446,12 @@ mod shape_0_5 {
     /// own calls).
     pub(super) const NOT_IN: [Input; 3] = [Input::ReleaseWatcher, Input::CollectTerminal, Input::RollbackRegistration];
 
-    pub(super) fn spec(id: OperationId, kind: OperationKind, expects_peer: bool) -> mk::OperationSpec {
+    pub(super) fn spec(
+        id: OperationId,
+        kind: OperationKind,
+        expects_peer: bool,
+        _: Option<oplife_spec::SourceClaim>,
+    ) -> mk::OperationSpec {
         mk::OperationSpec {
             id: mk::OperationId(id.0),
             kind: match kind {
@@ -462,6 +468,9 @@ mod shape_0_5 {
 
     /// 0.5 has no per-registration limit.
     pub(super) const CAPS: bool = false;
+
+    /// 0.5's specs say nothing of their source.
+    pub(super) const SOURCES: bool = false;
 
     pub(super) fn register(
         registry: &dyn mk::OpsLifecycleRegistry,
@@ -507,7 +516,7 @@ mod shape_0_9 {
     use meerkat_core_0_9::ops_lifecycle as mk;
     use meerkat_core_0_9::types::SessionId;
     use oplife_shell::{OperationId, OperationKind};
-    use oplife_spec::Input;
+    use oplife_spec::{Input, SourceClaim};
 
     use super::v0_9::Pending;
 
@@ -533,7 +542,30 @@ mod shape_0_9 {
     /// record is the registry's own call).
     pub(super) const NOT_IN: [Input; 2] = [Input::ReleaseWatcher, Input::CollectTerminal];
 
-    pub(super) fn spec(id: OperationId, kind: OperationKind, expects_peer: bool) -> mk::OperationSpec {
+    pub(super) fn spec(
+        id: OperationId,
+        kind: OperationKind,
+        expects_peer: bool,
+        claim: Option<SourceClaim>,
+    ) -> mk::OperationSpec {
+        let session = SessionId(oplife_shell::uuid::Uuid::new_v4());
+        let (child_session_id, operation_source) = match claim {
+            None => (None, None),
+            Some(SourceClaim::SessionChild { of_child: true }) => {
+                (Some(session.clone()), Some(mk::OperationSource::session_child(session)))
+            }
+            Some(SourceClaim::SessionChild { of_child: false }) => {
+                (None, Some(mk::OperationSource::session_child(session)))
+            }
+            Some(SourceClaim::BackendPeer) => (
+                None,
+                Some(mk::OperationSource::backend_peer(
+                    PeerId(oplife_shell::uuid::Uuid::new_v4()),
+                    PeerAddress::parse("tcp://127.0.0.1:1").unwrap(),
+                )),
+            ),
+            Some(SourceClaim::DetachedJob) => (None, Some(mk::OperationSource::detached_job("realm", "job"))),
+        };
         mk::OperationSpec {
             id: mk::OperationId(id.0),
             kind: match kind {
@@ -543,14 +575,17 @@ mod shape_0_9 {
             owner_session_id: SessionId(id.0),
             display_name: format!("op {id}"),
             source_label: "conformance".into(),
-            operation_source: None,
-            child_session_id: None,
+            operation_source,
+            child_session_id,
             expect_peer_channel: expects_peer,
         }
     }
 
     /// 0.9.8 registers under a caller's concurrency limit.
     pub(super) const CAPS: bool = true;
+
+    /// 0.9.8's specs say what they stand for.
+    pub(super) const SOURCES: bool = true;
 
     pub(super) fn register(
         registry: &dyn mk::OpsLifecycleRegistry,

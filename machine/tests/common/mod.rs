@@ -52,7 +52,14 @@ impl Harness {
         self.apply(r).unwrap_err()
     }
     pub fn register(&mut self, id: u32, kind: OperationKind) {
-        self.ok(Request::Register { id, kind, expects_peer: kind == Child, kind_limit: None, limit: None });
+        self.ok(Request::Register {
+            id,
+            kind,
+            expects_peer: kind == Child,
+            kind_limit: None,
+            limit: None,
+            source: None,
+        });
     }
     pub fn running(&mut self, id: u32, kind: OperationKind) {
         self.register(id, kind);

@@ -1,7 +1,7 @@
 //! What stateright explores: the model's initial state, the actions it
 //! offers in each state, the successor each one makes, and the properties.
 
-use oplife_spec::{Input, OperationKind};
+use oplife_spec::{Input, OperationKind, SourceClaim};
 use stateright::{Model, Property};
 
 use super::LifecycleModel;
@@ -22,11 +22,18 @@ impl Model for LifecycleModel {
             let op = state.machine.operation(&id);
             for kind in OperationKind::ALL {
                 for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
-                    actions.push(Action::Register { id, kind, expects_peer, cap: Cap::Free });
+                    actions.push(Action::Register { id, kind, expects_peer, cap: Cap::Free, source: None });
                 }
+                let expects_peer = kind.expects_peer_channel();
                 for cap in [Cap::Kind, Cap::Total] {
-                    actions.push(Action::Register { id, kind, expects_peer: kind.expects_peer_channel(), cap });
+                    actions.push(Action::Register { id, kind, expects_peer, cap, source: None });
                 }
+                // A spec claiming to stand for what its kind cannot.
+                let source = Some(match expects_peer {
+                    true => SourceClaim::DetachedJob,
+                    false => SourceClaim::BackendPeer,
+                });
+                actions.push(Action::Register { id, kind, expects_peer, cap: Cap::Free, source });
             }
             for input in op_inputs() {
                 let bounded = match input {

@@ -100,6 +100,9 @@ impl LifecycleModel {
                 if error.kind() == ErrorKind::AdmissionLimitExceeded {
                     next.witnessed |= witness::ADMISSION_REFUSED;
                 }
+                if error.kind() == ErrorKind::SourceMismatch {
+                    next.witnessed |= witness::SOURCE_REFUSED;
+                }
                 if let (Action::Register { cap: Cap::Total, .. }, LifecycleError::MaxConcurrentExceeded { limit, .. }) =
                     (action, error)
                     && self.lifecycle.limits().max_concurrent.is_none_or(|registry| *limit < registry)

@@ -110,6 +110,13 @@ macro_rules! translations {
                     status: $mk::ops_lifecycle::OperationStatus::Absent,
                     action: oplife_spec::Input::Register.name(),
                 },
+                // A spec whose source disagrees with its kind or its child
+                // session: the registration is not allowed from `Absent`.
+                Refusal::SourceMismatch { id, .. } => Theirs::InvalidTransition {
+                    id: id_out(id),
+                    status: $mk::ops_lifecycle::OperationStatus::Absent,
+                    action: oplife_spec::Input::Register.name(),
+                },
                 // A rollback of a registration someone observed: its row
                 // (from `Provisioning`) does not allow it.
                 Refusal::RegistrationObserved { id, .. } => Theirs::InvalidTransition {

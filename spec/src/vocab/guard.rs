@@ -12,6 +12,9 @@ pub enum Guard {
     OwnerActive,
     /// The spec's `expect_peer_channel` agrees with its kind.
     SpecMatchesKind,
+    /// The spec's operation source, if it has one, agrees with its kind and
+    /// its child session ([`crate::SourceClaim::agrees_with`]).
+    SourceAgrees,
     /// Fewer than `max_concurrent` operations are non-terminal.
     BelowConcurrencyLimit,
     /// Fewer operations (of any kind) are non-terminal than the concurrency
@@ -66,6 +69,7 @@ impl Guard {
         match self {
             Guard::OwnerActive => ErrorKind::OwnerTerminated,
             Guard::SpecMatchesKind => ErrorKind::PeerExpectationMismatch,
+            Guard::SourceAgrees => ErrorKind::SourceMismatch,
             Guard::BelowConcurrencyLimit | Guard::BelowCallerLimit => ErrorKind::MaxConcurrentExceeded,
             Guard::BelowKindLimit => ErrorKind::AdmissionLimitExceeded,
             Guard::KindExpectsPeer => ErrorKind::PeerNotExpected,
@@ -107,6 +111,7 @@ impl Guard {
         match self {
             Guard::OwnerActive => "owner not terminated",
             Guard::SpecMatchesKind => "expect_peer_channel agrees with kind",
+            Guard::SourceAgrees => "operation source agrees with kind and child session",
             Guard::BelowConcurrencyLimit => "concurrency limit not reached",
             Guard::BelowCallerLimit => "caller's limit on active ops not reached",
             Guard::BelowKindLimit => "caller's limit on active ops of its kind not reached",

@@ -27,6 +27,55 @@ impl OperationKind {
     }
 }
 
+/// What a registration says its operation stands for outside the
+/// registry, without its payload: a child session (and whether it is the
+/// spec's own child session), a peer behind a backend, or a detached job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum SourceClaim {
+    /// A child agent's session.
+    SessionChild {
+        /// Whether it is the child session the spec names.
+        of_child: bool,
+    },
+    /// A peer reached through a backend.
+    BackendPeer,
+    /// A job that runs detached from the owner's turn.
+    DetachedJob,
+}
+
+impl SourceClaim {
+    /// Every claim, in declaration order.
+    pub const ALL: [SourceClaim; 4] = [
+        SourceClaim::SessionChild { of_child: true },
+        SourceClaim::SessionChild { of_child: false },
+        SourceClaim::BackendPeer,
+        SourceClaim::DetachedJob,
+    ];
+
+    /// Whether an operation of `kind` can stand for this: a child session
+    /// or a backend peer is an operation with a peer channel (a child
+    /// session only the one the spec names), a detached job one without.
+    pub const fn agrees_with(self, kind: OperationKind) -> bool {
+        match self {
+            SourceClaim::SessionChild { of_child } => of_child && kind.expects_peer_channel(),
+            SourceClaim::BackendPeer => kind.expects_peer_channel(),
+            SourceClaim::DetachedJob => !kind.expects_peer_channel(),
+        }
+    }
+}
+
+impl fmt::Display for SourceClaim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceClaim::SessionChild { of_child: true } => "the spec's child session",
+            SourceClaim::SessionChild { of_child: false } => "another session",
+            SourceClaim::BackendPeer => "a backend peer",
+            SourceClaim::DetachedJob => "a detached job",
+        })
+    }
+}
+
 /// The variant of a terminal outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OutcomeKind {
@@ -77,6 +126,9 @@ pub enum ErrorKind {
     OwnerTerminated,
     /// The spec's `expect_peer_channel` disagrees with its kind.
     PeerExpectationMismatch,
+    /// The spec's operation source disagrees with its kind or its child
+    /// session.
+    SourceMismatch,
     /// `restore` into a registry that has already been used.
     RegistryInUse,
     /// The image to restore is inconsistent.
@@ -89,7 +141,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
@@ -104,6 +156,7 @@ impl ErrorKind {
         ErrorKind::RegistrationObserved,
         ErrorKind::OwnerTerminated,
         ErrorKind::PeerExpectationMismatch,
+        ErrorKind::SourceMismatch,
         ErrorKind::RegistryInUse,
         ErrorKind::InvalidImage,
         ErrorKind::Sealed,

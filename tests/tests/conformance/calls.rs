@@ -5,10 +5,10 @@
 use oplife_machine::Payload;
 use oplife_shell::{
     OperationCompletionWatch, OperationId, OperationKind, OperationPeerHandle, OperationProgressUpdate,
-    OperationResult, OperationSpec, OpsLifecycleError, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry, SessionId,
-    ShellDomain,
+    OperationResult, OperationSource, OperationSpec, OpsLifecycleError, OpsLifecycleRegistry,
+    RuntimeOpsLifecycleRegistry, SessionId, ShellDomain,
 };
-use oplife_spec::{Carries, Input};
+use oplife_spec::{Carries, Input, SourceClaim};
 use proptest::prelude::*;
 
 use super::POOL;
@@ -64,7 +64,15 @@ pub(crate) fn payload(input: Input, id: OperationId, seed: u8) -> Payload<ShellD
             // At most one of the caller's limits: each has its own call.
             let kind_limit = (seed & 4 == 0).then_some(2);
             let limit = (kind_limit.is_none() && seed & 8 == 0).then_some(2);
-            Payload::Spec { kind, expects_peer: seed & 2 == 0, kind_limit, limit }
+            // Half the registrations say what they stand for.
+            let source = match seed >> 4 & 7 {
+                4 => Some(SourceClaim::SessionChild { of_child: true }),
+                5 => Some(SourceClaim::SessionChild { of_child: false }),
+                6 => Some(SourceClaim::BackendPeer),
+                7 => Some(SourceClaim::DetachedJob),
+                _ => None,
+            };
+            Payload::Spec { kind, expects_peer: seed & 2 == 0, kind_limit, limit, source }
         }
         Carries::Result => {
             Payload::Result(OperationResult { id, content: format!("result {seed}"), ..Default::default() })
@@ -89,16 +97,17 @@ pub(crate) fn on_shell(
 ) -> Result<Option<OperationCompletionWatch>, OpsLifecycleError> {
     let done = |result: Result<(), OpsLifecycleError>| result.map(|()| None);
     match (input, payload) {
-        (Input::Register, Payload::Spec { kind, expects_peer, kind_limit, limit }) => {
+        (Input::Register, Payload::Spec { kind, expects_peer, kind_limit, limit, source }) => {
+            let (child_session_id, operation_source) = source_of(source);
             let spec = OperationSpec {
                 id,
                 kind,
                 owner_session_id: SessionId::new(),
                 display_name: format!("op {id}"),
                 source_label: "conformance".into(),
-                child_session_id: None,
+                child_session_id,
                 expect_peer_channel: expects_peer,
-                operation_source: None,
+                operation_source,
             };
             match (kind_limit, limit) {
                 (Some(limit), _) => done(registry.register_operation_limited(spec, limit)),
@@ -127,5 +136,27 @@ pub(crate) fn on_shell(
         (Input::CollectTerminal, _) => done(registry.collect_terminal(&id)),
         (Input::RollbackRegistration, _) => done(registry.rollback_registration(&id)),
         (input, payload) => panic!("no shell method for {input} with {payload:?}: add it here"),
+    }
+}
+
+/// A child session and a source whose claim is `claim` (the spec names a
+/// child session exactly when the claim is the spec's own child session).
+pub(crate) fn source_of(claim: Option<SourceClaim>) -> (Option<SessionId>, Option<OperationSource>) {
+    let session = SessionId::new();
+    match claim {
+        None => (None, None),
+        Some(SourceClaim::SessionChild { of_child: true }) => {
+            (Some(session), Some(OperationSource::SessionChild { session_id: session }))
+        }
+        Some(SourceClaim::SessionChild { of_child: false }) => {
+            (None, Some(OperationSource::SessionChild { session_id: session }))
+        }
+        Some(SourceClaim::BackendPeer) => (
+            None,
+            Some(OperationSource::BackendPeer { peer_id: session.to_string(), address: "tcp://127.0.0.1:1".into() }),
+        ),
+        Some(SourceClaim::DetachedJob) => {
+            (None, Some(OperationSource::DetachedJob { realm_id: "realm".into(), job_id: session.to_string() }))
+        }
     }
 }

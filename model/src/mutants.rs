@@ -267,6 +267,19 @@ pub const CATALOGUE: &[Mutant] = &[
         alter: |t| drop_guard(t, Input::Register, Guard::SourceAgrees),
     },
     Mutant {
+        name: "retiring-reports-cancelled",
+        description: "the public results tell a retiring operation as cancelled, before it has ended",
+        caught_by: p::PUBLIC_RESULT_AGREES,
+        alter: |t| {
+            for (statuses, result) in &mut t.public_results {
+                *statuses = match result {
+                    oplife_spec::PublicResult::Cancelled => statuses.with(Status::Retiring),
+                    _ => statuses.without(Status::Retiring),
+                };
+            }
+        },
+    },
+    Mutant {
         name: "cancel-after-completion-is-a-repeat",
         description: "the retry rows call a cancel of a completed operation a repeat instead of a conflict",
         caught_by: p::RETRIES_CLASSIFIED,

@@ -6,6 +6,7 @@
 //! as safety, because stateright's `eventually` is unsound on cycles.
 
 use oplife_machine::invariants;
+use oplife_spec::{OutcomeKind, PublicResult};
 use stateright::Property;
 
 use crate::config::MAX_OPS;
@@ -88,6 +89,17 @@ pub const FENCED_CHANGES_NOTHING: &str = "22 a fenced registry changes nothing d
 /// registry (a child session, a backend peer, a detached job) is accepted
 /// only when that agrees with its kind and the child session it names.
 pub const SOURCE_AGREES: &str = "23 a registration's source agrees with its kind";
+/// 24. Public results agree with outcomes.
+///
+/// What a caller is told of an operation's result agrees with how it ended:
+/// the table's public result of a known operation's status is `Running`
+/// while it has no outcome, and otherwise names how it ended: `Completed`
+/// for a result, `Failed` for an error or its owner's termination,
+/// `Cancelled` for an abandoned, cancelled or retired operation.
+pub const PUBLIC_RESULT_AGREES: &str = "24 public results agree with outcomes";
+/// Twin of [`PUBLIC_RESULT_AGREES`]: a winding-down operation is still
+/// told as running.
+pub const SOMETIMES_RETIRING_REPORTS_RUNNING: &str = "sometimes: a retiring operation reports running";
 /// Twin of [`SOURCE_AGREES`].
 pub const SOMETIMES_SOURCE_REFUSES: &str = "sometimes: a source that disagrees refuses a registration";
 /// Twin of [`FENCED_CHANGES_NOTHING`].
@@ -253,6 +265,20 @@ fn source_agrees(_: &M, s: &ModelState) -> bool {
     s.faults & fault::SOURCE == 0
 }
 
+fn public_result_agrees(m: &M, s: &ModelState) -> bool {
+    let table = m.lifecycle.table();
+    s.machine.operations().all(|(_, op)| {
+        let ended = op.outcome().map(|outcome| outcome.kind());
+        matches!(
+            (table.public_result(op.status()), ended),
+            (PublicResult::Running, None)
+                | (PublicResult::Completed, Some(OutcomeKind::Completed))
+                | (PublicResult::Failed, Some(OutcomeKind::Failed | OutcomeKind::Terminated))
+                | (PublicResult::Cancelled, Some(OutcomeKind::Aborted | OutcomeKind::Cancelled | OutcomeKind::Retired))
+        )
+    })
+}
+
 /// The `always` properties: every invariant of `spec/SPEC.md`, collection, the
 /// completion feed, and restarts.
 pub fn invariants() -> Vec<Property<M>> {
@@ -280,6 +306,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(RETRIES_CLASSIFIED, retries_classified),
         Property::always(FENCED_CHANGES_NOTHING, fenced_changes_nothing),
         Property::always(SOURCE_AGREES, source_agrees),
+        Property::always(PUBLIC_RESULT_AGREES, public_result_agrees),
     ]
 }
 
@@ -294,7 +321,7 @@ fn saw<const BIT: u32>(_: &M, s: &ModelState) -> bool {
 /// Every `sometimes` property, with the witness bit that shows it. Whether a
 /// configuration can reach one is not written here: the check derives it
 /// (see [`crate::verdict`]).
-const EXAMPLES: [(&str, u32, Shows); 16] = {
+const EXAMPLES: [(&str, u32, Shows); 17] = {
     use witness::*;
     [
         (SOMETIMES_EVICTION, EVICTED, saw::<EVICTED>),
@@ -310,6 +337,7 @@ const EXAMPLES: [(&str, u32, Shows); 16] = {
         (SOMETIMES_ADMISSION_REFUSES, ADMISSION_REFUSED, saw::<ADMISSION_REFUSED>),
         (SOMETIMES_CALLER_LIMIT_REFUSES, CALLER_LIMIT_REFUSED, saw::<CALLER_LIMIT_REFUSED>),
         (SOMETIMES_SOURCE_REFUSES, SOURCE_REFUSED, saw::<SOURCE_REFUSED>),
+        (SOMETIMES_RETIRING_REPORTS_RUNNING, RETIRING_RUNNING, saw::<RETIRING_RUNNING>),
         (SOMETIMES_CRASH_KEEPS_RECORD, CRASH_KEPT_RECORD, saw::<CRASH_KEPT_RECORD>),
         (SOMETIMES_FENCED_REFUSES, FENCED_REFUSED, saw::<FENCED_REFUSED>),
         (SOMETIMES_LIMIT_REFUSES, LIMIT_REFUSED, saw::<LIMIT_REFUSED>),

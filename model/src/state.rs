@@ -166,6 +166,9 @@ pub mod witness {
     /// kind or its child session.
     pub const SOURCE_REFUSED: u32 = 1 << 16;
 
+    /// An operation asked to wind down was told to callers as running.
+    pub const RETIRING_RUNNING: u32 = 1 << 17;
+
     /// The witnesses a step shows only from what earlier steps left in the
     /// state, which an exploration without witnesses does not keep (its
     /// steps cannot show them), each with the witness of the step that

@@ -2,7 +2,7 @@
 //! the environment checks the answer against what it was told before.
 
 use oplife_machine::{LifecycleError, Output, Request, State};
-use oplife_spec::{ErrorKind, Input, Retry, Status, Target};
+use oplife_spec::{ErrorKind, Input, PublicResult, Retry, Status, Target};
 
 use super::LifecycleModel;
 use crate::action::{Action, Cap, lost_policy};
@@ -130,6 +130,11 @@ impl LifecycleModel {
             }
             Ok(()) => {
                 observe(state, next, action, out);
+                if matches!(action, Action::Op(Input::RequestRetire, _))
+                    && self.lifecycle.table().public_result(Status::Retiring) == PublicResult::Running
+                {
+                    next.witnessed |= witness::RETIRING_RUNNING;
+                }
                 // Past a takeover the store belongs to the newer owner, and
                 // holds what it held at the takeover: this registry must
                 // not change what it would have written there.

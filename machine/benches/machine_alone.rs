@@ -22,6 +22,7 @@ struct Registry;
 impl Domain for Registry {
     type OpId = u128;
     type WaitId = u128;
+    type RunId = ();
     type Result = String;
     type Error = String;
     type Reason = String;

@@ -89,7 +89,7 @@ impl<D: Domain> Feed<D> {
     /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     /// # struct Small;
     /// # impl Domain for Small {
-    /// #     type OpId = u8; type WaitId = u8; type Result = (); type Error = ();
+    /// #     type OpId = u8; type WaitId = u8; type RunId = (); type Result = (); type Error = ();
     /// #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
     /// # }
     /// let lifecycle = Lifecycle::standard(Limits { feed_retention: 2, ..Limits::default() });

@@ -27,6 +27,7 @@
 //! impl Domain for Jobs {
 //!     type OpId = u32;
 //!     type WaitId = u32;
+//!     type RunId = ();
 //!     type Result = String;
 //!     type Error = String;
 //!     type Reason = String;

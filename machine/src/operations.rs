@@ -252,6 +252,7 @@ mod tests {
     impl Domain for T {
         type OpId = u8;
         type WaitId = u8;
+        type RunId = ();
         type Result = u8;
         type Error = u8;
         type Reason = u8;

@@ -20,6 +20,7 @@ use oplife_spec::OutcomeKind;
 /// impl Domain for Small {
 ///     type OpId = u8;
 ///     type WaitId = u8;
+///     type RunId = ();
 ///     type Result = ();
 ///     type Error = ();
 ///     type Reason = ();
@@ -33,6 +34,9 @@ pub trait Domain: Debug + Clone + Copy + Eq + Hash + Ord + Default + Send + Sync
     type OpId: Clone + Eq + Ord + Hash + Debug + Send + Sync;
     /// Identifies a wait request.
     type WaitId: Clone + Eq + Ord + Hash + Debug + Send + Sync;
+    /// Identifies the run (turn) a wait belongs to; a satisfied wait
+    /// reports it back. `()` where runs are not told apart.
+    type RunId: Clone + Eq + Ord + Hash + Debug + Send + Sync;
     /// The result of a completed operation.
     type Result: Clone + Eq + Hash + Debug + Send + Sync;
     /// The error of a failed operation.

@@ -13,6 +13,8 @@ pub struct WaitReport<D: Domain> {
     pub wait: D::WaitId,
     /// Each operation waited for, in the order asked, with its outcome.
     pub outcomes: Vec<(D::OpId, SharedOutcome<D>)>,
+    /// The run the wait belongs to (as the request to begin it said).
+    pub run: D::RunId,
 }
 
 /// One effect the outside world must carry out, returned by

@@ -47,8 +47,8 @@ impl<D: Domain> Run<'_, D> {
                     self.cascade(st, Input::Drain, ids, || Payload::None);
                 }
                 (Effect::OpenWait, Some(Request::BeginWait { .. })) => {
-                    if let Some(Request::BeginWait { wait, ids }) = request.take() {
-                        self.open_wait(st, wait, ids);
+                    if let Some(Request::BeginWait { wait, ids, run }) = request.take() {
+                        self.open_wait(st, wait, ids, run);
                     }
                 }
                 (Effect::CloseWait, Some(Request::CancelWait { wait })) => {
@@ -104,7 +104,7 @@ impl<D: Domain> Run<'_, D> {
         self.reuse = None;
     }
 
-    fn open_wait(&mut self, st: &mut State<D>, wait: D::WaitId, ids: Vec<D::OpId>) {
+    fn open_wait(&mut self, st: &mut State<D>, wait: D::WaitId, ids: Vec<D::OpId>, run: D::RunId) {
         let mut entries = Vec::with_capacity(ids.len());
         let mut remaining = 0u32;
         for (slot, id) in ids.into_iter().enumerate() {
@@ -126,9 +126,9 @@ impl<D: Domain> Run<'_, D> {
             entries.push((id, captured));
         }
         if remaining == 0 {
-            (self.out)(Output::WaitSatisfied(report(wait, entries)));
+            (self.out)(Output::WaitSatisfied(report(wait, entries, run)));
         } else {
-            st.waits.insert(wait.clone(), Wait { entries, remaining });
+            st.waits.insert(wait.clone(), Wait { entries, remaining, run });
             (self.out)(Output::WaitPending { wait });
         }
     }

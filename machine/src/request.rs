@@ -20,8 +20,8 @@ use crate::outcome::Domain;
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
     serde(bound(
-        serialize = "D::OpId: serde::Serialize, D::WaitId: serde::Serialize, D::Result: serde::Serialize, D::Error: serde::Serialize, D::Reason: serde::Serialize, D::Progress: serde::Serialize, D::Shared: serde::Serialize",
-        deserialize = "D::OpId: serde::Deserialize<'de>, D::WaitId: serde::Deserialize<'de>, D::Result: serde::Deserialize<'de>, D::Error: serde::Deserialize<'de>, D::Reason: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, D::Shared: serde::Deserialize<'de>"
+        serialize = "D::OpId: serde::Serialize, D::WaitId: serde::Serialize, D::RunId: serde::Serialize, D::Result: serde::Serialize, D::Error: serde::Serialize, D::Reason: serde::Serialize, D::Progress: serde::Serialize, D::Shared: serde::Serialize",
+        deserialize = "D::OpId: serde::Deserialize<'de>, D::WaitId: serde::Deserialize<'de>, D::RunId: serde::Deserialize<'de>, D::Result: serde::Deserialize<'de>, D::Error: serde::Deserialize<'de>, D::Reason: serde::Deserialize<'de>, D::Progress: serde::Deserialize<'de>, D::Shared: serde::Deserialize<'de>"
     ))
 )]
 pub enum Request<D: Domain> {
@@ -148,6 +148,8 @@ pub enum Request<D: Domain> {
         /// The operations waited for, in the order their outcomes are
         /// reported.
         ids: Vec<D::OpId>,
+        /// The run (turn) that waits; the wait's report carries it back.
+        run: D::RunId,
     },
     /// Cancel a pending wait request.
     CancelWait {
@@ -298,7 +300,7 @@ impl<D: Domain> Request<D> {
     /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     /// # struct Small;
     /// # impl oplife_machine::Domain for Small {
-    /// #     type OpId = u8; type WaitId = u8; type Result = &'static str; type Error = ();
+    /// #     type OpId = u8; type WaitId = u8; type RunId = (); type Result = &'static str; type Error = ();
     /// #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
     /// # }
     /// let request = Request::<Small>::for_operation(Input::Complete, 7, Payload::Result("done"));

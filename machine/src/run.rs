@@ -299,7 +299,7 @@ impl<D: Domain> Run<'_, D> {
             if wait.remaining == 0
                 && let Some(done) = st.waits.remove(&wait_id)
             {
-                (self.out)(Output::WaitSatisfied(report(wait_id, done.entries)));
+                (self.out)(Output::WaitSatisfied(report(wait_id, done.entries, done.run)));
             }
         }
     }
@@ -310,8 +310,13 @@ fn op_at<D: Domain>(st: &mut State<D>, slot: Option<usize>) -> Option<&mut Opera
     slot.and_then(|pos| st.ops.at_mut(pos))
 }
 
-pub(crate) fn report<D: Domain>(wait: D::WaitId, entries: Vec<(D::OpId, Option<SharedOutcome<D>>)>) -> WaitReport<D> {
-    WaitReport { wait, outcomes: entries.into_iter().filter_map(|(id, o)| o.map(|o| (id, o))).collect() }
+/// The report of a satisfied wait: its id, each outcome, and its run.
+pub(crate) fn report<D: Domain>(
+    wait: D::WaitId,
+    entries: Vec<(D::OpId, Option<SharedOutcome<D>>)>,
+    run: D::RunId,
+) -> WaitReport<D> {
+    WaitReport { wait, outcomes: entries.into_iter().filter_map(|(id, o)| o.map(|o| (id, o))).collect(), run }
 }
 
 fn build_outcome<D: Domain>(

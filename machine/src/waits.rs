@@ -11,6 +11,8 @@ pub struct Wait<D: Domain> {
     pub(crate) entries: Vec<(D::OpId, Option<SharedOutcome<D>>)>,
     /// How many entries still have no outcome.
     pub(crate) remaining: u32,
+    /// The run the wait belongs to, reported back when it is satisfied.
+    pub(crate) run: D::RunId,
 }
 
 /// A pending wait with its request id: an entry of [`Waits`].
@@ -29,7 +31,7 @@ pub(crate) struct Waits<D: Domain> {
     pub(crate) sorted: Vec<PendingWait<D>>,
 }
 
-clone_by_field!(Wait { entries, remaining });
+clone_by_field!(Wait { entries, remaining, run });
 clone_by_field!(PendingWait { id, wait });
 clone_by_field!(Waits { sorted });
 
@@ -93,5 +95,9 @@ impl<D: Domain> Wait<D> {
     /// How many operations have not ended yet.
     pub fn remaining(&self) -> u32 {
         self.remaining
+    }
+    /// The run the wait belongs to.
+    pub fn run(&self) -> &D::RunId {
+        &self.run
     }
 }

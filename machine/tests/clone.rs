@@ -26,7 +26,7 @@ fn used(lc: &Lifecycle, ids: std::ops::Range<u32>, started: bool) -> State<T> {
         }
     }
     let first = ids.start;
-    lc.apply(&mut st, Request::BeginWait { wait: first, ids: vec![first + 1, first] }).unwrap();
+    lc.apply(&mut st, Request::BeginWait { wait: first, ids: vec![first + 1, first], run: () }).unwrap();
     lc.apply(&mut st, Request::RegisterWatcher { id: first + 2 }).unwrap();
     lc.apply(&mut st, Request::Cancel { id: first, reason: Some("stop") }).unwrap();
     lc.apply(&mut st, Request::Cancel { id: first + 3, reason: None }).unwrap();

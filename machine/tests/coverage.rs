@@ -18,8 +18,8 @@ fn every_row_fires() {
     h.ok(Request::RegisterWatcher { id: 1 });
     h.ok(Request::ReleaseWatcher { id: 1 });
     h.ok(Request::ReportProgress { id: 1, update: 1 });
-    h.ok(Request::BeginWait { wait: 1, ids: vec![1] });
-    h.ok(Request::BeginWait { wait: 2, ids: vec![1] });
+    h.ok(Request::BeginWait { wait: 1, ids: vec![1], run: () });
+    h.ok(Request::BeginWait { wait: 2, ids: vec![1], run: () });
     h.ok(Request::CancelWait { wait: 2 });
     h.ok(Request::RequestRetire { id: 1 });
     h.ok(Request::MarkRetired { id: 1 });

@@ -13,6 +13,7 @@ struct T;
 impl Domain for T {
     type OpId = u8;
     type WaitId = u8;
+    type RunId = ();
     type Result = u8;
     type Error = u8;
     type Reason = u8;
@@ -45,7 +46,11 @@ fn request() -> impl Strategy<Value = Request<T>> {
         id.clone().prop_map(|id| Request::CollectTerminal { id }),
         any::<u8>().prop_map(|reason| Request::TerminateOwner { reason }),
         Just(Request::CollectCompleted),
-        (0u8..3, proptest::collection::vec(0u8..5, 0..4)).prop_map(|(wait, ids)| Request::BeginWait { wait, ids }),
+        (0u8..3, proptest::collection::vec(0u8..5, 0..4)).prop_map(|(wait, ids)| Request::BeginWait {
+            wait,
+            ids,
+            run: ()
+        }),
         (0u8..3).prop_map(|wait| Request::CancelWait { wait }),
         // A restart: the test replaces the empty image with the current
         // state's image and restores it into a fresh state.

@@ -55,8 +55,8 @@ fn renaming_keeps_every_order_and_the_renamed_state_behaves_the_same() {
     let mut st = State::<T>::new();
     running(&lc, &mut st, 1);
     running(&lc, &mut st, 2);
-    lc.apply(&mut st, Request::BeginWait { wait: 5, ids: vec![2, 1] }).unwrap();
-    lc.apply(&mut st, Request::BeginWait { wait: 7, ids: vec![1] }).unwrap();
+    lc.apply(&mut st, Request::BeginWait { wait: 5, ids: vec![2, 1], run: () }).unwrap();
+    lc.apply(&mut st, Request::BeginWait { wait: 7, ids: vec![1], run: () }).unwrap();
     lc.apply(&mut st, Request::Complete { id: 2, result: "ok" }).unwrap();
 
     let mut renamed = st.clone();

@@ -52,7 +52,7 @@ fn used_registry() -> Harness {
     h.ok(Request::Fail { id: 3, error: "e" });
     h.ok(Request::CollectTerminal { id: 3 });
     h.ok(Request::RegisterWatcher { id: 1 });
-    h.ok(Request::BeginWait { wait: 1, ids: vec![1] });
+    h.ok(Request::BeginWait { wait: 1, ids: vec![1], run: () });
     h
 }
 

@@ -88,7 +88,7 @@ fn provisioning_failed_runs_the_terminal_effects_in_order() {
     h.ok(done(9));
     h.register(1, Bg);
     h.ok(Request::RegisterWatcher { id: 1 });
-    h.ok(Request::BeginWait { wait: 7, ids: vec![1] });
+    h.ok(Request::BeginWait { wait: 7, ids: vec![1], run: () });
     let out = h.ok(Request::ProvisioningFailed { id: 1, error: "boom" });
     let failed: SharedOutcome<T> = Outcome::Failed { error: "boom" }.into();
     assert_eq!(
@@ -96,7 +96,7 @@ fn provisioning_failed_runs_the_terminal_effects_in_order() {
         vec![
             Output::Ended { id: 1, outcome: failed.clone(), seq: Some(2) },
             Output::WatchersNotified { id: 1, count: 1, outcome: failed.clone() },
-            Output::WaitSatisfied(WaitReport { wait: 7, outcomes: vec![(1, failed.clone())] }),
+            Output::WaitSatisfied(WaitReport { wait: 7, outcomes: vec![(1, failed.clone())], run: () }),
             Output::Evicted { id: 9 },
         ]
     );
@@ -321,20 +321,27 @@ fn begin_wait_validates_ids_and_resolves_at_once_when_nothing_is_left() {
     let mut h = Harness::new();
     h.running(1, Bg);
     h.running(2, Bg);
-    assert_eq!(h.err(Request::BeginWait { wait: 1, ids: vec![1, 9] }), LifecycleError::NotFound(9));
-    assert_eq!(h.err(Request::BeginWait { wait: 1, ids: vec![1, 2, 1] }), LifecycleError::DuplicateWaitOperation(1));
-    let long: Vec<u32> = (0..40).map(|i| i % 2 + 1).collect();
-    assert_eq!(h.err(Request::BeginWait { wait: 1, ids: long }), LifecycleError::DuplicateWaitOperation(1));
+    assert_eq!(h.err(Request::BeginWait { wait: 1, ids: vec![1, 9], run: () }), LifecycleError::NotFound(9));
     assert_eq!(
-        h.ok(Request::BeginWait { wait: 1, ids: vec![] }),
-        vec![Output::WaitSatisfied(WaitReport { wait: 1, outcomes: vec![] })]
+        h.err(Request::BeginWait { wait: 1, ids: vec![1, 2, 1], run: () }),
+        LifecycleError::DuplicateWaitOperation(1)
     );
-    assert_eq!(h.ok(Request::BeginWait { wait: 2, ids: vec![2] }), vec![Output::WaitPending { wait: 2 }]);
-    assert_eq!(h.err(Request::BeginWait { wait: 2, ids: vec![1] }), LifecycleError::DuplicateWaitRequest(2));
+    let long: Vec<u32> = (0..40).map(|i| i % 2 + 1).collect();
+    assert_eq!(h.err(Request::BeginWait { wait: 1, ids: long, run: () }), LifecycleError::DuplicateWaitOperation(1));
+    assert_eq!(
+        h.ok(Request::BeginWait { wait: 1, ids: vec![], run: () }),
+        vec![Output::WaitSatisfied(WaitReport { wait: 1, outcomes: vec![], run: () })]
+    );
+    assert_eq!(h.ok(Request::BeginWait { wait: 2, ids: vec![2], run: () }), vec![Output::WaitPending { wait: 2 }]);
+    assert_eq!(h.err(Request::BeginWait { wait: 2, ids: vec![1], run: () }), LifecycleError::DuplicateWaitRequest(2));
     h.ok(done(1));
     assert_eq!(
-        h.ok(Request::BeginWait { wait: 3, ids: vec![1] }),
-        vec![Output::WaitSatisfied(WaitReport { wait: 3, outcomes: vec![(1, Outcome::Completed("ok").into())] })]
+        h.ok(Request::BeginWait { wait: 3, ids: vec![1], run: () }),
+        vec![Output::WaitSatisfied(WaitReport {
+            wait: 3,
+            outcomes: vec![(1, Outcome::Completed("ok").into())],
+            run: ()
+        })]
     );
 }
 
@@ -344,9 +351,9 @@ fn many_waits_are_pending_at_once_and_each_reports_captured_outcomes() {
     h.running(1, Bg);
     h.running(2, Bg);
     h.running(3, Bg);
-    h.ok(Request::BeginWait { wait: 10, ids: vec![2, 1] });
-    h.ok(Request::BeginWait { wait: 11, ids: vec![1, 3] });
-    h.ok(Request::BeginWait { wait: 12, ids: vec![3] });
+    h.ok(Request::BeginWait { wait: 10, ids: vec![2, 1], run: () });
+    h.ok(Request::BeginWait { wait: 11, ids: vec![1, 3], run: () });
+    h.ok(Request::BeginWait { wait: 12, ids: vec![3], run: () });
     assert_eq!(h.st.pending_waits().count(), 3);
     h.ok(done(1));
     // 1 is collected before its waits are satisfied; they keep its outcome.
@@ -356,14 +363,16 @@ fn many_waits_are_pending_at_once_and_each_reports_captured_outcomes() {
     let out = h.ok(Request::Fail { id: 2, error: "e" });
     assert!(out.contains(&Output::WaitSatisfied(WaitReport {
         wait: 10,
-        outcomes: vec![(2, Outcome::Failed { error: "e" }.into()), (1, Outcome::Completed("ok").into())]
+        outcomes: vec![(2, Outcome::Failed { error: "e" }.into()), (1, Outcome::Completed("ok").into())],
+        run: (),
     })));
     // 2 is evicted by 3's end; wait 11 still reports 1's real outcome.
     let out = h.ok(Request::TerminateOwner { reason: "r" });
     assert!(out.contains(&Output::Evicted { id: 2 }));
     assert!(out.contains(&Output::WaitSatisfied(WaitReport {
         wait: 11,
-        outcomes: vec![(1, Outcome::Completed("ok").into()), (3, Outcome::Terminated { reason: "r" }.into())]
+        outcomes: vec![(1, Outcome::Completed("ok").into()), (3, Outcome::Terminated { reason: "r" }.into())],
+        run: (),
     })));
     assert_eq!(h.st.pending_waits().count(), 0);
 }
@@ -372,8 +381,8 @@ fn many_waits_are_pending_at_once_and_each_reports_captured_outcomes() {
 fn cancel_wait_forgets_only_that_wait() {
     let mut h = Harness::new();
     h.running(1, Bg);
-    h.ok(Request::BeginWait { wait: 1, ids: vec![1] });
-    h.ok(Request::BeginWait { wait: 2, ids: vec![1] });
+    h.ok(Request::BeginWait { wait: 1, ids: vec![1], run: () });
+    h.ok(Request::BeginWait { wait: 2, ids: vec![1], run: () });
     assert_eq!(h.ok(Request::CancelWait { wait: 1 }), vec![Output::WaitCancelled { wait: 1 }]);
     assert_eq!(h.st.operation(&1).unwrap().tracking_waits(), 1);
     assert_eq!(h.err(Request::CancelWait { wait: 1 }), LifecycleError::WaitNotActive(1));
@@ -441,7 +450,7 @@ fn a_rollback_forgets_an_unobserved_registration_and_nothing_else() {
         LifecycleError::RegistrationObserved { id: 2, guard: Guard::NoWatcher }
     );
     h.ok(Request::ReleaseWatcher { id: 2 });
-    h.ok(Request::BeginWait { wait: 1, ids: vec![2] });
+    h.ok(Request::BeginWait { wait: 1, ids: vec![2], run: () });
     assert_eq!(
         h.err(Request::RollbackRegistration { id: 2 }),
         LifecycleError::RegistrationObserved { id: 2, guard: Guard::NotWaitedOn }

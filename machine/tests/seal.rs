@@ -17,7 +17,7 @@ fn sealed() -> Harness {
     h.running(2, Bg);
     h.ok(done(2));
     h.ok(Request::RegisterWatcher { id: 1 });
-    h.ok(Request::BeginWait { wait: 7, ids: vec![1] });
+    h.ok(Request::BeginWait { wait: 7, ids: vec![1], run: () });
     assert!(h.ok(Request::Seal).is_empty(), "sealing has no effect beyond the phase");
     assert_eq!(h.st.phase(), Phase::Sealed);
     h
@@ -40,7 +40,7 @@ fn a_sealed_registry_refuses_every_call_that_could_change_it() {
         Request::RegisterWatcher { id: 2 },
         Request::TerminateOwner { reason: "stop" },
         Request::CollectCompleted,
-        Request::BeginWait { wait: 8, ids: vec![2] },
+        Request::BeginWait { wait: 8, ids: vec![2], run: () },
         Request::Restore { image: Box::new(image.clone()), policy: LostPolicy::Terminate { reason: "lost" } },
         Request::Resume { image: Box::new(image.clone()) },
     ];

@@ -114,7 +114,7 @@ impl Action {
                 .unwrap_or(Request::CancelWait { wait: u8::MAX }),
             Action::TerminateOwner => Request::TerminateOwner { reason: () },
             Action::CollectCompleted => Request::CollectCompleted,
-            Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect() },
+            Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect(), run: () },
             Action::CancelWait(slot) => Request::CancelWait { wait: slot },
             Action::Takeover => Request::Seal,
             Action::Restart { cancel } | Action::Crash { cancel } => {

@@ -11,6 +11,7 @@ pub struct Tiny;
 impl Domain for Tiny {
     type OpId = u8;
     type WaitId = u8;
+    type RunId = ();
     type Result = ();
     type Error = ();
     type Reason = ();

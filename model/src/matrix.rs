@@ -149,7 +149,7 @@ pub fn render(lifecycle: &Lifecycle) -> String {
             let request = match input {
                 Input::TerminateOwner => Request::TerminateOwner { reason: () },
                 Input::CollectCompleted => Request::CollectCompleted,
-                Input::BeginWait => Request::BeginWait { wait: 0, ids: vec![ID] },
+                Input::BeginWait => Request::BeginWait { wait: 0, ids: vec![ID], run: () },
                 Input::CancelWait => Request::CancelWait { wait: 0 },
                 Input::Resume => Request::Resume { image: Box::new(state.image()) },
                 Input::Seal => Request::Seal,

@@ -202,10 +202,10 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
         }
     }
 
-    fn wait_all(&self, _run_id: &RunId, ids: &[OperationId]) -> WaitAllFuture<'_> {
+    fn wait_all(&self, run_id: &RunId, ids: &[OperationId]) -> WaitAllFuture<'_> {
         let wait = WaitRequestId::new();
         let mut call = Call::BeginWait(wait, None);
-        let state = match self.call(Request::BeginWait { wait, ids: ids.to_vec() }, &mut call) {
+        let state = match self.call(Request::BeginWait { wait, ids: ids.to_vec(), run: *run_id }, &mut call) {
             Err(error) => WaitState::Ready(Some(Err(error))),
             Ok(()) => match call {
                 Call::BeginWait(_, Some(WaitBegun::Satisfied(result))) => WaitState::Ready(Some(Ok(result))),

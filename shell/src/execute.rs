@@ -32,7 +32,7 @@ fn wait_result(report: WaitReport<ShellDomain>) -> WaitAllResult {
     let operation_ids = report.outcomes.iter().map(|(id, _)| *id).collect();
     WaitAllResult {
         outcomes: report.outcomes,
-        satisfied: WaitAllSatisfied { wait_request_id: report.wait, operation_ids },
+        satisfied: WaitAllSatisfied { wait_request_id: report.wait, run_id: report.run, operation_ids },
     }
 }
 

@@ -232,6 +232,7 @@ pub struct ShellDomain;
 impl Domain for ShellDomain {
     type OpId = OperationId;
     type WaitId = WaitRequestId;
+    type RunId = RunId;
     type Result = OperationResult;
     type Error = String;
     type Reason = String;
@@ -256,6 +257,8 @@ pub type SharedTerminalOutcome = std::sync::Arc<OperationTerminalOutcome>;
 pub struct WaitAllSatisfied {
     /// The wait request.
     pub wait_request_id: WaitRequestId,
+    /// The run that waited (as `wait_all` was given it).
+    pub run_id: RunId,
     /// The operations it waited for, in the order asked.
     pub operation_ids: Vec<OperationId>,
 }

@@ -270,3 +270,18 @@ fn a_poisoned_lock_is_a_typed_error_not_a_silent_answer() {
 fn futures_ready<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
 }
+
+/// The satisfaction token names the run that waited: the machine keeps it
+/// with the wait and reports it back, whether the wait was satisfied at
+/// once or later.
+#[tokio::test]
+async fn a_waits_token_names_its_run() {
+    let registry = RuntimeOpsLifecycleRegistry::new();
+    let id = running(&registry, "index");
+    let (first, second) = (RunId::new(), RunId::new());
+    let pending = registry.wait_all(&first, &[id]);
+    registry.complete_operation(&id, result(id, "done")).unwrap();
+    assert_eq!(pending.await.unwrap().satisfied.run_id, first);
+    let at_once = registry.wait_all(&second, &[id]).await.unwrap();
+    assert_eq!(at_once.satisfied.run_id, second);
+}

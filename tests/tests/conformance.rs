@@ -204,7 +204,8 @@ impl Harness {
                     Some(Err(error)) => Err(error.clone()),
                     _ => Ok(()),
                 };
-                let reference = self.reference(Request::BeginWait { wait: WaitRequestId::new(), ids });
+                let reference =
+                    self.reference(Request::BeginWait { wait: WaitRequestId::new(), ids, run: RunId::new() });
                 if shell.is_ok() {
                     self.shell.wait_results.push(ready);
                     self.shell.waits.push(Some(future));

@@ -281,7 +281,8 @@ macro_rules! conformance {
                             let ids: Vec<OperationId> = indices.iter().map(|i| self.ids[*i]).collect();
                             let mk_ids: Vec<mk::OperationId> = ids.iter().map(|id| mk_id(*id)).collect();
                             let registry = Arc::clone(&self.registry);
-                            let mut future: Pending<_> = Box::pin(async move { registry.wait_all(&RunId(uuid()), &mk_ids).await });
+                            let run = uuid();
+                            let mut future: Pending<_> = Box::pin(async move { registry.wait_all(&RunId(run), &mk_ids).await });
                             let ready = poll_now(&mut future);
                             let meerkat = match &ready {
                                 Some(Err(error)) => Err(error.clone()),
@@ -296,7 +297,8 @@ macro_rules! conformance {
                                     wait: WaitRequestId::new(),
                                 });
                             }
-                            let machine = self.on_machine(Request::BeginWait { wait: WaitRequestId::new(), ids });
+                            let run = oplife_shell::RunId(run);
+                            let machine = self.on_machine(Request::BeginWait { wait: WaitRequestId::new(), ids, run });
                             if machine.is_err() && meerkat.is_ok() {
                                 self.waits.pop();
                             }

@@ -11,6 +11,7 @@ pub struct T;
 impl Domain for T {
     type OpId = u32;
     type WaitId = u32;
+    type RunId = ();
     type Result = &'static str;
     type Error = &'static str;
     type Reason = &'static str;

@@ -218,14 +218,13 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     ) -> Pin<Box<dyn Future<Output = Result<ol::WaitAllResult, Refused>> + Send + '_>> {
         let ids: Vec<ours::OperationId> = ids.iter().map(id_in).collect();
         let waiting = self.registry.wait_all(&ours::RunId(run_id.0), &ids);
-        let run_id = run_id.clone();
         Box::pin(async move {
             let done = waiting.await.map_err(error_out)?;
             Ok(ol::WaitAllResult {
                 outcomes: done.outcomes.iter().map(|(id, outcome)| (id_out(*id), outcome_out(outcome))).collect(),
                 satisfied: ol::WaitAllSatisfied {
                     wait_request_id: WaitRequestId(done.satisfied.wait_request_id.0),
-                    run_id,
+                    run_id: RunId(done.satisfied.run_id.0),
                     operation_ids: done.satisfied.operation_ids.into_iter().map(id_out).collect(),
                 },
             })

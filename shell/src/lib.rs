@@ -61,6 +61,7 @@ mod error;
 mod events;
 mod execute;
 mod feed;
+mod ids;
 mod journaling;
 mod lock;
 #[cfg(any(feature = "meerkat-0-5", feature = "meerkat-0-9"))]

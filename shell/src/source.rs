@@ -3,7 +3,7 @@
 
 use oplife_spec::SourceClaim;
 
-use crate::types::SessionId;
+use crate::ids::SessionId;
 
 /// What an operation stands for outside the registry: a child session, a
 /// peer behind a backend, or a detached job. A runtime declares it at

@@ -29,7 +29,7 @@ use oplife_shell::{
     RuntimeOpsLifecycleRegistry,
 };
 use report::{load, median, publish};
-use scenarios::{SCENARIOS, Subject, run};
+use scenarios::{SCENARIOS, Subject, figure, run};
 
 /// The registry behind one line of Meerkat's interface, as a scenario
 /// subject: `$extra` completes that line's spec, `$wait`, `$snapshot` and
@@ -148,11 +148,7 @@ fn main() {
             }
         }
         let [ours, old, new] = times.map(median);
-        let ops = (scenario.ops / scale) as f64;
-        let show = |d: Duration| match which {
-            2..=4 => format!("{:.2} ms", d.as_secs_f64() * 1e3),
-            _ => format!("{:.2} M ops/s", ops / d.as_secs_f64() / 1e6),
-        };
+        let show = |took: Duration| figure(which, scale, took);
         let _ = writeln!(
             table,
             "{} | {} | {} | {} | {:.3} | {:.3}",

@@ -23,7 +23,7 @@ use std::time::Duration;
 use floor::Floor;
 use oplife_shell::RuntimeOpsLifecycleRegistry;
 use report::{load, median, publish};
-use scenarios::{SCENARIOS, run};
+use scenarios::{SCENARIOS, figure, run};
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick" || a.starts_with("--test"));
@@ -47,11 +47,7 @@ fn main() {
             }
         }
         let (ours, bare): (Duration, Duration) = (median(ours), median(bare));
-        let ops = (scenario.ops / scale) as f64;
-        let show = |d: Duration| match which {
-            2..=4 => format!("{:.2} ms", d.as_secs_f64() * 1e3),
-            _ => format!("{:.2} M ops/s", ops / d.as_secs_f64() / 1e6),
-        };
+        let show = |took: Duration| figure(which, scale, took);
         let _ = writeln!(
             table,
             "{} | {} | {} | {:.2}",

@@ -162,6 +162,16 @@ pub const SCENARIOS: [Scenario; 8] = [
     Scenario { name: "S8 the same reads on 2 threads", ops: 400_000 },
 ];
 
+/// The figure of one run of scenario `which` at `1/scale` of its size that
+/// took `took`: the time of a single call (S3 to S5), otherwise operations
+/// per second.
+pub fn figure(which: usize, scale: usize, took: Duration) -> String {
+    match which {
+        2..=4 => format!("{:.2} ms", took.as_secs_f64() * 1e3),
+        _ => format!("{:.2} M ops/s", (SCENARIOS[which].ops / scale) as f64 / took.as_secs_f64() / 1e6),
+    }
+}
+
 /// Runs scenario `which` (0 to 7) on a fresh `S` at `1/scale` of its size;
 /// returns the time of the measured part.
 pub fn run<S: Subject>(which: usize, scale: usize) -> Duration {

@@ -522,22 +522,16 @@ mod shape_0_9 {
 
     use super::v0_9::Pending;
 
-    /// The inputs the interface has a method for.
-    pub(super) const IN: [Input; 13] = [
-        Input::Register,
-        Input::ProvisioningSucceeded,
-        Input::ProvisioningFailed,
-        Input::AbortProvisioning,
-        Input::PeerReady,
-        Input::RegisterWatcher,
-        Input::ReportProgress,
-        Input::Complete,
-        Input::Fail,
-        Input::Cancel,
-        Input::RequestRetire,
-        Input::MarkRetired,
-        Input::RollbackRegistration,
-    ];
+    /// The inputs the interface has a method for: 0.5's, and the rollback.
+    pub(super) const IN: [Input; 13] = {
+        let mut all = [Input::RollbackRegistration; 13];
+        let mut i = 0;
+        while i < super::shape_0_5::IN.len() {
+            all[i] = super::shape_0_5::IN[i];
+            i += 1;
+        }
+        all
+    };
 
     /// Per-operation inputs without a method here (dropping a watch
     /// releases its watcher, which this harness never does; collecting one

@@ -91,16 +91,4 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     pub fn wakes_owner(&self, kind: OperationKind) -> Result<bool, OpsLifecycleError> {
         Ok(self.read()?.machine.lifecycle().table().wakes_owner(kind))
     }
-
-    /// The highest feed sequence number that retention has dropped (0 when
-    /// none has been): a consumer whose cursor is below it missed entries.
-    ///
-    /// # Errors
-    ///
-    /// `Poisoned`.
-    pub fn feed_dropped_through(&self) -> Result<u64, OpsLifecycleError> {
-        let state = self.read()?;
-        let feed = state.machine.state().feed();
-        Ok(feed.entries().next().map_or(feed.watermark(), |first| first.seq.saturating_sub(1)))
-    }
 }

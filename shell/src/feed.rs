@@ -39,6 +39,10 @@ pub struct FeedPage {
     /// The feed's watermark when the page was read: pass it to the next
     /// `list_since` (or `wait_for_watermark`) to continue.
     pub watermark: u64,
+    /// The highest sequence number retention had dropped when the page was
+    /// read (0 when none had been): a consumer whose cursor is below it
+    /// missed entries.
+    pub dropped_through: u64,
 }
 
 /// What the shell keeps of one retained feed entry. The display name stays
@@ -138,7 +142,8 @@ impl FeedDetails {
                 }
             })
             .collect();
-        FeedPage { missed: since.missed, entries, watermark: feed.watermark() }
+        let dropped_through = feed.entries().next().map_or(feed.watermark(), |first| first.seq.saturating_sub(1));
+        FeedPage { missed: since.missed, entries, watermark: feed.watermark(), dropped_through }
     }
 }
 

@@ -267,7 +267,12 @@ impl Harness {
         let feed = self.reference.machine.state().feed();
         let shell_feed: Vec<_> = page.entries.iter().map(|e| (e.seq, e.id, e.kind, e.outcome.clone())).collect();
         let machine_feed: Vec<_> = feed.entries().map(|e| (e.seq, e.id, e.kind, e.outcome.clone())).collect();
-        if shell_feed != machine_feed || page.watermark != feed.watermark() || page.missed != feed.since(0).missed {
+        let dropped_through = feed.entries().next().map_or(feed.watermark(), |first| first.seq - 1);
+        if shell_feed != machine_feed
+            || page.watermark != feed.watermark()
+            || page.missed != feed.since(0).missed
+            || page.dropped_through != dropped_through
+        {
             return Err(self.fail(format!("feed: shell {shell_feed:?}, machine {machine_feed:?}")));
         }
         if let Some(entry) = page.entries.iter().find(|e| !self.ids.contains(&e.id) || e.display_name.is_empty()) {

@@ -267,14 +267,14 @@ impl<L: StateLock<RegistryState>> CompletionFeed for MeerkatFeed<L> {
     }
 
     fn list_since(&self, after_seq: CompletionSeq) -> CompletionBatch {
-        let dropped_through = self.registry.feed_dropped_through().unwrap_or_default();
+        // The page and what retention dropped are read together.
         match self.registry.list_since(after_seq) {
             Ok(page) => CompletionBatch {
                 entries: page.entries.iter().map(entry_out).collect(),
                 watermark: page.watermark,
-                dropped_through,
+                dropped_through: page.dropped_through,
             },
-            Err(_) => CompletionBatch { entries: Vec::new(), watermark: after_seq, dropped_through },
+            Err(_) => CompletionBatch { entries: Vec::new(), watermark: after_seq, dropped_through: 0 },
         }
     }
 

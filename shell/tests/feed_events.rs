@@ -118,7 +118,10 @@ async fn waiting_for_the_watermark_loses_no_wake_up() {
     assert_eq!(registry.wait_for_watermark(0).await, 1);
 
     // A consumer that reads the watermark and then waits, while another
-    // task ends operations at any moment, sees every ending.
+    // task ends operations at any moment, sees every ending. The watermark
+    // is read before the producer starts, so its 200 endings all lie ahead.
+    let mut seen = registry.feed_watermark().unwrap();
+    assert_eq!(seen, 1);
     let producer = {
         let registry = Arc::clone(&registry);
         tokio::spawn(async move {
@@ -129,7 +132,6 @@ async fn waiting_for_the_watermark_loses_no_wake_up() {
             }
         })
     };
-    let mut seen = registry.feed_watermark().unwrap();
     let mut delivered = 0u64;
     while seen < 201 {
         let now = tokio::time::timeout(HANG, registry.wait_for_watermark(seen)).await.unwrap();

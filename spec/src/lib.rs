@@ -30,9 +30,11 @@ pub mod behaviour {}
 #[doc = include_str!("../TABLE.md")]
 pub mod transition_table {}
 
-pub use table::{Allowed, Gate, Refusal, RetryRow, RowId, Rule, TERMINAL_CHAIN, Table, Target};
+pub use table::{
+    Allowed, DROPPED_CHAIN, Gate, KindRule, Refusal, RetryRow, RowId, Rule, TERMINAL_CHAIN, Table, Target,
+};
 pub use validate::{TableError, cascade_domain};
 pub use vocab::{
-    Carries, Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, PublicResult, Retry, RetryRule, Scope,
-    SourceClaim, Status, StatusSet,
+    Carries, Effect, Ending, ErrorKind, Guard, Input, OnRestore, OperationKind, OutcomeKind, Phase, PublicResult,
+    Retry, RetryRule, Scope, SourceClaim, Status, StatusSet,
 };

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
-use crate::table::{Allowed, Rule, TERMINAL_CHAIN, Table, Target};
-use crate::vocab::{Effect, Input, Status};
+use crate::table::{Allowed, DROPPED_CHAIN, Rule, TERMINAL_CHAIN, Table, Target};
+use crate::vocab::{Effect, Ending, Input, OnRestore, Status};
 
 /// The name under which the renderers print [`TERMINAL_CHAIN`].
 pub const TERMINAL_CHAIN_NAME: &str = "terminal chain";
@@ -116,9 +116,23 @@ pub fn markdown(table: &Table) -> String {
     for (statuses, result) in &table.public_results {
         let _ = writeln!(out, "| {statuses} | {result} |");
     }
-    out.push_str("\n## Owner wakes\n\nThe completion-feed entry of an operation of these kinds wakes its owner; the other kinds' entries do not.\n\n");
-    let kinds: Vec<String> = table.owner_wakes.iter().map(|kind| format!("`{kind:?}`")).collect();
-    let _ = writeln!(out, "{}", kinds.join(", "));
+    out.push_str(
+        "\n## Kinds\n\nWhat each kind's ending leaves (a kind that drops it runs the dropped chain instead of the terminal chain, and is never journaled or imaged), what a restore does with a running one, and whether its completion-feed entry wakes its owner.\n\n| kind | ending | running on restore | wakes owner |\n|---|---|---|---|\n",
+    );
+    for rule in &table.kinds {
+        let ending = match rule.ending {
+            Ending::Kept => "kept",
+            Ending::Dropped => "dropped",
+        };
+        let restore = match rule.on_restore {
+            OnRestore::EndsLost => "ends lost",
+            OnRestore::KeepsRunning => "keeps running",
+        };
+        let wakes = if rule.wakes_owner { "yes" } else { "no" };
+        let _ = writeln!(out, "| `{:?}` | {ending} | {restore} | {wakes} |", rule.kind);
+    }
+    let dropped: Vec<&str> = DROPPED_CHAIN.iter().map(|e| e.name()).collect();
+    let _ = writeln!(out, "\nThe dropped chain: {}.", dropped.join(", "));
     out
 }
 

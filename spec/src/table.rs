@@ -9,8 +9,8 @@
 use std::fmt;
 
 use crate::vocab::{
-    Effect, ErrorKind, Guard, Input, OperationKind, OutcomeKind, Phase, PublicResult, RetryRule, Scope, Status,
-    StatusSet,
+    Effect, Ending, ErrorKind, Guard, Input, OnRestore, OperationKind, OutcomeKind, Phase, PublicResult, RetryRule,
+    Scope, Status, StatusSet,
 };
 
 /// What a row is allowed from.
@@ -84,6 +84,22 @@ pub struct RetryRow {
     pub rule: RetryRule,
 }
 
+/// What the table says of the operations of one kind, beyond the rows
+/// every kind shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KindRule {
+    /// The kind.
+    pub kind: OperationKind,
+    /// What its ending leaves: the record ([`TERMINAL_CHAIN`]) or nothing
+    /// ([`DROPPED_CHAIN`] runs instead).
+    pub ending: Ending,
+    /// What a restore does with one that is running.
+    pub on_restore: OnRestore,
+    /// Whether its completion-feed entry wakes its owner (its agent turn
+    /// ended while it worked).
+    pub wakes_owner: bool,
+}
+
 /// The whole rule set: rows, refusals and the outcome variant of each
 /// terminal status.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -106,10 +122,27 @@ pub struct Table {
     /// What a caller is told of an operation's result, by status: each
     /// status in exactly one row.
     pub public_results: Vec<(StatusSet, PublicResult)>,
-    /// The kinds whose completion-feed entries wake the owner (its agent
-    /// turn ended while they worked); the others' entries do not.
-    pub owner_wakes: Vec<OperationKind>,
+    /// What each kind's operations leave when they end, what a restore
+    /// does with them, and whether their endings wake the owner: one rule
+    /// per kind.
+    pub kinds: Vec<KindRule>,
 }
+
+/// The chain a terminal row runs instead of [`TERMINAL_CHAIN`] for an
+/// operation whose kind drops its ending ([`Ending::Dropped`]): the
+/// outcome is recorded and the slot released, the terminal event emitted
+/// (with no feed sequence number), pending watchers and tracking waits
+/// handed the outcome, and the record forgotten; nothing is fed, retained
+/// or evicted.
+pub const DROPPED_CHAIN: [Effect; 7] = [
+    Effect::RecordOutcome,
+    Effect::ReleaseSlot,
+    Effect::EmitEnded,
+    Effect::NotifyWatchers,
+    Effect::SatisfyWaits,
+    Effect::ReportDropped,
+    Effect::ForgetRecord,
+];
 
 /// Identifies a row of a table by its index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -259,14 +292,14 @@ impl Table {
             Rule::registry(
                 I::Restore,
                 any,
-                &[G::RegistryPristine, G::ImageConsistent, G::ImageOpen],
+                &[G::RegistryPristine, G::ImageConsistent, G::RetentionExact, G::ImageOpen],
                 T::Unchanged,
                 &[E::LoadImage, E::ResolveEachLost],
             ),
             Rule::registry(
                 I::Restore,
                 any,
-                &[G::RegistryPristine, G::ImageConsistent, G::ImageOwnerTerminated],
+                &[G::RegistryPristine, G::ImageConsistent, G::RetentionExact, G::ImageOwnerTerminated],
                 T::Phase(Phase::OwnerTerminated),
                 &[E::LoadImage, E::ResolveEachLost],
             ),
@@ -284,8 +317,21 @@ impl Table {
                 T::Phase(Phase::OwnerTerminated),
                 &[E::LoadImage],
             ),
-            Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsTerminated], T::Status(S::Terminated), terminal),
-            Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::LostAsCancelled], T::Status(S::Cancelled), terminal),
+            Rule::op(I::ResolveLost, StatusSet::ACTIVE, &[G::Kept], T::Unchanged, &[]),
+            Rule::op(
+                I::ResolveLost,
+                StatusSet::ACTIVE,
+                &[G::NotKept, G::LostAsTerminated],
+                T::Status(S::Terminated),
+                terminal,
+            ),
+            Rule::op(
+                I::ResolveLost,
+                StatusSet::ACTIVE,
+                &[G::NotKept, G::LostAsCancelled],
+                T::Status(S::Cancelled),
+                terminal,
+            ),
             Rule::registry(I::Seal, unsealed, &[], T::Phase(Phase::Sealed), &[]),
             Rule::registry(I::Seal, &[Phase::Sealed], &[], T::Unchanged, &[]),
         ];
@@ -347,11 +393,20 @@ impl Table {
             (StatusSet::of(&[S::Aborted, S::Cancelled, S::Retired]), PublicResult::Cancelled),
         ];
 
-        // A background job ends after the turn that started it: its ending
-        // wakes the owner. A child agent reports to its peers instead.
-        let owner_wakes = vec![OperationKind::BackgroundToolOp];
+        // A background job and a detached job end after the turn that
+        // started them: their endings wake the owner. A child agent reports
+        // to its peers instead; a capacity slot is a reservation of this
+        // process, which no one else needs to hear of or recover; a wait on
+        // a detached job goes on while the job does, whoever restarts.
+        let kind = |kind, ending, on_restore, wakes_owner| KindRule { kind, ending, on_restore, wakes_owner };
+        let kinds = vec![
+            kind(OperationKind::MobMemberChild, Ending::Kept, OnRestore::EndsLost, false),
+            kind(OperationKind::BackgroundToolOp, Ending::Kept, OnRestore::EndsLost, true),
+            kind(OperationKind::BackgroundToolCapacitySlot, Ending::Dropped, OnRestore::EndsLost, false),
+            kind(OperationKind::DetachedJobWait, Ending::Kept, OnRestore::KeepsRunning, true),
+        ];
 
-        Table { rows, refusals, outcomes, process_local, retries, gates, public_results, owner_wakes }
+        Table { rows, refusals, outcomes, process_local, retries, gates, public_results, kinds }
     }
 
     /// What a caller is told of the result of an operation in `status`
@@ -362,10 +417,44 @@ impl Table {
         self.public_results.iter().find(|(set, _)| set.contains(status)).map_or(PublicResult::Unknown, |(_, r)| *r)
     }
 
+    /// The rule of `kind` ([`Table::kinds`]); `None` for a table without
+    /// one, which the validator refuses.
+    pub fn kind_rule(&self, kind: OperationKind) -> Option<&KindRule> {
+        self.kinds.iter().find(|rule| rule.kind == kind)
+    }
+
     /// Whether the completion-feed entry of an operation of `kind` wakes
-    /// its owner ([`Table::owner_wakes`]).
+    /// its owner.
     pub fn wakes_owner(&self, kind: OperationKind) -> bool {
-        self.owner_wakes.contains(&kind)
+        self.kind_rule(kind).is_some_and(|rule| rule.wakes_owner)
+    }
+
+    /// What the ending of an operation of `kind` leaves ([`Ending::Kept`]
+    /// without a rule).
+    pub fn ending(&self, kind: OperationKind) -> Ending {
+        self.kind_rule(kind).map_or(Ending::Kept, |rule| rule.ending)
+    }
+
+    /// Whether operations of `kind` are durable: journaled, imaged and
+    /// restored. Those whose ending is dropped are not.
+    pub fn durable(&self, kind: OperationKind) -> bool {
+        self.ending(kind) == Ending::Kept
+    }
+
+    /// Whether a running operation of `kind` stays running across a
+    /// restore.
+    pub fn keeps_running(&self, kind: OperationKind) -> bool {
+        self.kind_rule(kind).is_some_and(|rule| rule.on_restore == OnRestore::KeepsRunning)
+    }
+
+    /// The effects `rule` runs for an operation of `kind`: its own, or
+    /// [`DROPPED_CHAIN`] when it runs the terminal chain and `kind` drops
+    /// its ending.
+    pub fn effects_for<'a>(&self, rule: &'a Rule, kind: OperationKind) -> &'a [Effect] {
+        match self.ending(kind) {
+            Ending::Dropped if rule.effects == TERMINAL_CHAIN => &DROPPED_CHAIN,
+            _ => &rule.effects,
+        }
     }
 
     /// Whether a durable registry journals `input` when it is accepted: every

@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 use crate::table::{Allowed, RowId, Table, Target};
-use crate::vocab::{Effect, Guard, Input, Phase, Scope, Status, StatusSet};
+use crate::vocab::{Effect, Guard, Input, OperationKind, Phase, Scope, Status, StatusSet};
 
 /// Why a table was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -57,6 +57,14 @@ pub enum TableError {
         status: Status,
         /// How many rows hold it.
         rows: usize,
+    },
+    /// A kind has no rule in the kinds table, or two.
+    #[error("kind {kind:?} has {rules} rules in the kinds table, not exactly one")]
+    KindRule {
+        /// The kind.
+        kind: OperationKind,
+        /// How many rules it has.
+        rules: usize,
     },
     /// A row reaches a terminal status without recording its outcome.
     #[error("{row} reaches terminal status {status} without the effect `record outcome`")]
@@ -170,6 +178,7 @@ impl Table {
         self.check_record_effects()?;
         self.check_outcomes()?;
         self.check_public_results()?;
+        self.check_kinds()?;
         self.check_cascades()?;
         self.check_process_local()?;
         self.check_retries()?;
@@ -308,6 +317,16 @@ impl Table {
         Ok(())
     }
 
+    fn check_kinds(&self) -> Result<(), TableError> {
+        for kind in OperationKind::ALL {
+            let rules = self.kinds.iter().filter(|rule| rule.kind == kind).count();
+            if rules != 1 {
+                return Err(TableError::KindRule { kind, rules });
+            }
+        }
+        Ok(())
+    }
+
     fn check_retries(&self) -> Result<(), TableError> {
         for retry in &self.retries {
             for status in retry.from.iter() {
@@ -332,11 +351,14 @@ impl Table {
     fn check_cascades(&self) -> Result<(), TableError> {
         for input in Input::ALL.into_iter().filter(|i| i.scope() == Scope::Cascade) {
             for status in cascade_domain(input).iter() {
-                let answers = |guards: &[Guard]| {
-                    self.rows.iter().any(|r| r.input == input && r.guards == guards && r.allows_status(status))
+                // Whatever each choice group picks, some row whose guards
+                // are all picked answers.
+                let answers = |picked: &[Guard]| {
+                    self.rows.iter().any(|r| {
+                        r.input == input && r.allows_status(status) && r.guards.iter().all(|g| picked.contains(g))
+                    })
                 };
-                let covered =
-                    answers(&[]) || Guard::CHOICES.iter().any(|group| group.iter().all(|choice| answers(&[*choice])));
+                let covered = choice_combinations().iter().all(|picked| answers(picked));
                 if !covered {
                     return Err(TableError::CascadeNotTotal { input, status });
                 }
@@ -366,4 +388,20 @@ impl Table {
             None => Ok(()),
         }
     }
+}
+
+/// Every way of picking one guard of each group of [`Guard::CHOICES`].
+fn choice_combinations() -> Vec<Vec<Guard>> {
+    Guard::CHOICES.iter().fold(vec![Vec::new()], |combos, group| {
+        combos
+            .iter()
+            .flat_map(|picked| {
+                group.iter().map(move |choice| {
+                    let mut next = picked.clone();
+                    next.push(*choice);
+                    next
+                })
+            })
+            .collect()
+    })
 }

@@ -12,6 +12,6 @@ mod status;
 pub use effect::Effect;
 pub use guard::Guard;
 pub use input::{Carries, Input, Scope};
-pub use kinds::{ErrorKind, OperationKind, OutcomeKind, SourceClaim};
+pub use kinds::{Ending, ErrorKind, OnRestore, OperationKind, OutcomeKind, SourceClaim};
 pub use retry::{Retry, RetryRule};
 pub use status::{Phase, PublicResult, Status, StatusSet};

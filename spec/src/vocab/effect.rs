@@ -60,6 +60,9 @@ pub enum Effect {
     /// Report that the registration was rolled back (the shell forgets its
     /// record; nothing else is told).
     ReportRolledBack,
+    /// Report that the ending was dropped: the record is forgotten as it
+    /// ends (the shell forgets its own record too).
+    ReportDropped,
     /// Cascade [`crate::Input::Terminate`] over every operation, in registration
     /// order.
     TerminateEach,
@@ -116,6 +119,7 @@ impl Effect {
             Effect::ReportEvicted => "report evicted",
             Effect::ReportCollected => "report collected",
             Effect::ReportRolledBack => "report rolled back",
+            Effect::ReportDropped => "report dropped",
             Effect::TerminateEach => "terminate each op",
             Effect::DrainRetained => "drain each retained",
             Effect::OpenWait => "open wait",

@@ -61,6 +61,16 @@ pub enum Guard {
     LostAsTerminated,
     /// The restore policy ends lost operations `Cancelled`.
     LostAsCancelled,
+    /// Every operation the restore is asked to keep is in the image,
+    /// unfinished, of the kind and source the request names.
+    RetentionExact,
+    /// The restore keeps the operation as it is: the restore was asked to
+    /// keep it, or it is running and its kind keeps running across a
+    /// restore ([`crate::OnRestore::KeepsRunning`]).
+    Kept,
+    /// The restore does not keep the operation (the opposite of
+    /// [`Guard::Kept`]).
+    NotKept,
 }
 
 impl Guard {
@@ -83,7 +93,10 @@ impl Guard {
             Guard::RegistryPristine => ErrorKind::RegistryInUse,
             Guard::ImageConsistent | Guard::ImageOpen | Guard::ImageOwnerTerminated => ErrorKind::InvalidImage,
             Guard::NoWatcher | Guard::NotWaitedOn | Guard::NoProgress => ErrorKind::RegistrationObserved,
-            Guard::LostAsTerminated | Guard::LostAsCancelled => ErrorKind::InvalidTransition,
+            Guard::LostAsTerminated | Guard::LostAsCancelled | Guard::Kept | Guard::NotKept => {
+                ErrorKind::InvalidTransition
+            }
+            Guard::RetentionExact => ErrorKind::RetentionMismatch,
         }
     }
 
@@ -98,13 +111,18 @@ impl Guard {
                 | (Guard::ImageOwnerTerminated, Guard::ImageOpen)
                 | (Guard::LostAsTerminated, Guard::LostAsCancelled)
                 | (Guard::LostAsCancelled, Guard::LostAsTerminated)
+                | (Guard::Kept, Guard::NotKept)
+                | (Guard::NotKept, Guard::Kept)
         )
     }
 
     /// The guards that choose between rows by the request's payload alone
     /// (one of each group always holds), in groups.
-    pub const CHOICES: [[Guard; 2]; 2] =
-        [[Guard::ImageOpen, Guard::ImageOwnerTerminated], [Guard::LostAsTerminated, Guard::LostAsCancelled]];
+    pub const CHOICES: [[Guard; 2]; 3] = [
+        [Guard::ImageOpen, Guard::ImageOwnerTerminated],
+        [Guard::LostAsTerminated, Guard::LostAsCancelled],
+        [Guard::Kept, Guard::NotKept],
+    ];
 
     /// The condition as rendered in tables.
     pub const fn description(self) -> &'static str {
@@ -133,6 +151,9 @@ impl Guard {
             Guard::NoProgress => "no progress reported",
             Guard::LostAsTerminated => "policy: lost ops end Terminated",
             Guard::LostAsCancelled => "policy: lost ops end Cancelled",
+            Guard::RetentionExact => "every op asked to be kept is unfinished, of the kind and source asked",
+            Guard::Kept => "kept: asked to be, or running of a kind that keeps running",
+            Guard::NotKept => "not kept",
         }
     }
 }

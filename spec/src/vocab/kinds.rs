@@ -10,11 +10,21 @@ pub enum OperationKind {
     MobMemberChild,
     /// A background tool job; it never exposes a peer channel.
     BackgroundToolOp,
+    /// A slot a background tool holds while it is admitted: a reservation
+    /// of this process, not a job of its own.
+    BackgroundToolCapacitySlot,
+    /// The owner's wait on a job that runs detached from it.
+    DetachedJobWait,
 }
 
 impl OperationKind {
-    /// Both kinds.
-    pub const ALL: [OperationKind; 2] = [OperationKind::MobMemberChild, OperationKind::BackgroundToolOp];
+    /// Every kind, in declaration order.
+    pub const ALL: [OperationKind; 4] = [
+        OperationKind::MobMemberChild,
+        OperationKind::BackgroundToolOp,
+        OperationKind::BackgroundToolCapacitySlot,
+        OperationKind::DetachedJobWait,
+    ];
 
     /// Whether operations of this kind expose a peer channel.
     pub const fn expects_peer_channel(self) -> bool {
@@ -76,6 +86,28 @@ impl fmt::Display for SourceClaim {
     }
 }
 
+/// What the ending of an operation leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ending {
+    /// The record: its outcome is fed, retained until collected or
+    /// evicted, and every call on it is journaled and imaged.
+    Kept,
+    /// Nothing: the record is forgotten as it ends (watchers and waits
+    /// still get the outcome), no feed entry is made, and the operation is
+    /// never journaled or imaged, so a restart does not know it.
+    Dropped,
+}
+
+/// What a restore does with an operation that is running when the image
+/// was captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OnRestore {
+    /// It ends as lost, as the restore's policy says.
+    EndsLost,
+    /// It stays running: its work goes on outside the process.
+    KeepsRunning,
+}
+
 /// The variant of a terminal outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OutcomeKind {
@@ -135,13 +167,16 @@ pub enum ErrorKind {
     InvalidImage,
     /// The registry is sealed: a newer owner holds its store.
     Sealed,
+    /// A restore was asked to keep an operation the image does not hold
+    /// unfinished with the kind and source the request names.
+    RetentionMismatch,
     /// The machine met a table it cannot execute.
     Internal,
 }
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
@@ -160,6 +195,7 @@ impl ErrorKind {
         ErrorKind::RegistryInUse,
         ErrorKind::InvalidImage,
         ErrorKind::Sealed,
+        ErrorKind::RetentionMismatch,
         ErrorKind::Internal,
     ];
 

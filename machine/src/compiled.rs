@@ -2,7 +2,7 @@
 //! phase) the rows that may answer, the refusal of every cell, and the
 //! outcome variant of every status, with the registry limits.
 
-use oplife_spec::{Allowed, Effect, ErrorKind, Input, OutcomeKind, Phase, RowId, Status, Table};
+use oplife_spec::{Allowed, Effect, Ending, ErrorKind, Input, OperationKind, OutcomeKind, Phase, RowId, Status, Table};
 
 use crate::limits::Limits;
 
@@ -33,6 +33,8 @@ pub(crate) struct Compiled {
     /// Per input: whether every transition it makes builds the same outcome
     /// from the same payload (see [`Compiled::one_outcome`]).
     one_outcome: Vec<bool>,
+    /// Per kind: whether the table drops its ending.
+    drops_ending: [bool; OperationKind::ALL.len()],
     limits: Limits,
 }
 
@@ -91,7 +93,8 @@ impl Compiled {
                 })
             })
             .collect();
-        Compiled { table, op_rows, registry_rows, refusals, gates, outcome_of, runs, one_outcome, limits }
+        let drops_ending = OperationKind::ALL.map(|kind| table.ending(kind) == Ending::Dropped);
+        Compiled { table, op_rows, registry_rows, refusals, gates, outcome_of, runs, one_outcome, drops_ending, limits }
     }
 
     /// What `row`'s effects need decided before the first change.
@@ -105,6 +108,13 @@ impl Compiled {
     /// payload, and one outcome can be shared by all of them.
     pub(crate) fn one_outcome(&self, input: Input) -> bool {
         self.one_outcome.get(input.index()).copied().unwrap_or(false)
+    }
+
+    /// Whether the table drops the ending of operations of `kind`
+    /// ([`oplife_spec::Ending::Dropped`]).
+    #[inline]
+    pub(crate) fn drops_ending(&self, kind: OperationKind) -> bool {
+        self.drops_ending.get(kind.index()).copied().unwrap_or(false)
     }
 
     /// The table compiled.

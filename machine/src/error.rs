@@ -103,6 +103,15 @@ pub enum LifecycleError<D: Domain> {
     /// The image to restore is inconsistent.
     #[error("the image cannot be restored: {0}")]
     InvalidImage(String),
+    /// A restore was asked to keep an operation the image does not hold
+    /// unfinished with the kind and source asked; nothing was restored.
+    #[error("the image holds no unfinished operation {id:?} of kind {kind:?} with the source asked")]
+    RetentionMismatch {
+        /// The operation asked for.
+        id: D::OpId,
+        /// The kind asked for.
+        kind: OperationKind,
+    },
     /// The machine met a table it cannot execute (only reachable with a
     /// table built by [`crate::Lifecycle::new_unchecked`]).
     #[error("internal error: {0}")]
@@ -145,6 +154,7 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::RegistryInUse => ErrorKind::RegistryInUse,
             LifecycleError::InvalidImage(_) => ErrorKind::InvalidImage,
             LifecycleError::Sealed => ErrorKind::Sealed,
+            LifecycleError::RetentionMismatch { .. } => ErrorKind::RetentionMismatch,
             LifecycleError::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -39,6 +39,8 @@ pub(crate) enum Subject<D: Domain> {
     Source { id: D::OpId, kind: OperationKind, source: SourceClaim },
     /// An image, with why it cannot be restored.
     Image(String),
+    /// An operation a restore was asked to keep, with the kind asked.
+    Kept(D::OpId, OperationKind),
     /// An operation someone observed, and the guard that says so.
     Observed(D::OpId, Guard),
     /// A guard on a row whose input it does not apply to (only a broken
@@ -83,6 +85,7 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::RegistryInUse, _) => E::RegistryInUse,
         (ErrorKind::Sealed, _) => E::Sealed,
         (ErrorKind::InvalidImage, Subject::Image(why)) => E::InvalidImage(why),
+        (ErrorKind::RetentionMismatch, Subject::Kept(id, kind)) => E::RetentionMismatch { id, kind },
         (kind, subject) => E::Internal(format!("refusal {kind} of {input} cannot name {subject:?}")),
     }
 }
@@ -179,8 +182,15 @@ pub(crate) fn operation_guard<D: Domain>(
         }
         Guard::Buffered => op.is_some_and(|op| op.buffered),
         Guard::NotBuffered => op.is_some_and(|op| !op.buffered),
-        Guard::LostAsTerminated => matches!(payload, Payload::Lost(LostPolicy::Terminate { .. })),
-        Guard::LostAsCancelled => matches!(payload, Payload::Lost(LostPolicy::Cancel { .. })),
+        Guard::LostAsTerminated => matches!(payload, Payload::Lost { policy: LostPolicy::Terminate { .. }, .. }),
+        Guard::LostAsCancelled => matches!(payload, Payload::Lost { policy: LostPolicy::Cancel { .. }, .. }),
+        Guard::Kept | Guard::NotKept => {
+            let Payload::Lost { asked_to_keep, .. } = payload else {
+                return Err(Subject::Misapplied(guard));
+            };
+            let keeps_running = op.is_some_and(|op| op.status == Status::Running && lc.table().keeps_running(op.kind));
+            (*asked_to_keep || keeps_running) == (guard == Guard::Kept)
+        }
         Guard::WaitOpsKnown
         | Guard::WaitOpsDistinct
         | Guard::WaitIdFresh
@@ -188,7 +198,8 @@ pub(crate) fn operation_guard<D: Domain>(
         | Guard::RegistryPristine
         | Guard::ImageConsistent
         | Guard::ImageOpen
-        | Guard::ImageOwnerTerminated => return Err(Subject::Misapplied(guard)),
+        | Guard::ImageOwnerTerminated
+        | Guard::RetentionExact => return Err(Subject::Misapplied(guard)),
     };
     if holds { Ok(()) } else { Err(about()) }
 }
@@ -219,6 +230,14 @@ pub(crate) fn registry_guard<D: Domain>(
         (Guard::ImageConsistent, Request::Restore { image, .. } | Request::Resume { image }) => {
             check_image(image, lc.table()).err().map(|violation| Subject::Image(violation.to_string()))
         }
+        (Guard::RetentionExact, Request::Restore { image, keep, .. }) => keep
+            .iter()
+            .find(|keep| {
+                !image.operations.iter().any(|op| {
+                    op.id == keep.id && !op.status.is_terminal() && op.kind == keep.kind && keep.source_agrees
+                })
+            })
+            .map(|keep| Subject::Kept(keep.id.clone(), keep.kind)),
         (Guard::ImageOpen, Request::Restore { image, .. } | Request::Resume { image }) => {
             (image.phase != Phase::Open).then(|| Subject::Image("captured after owner termination".into()))
         }

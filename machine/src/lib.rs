@@ -108,6 +108,6 @@ pub use output::{Output, WaitReport};
 #[cfg(feature = "remap")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remap")))]
 pub use remap::Remap;
-pub use request::{LostPolicy, Payload, Request};
+pub use request::{Keep, LostPolicy, Payload, Request};
 pub use state::State;
 pub use waits::Wait;

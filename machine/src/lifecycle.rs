@@ -95,6 +95,39 @@ impl Lifecycle {
         self.compiled.limits()
     }
 
+    /// Whether a durable registry journals `request` once it is accepted
+    /// in `state` (the state before it): the table journals its input
+    /// ([`Table::journaled`]) and the operation it registers or names is
+    /// of a durable kind ([`Table::durable`]). A call on an operation whose
+    /// kind is not durable changes nothing an image holds, so a journal
+    /// never needs it.
+    ///
+    /// ```
+    /// use oplife_machine::{Lifecycle, Limits, Request, State};
+    /// use oplife_machine::spec::OperationKind;
+    /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    /// # struct Small;
+    /// # impl oplife_machine::Domain for Small {
+    /// #     type OpId = u8; type WaitId = u8; type RunId = (); type Result = (); type Error = ();
+    /// #     type Reason = (); type Progress = (); type Shared = oplife_machine::Inline<oplife_machine::Outcome<Self>>;
+    /// # }
+    /// let lifecycle = Lifecycle::standard(Limits::default());
+    /// let state = State::<Small>::new();
+    /// let register = |kind| Request::Register { id: 1, kind, expects_peer: false, kind_limit: None, limit: None, source: None };
+    /// assert!(lifecycle.journals(&state, &register(OperationKind::BackgroundToolOp)));
+    /// assert!(!lifecycle.journals(&state, &register(OperationKind::BackgroundToolCapacitySlot)));
+    /// ```
+    pub fn journals<D: Domain>(&self, state: &State<D>, request: &Request<D>) -> bool {
+        let table = self.table();
+        if !table.journaled(request.input()) {
+            return false;
+        }
+        match request {
+            Request::Register { kind, .. } => table.durable(*kind),
+            _ => request.operation().and_then(|id| state.operation(id)).is_none_or(|op| op.durable()),
+        }
+    }
+
     /// Applies `request` to `state` and returns the effects to carry out, in
     /// order.
     ///

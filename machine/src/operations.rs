@@ -12,6 +12,8 @@ use crate::outcome::{Domain, Outcome, SharedOutcome};
 #[derive(Debug, PartialEq, Eq)]
 pub struct Operation<D: Domain> {
     pub(crate) kind: OperationKind,
+    /// Whether the table makes its kind durable (journaled and imaged).
+    pub(crate) durable: bool,
     pub(crate) status: Status,
     pub(crate) peer_ready: bool,
     pub(crate) buffered: bool,
@@ -23,14 +25,36 @@ pub struct Operation<D: Domain> {
     pub(crate) waiters: Vec<(D::WaitId, u32)>,
 }
 
-clone_by_field!(Operation { kind, status, peer_ready, buffered, progress, last_progress, watchers, outcome, waiters });
+clone_by_field!(Operation {
+    kind,
+    durable,
+    status,
+    peer_ready,
+    buffered,
+    progress,
+    last_progress,
+    watchers,
+    outcome,
+    waiters
+});
 
 impl<D: Domain> Hash for Operation<D> {
     /// Its counts in one word and its flags in another, then the domain's
     /// values: a checker hashes every state it makes.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let Operation { kind, status, peer_ready, buffered, progress, last_progress, watchers, outcome, waiters } =
-            self;
+        // `durable` follows from the kind.
+        let Operation {
+            kind,
+            durable: _,
+            status,
+            peer_ready,
+            buffered,
+            progress,
+            last_progress,
+            watchers,
+            outcome,
+            waiters,
+        } = self;
         state.write_u64(u64::from(*progress) | u64::from(*watchers) << 32);
         state.write_u32(
             kind.index() as u32 | (*status as u32) << 8 | u32::from(*peer_ready) << 16 | u32::from(*buffered) << 17,
@@ -42,9 +66,10 @@ impl<D: Domain> Hash for Operation<D> {
 }
 
 impl<D: Domain> Operation<D> {
-    pub(crate) fn new(kind: OperationKind, status: Status) -> Self {
+    pub(crate) fn new(kind: OperationKind, durable: bool, status: Status) -> Self {
         Operation {
             kind,
+            durable,
             status,
             peer_ready: false,
             buffered: false,
@@ -59,6 +84,11 @@ impl<D: Domain> Operation<D> {
     /// The kind it was registered with.
     pub fn kind(&self) -> OperationKind {
         self.kind
+    }
+    /// Whether it is durable: journaled, imaged and restored (the table
+    /// says so of its kind).
+    pub fn durable(&self) -> bool {
+        self.durable
     }
     /// Its status.
     pub fn status(&self) -> Status {
@@ -263,7 +293,7 @@ mod tests {
     #[test]
     fn the_packed_hash_tells_apart_each_field() {
         let hash = |op: &Operation<T>| foldhash::fast::FixedState::with_seed(7).hash_one(op);
-        let base = Operation::<T>::new(OperationKind::MobMemberChild, Status::Provisioning);
+        let base = Operation::<T>::new(OperationKind::MobMemberChild, true, Status::Provisioning);
         let mut changed: Vec<Operation<T>> = Vec::new();
         for status in Status::ALL.into_iter().filter(|s| *s != base.status) {
             changed.push(Operation { status, ..base.clone() });

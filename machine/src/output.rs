@@ -111,6 +111,12 @@ pub enum Output<D: Domain> {
         /// The operation.
         id: D::OpId,
     },
+    /// An operation whose kind drops its ending ended and was forgotten
+    /// at once: no feed entry, no retained record.
+    Dropped {
+        /// The operation.
+        id: D::OpId,
+    },
     /// A retained record was handed over and forgotten.
     Collected {
         /// The operation.

@@ -36,15 +36,16 @@ impl<D: Domain> Run<'_, D> {
         }
         let mut request = Some(request);
         let mut lost = None;
+        let mut kept = Vec::new();
         for effect in &rule.effects {
             match (effect, &request) {
                 (Effect::TerminateEach, Some(Request::TerminateOwner { reason })) => {
                     let ids = st.ops.slotted();
-                    self.cascade(st, Input::Terminate, ids, || Payload::RequiredReason(reason.clone()));
+                    self.cascade(st, Input::Terminate, ids, |_| Payload::RequiredReason(reason.clone()));
                 }
                 (Effect::DrainRetained, _) => {
                     let ids = st.retained.iter().map(|id| (NO_SLOT, id.clone())).collect();
-                    self.cascade(st, Input::Drain, ids, || Payload::None);
+                    self.cascade(st, Input::Drain, ids, |_| Payload::None);
                 }
                 (Effect::OpenWait, Some(Request::BeginWait { .. })) => {
                     if let Some(Request::BeginWait { wait, ids, run }) = request.take() {
@@ -56,9 +57,10 @@ impl<D: Domain> Run<'_, D> {
                     self.close_wait(st, wait);
                 }
                 (Effect::LoadImage, Some(Request::Restore { .. } | Request::Resume { .. })) => match request.take() {
-                    Some(Request::Restore { image, policy }) => {
+                    Some(Request::Restore { image, policy, keep }) => {
                         self.load_image(st, *image);
                         lost = Some(policy);
+                        kept = keep.into_iter().map(|keep| keep.id).collect();
                     }
                     Some(Request::Resume { image }) => self.load_image(st, *image),
                     _ => {}
@@ -69,7 +71,11 @@ impl<D: Domain> Run<'_, D> {
                         _ => continue,
                     };
                     let ids = st.ops.slotted();
-                    self.cascade(st, Input::ResolveLost, ids, || Payload::Lost(policy.clone()));
+                    let keep = &kept;
+                    self.cascade(st, Input::ResolveLost, ids, |id| Payload::Lost {
+                        policy: policy.clone(),
+                        asked_to_keep: keep.contains(id),
+                    });
                 }
                 _ => {}
             }
@@ -88,13 +94,13 @@ impl<D: Domain> Run<'_, D> {
         st: &mut State<D>,
         input: Input,
         ids: Vec<(usize, D::OpId)>,
-        payload: impl Fn() -> Payload<D>,
+        payload: impl Fn(&D::OpId) -> Payload<D>,
     ) {
         let share = self.lifecycle.one_outcome(input);
         for (hint, id) in ids {
             let given = match self.reuse {
                 Some(_) => Payload::None,
-                None => payload(),
+                None => payload(&id),
             };
             let changed = self.operation_at(st, input, Some(hint), &id, given).is_ok();
             if share && changed && self.reuse.is_none() {
@@ -140,7 +146,8 @@ impl<D: Domain> Run<'_, D> {
             if !op.status.is_terminal() {
                 st.claim_slot(Some(op.kind));
             }
-            let mut record = Operation::new(op.kind, op.status);
+            let durable = self.lifecycle.table().durable(op.kind);
+            let mut record = Operation::new(op.kind, durable, op.status);
             record.peer_ready = op.peer_ready;
             record.buffered = op.buffered;
             record.progress = op.progress_count;

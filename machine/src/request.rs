@@ -164,6 +164,10 @@ pub enum Request<D: Domain> {
         image: Box<Image<D>>,
         /// How operations lost with the old process end.
         policy: LostPolicy<D>,
+        /// Unfinished operations to keep as they are instead: each must be
+        /// in the image, unfinished, of the kind and source it names, or
+        /// the restore is refused (`RetentionMismatch`).
+        keep: Vec<Keep<D>>,
     },
     /// Load `image` into a never-used registry as it is, resolving nothing:
     /// a durable registry resumes its last compacted image this way, replays
@@ -199,6 +203,25 @@ pub enum LostPolicy<D: Domain> {
     },
 }
 
+/// An unfinished operation a restore is asked to keep as it is, named
+/// exactly: the restore is refused unless the image holds it unfinished,
+/// of this kind and with this source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(serialize = "D::OpId: serde::Serialize", deserialize = "D::OpId: serde::Deserialize<'de>"))
+)]
+pub struct Keep<D: Domain> {
+    /// The operation.
+    pub id: D::OpId,
+    /// The kind the caller expects it to have.
+    pub kind: OperationKind,
+    /// Whether the source the caller expects is the one it was registered
+    /// with. The machine keeps no sources: whoever does compares them.
+    pub source_agrees: bool,
+}
+
 /// What a per-operation request carries besides its operation id, one
 /// variant per [`oplife_spec::Carries`] of the per-operation and cascade inputs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -229,8 +252,14 @@ pub enum Payload<D: Domain> {
     RequiredReason(D::Reason),
     /// A progress update.
     Progress(D::Progress),
-    /// A lost-operation policy (the restore cascade).
-    Lost(LostPolicy<D>),
+    /// A lost-operation policy (the restore cascade), and whether the
+    /// restore was asked to keep this operation.
+    Lost {
+        /// How lost operations end.
+        policy: LostPolicy<D>,
+        /// Whether the restore was asked to keep this one.
+        asked_to_keep: bool,
+    },
 }
 
 impl<D: Domain> Request<D> {

@@ -119,19 +119,26 @@ impl<D: Domain> Run<'_, D> {
     #[inline]
     pub(crate) fn commit(&mut self, st: &mut State<D>, id: &D::OpId, decided: Decided<D>, mut payload: Payload<D>) {
         let Decided { row, mut slot, mut creates, mut outcome } = decided;
-        let rule = &self.lifecycle.table().rows[row.0];
+        let table = self.lifecycle.table();
+        let rule = &table.rows[row.0];
         (self.fired)(row);
+        // A kind whose ending the table drops runs its own chain.
+        let effects = match kind_at(st, slot) {
+            Some(kind) if self.lifecycle.drops_ending(kind) => table.effects_for(rule, kind),
+            _ => &rule.effects,
+        };
         if let Target::Status(target) = rule.target
             && target.is_known()
             && let Some(op) = op_at(st, slot)
         {
             op.status = target;
         }
-        for effect in &rule.effects {
+        for effect in effects {
             match effect {
                 Effect::CreateRecord => {
                     if let Some((kind, status)) = creates.take() {
-                        slot = Some(st.ops.insert(id.clone(), Operation::new(kind, status)));
+                        let durable = self.lifecycle.table().durable(kind);
+                        slot = Some(st.ops.insert(id.clone(), Operation::new(kind, durable, status)));
                     }
                 }
                 Effect::ForgetRecord => {
@@ -253,6 +260,7 @@ impl<D: Domain> Run<'_, D> {
             }
             Effect::ReportEvicted => (self.out)(Output::Evicted { id: id.clone() }),
             Effect::ReportRolledBack => (self.out)(Output::RolledBack { id: id.clone() }),
+            Effect::ReportDropped => (self.out)(Output::Dropped { id: id.clone() }),
             Effect::ReportCollected => {
                 if let Some(outcome) = slot.and_then(|pos| st.ops.at(pos)).and_then(|op| op.outcome.clone()) {
                     (self.out)(Output::Collected { id: id.clone(), outcome });
@@ -342,9 +350,11 @@ fn build_outcome<D: Domain>(
             OutcomeKind::Terminated,
             Payload::Reason(Some(reason))
             | Payload::RequiredReason(reason)
-            | Payload::Lost(LostPolicy::Terminate { reason }),
+            | Payload::Lost { policy: LostPolicy::Terminate { reason }, .. },
         ) => Ok(Outcome::Terminated { reason }),
-        (OutcomeKind::Cancelled, Payload::Lost(LostPolicy::Cancel { reason })) => Ok(Outcome::Cancelled { reason }),
+        (OutcomeKind::Cancelled, Payload::Lost { policy: LostPolicy::Cancel { reason }, .. }) => {
+            Ok(Outcome::Cancelled { reason })
+        }
         (kind, other) => Err(internal(format!("outcome {kind:?} cannot be built from payload {other:?}"))),
     }
 }

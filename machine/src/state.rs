@@ -26,7 +26,7 @@ pub struct State<D: Domain> {
     pub(crate) feed: Feed<D>,
     pub(crate) active: u32,
     /// The active count of each kind, by [`OperationKind::index`].
-    pub(crate) active_by_kind: [u32; 2],
+    pub(crate) active_by_kind: [u32; OperationKind::ALL.len()],
 }
 
 clone_by_field!(State { phase, ops, retained, waits, feed, active, active_by_kind });
@@ -40,7 +40,7 @@ impl<D: Domain> Default for State<D> {
             waits: Waits::default(),
             feed: Feed::default(),
             active: 0,
-            active_by_kind: [0; 2],
+            active_by_kind: [0; OperationKind::ALL.len()],
         }
     }
 }
@@ -137,7 +137,8 @@ impl<D: Domain> State<D> {
     }
 
     /// The durable part of the state, for [`crate::Request::Restore`] in a
-    /// new process: pending watchers and waits are left out.
+    /// new process: pending watchers and waits are left out, and so are the
+    /// operations whose kind is not durable ([`Operation::durable`]).
     pub fn image(&self) -> Image<D> {
         let mut image = Image {
             phase: self.phase,
@@ -183,12 +184,19 @@ impl<D: Domain> State<D> {
                 && a.last_progress == b.last_progress
                 && a.outcome == b.outcome
         };
+        let mut ours = self.ops.iter().filter(|(_, op)| op.durable);
+        let mut theirs = other.ops.iter().filter(|(_, op)| op.durable);
         self.phase == other.phase
             && self.feed.watermark == other.feed.watermark
-            && self.ops.len() == other.ops.len()
             && self.retained == other.retained
             && self.feed.entries == other.feed.entries
-            && self.ops.iter().zip(other.ops.iter()).all(|(a, b)| durable(a, b))
+            && loop {
+                match (ours.next(), theirs.next()) {
+                    (None, None) => break true,
+                    (Some(a), Some(b)) if durable(a, b) => {}
+                    _ => break false,
+                }
+            }
     }
 
     /// Writes the state's image ([`State::image`]) over `image`, reusing
@@ -218,7 +226,7 @@ impl<D: Domain> State<D> {
         let Image { phase, operations, retained, feed_watermark, feed } = image;
         *phase = self.phase;
         operations.clear();
-        operations.extend(self.ops.iter().map(|(id, op)| OperationImage {
+        operations.extend(self.ops.iter().filter(|(_, op)| op.durable).map(|(id, op)| OperationImage {
             id: id.clone(),
             kind: op.kind,
             status: op.status,

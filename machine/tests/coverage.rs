@@ -6,8 +6,8 @@
 mod common;
 
 use common::{Bg, Child, Harness, done};
-use oplife_machine::{Limits, LostPolicy, Request};
-use oplife_spec::{Effect, Input, Phase, Status};
+use oplife_machine::{Keep, Limits, LostPolicy, Request};
+use oplife_spec::{Effect, Input, OperationKind, Phase, Status};
 
 #[test]
 fn every_row_fires() {
@@ -50,13 +50,16 @@ fn every_row_fires() {
         assert_eq!(resumed.st.image(), image, "resume loads an image as it is");
         h.fired.extend(resumed.fired);
     }
-    for (image, policy) in [
-        (open_image.clone(), LostPolicy::Terminate { reason: "lost" }),
-        (open_image, LostPolicy::Cancel { reason: None }),
-        (closed_image, LostPolicy::Terminate { reason: "lost" }),
+    // The last restore is asked to keep op 7, still provisioning.
+    let keep7 = vec![Keep { id: 7, kind: OperationKind::BackgroundToolOp, source_agrees: true }];
+    for (image, policy, keep) in [
+        (open_image.clone(), LostPolicy::Terminate { reason: "lost" }, Vec::new()),
+        (open_image.clone(), LostPolicy::Cancel { reason: None }, Vec::new()),
+        (closed_image, LostPolicy::Terminate { reason: "lost" }, Vec::new()),
+        (open_image, LostPolicy::Terminate { reason: "lost" }, keep7),
     ] {
         let mut restored = Harness::with(Limits { max_completed: 1, max_concurrent: None, ..Limits::default() });
-        restored.ok(Request::Restore { image: Box::new(image), policy });
+        restored.ok(Request::Restore { image: Box::new(image), policy, keep });
         h.fired.extend(restored.fired);
     }
     // A newer owner takes the store over: the registry seals, and stays

@@ -60,6 +60,7 @@ fn request() -> impl Strategy<Value = Request<T>> {
                 Some(reason) => LostPolicy::Terminate { reason },
                 None => LostPolicy::Cancel { reason },
             },
+            keep: Vec::new(),
         }),
     ]
 }
@@ -80,7 +81,7 @@ proptest! {
             if let Request::Restore { policy, .. } = step {
                 let image = st.image();
                 let mut fresh = State::<T>::new();
-                lc.apply(&mut fresh, Request::Restore { image: Box::new(image.clone()), policy: policy.clone() }).unwrap();
+                lc.apply(&mut fresh, Request::Restore { image: Box::new(image.clone()), policy: policy.clone(), keep: Vec::new() }).unwrap();
                 // Every captured terminal record and feed entry survives the
                 // restart; the lost operations' endings follow them, and only
                 // retention (the oldest first) makes room for those.
@@ -95,7 +96,7 @@ proptest! {
                 lc.apply(&mut resumed, Request::Resume { image: Box::new(image.clone()) }).unwrap();
                 prop_assert_eq!(resumed.image(), image.clone());
                 let mut reopened = State::<T>::new();
-                let again = Request::Restore { image: Box::new(resumed.image()), policy: policy.clone() };
+                let again = Request::Restore { image: Box::new(resumed.image()), policy: policy.clone(), keep: Vec::new() };
                 lc.apply(&mut reopened, again).unwrap();
                 prop_assert_eq!(&reopened, &fresh);
                 for op in image.operations.iter().filter(|op| op.status.is_terminal()) {

@@ -61,8 +61,11 @@ fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() {
     let old = used_registry();
     let image = old.st.image();
     let mut h = Harness::with(Limits { max_completed: 8, ..Limits::default() });
-    let out =
-        h.ok(Request::Restore { image: Box::new(image.clone()), policy: LostPolicy::Terminate { reason: "lost" } });
+    let out = h.ok(Request::Restore {
+        image: Box::new(image.clone()),
+        policy: LostPolicy::Terminate { reason: "lost" },
+        keep: Vec::new(),
+    });
     let lost = SharedOutcome::<T>::from(Outcome::Terminated { reason: "lost" });
     assert_eq!(out, vec![Output::Ended { id: 1, outcome: lost.clone(), seq: Some(3) }]);
     // Terminal records survive exactly, in completion order, with flags.
@@ -85,7 +88,11 @@ fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() {
     // The restored registry is open and used: a second restore is refused.
     h.register(4, Bg);
     assert_eq!(
-        h.err(Request::Restore { image: Box::new(image), policy: LostPolicy::Cancel { reason: None } }),
+        h.err(Request::Restore {
+            image: Box::new(image),
+            policy: LostPolicy::Cancel { reason: None },
+            keep: Vec::new()
+        }),
         LifecycleError::RegistryInUse
     );
 }
@@ -94,14 +101,22 @@ fn restore_keeps_terminal_records_and_the_feed_and_ends_lost_operations() {
 fn restore_under_the_cancel_policy_and_after_owner_termination() {
     let old = used_registry();
     let mut h = Harness::new();
-    h.ok(Request::Restore { image: Box::new(old.st.image()), policy: LostPolicy::Cancel { reason: Some("restart") } });
+    h.ok(Request::Restore {
+        image: Box::new(old.st.image()),
+        policy: LostPolicy::Cancel { reason: Some("restart") },
+        keep: Vec::new(),
+    });
     assert_eq!(h.st.operation(&1).unwrap().outcome(), Some(&Outcome::Cancelled { reason: Some("restart") }));
     assert_eq!(h.st.phase(), Phase::Open);
 
     let mut old = used_registry();
     old.ok(Request::TerminateOwner { reason: "bye" });
     let mut h = Harness::new();
-    let out = h.ok(Request::Restore { image: Box::new(old.st.image()), policy: LostPolicy::Cancel { reason: None } });
+    let out = h.ok(Request::Restore {
+        image: Box::new(old.st.image()),
+        policy: LostPolicy::Cancel { reason: None },
+        keep: Vec::new(),
+    });
     assert_eq!(out, vec![]);
     assert_eq!(h.st.phase(), Phase::OwnerTerminated);
     assert_eq!(
@@ -115,7 +130,11 @@ fn restore_under_the_cancel_policy_and_after_owner_termination() {
 fn restore_applies_the_new_limits() {
     let old = used_registry();
     let mut h = Harness::with(Limits { max_completed: 1, feed_retention: 1, ..Limits::default() });
-    let out = h.ok(Request::Restore { image: Box::new(old.st.image()), policy: LostPolicy::Terminate { reason: "x" } });
+    let out = h.ok(Request::Restore {
+        image: Box::new(old.st.image()),
+        policy: LostPolicy::Terminate { reason: "x" },
+        keep: Vec::new(),
+    });
     assert!(out.contains(&Output::Evicted { id: 2 }));
     assert_eq!(h.st.retained().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(h.st.feed().entries().map(|e| e.seq).collect::<Vec<_>>(), vec![3]);
@@ -157,7 +176,11 @@ fn restore_refuses_inconsistent_images_and_changes_nothing() {
         let mut image = image.clone();
         corrupt(&mut image);
         let mut h = Harness::new();
-        let err = h.err(Request::Restore { image: Box::new(image), policy: LostPolicy::Terminate { reason: "x" } });
+        let err = h.err(Request::Restore {
+            image: Box::new(image),
+            policy: LostPolicy::Terminate { reason: "x" },
+            keep: Vec::new(),
+        });
         match err {
             LifecycleError::InvalidImage(why) => assert!(why.contains(expected), "{expected:?} not in {why:?}"),
             other => panic!("{expected}: {other:?}"),
@@ -177,7 +200,11 @@ fn restore_refuses_retained_records_out_of_feed_order() {
     assert_eq!(image.retained, vec![1, 2]);
     image.retained.swap(0, 1);
     let mut fresh = Harness::new();
-    let err = fresh.err(Request::Restore { image: Box::new(image), policy: LostPolicy::Terminate { reason: "x" } });
+    let err = fresh.err(Request::Restore {
+        image: Box::new(image),
+        policy: LostPolicy::Terminate { reason: "x" },
+        keep: Vec::new(),
+    });
     match err {
         LifecycleError::InvalidImage(why) => assert!(why.contains("retained record 1 ended"), "{why}"),
         other => panic!("{other:?}"),

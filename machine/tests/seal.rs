@@ -41,7 +41,11 @@ fn a_sealed_registry_refuses_every_call_that_could_change_it() {
         Request::TerminateOwner { reason: "stop" },
         Request::CollectCompleted,
         Request::BeginWait { wait: 8, ids: vec![2], run: () },
-        Request::Restore { image: Box::new(image.clone()), policy: LostPolicy::Terminate { reason: "lost" } },
+        Request::Restore {
+            image: Box::new(image.clone()),
+            policy: LostPolicy::Terminate { reason: "lost" },
+            keep: Vec::new(),
+        },
         Request::Resume { image: Box::new(image.clone()) },
     ];
     for call in calls {

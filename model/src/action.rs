@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use oplife_machine::{LostPolicy, Payload, Request, State};
+use oplife_machine::{Keep, LostPolicy, Payload, Request, State};
 use oplife_spec::{Carries, Input, OperationKind, SourceClaim};
 
 use crate::domain::Tiny;
@@ -39,6 +39,19 @@ pub enum Cap {
     /// At most [`TOTAL_LIMIT`] active operations of any kind:
     /// `register_operation_within`.
     Total,
+}
+
+/// An operation a restart is asked to keep, as the environment names it:
+/// the id, the kind it expects, and whether the source it expects is the
+/// one the operation was registered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeepAsk {
+    /// The id.
+    pub id: u8,
+    /// The kind expected.
+    pub kind: OperationKind,
+    /// Whether the source expected is the one registered.
+    pub source_agrees: bool,
 }
 
 /// One step of the environment.
@@ -80,6 +93,8 @@ pub enum Action {
     Restart {
         /// The lost-operation policy: `Cancelled` instead of `Terminated`.
         cancel: bool,
+        /// An unfinished operation the restore is asked to keep.
+        keep: Option<KeepAsk>,
     },
     /// The process crashes and a durable registry reopens from its store:
     /// it resumes its durable image (the journal replayed) and restores it
@@ -117,8 +132,16 @@ impl Action {
             Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect(), run: () },
             Action::CancelWait(slot) => Request::CancelWait { wait: slot },
             Action::Takeover => Request::Seal,
-            Action::Restart { cancel } | Action::Crash { cancel } => {
-                Request::Restore { image: Box::new(state.image()), policy: lost_policy(cancel) }
+            Action::Restart { cancel, keep } => Request::Restore {
+                image: Box::new(state.image()),
+                policy: lost_policy(cancel),
+                keep: keep
+                    .map(|ask| Keep { id: ask.id, kind: ask.kind, source_agrees: ask.source_agrees })
+                    .into_iter()
+                    .collect(),
+            },
+            Action::Crash { cancel } => {
+                Request::Restore { image: Box::new(state.image()), policy: lost_policy(cancel), keep: Vec::new() }
             }
         }
     }
@@ -179,8 +202,15 @@ impl fmt::Display for Action {
             }
             Action::CancelWait(slot) => write!(f, "drop wait{slot}"),
             Action::Takeover => f.write_str("takeover (a newer owner fences the store: seal)"),
-            Action::Restart { cancel: false } => f.write_str("restart (capture, restore: lost ops Terminated)"),
-            Action::Restart { cancel: true } => f.write_str("restart (capture, restore: lost ops Cancelled)"),
+            Action::Restart { cancel, keep } => {
+                let lost = if *cancel { "Cancelled" } else { "Terminated" };
+                write!(f, "restart (capture, restore: lost ops {lost}")?;
+                if let Some(ask) = keep {
+                    let source = if ask.source_agrees { "its source" } else { "another source" };
+                    write!(f, "; keep op{} as {:?} with {source}", ask.id, ask.kind)?;
+                }
+                f.write_str(")")
+            }
             Action::Crash { cancel: false } => f.write_str("crash (reopen the journal, restore: lost ops Terminated)"),
             Action::Crash { cancel: true } => f.write_str("crash (reopen the journal, restore: lost ops Cancelled)"),
         }

@@ -274,11 +274,11 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         .collect();
 
     let examples_started = Instant::now();
-    // The exploration took every step of every reachable state (unless it
-    // skipped some) and recorded what each showed: an example a step shows
-    // is found there, or shown by no step of this configuration.
+    // The exploration took every step of every reachable state (but those
+    // it skipped, whose witnesses it knows) and recorded what each showed:
+    // an example a step shows is found there, or shown by no step of this
+    // configuration, unless a skipped step may have shown it.
     let shown = model.shown.bits();
-    let every_step_taken = model.shown.every_step_taken();
     let mut found: BTreeSet<&'static str> =
         example_witnesses().filter(|(_, bit)| shown & bit != 0).map(|(name, _)| name).collect();
     let decided_by_steps = |bit: u32| match witness::REMEMBERED.iter().find(|(remembered, _)| *remembered == bit) {
@@ -286,7 +286,7 @@ pub fn run_with_coverage(table: Table, options: CheckOptions, coverage: Arc<Cove
         None => true,
     };
     let undecided: BTreeSet<&'static str> = example_witnesses()
-        .filter(|(name, bit)| !(found.contains(name) || every_step_taken && decided_by_steps(*bit)))
+        .filter(|(name, bit)| !(found.contains(name) || !model.shown.may_hide(*bit) && decided_by_steps(*bit)))
         .map(|(name, _)| name)
         .collect();
     let examples_model = model.with_witnesses();

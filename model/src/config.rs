@@ -3,6 +3,7 @@
 use std::fmt;
 
 use oplife_machine::Limits;
+use oplife_spec::OperationKind;
 
 /// The largest number of operation ids the model supports.
 pub const MAX_OPS: usize = 6;
@@ -39,7 +40,17 @@ pub struct ModelConfig {
     /// owner may also take the durable store over: the registry is sealed,
     /// and from then on must change nothing durable.
     pub crashes: bool,
+    /// The kinds the environment registers.
+    pub kinds: &'static [OperationKind],
+    /// Whether a restart may be asked to keep an unfinished operation (as
+    /// it was registered, or naming another kind or source).
+    pub retention: bool,
 }
+
+/// The kinds every operation had before the kinds table: a child agent and
+/// a background job. The configurations that check everything else register
+/// only these; [`ModelConfig::FOUR_KINDS`] registers them all.
+pub const CORE_KINDS: [OperationKind; 2] = [OperationKind::MobMemberChild, OperationKind::BackgroundToolOp];
 
 impl ModelConfig {
     /// Three ids with eviction (one retained record), one pending wait, a
@@ -55,6 +66,8 @@ impl ModelConfig {
         feed_retention: 1,
         restarts: true,
         crashes: true,
+        kinds: &CORE_KINDS,
+        retention: false,
     };
 
     /// Two ids with two concurrent waits over them, eviction, a watcher and
@@ -70,6 +83,8 @@ impl ModelConfig {
         feed_retention: 2,
         restarts: true,
         crashes: false,
+        kinds: &CORE_KINDS,
+        retention: false,
     };
 
     /// Three ids with eviction (one retained record), two concurrent waits
@@ -86,6 +101,26 @@ impl ModelConfig {
         feed_retention: 1,
         restarts: true,
         crashes: false,
+        kinds: &CORE_KINDS,
+        retention: false,
+    };
+
+    /// Two ids of every kind, with a wait, a watcher, eviction, the
+    /// concurrency limit, restarts that may be asked to keep an operation,
+    /// and crashes: the kinds table (dropped endings, waits on detached
+    /// jobs that keep running) and retention across a restart.
+    pub const FOUR_KINDS: ModelConfig = ModelConfig {
+        ops: 2,
+        max_completed: 1,
+        max_concurrent: Some(2),
+        waits: 1,
+        watchers: 1,
+        progress: 0,
+        feed_retention: 1,
+        restarts: true,
+        crashes: true,
+        kinds: &OperationKind::ALL,
+        retention: true,
     };
 
     /// The base that command line flags adjust: 3 ids, eviction, two
@@ -107,6 +142,8 @@ impl ModelConfig {
         feed_retention: 2,
         restarts: true,
         crashes: false,
+        kinds: &CORE_KINDS,
+        retention: false,
     };
 
     /// The machine limits this configuration runs with.
@@ -146,10 +183,12 @@ impl ModelConfig {
 /// The configurations `check` runs by default (and `cargo test` checks):
 /// together they fire every row of the table and reach every example. A
 /// mutant is checked against each in turn until one catches it, so the
-/// first, "three ops", is the one with every feature a mutant can break (a
-/// wait, a watcher, eviction, the concurrency limit): each mutant of the
-/// catalogue is caught there within a few thousand states.
-pub const DEFAULT_SUITE: [(&str, ModelConfig); 3] = [
+/// first, "four kinds", is the smallest with every feature a mutant can
+/// break (every kind, a wait, a watcher, eviction, the concurrency limit,
+/// restarts asked to keep, crashes): each mutant of the catalogue is
+/// caught there or in "three ops" within a few thousand states.
+pub const DEFAULT_SUITE: [(&str, ModelConfig); 4] = [
+    ("four kinds", ModelConfig::FOUR_KINDS),
     ("three ops", ModelConfig::THREE_OPS),
     ("two waits", ModelConfig::TWO_WAITS),
     ("three ops, two waits", ModelConfig::THREE_OPS_TWO_WAITS),
@@ -165,7 +204,7 @@ impl fmt::Display for ModelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={} feed={} restarts={} crashes={}",
+            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={} feed={} restarts={} crashes={} kinds={} retention={}",
             self.ops,
             self.max_completed,
             self.max_concurrent.map_or("none".to_owned(), |m| m.to_string()),
@@ -174,7 +213,9 @@ impl fmt::Display for ModelConfig {
             self.progress,
             self.feed_retention,
             if self.restarts { "on" } else { "off" },
-            if self.crashes { "on" } else { "off" }
+            if self.crashes { "on" } else { "off" },
+            self.kinds.len(),
+            if self.retention { "on" } else { "off" }
         )
     }
 }

@@ -65,14 +65,15 @@ impl Coverage {
 }
 
 /// What the steps of one exploration showed (the witness bits of
-/// [`crate::state::witness`]), recorded as the steps are taken, and whether
-/// every step was taken: an exploration that skips no step of a reachable
-/// state shows every witness a step can show, so one it never showed is
+/// [`crate::state::witness`]), recorded as the steps are taken, and what
+/// the steps it skipped may have hidden: an exploration shows every witness
+/// a step can show except those its skipped steps may hide, so one it
+/// never showed and no skipped step may hide is
 /// shown by no step of that configuration.
 #[derive(Debug, Default)]
 pub struct Shown {
     bits: AtomicU32,
-    skipped: AtomicBool,
+    hidden: AtomicU32,
 }
 
 impl Shown {
@@ -86,9 +87,12 @@ impl Shown {
     }
 
     /// Records that a step was skipped (its successor is made by another
-    /// step).
-    pub fn skipped(&self) {
-        Coverage::mark(Some(&self.skipped));
+    /// step, which was taken) that may have shown the witnesses `hidden`
+    /// besides what that other step shows.
+    pub fn skipped(&self, hidden: u32) {
+        if hidden & !self.hidden.load(Ordering::Relaxed) != 0 {
+            self.hidden.fetch_or(hidden, Ordering::Relaxed);
+        }
     }
 
     /// What the steps showed.
@@ -96,8 +100,8 @@ impl Shown {
         self.bits.load(Ordering::Relaxed)
     }
 
-    /// Whether every step of every state explored was taken.
-    pub fn every_step_taken(&self) -> bool {
-        !self.skipped.load(Ordering::Relaxed)
+    /// Whether a skipped step may have shown the witness `bit`.
+    pub fn may_hide(&self, bit: u32) -> bool {
+        self.hidden.load(Ordering::Relaxed) & bit != 0
     }
 }

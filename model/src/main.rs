@@ -10,7 +10,7 @@ use oplife_model::mutants::CATALOGUE;
 use oplife_model::simulate::{self, Budget};
 use oplife_model::verdict::{Demand, check_suite};
 use oplife_model::{LifecycleModel, ModelConfig};
-use oplife_spec::{Table, render};
+use oplife_spec::{OperationKind, Table, render};
 use stateright::Model;
 
 const EXIT_CODES: &str = "Exit status: 0 when everything held; 1 when a property was violated, an example or a \
@@ -86,6 +86,14 @@ struct ModelFlags {
     /// Do not explore crashes.
     #[arg(long)]
     no_crashes: bool,
+    /// Register operations of every kind, not only child agents and
+    /// background jobs [base: off; on in the suite's "four kinds"].
+    #[arg(long)]
+    all_kinds: bool,
+    /// Ask restarts to keep an unfinished operation [base: off; on in the
+    /// suite's "four kinds"].
+    #[arg(long)]
+    retention: bool,
 }
 
 /// `--max-concurrent`: a limit, or none.
@@ -118,6 +126,8 @@ impl ModelFlags {
             || self.no_restarts
             || self.crashes
             || self.no_crashes
+            || self.all_kinds
+            || self.retention
     }
 
     fn config(&self) -> ModelConfig {
@@ -135,6 +145,10 @@ impl ModelFlags {
         config.feed_retention = self.feed.map_or(config.feed_retention, usize::from);
         config.restarts = (config.restarts || self.restarts) && !self.no_restarts;
         config.crashes = (config.crashes || self.crashes) && !self.no_crashes;
+        if self.all_kinds {
+            config.kinds = &OperationKind::ALL;
+        }
+        config.retention = config.retention || self.retention;
         config
     }
 }

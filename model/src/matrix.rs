@@ -87,7 +87,9 @@ fn refusal(error: &LifecycleError<Tiny>) -> String {
 
 /// The matrix under `lifecycle`, as Markdown.
 pub fn render(lifecycle: &Lifecycle) -> String {
-    let mut out = String::from("| status | input | MobMemberChild | BackgroundToolOp |\n|---|---|---|---|\n");
+    let kinds: Vec<String> = OperationKind::ALL.iter().map(|kind| format!("{kind:?}")).collect();
+    let rule = "---|".repeat(kinds.len());
+    let mut out = format!("| status | input | {} |\n|---|---|{rule}\n", kinds.join(" | "));
     for status in Status::ALL {
         let phase = if status == Status::Terminated { Phase::OwnerTerminated } else { Phase::Open };
         let states = OperationKind::ALL.map(|kind| path_to(lifecycle, kind, status, phase));
@@ -153,7 +155,11 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                 Input::CancelWait => Request::CancelWait { wait: 0 },
                 Input::Resume => Request::Resume { image: Box::new(state.image()) },
                 Input::Seal => Request::Seal,
-                _ => Request::Restore { image: Box::new(state.image()), policy: LostPolicy::Terminate { reason: () } },
+                _ => Request::Restore {
+                    image: Box::new(state.image()),
+                    policy: LostPolicy::Terminate { reason: () },
+                    keep: Vec::new(),
+                },
             };
             let text = cell(lifecycle, state.clone(), request, phase.to_string(), |s| s.phase().to_string());
             let _ = writeln!(out, "| {phase} | {input} | {text} |");

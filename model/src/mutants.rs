@@ -2,7 +2,9 @@
 //! altered; the model must catch every one, and names the property that
 //! should.
 
-use oplife_spec::{Allowed, Effect, Guard, Input, OutcomeKind, Status, StatusSet, Table};
+use oplife_spec::{
+    Allowed, Effect, Ending, Guard, Input, OnRestore, OperationKind, OutcomeKind, Status, StatusSet, Table,
+};
 
 use crate::properties as p;
 
@@ -200,7 +202,7 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::RESTART_KEEPS_TERMINAL,
         alter: |t| {
             for row in rows_of(t, Input::ResolveLost) {
-                if row.guards == [Guard::LostAsTerminated] {
+                if row.guards.contains(&Guard::LostAsTerminated) {
                     row.target = oplife_spec::Target::Status(Status::Retired);
                 }
             }
@@ -296,4 +298,34 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::FENCED_CHANGES_NOTHING,
         alter: |t| t.gates.clear(),
     },
+    Mutant {
+        name: "capacity-slot-keeps-its-ending",
+        description: "a capacity slot's ending is fed and retained like a job's",
+        caught_by: p::DROPPED_LEAVES_NOTHING,
+        alter: |t| set_kind_rule(t, OperationKind::BackgroundToolCapacitySlot, |rule| rule.ending = Ending::Kept),
+    },
+    Mutant {
+        name: "restore-ends-detached-waits",
+        description: "a restore ends a running wait on a detached job as lost",
+        caught_by: p::RESTART_KEEPS_WHAT_IT_MUST,
+        alter: |t| set_kind_rule(t, OperationKind::DetachedJobWait, |rule| rule.on_restore = OnRestore::EndsLost),
+    },
+    Mutant {
+        name: "restore-keeps-whatever-it-is-asked",
+        description: "a restore keeps the operation it is asked to keep whatever its kind, source or status",
+        caught_by: p::RESTART_KEEPS_WHAT_IT_MUST,
+        alter: |t| drop_guard(t, Input::Restore, Guard::RetentionExact),
+    },
+    Mutant {
+        name: "detached-job-wait-wakes-nobody",
+        description: "the ending of a wait on a detached job does not wake its owner",
+        caught_by: p::WAKES_DETACHED_OWNERS,
+        alter: |t| set_kind_rule(t, OperationKind::DetachedJobWait, |rule| rule.wakes_owner = false),
+    },
 ];
+
+fn set_kind_rule(table: &mut Table, kind: OperationKind, change: fn(&mut oplife_spec::KindRule)) {
+    for rule in table.kinds.iter_mut().filter(|rule| rule.kind == kind) {
+        change(rule);
+    }
+}

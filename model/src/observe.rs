@@ -4,11 +4,12 @@
 //! and witnesses (for the `sometimes` ones).
 
 use oplife_machine::{Outcome, Output, State, WaitReport};
-use oplife_spec::{Input, OperationKind, OutcomeKind, Phase, Status};
+use oplife_spec::{Ending, Input, OperationKind, OutcomeKind, Phase, Status};
 
-use crate::action::{Action, Cap, KIND_LIMIT, TOTAL_LIMIT, ids_of};
+use crate::action::{Action, Cap, KIND_LIMIT, KeepAsk, TOTAL_LIMIT, ids_of};
 use crate::config::{MAX_OPS, ModelConfig};
 use crate::domain::Tiny;
+use crate::properties::SHIPPED;
 use crate::state::{EnvWait, ModelState, fault, witness};
 
 fn outcome_kind(outcome: &Outcome<Tiny>) -> OutcomeKind {
@@ -107,6 +108,8 @@ struct Told {
     next_seq: u64,
     /// An ending (id, outcome) whose feed entry has not come yet.
     unfed: Option<(u8, OutcomeKind)>,
+    /// An ending the shipped table drops, whose report has not come yet.
+    undropped: Option<u8>,
     /// How many feed entries were appended.
     appended: usize,
     /// The outcome each id ended with in this step.
@@ -126,6 +129,7 @@ impl Told {
         Told {
             next_seq: before.machine.feed().watermark().saturating_add(1),
             unfed: None,
+            undropped: None,
             appended: 0,
             ended: [None; MAX_OPS],
             watch_answers: 0,
@@ -138,11 +142,28 @@ impl Told {
     fn hear(&mut self, before: &ModelState, next: &mut ModelState, action: Action, output: &Output<Tiny>) {
         match output {
             Output::Ended { id, outcome, seq } => {
+                // What the ending leaves is the shipped table's to say, by
+                // the kind the environment registered.
+                let kind = next.kinds.get(usize::from(*id)).copied().flatten();
+                if kind.is_some_and(|kind| SHIPPED.ending(kind) == Ending::Dropped) {
+                    self.ended_dropped(before, next, *id, outcome.kind());
+                    if seq.is_some() {
+                        next.faults |= fault::DROPPED;
+                    }
+                    return;
+                }
                 self.ended(before, next, *id, outcome.kind());
                 // An ending without its feed entry stays unfed: a fault.
                 if let Some(seq) = seq {
                     self.fed(next, *seq, *id);
                 }
+            }
+            Output::Dropped { id } => {
+                next.witnessed |= witness::DROPPED_ENDING;
+                if self.undropped.take() != Some(*id) || next.machine.operation(id).is_some() {
+                    next.faults |= fault::DROPPED;
+                }
+                forget(next, *id);
             }
             Output::WatchPending { id } => {
                 self.watch_answers += 1;
@@ -208,20 +229,34 @@ impl Told {
         }
     }
 
-    /// Operation `id` ended with `outcome`.
+    /// Operation `id` ended with `outcome`, and is fed and retained.
     fn ended(&mut self, before: &ModelState, next: &mut ModelState, id: u8, outcome: OutcomeKind) {
         if self.unfed.replace((id, outcome)).is_some() {
             next.faults |= fault::FEED_ENTRY;
         }
+        if !next.completion.push(id) {
+            next.faults |= fault::RETAINED_OVERFLOW;
+        }
+        self.ended_any(before, next, id, outcome);
+    }
+
+    /// Operation `id`, whose kind drops its ending, ended with `outcome`:
+    /// its watchers and waits hear of it, and it must be reported dropped.
+    fn ended_dropped(&mut self, before: &ModelState, next: &mut ModelState, id: u8, outcome: OutcomeKind) {
+        if self.undropped.replace(id).is_some() {
+            next.faults |= fault::DROPPED;
+        }
+        self.ended_any(before, next, id, outcome);
+    }
+
+    /// What every ending of `id` with `outcome` tells.
+    fn ended_any(&mut self, before: &ModelState, next: &mut ModelState, id: u8, outcome: OutcomeKind) {
         if before.machine.status(&id).is_terminal() {
             // It had ended already: ending again is a change.
             next.faults |= fault::TERMINAL_CHANGED;
         }
         if let Some(slot) = self.ended.get_mut(usize::from(id)) {
             *slot = Some(outcome);
-        }
-        if !next.completion.push(id) {
-            next.faults |= fault::RETAINED_OVERFLOW;
         }
         for w in next.waits.iter_mut().filter(|w| w.pending && w.ids & (1 << id) != 0) {
             if let Some(seen) = w.seen.get_mut(usize::from(id))
@@ -235,6 +270,9 @@ impl Told {
     /// Operation `id`'s ending got feed entry `seq`.
     fn fed(&mut self, next: &mut ModelState, seq: u64, id: u8) {
         self.appended += 1;
+        if next.kinds.get(usize::from(id)).copied().flatten().is_some_and(|kind| SHIPPED.wakes_owner(kind)) {
+            next.witnessed |= witness::ENDING_WAKES;
+        }
         match self.unfed.take() {
             Some((ended, _)) if ended != id => next.faults |= fault::FEED_ENTRY,
             None => next.faults |= fault::FEED_ENTRY,
@@ -284,6 +322,9 @@ impl Told {
         if self.unfed.is_some() || minted != self.appended as u64 {
             next.faults |= fault::FEED_ENTRY;
         }
+        if self.undropped.is_some() {
+            next.faults |= fault::DROPPED;
+        }
         // Every pending wait holds exactly the outcomes the environment saw its
         // ops end with, captured the moment they ended.
         for (slot, w) in next.waits.iter().enumerate() {
@@ -321,44 +362,93 @@ impl Told {
     }
 }
 
+/// What a restart or crash is: its lost-operation policy, whether it is a
+/// crash, and what it was asked to keep.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Restart {
+    pub(crate) cancel: bool,
+    pub(crate) crash: bool,
+    pub(crate) keep: Option<KeepAsk>,
+}
+
+/// Whether the environment expects a restore asked to keep `ask` to keep
+/// it: the operation is unfinished, of a kind the shipped table makes
+/// durable, registered with the kind asked, and the source asked agrees.
+pub(crate) fn keep_holds(before: &ModelState, ask: KeepAsk) -> bool {
+    let registered = before.kinds.get(usize::from(ask.id)).copied().flatten();
+    let status = before.machine.status(&ask.id);
+    ask.source_agrees
+        && registered == Some(ask.kind)
+        && SHIPPED.durable(ask.kind)
+        && status.is_known()
+        && !status.is_terminal()
+}
+
 /// What a restart must keep: every terminal record and feed entry of the
 /// old registry (only retention may drop the oldest, to make room for the
-/// lost operations' endings), every operation's details, and the phase; and
-/// every lost operation ends as the policy says.
-pub(crate) fn observe_restart(
-    config: &ModelConfig,
-    before: &ModelState,
-    next: &mut ModelState,
-    cancel: bool,
-    crash: bool,
-) {
+/// lost operations' endings), every operation's details, and the phase;
+/// every lost operation ends as the policy says. What it keeps unfinished
+/// is exactly what the shipped table and the request say: a running
+/// operation of a kind that keeps running, and the operation it was asked
+/// to keep; an operation of a kind that is not durable it does not know.
+pub(crate) fn observe_restart(config: &ModelConfig, before: &ModelState, next: &mut ModelState, restart: Restart) {
+    let Restart { cancel, crash, keep } = restart;
     let (old, new) = (&before.machine, &next.machine);
-    let lost: Vec<u8> = old.operations().filter(|(_, op)| !op.status().is_terminal()).map(|(id, _)| *id).collect();
+    let kind_of = |id: &u8| before.kinds.get(usize::from(*id)).copied().flatten();
+    let durable = |id: &u8| kind_of(id).is_some_and(|kind| SHIPPED.durable(kind));
+    let asked = |id: &u8| keep.is_some_and(|ask| ask.id == *id);
+    let keeps_running = |id: &u8, status: Status| {
+        status == Status::Running && kind_of(id).is_some_and(|kind| SHIPPED.keeps_running(kind))
+    };
+    let unfinished = || old.operations().filter(|(id, op)| !op.status().is_terminal() && durable(id));
+    let kept: Vec<u8> =
+        unfinished().filter(|(id, op)| asked(id) || keeps_running(id, op.status())).map(|(id, _)| *id).collect();
+    let lost: Vec<u8> = unfinished().map(|(id, _)| *id).filter(|id| !kept.contains(id)).collect();
+    let kept_as_they_were = kept.iter().all(|id| match (old.operation(id), new.operation(id)) {
+        (Some(op), Some(now)) => {
+            (now.kind(), now.status(), now.peer_ready(), now.progress_count())
+                == (op.kind(), op.status(), op.peer_ready(), op.progress_count())
+                && now.outcome().is_none()
+        }
+        _ => false,
+    });
+    let forgotten = old.operations().filter(|(id, _)| !durable(id)).all(|(id, _)| new.operation(id).is_none());
+    if !kept_as_they_were || !forgotten {
+        next.faults |= fault::KEPT;
+    }
+    if kept.iter().any(|id| !asked(id)) {
+        next.witnessed |= witness::DETACHED_SURVIVED;
+    }
+    if kept.iter().any(asked) {
+        next.witnessed |= witness::KEPT_AS_ASKED;
+    }
     let mut expected: Vec<u8> = old.retained().copied().chain(lost.iter().copied()).collect();
     expected.drain(..expected.len().saturating_sub(config.max_completed));
     let retained: Vec<u8> = new.retained().copied().collect();
     let policy = if cancel { Status::Cancelled } else { Status::Terminated };
-    let details_kept = old.operations().all(|(id, op)| match new.operation(id) {
-        None => !expected.contains(id),
-        Some(now) => {
-            let status_ok = match op.status().is_terminal() {
-                true => now.status() == op.status() && now.outcome() == op.outcome(),
-                false => now.status() == policy,
-            };
-            status_ok
-                && now.kind() == op.kind()
-                && now.peer_ready() == op.peer_ready()
-                && now.progress_count() == op.progress_count()
-                && (now.buffered() == op.buffered() || !op.status().is_terminal())
-        }
-    });
+    let details_kept =
+        old.operations().filter(|(id, _)| durable(id) && !kept.contains(id)).all(|(id, op)| match new.operation(id) {
+            None => !expected.contains(id),
+            Some(now) => {
+                let status_ok = match op.status().is_terminal() {
+                    true => now.status() == op.status() && now.outcome() == op.outcome(),
+                    false => now.status() == policy,
+                };
+                status_ok
+                    && now.kind() == op.kind()
+                    && now.peer_ready() == op.peer_ready()
+                    && now.progress_count() == op.progress_count()
+                    && (now.buffered() == op.buffered() || !op.status().is_terminal())
+            }
+        });
     let (old_feed, new_feed) = (old.feed(), new.feed());
     let lost_count = u64::try_from(lost.len()).unwrap_or(u64::MAX);
     let feed_kept = new_feed.watermark() == old_feed.watermark().saturating_add(lost_count)
         && new_feed.entries().len() == (old_feed.entries().len() + lost.len()).min(config.feed_retention)
         && new_feed.entries().filter(|e| e.seq <= old_feed.watermark()).all(|e| old_feed.entries().any(|o| o == e));
-    let kept = retained == expected && new.operation_count() == expected.len() && new.phase() == old.phase();
-    if !kept || !details_kept || !feed_kept {
+    let records_kept =
+        retained == expected && new.operation_count() == expected.len() + kept.len() && new.phase() == old.phase();
+    if !records_kept || !details_kept || !feed_kept {
         next.faults |= fault::RESTORE;
     }
     if !lost.is_empty() {

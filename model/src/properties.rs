@@ -6,7 +6,7 @@
 //! as safety, because stateright's `eventually` is unsound on cycles.
 
 use oplife_machine::invariants;
-use oplife_spec::{OutcomeKind, PublicResult};
+use oplife_spec::{OperationKind, OutcomeKind, PublicResult};
 use stateright::Property;
 
 use crate::config::MAX_OPS;
@@ -97,6 +97,38 @@ pub const SOURCE_AGREES: &str = "23 a registration's source agrees with its kind
 /// for a result, `Failed` for an error or its owner's termination,
 /// `Cancelled` for an abandoned, cancelled or retired operation.
 pub const PUBLIC_RESULT_AGREES: &str = "24 public results agree with outcomes";
+/// 25. A dropped ending leaves nothing.
+///
+/// An operation whose kind drops its ending (a capacity slot) hands its
+/// outcome to its watchers and waits, and is then forgotten: no feed
+/// entry, no retained record, reported dropped; and no restart or crash
+/// knows it, ended or not.
+pub const DROPPED_LEAVES_NOTHING: &str = "25 a dropped ending leaves nothing";
+/// 26. A restart keeps what it must, and only that.
+///
+/// A running wait on a detached job, and an unfinished operation the
+/// restart is asked to keep, come back as they were; every other
+/// unfinished operation ends as lost. A request to keep an operation the
+/// image does not hold unfinished, with the kind and source asked, is
+/// refused and nothing restarts.
+pub const RESTART_KEEPS_WHAT_IT_MUST: &str = "26 a restart keeps what it must, and only that";
+/// 27. Endings of detached work wake the owner.
+///
+/// The completion-feed entry of a background job or of a wait on a
+/// detached job wakes the owner; a child agent's (it reports to its peers)
+/// and a capacity slot's (it has none) do not.
+pub const WAKES_DETACHED_OWNERS: &str = "27 endings of detached work wake the owner";
+/// Twin of [`WAKES_DETACHED_OWNERS`].
+pub const SOMETIMES_ENDING_WAKES: &str = "sometimes: an ending wakes its owner";
+/// Twin of [`DROPPED_LEAVES_NOTHING`].
+pub const SOMETIMES_DROPPED: &str = "sometimes: a capacity slot's ending is dropped";
+/// Twin of [`RESTART_KEEPS_WHAT_IT_MUST`]: a wait on a detached job
+/// survives.
+pub const SOMETIMES_DETACHED_SURVIVES: &str = "sometimes: a running wait on a detached job survives a restart";
+/// Twin of [`RESTART_KEEPS_WHAT_IT_MUST`]: an operation is kept as asked.
+pub const SOMETIMES_KEPT_AS_ASKED: &str = "sometimes: a restart keeps the operation it is asked to keep";
+/// Twin of [`RESTART_KEEPS_WHAT_IT_MUST`]: a request to keep is refused.
+pub const SOMETIMES_RETENTION_REFUSED: &str = "sometimes: a request to keep what the image lacks is refused";
 /// Twin of [`PUBLIC_RESULT_AGREES`]: a winding-down operation is still
 /// told as running.
 pub const SOMETIMES_RETIRING_REPORTS_RUNNING: &str = "sometimes: a retiring operation reports running";
@@ -279,6 +311,22 @@ fn public_result_agrees(m: &M, s: &ModelState) -> bool {
     })
 }
 
+fn dropped_leaves_nothing(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::DROPPED == 0
+}
+
+fn restart_keeps_what_it_must(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::KEPT == 0
+}
+
+fn wakes_detached_owners(m: &M, s: &ModelState) -> bool {
+    let table = m.lifecycle.table();
+    s.machine.feed().entries().all(|entry| {
+        table.wakes_owner(entry.kind)
+            == matches!(entry.kind, OperationKind::BackgroundToolOp | OperationKind::DetachedJobWait)
+    })
+}
+
 /// The `always` properties: every invariant of `spec/SPEC.md`, collection, the
 /// completion feed, and restarts.
 pub fn invariants() -> Vec<Property<M>> {
@@ -307,6 +355,9 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(FENCED_CHANGES_NOTHING, fenced_changes_nothing),
         Property::always(SOURCE_AGREES, source_agrees),
         Property::always(PUBLIC_RESULT_AGREES, public_result_agrees),
+        Property::always(DROPPED_LEAVES_NOTHING, dropped_leaves_nothing),
+        Property::always(RESTART_KEEPS_WHAT_IT_MUST, restart_keeps_what_it_must),
+        Property::always(WAKES_DETACHED_OWNERS, wakes_detached_owners),
     ]
 }
 
@@ -321,7 +372,7 @@ fn saw<const BIT: u32>(_: &M, s: &ModelState) -> bool {
 /// Every `sometimes` property, with the witness bit that shows it. Whether a
 /// configuration can reach one is not written here: the check derives it
 /// (see [`crate::verdict`]).
-const EXAMPLES: [(&str, u32, Shows); 17] = {
+const EXAMPLES: [(&str, u32, Shows); 22] = {
     use witness::*;
     [
         (SOMETIMES_EVICTION, EVICTED, saw::<EVICTED>),
@@ -341,6 +392,11 @@ const EXAMPLES: [(&str, u32, Shows); 17] = {
         (SOMETIMES_CRASH_KEEPS_RECORD, CRASH_KEPT_RECORD, saw::<CRASH_KEPT_RECORD>),
         (SOMETIMES_FENCED_REFUSES, FENCED_REFUSED, saw::<FENCED_REFUSED>),
         (SOMETIMES_LIMIT_REFUSES, LIMIT_REFUSED, saw::<LIMIT_REFUSED>),
+        (SOMETIMES_DROPPED, DROPPED_ENDING, saw::<DROPPED_ENDING>),
+        (SOMETIMES_DETACHED_SURVIVES, DETACHED_SURVIVED, saw::<DETACHED_SURVIVED>),
+        (SOMETIMES_KEPT_AS_ASKED, KEPT_AS_ASKED, saw::<KEPT_AS_ASKED>),
+        (SOMETIMES_RETENTION_REFUSED, RETENTION_REFUSED, saw::<RETENTION_REFUSED>),
+        (SOMETIMES_ENDING_WAKES, ENDING_WAKES, saw::<ENDING_WAKES>),
     ]
 };
 

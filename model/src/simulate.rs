@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use oplife_spec::Table;
+use oplife_spec::{OperationKind, Table};
 use stateright::{Expectation, Model};
 
 use crate::action::Action;
@@ -28,6 +28,8 @@ pub const WIDE: ModelConfig = ModelConfig {
     feed_retention: 2,
     restarts: true,
     crashes: true,
+    kinds: &OperationKind::ALL,
+    retention: true,
 };
 
 /// How long a simulation runs.

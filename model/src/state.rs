@@ -119,6 +119,15 @@ pub mod fault {
     /// A registration was accepted with an operation source that disagrees
     /// with its kind or its child session.
     pub const SOURCE: u32 = 1 << 16;
+    /// An operation whose kind drops its ending left a trace of it: a feed
+    /// entry, a retained or remembered record, or no report that it was
+    /// dropped; or a restart knew it.
+    pub const DROPPED: u32 = 1 << 17;
+    /// A restart did not keep what it must (a running wait on a detached
+    /// job, or what it was asked to keep), kept what it must not, or
+    /// refused or accepted a request to keep against what the environment
+    /// knows of the operation.
+    pub const KEPT: u32 = 1 << 18;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -169,6 +178,22 @@ pub mod witness {
     /// An operation asked to wind down was told to callers as running.
     pub const RETIRING_RUNNING: u32 = 1 << 17;
 
+    /// An operation whose kind drops its ending ended and was forgotten.
+    pub const DROPPED_ENDING: u32 = 1 << 18;
+
+    /// A running wait on a detached job survived a restart or a crash.
+    pub const DETACHED_SURVIVED: u32 = 1 << 19;
+
+    /// A restart kept an unfinished operation it was asked to keep.
+    pub const KEPT_AS_ASKED: u32 = 1 << 20;
+
+    /// A restart asked to keep an operation the image does not hold
+    /// unfinished with that kind and source was refused.
+    pub const RETENTION_REFUSED: u32 = 1 << 21;
+
+    /// An ending made a feed entry that wakes its owner.
+    pub const ENDING_WAKES: u32 = 1 << 22;
+
     /// The witnesses a step shows only from what earlier steps left in the
     /// state, which an exploration without witnesses does not keep (its
     /// steps cannot show them), each with the witness of the step that
@@ -215,8 +240,8 @@ impl std::hash::Hash for ModelState {
         let kinds = kinds
             .iter()
             .enumerate()
-            .fold(0u64, |packed, (i, kind)| packed | kind.map_or(0, |kind| kind.index() as u64 + 1) << (2 * i));
-        state.write_u64(u64::from(*ops) | u64::from(*wait_slots) << 8 | kinds << 16 | u64::from(*fenced) << 31);
+            .fold(0u64, |packed, (i, kind)| packed | kind.map_or(0, |kind| kind.index() as u64 + 1) << (3 * i));
+        state.write_u64(u64::from(*ops) | u64::from(*wait_slots) << 8 | kinds << 16 | u64::from(*fenced) << 40);
         state.write_u64(u64::from(*faults) | u64::from(*witnessed) << 32);
         completion.hash(state);
         state.write(watchers);
@@ -527,7 +552,7 @@ mod tests {
             state.watchers[i] = 1;
             changed.push(state);
         }
-        for bit in 0..16 {
+        for bit in 0..23 {
             let mut state = base.clone();
             state.faults = 1 << bit;
             changed.push(state.clone());

@@ -9,7 +9,6 @@
 use std::collections::BTreeSet;
 
 use oplife_model::check::{CheckOptions, run};
-use oplife_model::config::DEFAULT_SUITE;
 use oplife_model::properties::SOMETIMES_ROLLBACK;
 use oplife_model::verdict::{Demand, check_suite};
 use oplife_model::{LifecycleModel, ModelConfig};
@@ -18,7 +17,7 @@ use stateright::{Checker, Expectation, HasDiscoveries, Model};
 
 fn options() -> CheckOptions {
     // "two waits": examples it reaches and examples it cannot.
-    CheckOptions { symmetry: true, ..CheckOptions::new(DEFAULT_SUITE[1].1) }
+    CheckOptions { symmetry: true, ..CheckOptions::new(ModelConfig::TWO_WAITS) }
 }
 
 #[test]
@@ -58,7 +57,7 @@ fn an_example_no_reachable_state_shows_is_reported_missing() {
     // shipped table reaches it here, so it is not excused.
     let mut table = Table::standard();
     table.rows.retain(|row| row.input != Input::RollbackRegistration);
-    let config = ModelConfig { waits: 1, watchers: 0, progress: 0, ..DEFAULT_SUITE[1].1 };
+    let config = ModelConfig { waits: 1, watchers: 0, progress: 0, ..ModelConfig::TWO_WAITS };
     let verdict = check_suite(
         &table,
         &[("custom", config)],

@@ -7,8 +7,9 @@
 
 use oplife_model::ModelConfig;
 use oplife_model::check::CheckOptions;
+use oplife_model::config::CORE_KINDS;
 use oplife_model::verdict::{Demand, check_suite};
-use oplife_spec::Table;
+use oplife_spec::{OperationKind, Table};
 
 /// Every flag at its smallest value.
 const SMALLEST: ModelConfig = ModelConfig {
@@ -21,6 +22,8 @@ const SMALLEST: ModelConfig = ModelConfig {
     feed_retention: 0,
     restarts: false,
     crashes: false,
+    kinds: &CORE_KINDS,
+    retention: false,
 };
 
 /// One flag of the grid set to its largest value.
@@ -32,7 +35,7 @@ type Raise = fn(&mut ModelConfig);
 /// of completion retained) had not finished after 15 minutes and 4 GiB;
 /// 4 ids and 4 records make 1.6 M classes in 11 s, the rest of the grid
 /// together a few seconds.
-const LARGEST: [(&str, Raise); 9] = [
+const LARGEST: [(&str, Raise); 11] = [
     ("ops 4", |c| c.ops = 4),
     ("max-completed 3", |c| c.max_completed = 3),
     ("max-concurrent none", |c| c.max_concurrent = None),
@@ -42,6 +45,8 @@ const LARGEST: [(&str, Raise); 9] = [
     ("feed 3", |c| c.feed_retention = 3),
     ("restarts", |c| c.restarts = true),
     ("crashes", |c| c.crashes = true),
+    ("all kinds", |c| c.kinds = &OperationKind::ALL),
+    ("retention", |c| c.retention = true),
 ];
 
 /// The smallest configuration, and it with each flag raised to its
@@ -105,7 +110,7 @@ fn failures(configs: &[(String, ModelConfig)]) -> Vec<String> {
 #[test]
 fn every_flag_at_its_extremes_alone_and_in_pairs_ends_ok() {
     let grid = grid();
-    assert_eq!(grid.len(), 1 + 9 + 36);
+    assert_eq!(grid.len(), 1 + 11 + 55);
     let failed = failures(&grid);
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

@@ -34,7 +34,7 @@ impl LifecycleModel {
             let Durable { resumed: Some(resumed), replayed, identical, .. } = durable else {
                 return false;
             };
-            if !self.lifecycle.table().journaled(request.input()) {
+            if !self.lifecycle.journals(before, &request) {
                 return after.same_image(before);
             }
             // The machine is a function of its state and the request: when

@@ -8,7 +8,7 @@ use crate::action::Action;
 use crate::domain::Tiny;
 use crate::engine::Expand;
 use crate::forget::{Forget, blank_checked_captures};
-use crate::state::ModelState;
+use crate::state::{ModelState, witness};
 
 /// The buffers a thread's steps reuse from call to call.
 struct Scratch {
@@ -61,14 +61,15 @@ impl LifecycleModel {
     ) -> bool {
         // A crash that reopens the state's own image restores what a
         // restart restores, and the restart is offered too: the crash would
-        // only make the restart's successor again. (With witnesses on, crash
-        // steps are kept for what they show.)
+        // only make the restart's successor again, and show what it shows,
+        // besides that a terminal record survived a crash. (With witnesses
+        // on, crash steps are kept for what they show.)
         if matches!(action, Action::Crash { .. })
             && self.config.restarts
             && !self.witnesses
             && self.crash_is_restart(&state.machine)
         {
-            self.shown.skipped();
+            self.shown.skipped(witness::CRASH_KEPT_RECORD);
             return false;
         }
         out.clear();

@@ -1,11 +1,11 @@
 //! What stateright explores: the model's initial state, the actions it
 //! offers in each state, the successor each one makes, and the properties.
 
-use oplife_spec::{Input, OperationKind, SourceClaim};
+use oplife_spec::{Input, SourceClaim};
 use stateright::{Model, Property};
 
 use super::LifecycleModel;
-use crate::action::{Action, Cap, op_inputs};
+use crate::action::{Action, Cap, KeepAsk, op_inputs};
 use crate::properties;
 use crate::state::ModelState;
 
@@ -20,7 +20,7 @@ impl Model for LifecycleModel {
     fn actions(&self, state: &ModelState, actions: &mut Vec<Action>) {
         for id in 0..self.config.ops {
             let op = state.machine.operation(&id);
-            for kind in OperationKind::ALL {
+            for &kind in self.config.kinds {
                 for expects_peer in [kind.expects_peer_channel(), !kind.expects_peer_channel()] {
                     actions.push(Action::Register { id, kind, expects_peer, cap: Cap::Free, source: None });
                 }
@@ -73,8 +73,20 @@ impl Model for LifecycleModel {
             return;
         }
         if self.config.restarts {
-            actions.push(Action::Restart { cancel: false });
-            actions.push(Action::Restart { cancel: true });
+            actions.push(Action::Restart { cancel: false, keep: None });
+            actions.push(Action::Restart { cancel: true, keep: None });
+        }
+        if self.config.restarts && self.config.retention {
+            // Keep a known operation as it was registered, or naming
+            // another kind or another source.
+            for (id, kind) in state.kinds.iter().take(usize::from(self.config.ops)).enumerate() {
+                let (Ok(id), Some(kind)) = (u8::try_from(id), *kind) else { continue };
+                let other = self.config.kinds.iter().copied().find(|k| *k != kind).unwrap_or(kind);
+                for (kind, source_agrees) in [(kind, true), (other, true), (kind, false)] {
+                    let keep = Some(KeepAsk { id, kind, source_agrees });
+                    actions.push(Action::Restart { cancel: false, keep });
+                }
+            }
         }
         if self.config.crashes {
             actions.push(Action::Crash { cancel: false });

@@ -7,7 +7,7 @@ use oplife_spec::{ErrorKind, Input, PublicResult, Retry, Status, Target};
 use super::LifecycleModel;
 use crate::action::{Action, Cap, lost_policy};
 use crate::domain::Tiny;
-use crate::observe::{observe, observe_restart};
+use crate::observe::{Restart, keep_holds, observe, observe_restart};
 use crate::properties::SHIPPED;
 use crate::state::{ModelState, fault, witness};
 
@@ -62,7 +62,9 @@ impl LifecycleModel {
         let request = match action {
             // A crash reopens the journal: its image resumed, then restored.
             Action::Crash { cancel } => match self.durable_image(&state.machine) {
-                Some(image) => Request::Restore { image: Box::new(image), policy: lost_policy(cancel) },
+                Some(image) => {
+                    Request::Restore { image: Box::new(image), policy: lost_policy(cancel), keep: Vec::new() }
+                }
                 None => {
                     next.faults |= fault::RESTORE;
                     return Ok(());
@@ -83,9 +85,21 @@ impl LifecycleModel {
             Err(error) => {
                 coverage.error_produced(error.kind());
                 if action.replaces_process() {
-                    // A fresh registry must accept the image of any state.
+                    // A fresh registry must accept the image of any state,
+                    // unless it is asked to keep what the image does not
+                    // hold so: then the restart does not happen.
                     next.machine = state.machine.clone();
-                    next.faults |= fault::RESTORE;
+                    match action {
+                        Action::Restart { keep: Some(ask), .. }
+                            if error.kind() == ErrorKind::RetentionMismatch && !keep_holds(state, ask) =>
+                        {
+                            next.witnessed |= witness::RETENTION_REFUSED;
+                        }
+                        Action::Restart { keep: Some(ask), .. } if keep_holds(state, ask) => {
+                            next.faults |= fault::KEPT;
+                        }
+                        _ => next.faults |= fault::RESTORE,
+                    }
                 } else if cfg!(debug_assertions) && next.machine != state.machine {
                     // The machine decides a refusal reading the state through
                     // a shared borrow, before its first change, so a refusal
@@ -144,8 +158,18 @@ impl LifecycleModel {
                 if action == Action::Takeover {
                     next.fenced = true;
                 }
-                if let Action::Restart { cancel } | Action::Crash { cancel } = action {
-                    observe_restart(&self.config, state, next, cancel, matches!(action, Action::Crash { .. }));
+                match action {
+                    Action::Restart { cancel, keep } => {
+                        if keep.is_some_and(|ask| !keep_holds(state, ask)) {
+                            // Asked to keep what the image does not hold so.
+                            next.faults |= fault::KEPT;
+                        }
+                        observe_restart(&self.config, state, next, Restart { cancel, crash: false, keep });
+                    }
+                    Action::Crash { cancel } => {
+                        observe_restart(&self.config, state, next, Restart { cancel, crash: true, keep: None });
+                    }
+                    _ => {}
                 }
                 // The request is made again from the action (a copy made
                 // before the step was wasted on every refusal).

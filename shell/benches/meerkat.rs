@@ -49,7 +49,8 @@ macro_rules! subject {
                     id: mk::OperationId(spec.id.0),
                     kind: match spec.kind {
                         OperationKind::MobMemberChild => mk::OperationKind::MobMemberChild,
-                        OperationKind::BackgroundToolOp => mk::OperationKind::BackgroundToolOp,
+                        // The scenarios register only these two kinds.
+                        _ => mk::OperationKind::BackgroundToolOp,
                     },
                     owner_session_id: $mk::types::SessionId(spec.owner_session_id.0),
                     display_name: spec.display_name,

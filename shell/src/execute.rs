@@ -162,7 +162,7 @@ impl Executor<'_> {
                     deliveries.cancelled.push(sender);
                 }
             }
-            Output::Evicted { id } | Output::RolledBack { id } => {
+            Output::Evicted { id } | Output::RolledBack { id } | Output::Dropped { id } => {
                 // A record is stamped before it is forgotten: its feed entry
                 // keeps its name through it.
                 self.stamp(now_ms);

@@ -14,8 +14,7 @@ pub(crate) use nothing::{Journaling, Ticket};
 mod nothing {
     use std::collections::BTreeMap;
 
-    use oplife_machine::Request;
-    use oplife_spec::Table;
+    use oplife_machine::{Machine, Request};
 
     use crate::call::Call;
     use crate::error::StoreError;
@@ -46,7 +45,7 @@ mod nothing {
 
         pub(crate) fn prepare(
             &self,
-            _: &Table,
+            _: &Machine<ShellDomain>,
             _: &Request<ShellDomain>,
             _: &Call,
             _: u64,

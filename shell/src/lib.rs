@@ -101,8 +101,8 @@ pub use source::OperationSource;
 pub use state::RegistryState;
 pub use types::{
     OperationId, OperationKind, OperationLifecycleSnapshot, OperationPeerHandle, OperationProgressUpdate,
-    OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome, RestorePolicy, RunId, SessionId,
-    SharedTerminalOutcome, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId,
+    OperationResult, OperationSpec, OperationStatus, OperationTerminalOutcome, RestorePolicy, Retention, RunId,
+    SessionId, SharedTerminalOutcome, ShellDomain, WaitAllResult, WaitAllSatisfied, WaitRequestId,
 };
 /// The `uuid` crate the ids wrap, for building ids from existing UUIDs.
 pub use uuid;

@@ -17,7 +17,7 @@ use crate::feed::FeedPage;
 use crate::lock::{RegistryLock, StateLock};
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::RegistryState;
-use crate::types::{RestorePolicy, ShellDomain, WaitRequestId};
+use crate::types::{RestorePolicy, Retention, ShellDomain, WaitRequestId};
 use crate::watch::DroppedWatchers;
 use crate::watermark::Watermark;
 
@@ -170,6 +170,25 @@ impl RuntimeOpsLifecycleRegistry {
     /// no registry can be in. Nothing is created then.
     pub fn restore(snapshot: RegistrySnapshot, policy: RestorePolicy) -> Result<Self, SnapshotError> {
         Self::restore_with_lock(snapshot, policy)
+    }
+
+    /// [`RuntimeOpsLifecycleRegistry::restore`], keeping the unfinished
+    /// operations `keep` names as they are instead of ending them (see
+    /// [`Retention`] for an example). A running wait on a detached job is
+    /// kept without asking.
+    ///
+    /// # Errors
+    ///
+    /// As [`RuntimeOpsLifecycleRegistry::restore`], and
+    /// [`SnapshotError::RetentionMismatch`] when the snapshot does not hold
+    /// an operation `keep` names unfinished, of the kind and with the source
+    /// it names. Nothing is created then.
+    pub fn restore_keeping(
+        snapshot: RegistrySnapshot,
+        policy: RestorePolicy,
+        keep: Vec<Retention>,
+    ) -> Result<Self, SnapshotError> {
+        Self::restore_keeping_with_lock(snapshot, policy, keep)
     }
 }
 

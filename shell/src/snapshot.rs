@@ -118,6 +118,15 @@ pub enum SnapshotError {
     /// The snapshot parses but describes a state no registry can be in.
     #[error("inconsistent snapshot: {0}")]
     Inconsistent(String),
+    /// A restore was asked to keep an operation the snapshot does not hold
+    /// unfinished, of the kind and with the source asked.
+    #[error("the snapshot holds no unfinished operation {id} of kind {kind:?} with the source asked")]
+    RetentionMismatch {
+        /// The operation asked for.
+        id: OperationId,
+        /// The kind asked for.
+        kind: OperationKind,
+    },
     /// The captured configuration has a value out of its range.
     #[error("invalid configuration in snapshot: {0}")]
     InvalidConfig(#[from] ConfigError),

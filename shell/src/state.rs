@@ -79,7 +79,7 @@ impl RegistryState {
         at: At,
         deliveries: &mut Deliveries,
     ) -> Result<(), OpsLifecycleError> {
-        let prepared = match self.journal.prepare(self.machine.lifecycle().table(), &request, call, at.now_ms) {
+        let prepared = match self.journal.prepare(&self.machine, &request, call, at.now_ms) {
             Ok(prepared) => prepared,
             Err(error) => return Err(self.store_failed(error)),
         };
@@ -232,6 +232,9 @@ impl RegistryState {
         state
             .apply(load(Box::new(snapshot.image)), &mut Call::Plain, At::quietly(now), &mut Deliveries::default())
             .map_err(|error| match error {
+                OpsLifecycleError::Refused(Refusal::RetentionMismatch { id, kind }) => {
+                    SnapshotError::RetentionMismatch { id, kind }
+                }
                 OpsLifecycleError::Internal(why) => SnapshotError::Inconsistent(why),
                 other => SnapshotError::Inconsistent(other.to_string()),
             })?;

@@ -53,6 +53,45 @@ impl OperationSpec {
         }
     }
 
+    /// A capacity slot a background tool owned by `owner` holds while it is
+    /// admitted, with a fresh id: its ending is dropped (no feed entry, no
+    /// retained record) and it is never journaled. Its source label is
+    /// `"tool"`.
+    ///
+    /// ```
+    /// use oplife_shell::prelude::*;
+    ///
+    /// let registry = RuntimeOpsLifecycleRegistry::new();
+    /// let slot = OperationSpec::capacity_slot(SessionId::new(), "grep slot");
+    /// let id = slot.id;
+    /// registry.register_operation(slot)?;
+    /// registry.provisioning_succeeded(&id)?;
+    /// registry.mark_retired(&id)?;
+    /// assert!(registry.snapshot(&id)?.is_none());
+    /// assert_eq!(registry.list_since(0)?.watermark, 0);
+    /// # Ok::<(), OpsLifecycleError>(())
+    /// ```
+    pub fn capacity_slot(owner: SessionId, display_name: impl Into<String>) -> Self {
+        OperationSpec { kind: OperationKind::BackgroundToolCapacitySlot, ..Self::background_tool(owner, display_name) }
+    }
+
+    /// The wait of `owner` on job `job_id` running detached in realm
+    /// `realm_id`, with a fresh id and that job as its source: a running one
+    /// survives a restart. Its source label is `"job"`.
+    pub fn detached_job_wait(
+        owner: SessionId,
+        display_name: impl Into<String>,
+        realm_id: impl Into<String>,
+        job_id: impl Into<String>,
+    ) -> Self {
+        OperationSpec {
+            kind: OperationKind::DetachedJobWait,
+            source_label: "job".to_owned(),
+            operation_source: Some(OperationSource::DetachedJob { realm_id: realm_id.into(), job_id: job_id.into() }),
+            ..Self::background_tool(owner, display_name)
+        }
+    }
+
     /// A child agent owned by `owner`, running as session `child`, with a
     /// fresh id. It expects a peer channel, as its kind requires; its
     /// source label is `"agent"`.
@@ -221,6 +260,49 @@ pub enum RestorePolicy {
         /// Why, if said.
         reason: Option<String>,
     },
+}
+
+/// An unfinished operation a restore keeps as it is, instead of ending it
+/// as lost, named exactly: the restore is refused
+/// ([`crate::SnapshotError::RetentionMismatch`]) unless the snapshot holds
+/// it unfinished, of this kind, registered with this source. A caller that
+/// owns work it can pick up again after a reload asks for it this way.
+///
+/// ```
+/// use oplife_shell::prelude::*;
+/// use oplife_shell::{RestorePolicy, Retention, SnapshotError};
+///
+/// let registry = RuntimeOpsLifecycleRegistry::new();
+/// let spec = OperationSpec::background_tool(SessionId::new(), "index");
+/// let id = spec.id;
+/// registry.register_operation(spec)?;
+/// registry.provisioning_succeeded(&id)?;
+/// let snapshot = registry.capture()?;
+///
+/// let keep = |kind| vec![Retention { id, kind, source: None }];
+/// let restored = RuntimeOpsLifecycleRegistry::restore_keeping(
+///     snapshot.clone(),
+///     RestorePolicy::default(),
+///     keep(OperationKind::BackgroundToolOp),
+/// )?;
+/// assert_eq!(restored.snapshot(&id)?.unwrap().status, OperationStatus::Running);
+///
+/// let refused = RuntimeOpsLifecycleRegistry::restore_keeping(
+///     snapshot,
+///     RestorePolicy::default(),
+///     keep(OperationKind::MobMemberChild),
+/// );
+/// assert!(matches!(refused, Err(SnapshotError::RetentionMismatch { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// The operation.
+    pub id: OperationId,
+    /// The kind it must have.
+    pub kind: OperationKind,
+    /// The source it must have been registered with (`None`: none).
+    pub source: Option<OperationSource>,
 }
 
 impl Default for RestorePolicy {

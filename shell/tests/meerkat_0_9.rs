@@ -216,10 +216,6 @@ fn refusals_are_meerkats_errors() {
     ));
     assert_eq!(status(&*registry, &watched_id), Some(OperationStatus::Provisioning));
 
-    // Kinds the table does not have yet are refused, typed.
-    let slot = OperationSpec { kind: OperationKind::BackgroundToolCapacitySlot, ..tool("slot") };
-    assert!(matches!(registry.register_operation(slot), Err(OpsLifecycleError::Unsupported(_))));
-
     // After the owner terminated: its admission is retired, and nothing registers.
     assert_eq!(registry.owner_admission().unwrap(), OpsOwnerAdmission::Open);
     registry.terminate_owner("closed".into()).unwrap();
@@ -319,5 +315,55 @@ fn a_durable_registry_recovers_behind_the_interface() {
         Some(OperationTerminalOutcome::Terminated { .. })
     ));
     assert_eq!(registry.completion_cursor(CompletionCursorConsumer::RuntimeInjected).unwrap(), Some(1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_two_kinds_of_0_9_behave_as_the_kinds_rows_say() {
+    use oplife_shell::DurableOptions;
+
+    assert_eq!(
+        registry()
+            .classify_operation_completion_wake(&OperationId(Uuid::new_v4()), OperationKind::DetachedJobWait)
+            .unwrap(),
+        OperationCompletionWakeClass::Wake
+    );
+    assert_eq!(
+        registry()
+            .classify_operation_completion_wake(&OperationId(Uuid::new_v4()), OperationKind::BackgroundToolCapacitySlot)
+            .unwrap(),
+        OperationCompletionWakeClass::Ignore
+    );
+    let dir = std::env::temp_dir().join(format!("oplife-meerkat09-kinds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("registry.db");
+    let slot_spec = OperationSpec { kind: OperationKind::BackgroundToolCapacitySlot, ..tool("slot") };
+    let wait_spec = OperationSpec {
+        kind: OperationKind::DetachedJobWait,
+        operation_source: Some(OperationSource::detached_job("realm", "scan")),
+        ..tool("await scan")
+    };
+    let (slot, held, wait) = {
+        let (ours, _) = RuntimeOpsLifecycleRegistry::open(&path, DurableOptions::default()).unwrap();
+        let registry: Arc<dyn OpsLifecycleRegistry> = Arc::new(MeerkatRegistry::new(Arc::new(ours)));
+        // A capacity slot's ending leaves nothing: no snapshot, no feed entry.
+        let slot = running(&*registry, slot_spec.clone());
+        registry.mark_retired(&slot).unwrap();
+        assert_eq!(status(&*registry, &slot), None);
+        assert_eq!(registry.completion_feed().unwrap().watermark(), 0);
+        let held = running(&*registry, OperationSpec { id: OperationId(Uuid::new_v4()), ..slot_spec });
+        let wait = running(&*registry, wait_spec);
+        (slot, held, wait)
+    };
+    let (ours, report) = RuntimeOpsLifecycleRegistry::open(&path, DurableOptions::default()).unwrap();
+    assert_eq!(report.lost, 0, "{report:?}");
+    let registry: Arc<dyn OpsLifecycleRegistry> = Arc::new(MeerkatRegistry::new(Arc::new(ours)));
+    // Neither slot is known after the reopen; the wait still runs, minting nothing.
+    assert_eq!((status(&*registry, &slot), status(&*registry, &held)), (None, None));
+    assert_eq!(status(&*registry, &wait), Some(OperationStatus::Running));
+    assert_eq!(registry.completion_feed().unwrap().watermark(), 0);
+    registry.complete_operation(&wait, result(&wait, "scanned")).unwrap();
+    assert_eq!(registry.completion_feed().unwrap().watermark(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -244,7 +244,7 @@ macro_rules! conformance {
                             // the line has it (`shape::CAPS`).
                             let payload = match calls::payload(input, id, seed) {
                                 Payload::Spec { kind, expects_peer, limit, source, .. } => Payload::Spec {
-                                    kind,
+                                    kind: shape::KINDS[kind.index() % shape::KINDS.len()],
                                     expects_peer,
                                     kind_limit: None,
                                     limit: limit.filter(|_| shape::CAPS),
@@ -458,7 +458,8 @@ mod shape_0_5 {
             id: mk::OperationId(id.0),
             kind: match kind {
                 OperationKind::MobMemberChild => mk::OperationKind::MobMemberChild,
-                OperationKind::BackgroundToolOp => mk::OperationKind::BackgroundToolOp,
+                // The line has no other kinds (`KINDS`): never asked.
+                _ => mk::OperationKind::BackgroundToolOp,
             },
             owner_session_id: SessionId(id.0),
             display_name: format!("op {id}"),
@@ -470,6 +471,9 @@ mod shape_0_5 {
 
     /// 0.5 has no per-registration limit.
     pub(super) const CAPS: bool = false;
+
+    /// The kinds the line has.
+    pub(super) const KINDS: [OperationKind; 2] = [OperationKind::MobMemberChild, OperationKind::BackgroundToolOp];
 
     /// 0.5's specs say nothing of their source.
     pub(super) const SOURCES: bool = false;
@@ -567,6 +571,8 @@ mod shape_0_9 {
             kind: match kind {
                 OperationKind::MobMemberChild => mk::OperationKind::MobMemberChild,
                 OperationKind::BackgroundToolOp => mk::OperationKind::BackgroundToolOp,
+                OperationKind::BackgroundToolCapacitySlot => mk::OperationKind::BackgroundToolCapacitySlot,
+                OperationKind::DetachedJobWait => mk::OperationKind::DetachedJobWait,
             },
             owner_session_id: SessionId(id.0),
             display_name: format!("op {id}"),
@@ -579,6 +585,9 @@ mod shape_0_9 {
 
     /// 0.9.8 registers under a caller's concurrency limit.
     pub(super) const CAPS: bool = true;
+
+    /// The kinds the line has: all the table's.
+    pub(super) const KINDS: [OperationKind; 4] = OperationKind::ALL;
 
     /// 0.9.8's specs say what they stand for.
     pub(super) const SOURCES: bool = true;

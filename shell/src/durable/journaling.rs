@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use oplife_machine::Request;
-use oplife_spec::Table;
+use oplife_machine::{Machine, Request};
 
 use crate::call::Call;
 use crate::codec::encode;
@@ -54,13 +53,13 @@ impl Journaling {
     /// commit or a `Sync` group sync failed).
     pub(crate) fn prepare(
         &self,
-        table: &Table,
+        machine: &Machine<ShellDomain>,
         request: &Request<ShellDomain>,
         call: &Call,
         now_ms: u64,
     ) -> Result<Prepared, StoreError> {
         let Some(journal) = &self.journal else { return Ok(Prepared(None)) };
-        if !table.journaled(request.input()) {
+        if !machine.lifecycle().journals(machine.state(), request) {
             return Ok(Prepared(None));
         }
         if let Some(error) = journal.refusing() {

@@ -12,7 +12,8 @@
 //!   [`RuntimeOpsLifecycleRegistry::flush`] returns the durable watermark.
 //! - What is journaled is the table's to say: every accepted call except
 //!   the process-local ones (watchers and waits, which end with the
-//!   process), as the request the machine saw plus the clock reading and
+//!   process) and those on operations of a kind that is not durable (a
+//!   capacity slot, which no image holds), as the request the machine saw plus the clock reading and
 //!   the shell's names, so a replay is exact.
 //!
 //! [`RuntimeOpsLifecycleRegistry::open`]: crate::RuntimeOpsLifecycleRegistry::open

@@ -22,6 +22,7 @@ use crate::durable::writer::Journal;
 use crate::error::StoreError;
 use crate::record::Record;
 use crate::registry::RuntimeOpsLifecycleRegistry;
+use crate::restore::kept;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::source::Origin;
 use crate::state::RegistryState;
@@ -201,10 +202,13 @@ impl RuntimeOpsLifecycleRegistry {
             report.replayed += 1;
         }
         let resumed = state.capture().map_err(|e| RecoveryError::Diverged { seq: last, reason: e.to_string() })?;
-        report.lost = resumed.image.operations.iter().filter(|op| !op.status.is_terminal()).count();
         let cursors = std::mem::take(&mut state.cursors);
         let policy = options.policy.clone().into();
-        let mut state = RegistryState::rebuild(resumed, |image| Request::Restore { image, policy })?;
+        let keep = kept(&resumed, options.keep.clone());
+        let unfinished = resumed.image.operations.iter().filter(|op| !op.status.is_terminal()).count();
+        let mut state = RegistryState::rebuild(resumed, |image| Request::Restore { image, policy, keep })?;
+        let still_unfinished = state.machine.state().operations().filter(|(_, op)| !op.status().is_terminal());
+        report.lost = unfinished.saturating_sub(still_unfinished.count());
         state.cursors = cursors;
         // The recovered registry (lost operations ended) is the new image.
         let snapshot = state.capture().map_err(|e| RecoveryError::Diverged { seq: last, reason: e.to_string() })?;

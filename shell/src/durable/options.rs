@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::config::OpsLifecycleConfig;
-use crate::types::RestorePolicy;
+use crate::types::{RestorePolicy, Retention};
 
 /// When a call's transition is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,6 +57,11 @@ pub struct DurableOptions {
     /// How operations that had not ended when the process stopped end on
     /// reopening.
     pub policy: RestorePolicy,
+    /// Unfinished operations to keep as they are on reopening, instead of
+    /// ending them as `policy` says: each must be in the store unfinished,
+    /// of the kind and with the source named, or opening is refused
+    /// ([`crate::SnapshotError::RetentionMismatch`]).
+    pub keep: Vec<Retention>,
     /// After this many journal records the registry writes a new image and
     /// drops the journal before it (in one atomic write).
     pub compact_after: u64,
@@ -74,6 +79,7 @@ impl Default for DurableOptions {
             durability: Durability::Sync,
             config: OpsLifecycleConfig::default(),
             policy: RestorePolicy::default(),
+            keep: Vec::new(),
             compact_after: 10_000,
             flush_interval: Duration::from_millis(5),
             max_batch: 4096,

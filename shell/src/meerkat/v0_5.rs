@@ -173,10 +173,16 @@ fn kind_in(kind: ol::OperationKind) -> OperationKind {
     }
 }
 
+/// Meerkat 0.5 knows two kinds: an operation of a kind it does not know
+/// (registered through another interface of the same registry) works
+/// detached from its owner's turn, as a background job does, and shows as
+/// one.
 fn kind_out(kind: OperationKind) -> ol::OperationKind {
     match kind {
         OperationKind::MobMemberChild => ol::OperationKind::MobMemberChild,
-        OperationKind::BackgroundToolOp => ol::OperationKind::BackgroundToolOp,
+        OperationKind::BackgroundToolOp
+        | OperationKind::BackgroundToolCapacitySlot
+        | OperationKind::DetachedJobWait => ol::OperationKind::BackgroundToolOp,
     }
 }
 

@@ -5,10 +5,9 @@
 //! from the table (terminality, public results, owner wakes, retry rows);
 //! the three consumers' completion cursors as the registry's named cursors
 //! (`agent_applied`, `runtime_observed`, `runtime_injected`), journaled and
-//! never past the durable watermark; the wait token with its run.
-//!
-//! Not yet in the table, and refused as `Unsupported` naming what is
-//! missing: the kinds `BackgroundToolCapacitySlot` and `DetachedJobWait`.
+//! never past the durable watermark; the wait token with its run; all four
+//! kinds, each as the table's kinds rows say (a capacity slot's ending is
+//! dropped, a running wait on a detached job survives a restart).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -147,7 +146,7 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
         _id: &ol::OperationId,
         kind: ol::OperationKind,
     ) -> Result<ol::OperationCompletionWakeClass, Refused> {
-        Ok(match self.registry.wakes_owner(kind_in(kind)?).map_err(error_out)? {
+        Ok(match self.registry.wakes_owner(kind_in(kind)).map_err(error_out)? {
             true => ol::OperationCompletionWakeClass::Wake,
             false => ol::OperationCompletionWakeClass::Ignore,
         })
@@ -343,16 +342,13 @@ fn status_in(status: ol::OperationStatus) -> ours::OperationStatus {
     }
 }
 
-/// The table's kind; the kinds it does not have yet are refused.
-fn kind_in(kind: ol::OperationKind) -> Result<OperationKind, Refused> {
+/// The table's kind: the same four.
+fn kind_in(kind: ol::OperationKind) -> OperationKind {
     match kind {
-        ol::OperationKind::MobMemberChild => Ok(OperationKind::MobMemberChild),
-        ol::OperationKind::BackgroundToolOp => Ok(OperationKind::BackgroundToolOp),
-        other @ (ol::OperationKind::BackgroundToolCapacitySlot | ol::OperationKind::DetachedJobWait) => {
-            Err(ol::OpsLifecycleError::Unsupported(format!(
-                "operation kind {other:?}: not in oplife's transition table yet"
-            )))
-        }
+        ol::OperationKind::MobMemberChild => OperationKind::MobMemberChild,
+        ol::OperationKind::BackgroundToolOp => OperationKind::BackgroundToolOp,
+        ol::OperationKind::BackgroundToolCapacitySlot => OperationKind::BackgroundToolCapacitySlot,
+        ol::OperationKind::DetachedJobWait => OperationKind::DetachedJobWait,
     }
 }
 
@@ -360,13 +356,15 @@ fn kind_out(kind: OperationKind) -> ol::OperationKind {
     match kind {
         OperationKind::MobMemberChild => ol::OperationKind::MobMemberChild,
         OperationKind::BackgroundToolOp => ol::OperationKind::BackgroundToolOp,
+        OperationKind::BackgroundToolCapacitySlot => ol::OperationKind::BackgroundToolCapacitySlot,
+        OperationKind::DetachedJobWait => ol::OperationKind::DetachedJobWait,
     }
 }
 
 fn spec_in(spec: ol::OperationSpec) -> Result<ours::OperationSpec, Refused> {
     Ok(ours::OperationSpec {
         id: ours::OperationId(spec.id.0),
-        kind: kind_in(spec.kind)?,
+        kind: kind_in(spec.kind),
         owner_session_id: ours::SessionId(spec.owner_session_id.0),
         display_name: spec.display_name,
         source_label: spec.source_label,

@@ -60,7 +60,8 @@ pub(crate) fn call() -> impl Strategy<Value = Call> {
 pub(crate) fn payload(input: Input, id: OperationId, seed: u8) -> Payload<ShellDomain> {
     match input.carries() {
         Carries::Spec => {
-            let kind = if seed & 1 == 0 { OperationKind::MobMemberChild } else { OperationKind::BackgroundToolOp };
+            // Every kind: the low bit and the high bit pick one.
+            let kind = OperationKind::ALL[usize::from(seed & 1 | (seed >> 6) & 2)];
             // At most one of the caller's limits: each has its own call.
             let kind_limit = (seed & 4 == 0).then_some(2);
             let limit = (kind_limit.is_none() && seed & 8 == 0).then_some(2);

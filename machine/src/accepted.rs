@@ -1,7 +1,7 @@
 //! A request the table accepted, before its effects run: the first of the
 //! two phases of [`crate::Lifecycle::apply`].
 
-use oplife_spec::{Input, RowId};
+use oplife_spec::{Effect, Input, RowId};
 
 use crate::compiled::Compiled;
 use crate::error::LifecycleError;
@@ -90,6 +90,14 @@ impl<'s, D: Domain> Accepted<'s, D> {
             Decision::Operation { decided, .. } => decided.row,
             Decision::Registry { row, .. } => *row,
         }
+    }
+
+    /// The effects of the row accepted, as the table lists them (a
+    /// terminal row of a kind that drops its ending runs the dropped chain
+    /// instead). A caller that keeps state of its own beside the machine
+    /// reads here what the row will do before it commits.
+    pub fn effects(&self) -> &[Effect] {
+        self.compiled.table().row(self.row()).map_or(&[], |rule| rule.effects.as_slice())
     }
 
     /// The input the request makes.

@@ -112,6 +112,23 @@ pub enum LifecycleError<D: Domain> {
         /// The kind asked for.
         kind: OperationKind,
     },
+    /// A cursor was asked to go back; it stays where it is.
+    #[error("the cursor is at {current} and never goes back (asked {asked})")]
+    CursorBehind {
+        /// Where it is.
+        current: u64,
+        /// Where it was asked to go.
+        asked: u64,
+    },
+    /// A cursor was asked past the durable feed watermark; it stays where
+    /// it is.
+    #[error("the feed is durable up to {durable}; the cursor cannot pass it (asked {asked})")]
+    CursorPastWatermark {
+        /// Where it was asked to go.
+        asked: u64,
+        /// The durable feed watermark.
+        durable: u64,
+    },
     /// The machine met a table it cannot execute (only reachable with a
     /// table built by [`crate::Lifecycle::new_unchecked`]).
     #[error("internal error: {0}")]
@@ -155,6 +172,8 @@ impl<D: Domain> LifecycleError<D> {
             LifecycleError::InvalidImage(_) => ErrorKind::InvalidImage,
             LifecycleError::Sealed => ErrorKind::Sealed,
             LifecycleError::RetentionMismatch { .. } => ErrorKind::RetentionMismatch,
+            LifecycleError::CursorBehind { .. } => ErrorKind::CursorBehind,
+            LifecycleError::CursorPastWatermark { .. } => ErrorKind::CursorPastWatermark,
             LifecycleError::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -41,6 +41,9 @@ pub(crate) enum Subject<D: Domain> {
     Image(String),
     /// An operation a restore was asked to keep, with the kind asked.
     Kept(D::OpId, OperationKind),
+    /// A cursor's move: where it is, where it was asked, how far the feed
+    /// is durable.
+    Cursor { from: u64, to: u64, durable: u64 },
     /// An operation someone observed, and the guard that says so.
     Observed(D::OpId, Guard),
     /// A guard on a row whose input it does not apply to (only a broken
@@ -86,6 +89,10 @@ pub(crate) fn refusal<D: Domain>(kind: ErrorKind, input: Input, subject: Subject
         (ErrorKind::Sealed, _) => E::Sealed,
         (ErrorKind::InvalidImage, Subject::Image(why)) => E::InvalidImage(why),
         (ErrorKind::RetentionMismatch, Subject::Kept(id, kind)) => E::RetentionMismatch { id, kind },
+        (ErrorKind::CursorBehind, Subject::Cursor { from, to, .. }) => E::CursorBehind { current: from, asked: to },
+        (ErrorKind::CursorPastWatermark, Subject::Cursor { to, durable, .. }) => {
+            E::CursorPastWatermark { asked: to, durable }
+        }
         (kind, subject) => E::Internal(format!("refusal {kind} of {input} cannot name {subject:?}")),
     }
 }
@@ -199,7 +206,10 @@ pub(crate) fn operation_guard<D: Domain>(
         | Guard::ImageConsistent
         | Guard::ImageOpen
         | Guard::ImageOwnerTerminated
-        | Guard::RetentionExact => return Err(Subject::Misapplied(guard)),
+        | Guard::RetentionExact
+        | Guard::CursorAhead
+        | Guard::CursorStays
+        | Guard::CursorWithinDurable => return Err(Subject::Misapplied(guard)),
     };
     if holds { Ok(()) } else { Err(about()) }
 }
@@ -229,6 +239,17 @@ pub(crate) fn registry_guard<D: Domain>(
         (Guard::RegistryPristine, _) => (!st.is_pristine()).then_some(Subject::Registry),
         (Guard::ImageConsistent, Request::Restore { image, .. } | Request::Resume { image }) => {
             check_image(image, lc.table()).err().map(|violation| Subject::Image(violation.to_string()))
+        }
+        (Guard::CursorAhead, Request::AdvanceCursor { from, to, durable }) => {
+            (to <= from).then_some(Subject::Cursor { from: *from, to: *to, durable: *durable })
+        }
+        (Guard::CursorStays, Request::AdvanceCursor { from, to, durable }) => {
+            (to != from).then_some(Subject::Cursor { from: *from, to: *to, durable: *durable })
+        }
+        (Guard::CursorWithinDurable, Request::AdvanceCursor { from, to, durable }) => {
+            // Never past what a crash could take back, nor past the feed.
+            let bound = (*durable).min(st.feed.watermark);
+            (*to > bound).then_some(Subject::Cursor { from: *from, to: *to, durable: bound })
         }
         (Guard::RetentionExact, Request::Restore { image, keep, .. }) => keep
             .iter()

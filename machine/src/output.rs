@@ -111,6 +111,11 @@ pub enum Output<D: Domain> {
         /// The operation.
         id: D::OpId,
     },
+    /// A consumer's cursor moved to `to`.
+    CursorMoved {
+        /// Where it is now.
+        to: u64,
+    },
     /// An operation whose kind drops its ending ended and was forgotten
     /// at once: no feed entry, no retained record.
     Dropped {

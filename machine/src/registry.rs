@@ -65,6 +65,9 @@ impl<D: Domain> Run<'_, D> {
                     Some(Request::Resume { image }) => self.load_image(st, *image),
                     _ => {}
                 },
+                (Effect::MoveCursor, Some(Request::AdvanceCursor { to, .. })) => {
+                    (self.out)(Output::CursorMoved { to: *to });
+                }
                 (Effect::ResolveEachLost, _) => {
                     let policy = match (&lost, &request) {
                         (Some(policy), _) | (None, Some(Request::Restore { policy, .. })) => policy.clone(),

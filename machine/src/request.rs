@@ -176,6 +176,19 @@ pub enum Request<D: Domain> {
         /// The compacted image.
         image: Box<Image<D>>,
     },
+    /// A consumer acknowledges the feed up to `to`. The consumer's cursor
+    /// is the caller's to keep: the request says where it is (`from`) and
+    /// how far the feed is durable (`durable`, the feed watermark itself
+    /// when every call is durable once applied); the machine decides, and
+    /// reports a move with [`crate::Output::CursorMoved`].
+    AdvanceCursor {
+        /// Where the cursor is.
+        from: u64,
+        /// Where it is asked to go.
+        to: u64,
+        /// The feed watermark a crash cannot take back.
+        durable: u64,
+    },
     /// The durable store has a newer owner (it fenced a write): seal the
     /// registry, which from then on refuses every call that could change
     /// it and stays readable.
@@ -286,6 +299,7 @@ impl<D: Domain> Request<D> {
             Request::BeginWait { .. } => Input::BeginWait,
             Request::CancelWait { .. } => Input::CancelWait,
             Request::Restore { .. } => Input::Restore,
+            Request::AdvanceCursor { .. } => Input::AdvanceCursor,
             Request::Resume { .. } => Input::Resume,
             Request::Seal => Input::Seal,
         }
@@ -315,6 +329,7 @@ impl<D: Domain> Request<D> {
             | Request::CancelWait { .. }
             | Request::Restore { .. }
             | Request::Resume { .. }
+            | Request::AdvanceCursor { .. }
             | Request::Seal => None,
         }
     }

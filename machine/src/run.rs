@@ -275,7 +275,8 @@ impl<D: Domain> Run<'_, D> {
             | Effect::OpenWait
             | Effect::CloseWait
             | Effect::LoadImage
-            | Effect::ResolveEachLost => {}
+            | Effect::ResolveEachLost
+            | Effect::MoveCursor => {}
         }
     }
 

@@ -38,6 +38,9 @@ fn every_row_fires() {
     h.ok(Request::RollbackRegistration { id: 8 });
     h.running(6, Bg);
     h.ok(done(6));
+    // A consumer acknowledges the feed, then asks to stay.
+    h.ok(Request::AdvanceCursor { from: 0, to: 1, durable: 1 });
+    h.ok(Request::AdvanceCursor { from: 1, to: 1, durable: 1 });
     h.ok(Request::CollectCompleted);
     h.register(7, Bg);
     let open_image = h.st.image();

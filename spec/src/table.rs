@@ -332,6 +332,14 @@ impl Table {
                 T::Status(S::Cancelled),
                 terminal,
             ),
+            Rule::registry(
+                I::AdvanceCursor,
+                any,
+                &[G::CursorAhead, G::CursorWithinDurable],
+                T::Unchanged,
+                &[E::MoveCursor],
+            ),
+            Rule::registry(I::AdvanceCursor, any, &[G::CursorStays], T::Unchanged, &[]),
             Rule::registry(I::Seal, unsealed, &[], T::Phase(Phase::Sealed), &[]),
             Rule::registry(I::Seal, &[Phase::Sealed], &[], T::Unchanged, &[]),
         ];

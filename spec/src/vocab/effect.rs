@@ -60,6 +60,9 @@ pub enum Effect {
     /// Report that the registration was rolled back (the shell forgets its
     /// record; nothing else is told).
     ReportRolledBack,
+    /// Move the consumer's cursor to the position asked (the cursor is
+    /// the caller's to keep: the machine reports the move).
+    MoveCursor,
     /// Report that the ending was dropped: the record is forgotten as it
     /// ends (the shell forgets its own record too).
     ReportDropped,
@@ -120,6 +123,7 @@ impl Effect {
             Effect::ReportCollected => "report collected",
             Effect::ReportRolledBack => "report rolled back",
             Effect::ReportDropped => "report dropped",
+            Effect::MoveCursor => "move cursor",
             Effect::TerminateEach => "terminate each op",
             Effect::DrainRetained => "drain each retained",
             Effect::OpenWait => "open wait",

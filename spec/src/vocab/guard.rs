@@ -71,6 +71,13 @@ pub enum Guard {
     /// The restore does not keep the operation (the opposite of
     /// [`Guard::Kept`]).
     NotKept,
+    /// The cursor is asked to move ahead of where it is.
+    CursorAhead,
+    /// The cursor is asked to stay where it is.
+    CursorStays,
+    /// The position asked is within the feed and no later than its durable
+    /// watermark.
+    CursorWithinDurable,
 }
 
 impl Guard {
@@ -97,6 +104,8 @@ impl Guard {
                 ErrorKind::InvalidTransition
             }
             Guard::RetentionExact => ErrorKind::RetentionMismatch,
+            Guard::CursorAhead | Guard::CursorStays => ErrorKind::CursorBehind,
+            Guard::CursorWithinDurable => ErrorKind::CursorPastWatermark,
         }
     }
 
@@ -113,6 +122,8 @@ impl Guard {
                 | (Guard::LostAsCancelled, Guard::LostAsTerminated)
                 | (Guard::Kept, Guard::NotKept)
                 | (Guard::NotKept, Guard::Kept)
+                | (Guard::CursorAhead, Guard::CursorStays)
+                | (Guard::CursorStays, Guard::CursorAhead)
         )
     }
 
@@ -154,6 +165,9 @@ impl Guard {
             Guard::RetentionExact => "every op asked to be kept is unfinished, of the kind and source asked",
             Guard::Kept => "kept: asked to be, or running of a kind that keeps running",
             Guard::NotKept => "not kept",
+            Guard::CursorAhead => "asked ahead of the cursor",
+            Guard::CursorStays => "asked where the cursor is",
+            Guard::CursorWithinDurable => "asked within the durable feed",
         }
     }
 }

@@ -43,6 +43,9 @@ pub enum Carries {
     Image,
     /// A lost-operation policy (a cascade of restore).
     Policy,
+    /// A consumer's cursor: where it is, where it asks to go, and how far
+    /// the feed is durable.
+    Cursor,
 }
 
 macro_rules! inputs {
@@ -127,6 +130,9 @@ inputs! {
     /// A newer owner took the durable store over (the store fenced a
     /// write): seal the registry. Never journaled: the store refuses it.
     Seal => "seal", Registry, Nothing;
+    /// `advance_cursor(consumer, seq)`: a consumer acknowledges the feed up
+    /// to `seq`.
+    AdvanceCursor => "advance_cursor", Registry, Cursor;
     /// Cascade of `terminate_owner`: terminate one operation.
     Terminate => "terminate (cascade)", Cascade, RequiredReason;
     /// Cascade of retention: forget the oldest retained record.

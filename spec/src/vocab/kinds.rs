@@ -170,13 +170,17 @@ pub enum ErrorKind {
     /// A restore was asked to keep an operation the image does not hold
     /// unfinished with the kind and source the request names.
     RetentionMismatch,
+    /// A cursor was asked to go back.
+    CursorBehind,
+    /// A cursor was asked past the durable feed watermark.
+    CursorPastWatermark,
     /// The machine met a table it cannot execute.
     Internal,
 }
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::InvalidTransition,
@@ -196,6 +200,8 @@ impl ErrorKind {
         ErrorKind::InvalidImage,
         ErrorKind::Sealed,
         ErrorKind::RetentionMismatch,
+        ErrorKind::CursorBehind,
+        ErrorKind::CursorPastWatermark,
         ErrorKind::Internal,
     ];
 

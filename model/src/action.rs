@@ -18,7 +18,9 @@ fn payload(carries: Carries) -> Option<Payload<Tiny>> {
         Carries::Reason => Payload::Reason(None),
         Carries::RequiredReason => Payload::RequiredReason(()),
         Carries::Progress => Payload::Progress(()),
-        Carries::Spec | Carries::Wait | Carries::WaitId | Carries::Image | Carries::Policy => return None,
+        Carries::Spec | Carries::Wait | Carries::WaitId | Carries::Image | Carries::Policy | Carries::Cursor => {
+            return None;
+        }
     })
 }
 
@@ -103,6 +105,15 @@ pub enum Action {
         /// The lost-operation policy: `Cancelled` instead of `Terminated`.
         cancel: bool,
     },
+    /// `advance_cursor`: the consumer asks its cursor, at `from`, to go to
+    /// `to`; every call is durable once applied, so the feed is durable up
+    /// to its watermark.
+    AdvanceCursor {
+        /// Where the cursor is.
+        from: u64,
+        /// Where it is asked to go.
+        to: u64,
+    },
     /// A newer owner takes the durable store over: this registry's next
     /// write is fenced, and it is sealed. (What the newer owner recovers is
     /// what a crash here recovers: the store as this registry left it.)
@@ -132,6 +143,9 @@ impl Action {
             Action::BeginWait { slot, ids } => Request::BeginWait { wait: slot, ids: ids_of(ids).collect(), run: () },
             Action::CancelWait(slot) => Request::CancelWait { wait: slot },
             Action::Takeover => Request::Seal,
+            Action::AdvanceCursor { from, to } => {
+                Request::AdvanceCursor { from, to, durable: state.feed().watermark() }
+            }
             Action::Restart { cancel, keep } => Request::Restore {
                 image: Box::new(state.image()),
                 policy: lost_policy(cancel),
@@ -202,6 +216,7 @@ impl fmt::Display for Action {
             }
             Action::CancelWait(slot) => write!(f, "drop wait{slot}"),
             Action::Takeover => f.write_str("takeover (a newer owner fences the store: seal)"),
+            Action::AdvanceCursor { from, to } => write!(f, "advance_cursor(from {from} to {to})"),
             Action::Restart { cancel, keep } => {
                 let lost = if *cancel { "Cancelled" } else { "Terminated" };
                 write!(f, "restart (capture, restore: lost ops {lost}")?;

@@ -45,6 +45,9 @@ pub struct ModelConfig {
     /// Whether a restart may be asked to keep an unfinished operation (as
     /// it was registered, or naming another kind or source).
     pub retention: bool,
+    /// Whether a consumer moves its completion cursor (ahead, where it is,
+    /// back, past the feed).
+    pub cursors: bool,
 }
 
 /// The kinds every operation had before the kinds table: a child agent and
@@ -68,6 +71,7 @@ impl ModelConfig {
         crashes: true,
         kinds: &CORE_KINDS,
         retention: false,
+        cursors: false,
     };
 
     /// Two ids with two concurrent waits over them, eviction, a watcher and
@@ -85,6 +89,7 @@ impl ModelConfig {
         crashes: false,
         kinds: &CORE_KINDS,
         retention: false,
+        cursors: false,
     };
 
     /// Three ids with eviction (one retained record), two concurrent waits
@@ -103,12 +108,14 @@ impl ModelConfig {
         crashes: false,
         kinds: &CORE_KINDS,
         retention: false,
+        cursors: false,
     };
 
     /// Two ids of every kind, with a wait, a watcher, eviction, the
     /// concurrency limit, restarts that may be asked to keep an operation,
-    /// and crashes: the kinds table (dropped endings, waits on detached
-    /// jobs that keep running) and retention across a restart.
+    /// a consumer's cursor, and crashes: the kinds table (dropped endings,
+    /// waits on detached jobs that keep running), retention across a
+    /// restart and the cursor rows.
     pub const FOUR_KINDS: ModelConfig = ModelConfig {
         ops: 2,
         max_completed: 1,
@@ -121,6 +128,7 @@ impl ModelConfig {
         crashes: true,
         kinds: &OperationKind::ALL,
         retention: true,
+        cursors: true,
     };
 
     /// The base that command line flags adjust: 3 ids, eviction, two
@@ -144,6 +152,7 @@ impl ModelConfig {
         crashes: false,
         kinds: &CORE_KINDS,
         retention: false,
+        cursors: false,
     };
 
     /// The machine limits this configuration runs with.
@@ -204,7 +213,7 @@ impl fmt::Display for ModelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={} feed={} restarts={} crashes={} kinds={} retention={}",
+            "ops={} max_completed={} max_concurrent={} waits={} watchers/op={} progress/op={} feed={} restarts={} crashes={} kinds={} retention={} cursors={}",
             self.ops,
             self.max_completed,
             self.max_concurrent.map_or("none".to_owned(), |m| m.to_string()),
@@ -215,7 +224,8 @@ impl fmt::Display for ModelConfig {
             if self.restarts { "on" } else { "off" },
             if self.crashes { "on" } else { "off" },
             self.kinds.len(),
-            if self.retention { "on" } else { "off" }
+            if self.retention { "on" } else { "off" },
+            if self.cursors { "on" } else { "off" }
         )
     }
 }

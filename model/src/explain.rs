@@ -74,6 +74,7 @@ fn describe_faults(faults: u32) -> String {
         (fault::LOST_IN_CRASH, "a crash would lose this call: the journal does not replay it"),
         (fault::DROPPED, "an ending the table drops left a trace, or was not reported dropped"),
         (fault::KEPT, "the restart did not keep exactly what it must, or answered a request to keep wrongly"),
+        (fault::CURSOR, "the cursor went back, passed the durable feed, or did not move as asked"),
     ];
     let hits: Vec<&str> = names.iter().filter(|(bit, _)| faults & bit != 0).map(|(_, n)| *n).collect();
     if hits.is_empty() { String::new() } else { format!("  !! {}", hits.join("; ")) }
@@ -141,6 +142,7 @@ fn describe_output(output: &Output<Tiny>) -> String {
         Output::Evicted { id } => format!("Evicted(op{id})"),
         Output::RolledBack { id } => format!("RolledBack(op{id})"),
         Output::Dropped { id } => format!("Dropped(op{id})"),
+        Output::CursorMoved { to } => format!("CursorMoved({to})"),
         Output::Collected { id, outcome } => format!("Collected(op{id}, {:?})", outcome.kind()),
     }
 }

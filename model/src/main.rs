@@ -94,6 +94,10 @@ struct ModelFlags {
     /// suite's "four kinds"].
     #[arg(long)]
     retention: bool,
+    /// Move a consumer's completion cursor [base: off; on in the suite's
+    /// "four kinds"].
+    #[arg(long)]
+    cursors: bool,
 }
 
 /// `--max-concurrent`: a limit, or none.
@@ -128,6 +132,7 @@ impl ModelFlags {
             || self.no_crashes
             || self.all_kinds
             || self.retention
+            || self.cursors
     }
 
     fn config(&self) -> ModelConfig {
@@ -149,6 +154,7 @@ impl ModelFlags {
             config.kinds = &OperationKind::ALL;
         }
         config.retention = config.retention || self.retention;
+        config.cursors = config.cursors || self.cursors;
         config
     }
 }

@@ -155,6 +155,9 @@ pub fn render(lifecycle: &Lifecycle) -> String {
                 Input::CancelWait => Request::CancelWait { wait: 0 },
                 Input::Resume => Request::Resume { image: Box::new(state.image()) },
                 Input::Seal => Request::Seal,
+                Input::AdvanceCursor => {
+                    Request::AdvanceCursor { from: 0, to: state.feed().watermark(), durable: state.feed().watermark() }
+                }
                 _ => Request::Restore {
                     image: Box::new(state.image()),
                     policy: LostPolicy::Terminate { reason: () },

@@ -322,6 +322,12 @@ pub const CATALOGUE: &[Mutant] = &[
         caught_by: p::WAKES_DETACHED_OWNERS,
         alter: |t| set_kind_rule(t, OperationKind::DetachedJobWait, |rule| rule.wakes_owner = false),
     },
+    Mutant {
+        name: "cursor-passes-the-durable-feed",
+        description: "advance_cursor moves a cursor past what is durable",
+        caught_by: p::CURSOR_ONLY_AHEAD,
+        alter: |t| drop_guard(t, Input::AdvanceCursor, Guard::CursorWithinDurable),
+    },
 ];
 
 fn set_kind_rule(table: &mut Table, kind: OperationKind, change: fn(&mut oplife_spec::KindRule)) {

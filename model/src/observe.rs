@@ -158,6 +158,17 @@ impl Told {
                     self.fed(next, *seq, *id);
                 }
             }
+            Output::CursorMoved { to } => {
+                // Only asked, only ahead, never past the durable feed (the
+                // watermark: every call is durable once applied).
+                let asked = matches!(action, Action::AdvanceCursor { from, to: asked }
+                    if asked == *to && *to > from && *to <= before.machine.feed().watermark());
+                if !asked {
+                    next.faults |= fault::CURSOR;
+                }
+                next.cursor = *to;
+                next.witnessed |= witness::CURSOR_MOVED;
+            }
             Output::Dropped { id } => {
                 next.witnessed |= witness::DROPPED_ENDING;
                 if self.undropped.take() != Some(*id) || next.machine.operation(id).is_some() {
@@ -324,6 +335,13 @@ impl Told {
         }
         if self.undropped.is_some() {
             next.faults |= fault::DROPPED;
+        }
+        // Accepted without a move: the cursor was asked where it is.
+        if let Action::AdvanceCursor { from, to } = action
+            && next.cursor == before.cursor
+            && to != from
+        {
+            next.faults |= fault::CURSOR;
         }
         // Every pending wait holds exactly the outcomes the environment saw its
         // ops end with, captured the moment they ended.

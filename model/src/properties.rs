@@ -118,6 +118,16 @@ pub const RESTART_KEEPS_WHAT_IT_MUST: &str = "26 a restart keeps what it must, a
 /// detached job wakes the owner; a child agent's (it reports to its peers)
 /// and a capacity slot's (it has none) do not.
 pub const WAKES_DETACHED_OWNERS: &str = "27 endings of detached work wake the owner";
+/// 28. A cursor never goes back nor passes the durable feed.
+///
+/// A consumer's cursor moves only ahead, only as far as the feed is
+/// durable, and stays where it is when asked to; every other move is
+/// refused and changes nothing.
+pub const CURSOR_ONLY_AHEAD: &str = "28 a cursor never goes back nor passes the durable feed";
+/// Twin of [`CURSOR_ONLY_AHEAD`]: a cursor moves.
+pub const SOMETIMES_CURSOR_MOVES: &str = "sometimes: a cursor moves ahead";
+/// Twin of [`CURSOR_ONLY_AHEAD`]: a cursor past the feed is refused.
+pub const SOMETIMES_CURSOR_REFUSED: &str = "sometimes: a cursor asked past the durable feed is refused";
 /// Twin of [`WAKES_DETACHED_OWNERS`].
 pub const SOMETIMES_ENDING_WAKES: &str = "sometimes: an ending wakes its owner";
 /// Twin of [`DROPPED_LEAVES_NOTHING`].
@@ -319,6 +329,10 @@ fn restart_keeps_what_it_must(_: &M, s: &ModelState) -> bool {
     s.faults & fault::KEPT == 0
 }
 
+fn cursor_only_ahead(_: &M, s: &ModelState) -> bool {
+    s.faults & fault::CURSOR == 0 && s.cursor <= s.machine.feed().watermark()
+}
+
 fn wakes_detached_owners(m: &M, s: &ModelState) -> bool {
     let table = m.lifecycle.table();
     s.machine.feed().entries().all(|entry| {
@@ -358,6 +372,7 @@ pub fn invariants() -> Vec<Property<M>> {
         Property::always(DROPPED_LEAVES_NOTHING, dropped_leaves_nothing),
         Property::always(RESTART_KEEPS_WHAT_IT_MUST, restart_keeps_what_it_must),
         Property::always(WAKES_DETACHED_OWNERS, wakes_detached_owners),
+        Property::always(CURSOR_ONLY_AHEAD, cursor_only_ahead),
     ]
 }
 
@@ -372,7 +387,7 @@ fn saw<const BIT: u32>(_: &M, s: &ModelState) -> bool {
 /// Every `sometimes` property, with the witness bit that shows it. Whether a
 /// configuration can reach one is not written here: the check derives it
 /// (see [`crate::verdict`]).
-const EXAMPLES: [(&str, u32, Shows); 22] = {
+const EXAMPLES: [(&str, u32, Shows); 24] = {
     use witness::*;
     [
         (SOMETIMES_EVICTION, EVICTED, saw::<EVICTED>),
@@ -397,6 +412,8 @@ const EXAMPLES: [(&str, u32, Shows); 22] = {
         (SOMETIMES_KEPT_AS_ASKED, KEPT_AS_ASKED, saw::<KEPT_AS_ASKED>),
         (SOMETIMES_RETENTION_REFUSED, RETENTION_REFUSED, saw::<RETENTION_REFUSED>),
         (SOMETIMES_ENDING_WAKES, ENDING_WAKES, saw::<ENDING_WAKES>),
+        (SOMETIMES_CURSOR_MOVES, CURSOR_MOVED, saw::<CURSOR_MOVED>),
+        (SOMETIMES_CURSOR_REFUSED, CURSOR_REFUSED, saw::<CURSOR_REFUSED>),
     ]
 };
 

@@ -30,6 +30,7 @@ pub const WIDE: ModelConfig = ModelConfig {
     crashes: true,
     kinds: &OperationKind::ALL,
     retention: true,
+    cursors: true,
 };
 
 /// How long a simulation runs.

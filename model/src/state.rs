@@ -128,6 +128,9 @@ pub mod fault {
     /// refused or accepted a request to keep against what the environment
     /// knows of the operation.
     pub const KEPT: u32 = 1 << 18;
+    /// A consumer's cursor went back, passed the durable feed, stayed when
+    /// asked ahead within it, or moved when asked where it was.
+    pub const CURSOR: u32 = 1 << 19;
 }
 
 /// What the step into a state showed; cleared on every step. `sometimes`
@@ -194,6 +197,12 @@ pub mod witness {
     /// An ending made a feed entry that wakes its owner.
     pub const ENDING_WAKES: u32 = 1 << 22;
 
+    /// A cursor asked past the durable feed was refused.
+    pub const CURSOR_REFUSED: u32 = 1 << 23;
+
+    /// A cursor moved ahead.
+    pub const CURSOR_MOVED: u32 = 1 << 24;
+
     /// The witnesses a step shows only from what earlier steps left in the
     /// state, which an exploration without witnesses does not keep (its
     /// steps cannot show them), each with the witness of the step that
@@ -223,6 +232,9 @@ pub struct ModelState {
     /// Whether a newer owner took the durable store over: the registry's
     /// writes are fenced from then on.
     pub fenced: bool,
+    /// The feed position the environment's consumer acknowledged (rebased
+    /// with the feed's sequence numbers).
+    pub cursor: u64,
     /// Transition properties violated on the step into this state.
     pub faults: u32,
     /// What the step into this state showed.
@@ -234,14 +246,27 @@ impl std::hash::Hash for ModelState {
     /// packed into words: every state the search makes is hashed, and a
     /// write per flag was a tenth of the check.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, fenced, faults, witnessed } =
-            self;
+        let ModelState {
+            ops,
+            wait_slots,
+            machine,
+            kinds,
+            completion,
+            watchers,
+            waits,
+            fenced,
+            cursor,
+            faults,
+            witnessed,
+        } = self;
         machine.hash(state);
         let kinds = kinds
             .iter()
             .enumerate()
             .fold(0u64, |packed, (i, kind)| packed | kind.map_or(0, |kind| kind.index() as u64 + 1) << (3 * i));
-        state.write_u64(u64::from(*ops) | u64::from(*wait_slots) << 8 | kinds << 16 | u64::from(*fenced) << 40);
+        state.write_u64(
+            u64::from(*ops) | u64::from(*wait_slots) << 8 | kinds << 16 | u64::from(*fenced) << 40 | *cursor << 41,
+        );
         state.write_u64(u64::from(*faults) | u64::from(*witnessed) << 32);
         completion.hash(state);
         state.write(watchers);
@@ -254,8 +279,19 @@ impl std::hash::Hash for ModelState {
 impl Clone for ModelState {
     /// A copy with buffers of the exact size: the search keeps millions.
     fn clone(&self) -> Self {
-        let ModelState { ops, wait_slots, ref machine, kinds, completion, watchers, waits, fenced, faults, witnessed } =
-            *self;
+        let ModelState {
+            ops,
+            wait_slots,
+            ref machine,
+            kinds,
+            completion,
+            watchers,
+            waits,
+            fenced,
+            cursor,
+            faults,
+            witnessed,
+        } = *self;
         ModelState {
             ops,
             wait_slots,
@@ -265,6 +301,7 @@ impl Clone for ModelState {
             watchers,
             waits,
             fenced,
+            cursor,
             faults,
             witnessed,
         }
@@ -273,11 +310,22 @@ impl Clone for ModelState {
     /// Copies `source` into this state keeping the machine's buffers: the
     /// search copies a state into one buffer for every successor it makes.
     fn clone_from(&mut self, source: &Self) {
-        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, fenced, faults, witnessed } =
-            self;
+        let ModelState {
+            ops,
+            wait_slots,
+            machine,
+            kinds,
+            completion,
+            watchers,
+            waits,
+            fenced,
+            cursor,
+            faults,
+            witnessed,
+        } = self;
         machine.clone_from(&source.machine);
         (*ops, *wait_slots, *kinds, *completion) = (source.ops, source.wait_slots, source.kinds, source.completion);
-        *fenced = source.fenced;
+        (*fenced, *cursor) = (source.fenced, source.cursor);
         (*watchers, *waits, *faults, *witnessed) = (source.watchers, source.waits, source.faults, source.witnessed);
     }
 }
@@ -294,6 +342,7 @@ impl ModelState {
             watchers: [0; MAX_OPS],
             waits: [EnvWait::default(); MAX_WAITS],
             fenced: false,
+            cursor: 0,
             faults: 0,
             witnessed: 0,
         }
@@ -302,9 +351,20 @@ impl ModelState {
     /// Whether `self` equals `other` but for `witnessed`, which the step
     /// into a state recomputes.
     pub(crate) fn same_as(&self, other: &ModelState) -> bool {
-        let ModelState { ops, wait_slots, machine, kinds, completion, watchers, waits, fenced, faults, witnessed: _ } =
-            self;
-        (*ops, *wait_slots, *kinds, *completion, *watchers, *waits, *fenced, *faults)
+        let ModelState {
+            ops,
+            wait_slots,
+            machine,
+            kinds,
+            completion,
+            watchers,
+            waits,
+            fenced,
+            cursor,
+            faults,
+            witnessed: _,
+        } = self;
+        (*ops, *wait_slots, *kinds, *completion, *watchers, *waits, *fenced, *cursor, *faults)
             == (
                 other.ops,
                 other.wait_slots,
@@ -313,6 +373,7 @@ impl ModelState {
                 other.watchers,
                 other.waits,
                 other.fenced,
+                other.cursor,
                 other.faults,
             )
             && *machine == other.machine
@@ -552,7 +613,7 @@ mod tests {
             state.watchers[i] = 1;
             changed.push(state);
         }
-        for bit in 0..23 {
+        for bit in 0..25 {
             let mut state = base.clone();
             state.faults = 1 << bit;
             changed.push(state.clone());

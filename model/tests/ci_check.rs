@@ -18,7 +18,7 @@ const PINNED: [(&str, usize); 4] = [
     ("two waits", PINNED_TWO_WAITS),
     ("three ops, two waits", PINNED_THREE_OPS_TWO_WAITS),
 ];
-const PINNED_FOUR_KINDS: usize = 37_084;
+const PINNED_FOUR_KINDS: usize = 64_412;
 const PINNED_TWO_WAITS: usize = 85_662;
 const PINNED_THREE_OPS: usize = 422_188;
 const PINNED_THREE_OPS_TWO_WAITS: usize = 379_840;

@@ -24,6 +24,7 @@ const SMALLEST: ModelConfig = ModelConfig {
     crashes: false,
     kinds: &CORE_KINDS,
     retention: false,
+    cursors: false,
 };
 
 /// One flag of the grid set to its largest value.
@@ -35,7 +36,7 @@ type Raise = fn(&mut ModelConfig);
 /// of completion retained) had not finished after 15 minutes and 4 GiB;
 /// 4 ids and 4 records make 1.6 M classes in 11 s, the rest of the grid
 /// together a few seconds.
-const LARGEST: [(&str, Raise); 11] = [
+const LARGEST: [(&str, Raise); 12] = [
     ("ops 4", |c| c.ops = 4),
     ("max-completed 3", |c| c.max_completed = 3),
     ("max-concurrent none", |c| c.max_concurrent = None),
@@ -47,6 +48,7 @@ const LARGEST: [(&str, Raise); 11] = [
     ("crashes", |c| c.crashes = true),
     ("all kinds", |c| c.kinds = &OperationKind::ALL),
     ("retention", |c| c.retention = true),
+    ("cursors", |c| c.cursors = true),
 ];
 
 /// The smallest configuration, and it with each flag raised to its
@@ -110,7 +112,7 @@ fn failures(configs: &[(String, ModelConfig)]) -> Vec<String> {
 #[test]
 fn every_flag_at_its_extremes_alone_and_in_pairs_ends_ok() {
     let grid = grid();
-    assert_eq!(grid.len(), 1 + 11 + 55);
+    assert_eq!(grid.len(), 1 + 12 + 66);
     let failed = failures(&grid);
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

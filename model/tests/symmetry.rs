@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use oplife_model::check::{CheckOptions, run};
-use oplife_model::config::{MAX_OPS, MAX_WAITS};
+use oplife_model::config::{CORE_KINDS, MAX_OPS, MAX_WAITS};
 use oplife_model::{LifecycleModel, ModelConfig, ModelState};
-use oplife_spec::{OperationKind, Table};
+use oplife_spec::Table;
 use stateright::{Checker, Model, Representative};
 
 const SMALL: ModelConfig = ModelConfig {
@@ -23,8 +23,9 @@ const SMALL: ModelConfig = ModelConfig {
     feed_retention: 2,
     restarts: true,
     crashes: true,
-    kinds: &OperationKind::ALL,
-    retention: true,
+    kinds: &CORE_KINDS,
+    retention: false,
+    cursors: false,
 };
 
 /// Two ids with two concurrent waits: wait slots are renamed too.

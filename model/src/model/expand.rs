@@ -1,6 +1,6 @@
 //! The successors of a state, built in buffers each thread reuses.
 
-use oplife_machine::Output;
+use oplife_machine::{Output, Remap};
 use stateright::Model;
 
 use super::LifecycleModel;
@@ -84,6 +84,7 @@ impl LifecycleModel {
         // checked content is forgotten (the state space stays finite).
         let forget = Forget::of(&next.machine);
         next.machine.remap(&forget);
+        next.cursor = forget.seq(next.cursor);
         blank_checked_captures(next);
         if self.symmetric {
             next.become_representative(spare);

@@ -50,6 +50,16 @@ impl Model for LifecycleModel {
         }
         actions.push(Action::TerminateOwner);
         actions.push(Action::CollectCompleted);
+        if self.config.cursors {
+            // Catch up, stay, one back, one past the feed.
+            let (from, watermark) = (state.cursor, state.machine.feed().watermark());
+            let targets = [watermark, from, from.saturating_sub(1), watermark + 1];
+            for (i, to) in targets.into_iter().enumerate() {
+                if !targets[..i].contains(&to) {
+                    actions.push(Action::AdvanceCursor { from, to });
+                }
+            }
+        }
         let free = state.waits.iter().take(usize::from(self.config.waits)).position(|w| !w.pending);
         if let Some(slot) = free {
             let slot = u8::try_from(slot).unwrap_or(0);

@@ -123,6 +123,16 @@ impl LifecycleModel {
                 {
                     next.witnessed |= witness::CALLER_LIMIT_REFUSED;
                 }
+                if let Action::AdvanceCursor { from, to } = action {
+                    let watermark = state.machine.feed().watermark();
+                    let legal = to == from || to > from && to <= watermark;
+                    if legal && !state.fenced {
+                        next.faults |= fault::CURSOR;
+                    }
+                    if error.kind() == ErrorKind::CursorPastWatermark && to > watermark {
+                        next.witnessed |= witness::CURSOR_REFUSED;
+                    }
+                }
                 if state.fenced && error.kind() == ErrorKind::Sealed {
                     next.witnessed |= witness::FENCED_REFUSED;
                 }

@@ -55,17 +55,6 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             return Err(refuse(CursorRefusal::BadName));
         }
         let mut state = self.lock()?;
-        let current = state.cursors.get(consumer).copied().unwrap_or(0);
-        if seq < current {
-            return Err(refuse(CursorRefusal::Backwards { current, asked: seq }));
-        }
-        if seq == current {
-            return Ok(seq);
-        }
-        let durable = state.durable_feed_watermark();
-        if seq > durable {
-            return Err(refuse(CursorRefusal::PastWatermark { asked: seq, durable }));
-        }
         let now_ms = state.clock.now_ms();
         let synced = state.move_cursor(consumer, seq, now_ms)?;
         drop(state);
@@ -86,12 +75,5 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         let state = self.read()?;
         let cursor = state.cursors.get(consumer).copied().unwrap_or(0);
         Ok(state.feed_details.page(state.machine.state().feed(), &state.records, cursor))
-    }
-}
-
-impl RegistryState {
-    /// The feed watermark a crash cannot take back.
-    fn durable_feed_watermark(&self) -> u64 {
-        self.journal.durable_feed_watermark().unwrap_or_else(|| self.machine.state().feed().watermark())
     }
 }

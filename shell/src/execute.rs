@@ -175,7 +175,9 @@ impl Executor<'_> {
                     collected.push((id, outcome));
                 }
             }
-            Output::Acknowledged { .. } | Output::WatcherReleased { .. } => {}
+            // A cursor is moved by `RegistryState::move_cursor`, which
+            // commits its row itself.
+            Output::Acknowledged { .. } | Output::WatcherReleased { .. } | Output::CursorMoved { .. } => {}
         }
     }
 

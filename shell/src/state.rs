@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use oplife_machine::{Image, Machine, Request};
+use oplife_spec::Effect;
 use tokio::sync::oneshot;
 
 use crate::call::{At, Call};
 use crate::config::OpsLifecycleConfig;
 use crate::deliveries::Deliveries;
-use crate::error::{OpsLifecycleError, Refusal, StoreError};
+use crate::error::{CursorRefusal, OpsLifecycleError, Refusal, StoreError};
 use crate::execute::{Executor, Unstamped};
 use crate::feed::FeedDetails;
 use crate::journaling::{Journaling, Ticket};
@@ -111,21 +112,41 @@ impl RegistryState {
         Ok(())
     }
 
-    /// Moves a consumer's cursor: journaled first (as a call is), then
-    /// moved; the sync to wait for, if any, is returned.
+    /// Moves a consumer's cursor to `seq` as the table's cursor rows say:
+    /// a move is journaled first (as a call is), then made; asked where it
+    /// is, the cursor stays and nothing is written. The sync to wait for,
+    /// if any, is returned.
     pub(crate) fn move_cursor(
         &mut self,
         consumer: &str,
         seq: u64,
         now_ms: u64,
     ) -> Result<Option<Ticket>, OpsLifecycleError> {
-        if self.machine.state().phase() == oplife_spec::Phase::Sealed {
-            return Err(OpsLifecycleError::Refused(Refusal::Sealed));
+        let from = self.cursors.get(consumer).copied().unwrap_or(0);
+        let durable = self.journal.durable_feed_watermark().unwrap_or_else(|| self.machine.state().feed().watermark());
+        let refuse = |why| OpsLifecycleError::Cursor { consumer: consumer.to_owned(), why };
+        let accepted =
+            self.machine.accept(Request::AdvanceCursor { from, to: seq, durable }).map_err(
+                |refusal| match refusal {
+                    Refusal::CursorBehind { current, asked } => refuse(CursorRefusal::Backwards { current, asked }),
+                    Refusal::CursorPastWatermark { asked, durable } => {
+                        refuse(CursorRefusal::PastWatermark { asked, durable })
+                    }
+                    other => OpsLifecycleError::Refused(other),
+                },
+            )?;
+        if !accepted.effects().contains(&Effect::MoveCursor) {
+            accepted.commit(&mut |_| {});
+            return Ok(None);
         }
         let ticket = match self.journal.write_cursor(consumer, seq, now_ms) {
             Ok(ticket) => ticket,
-            Err(error) => return Err(self.store_failed(error)),
+            Err(error) => {
+                drop(accepted);
+                return Err(self.store_failed(error));
+            }
         };
+        accepted.commit(&mut |_| {});
         self.cursors.insert(consumer.to_owned(), seq);
         if self.journal.applied(self.machine.state().feed().watermark()) {
             self.compact_journal();

@@ -63,6 +63,9 @@ macro_rules! conformance {
                 id: OperationId,
                 future: Pending<mk::OperationTerminalOutcome>,
                 delivered: Option<mk::OperationTerminalOutcome>,
+                /// Whether it resolved (and was compared): a later ending
+                /// of an operation registered again under its id is not its.
+                settled: bool,
             }
 
             /// A wait a caller holds: its future until it resolves, what it resolved
@@ -165,7 +168,7 @@ macro_rules! conformance {
                                 }
                             }
                             Output::WatchersNotified { id, outcome, .. } => {
-                                for watch in self.watches.iter_mut().filter(|w| w.id == id && w.delivered.is_none()) {
+                                for watch in self.watches.iter_mut().filter(|w| w.id == id && w.delivered.is_none() && !w.settled) {
                                     watch.delivered = Some(mk_outcome(&outcome));
                                 }
                             }
@@ -209,7 +212,7 @@ macro_rules! conformance {
                         (Input::AbortProvisioning, Payload::Reason(reason)) => registry.abort_provisioning(&mid, reason),
                         (Input::PeerReady, _) => registry.peer_ready(&mid, shape::peer()),
                         (Input::RegisterWatcher, _) => registry.register_watcher(&mid).map(|watch| {
-                            self.watches.push(Watch { id, future: shape::resolved(watch), delivered: None });
+                            self.watches.push(Watch { id, future: shape::resolved(watch), delivered: None, settled: false });
                         }),
                         (Input::RollbackRegistration, _) => shape::rollback(&*registry, &mid),
                         (Input::ReportProgress, Payload::Progress(update)) => registry.report_progress(
@@ -354,6 +357,7 @@ macro_rules! conformance {
                         if got.is_some() {
                             watch.future = Box::pin(std::future::pending());
                             watch.delivered = None;
+                            watch.settled = true;
                         }
                         if got != expected {
                             return Err(self.fail(format!("watch {k}: Meerkat's watch {got:?}, the machine {expected:?}")));

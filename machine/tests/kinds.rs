@@ -1,6 +1,7 @@
-//! The kinds table at work: a capacity slot's ending is dropped, a running
-//! wait on a detached job survives a restore, and a restore keeps exactly
-//! the unfinished operations it is asked to keep.
+//! The rows Meerkat 0.9.8's concepts became: the kinds table at work (a
+//! capacity slot's ending is dropped, a running wait on a detached job
+//! survives a restore), a restore that keeps exactly the unfinished
+//! operations it is asked to keep, and the cursor rows.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
@@ -124,5 +125,52 @@ fn a_restore_asked_to_keep_what_the_image_does_not_hold_so_is_refused() {
         let Err(error) = restore(&h.st, vec![keep(1, Bg), asked]) else { panic!("kept {id} {kind:?}") };
         assert_eq!(error, LifecycleError::RetentionMismatch { id, kind });
         assert_eq!(error.kind(), ErrorKind::RetentionMismatch);
+    }
+}
+
+mod cursor {
+    //! The cursor rows: a consumer's cursor moves ahead within the durable
+    //! feed, stays when asked where it is, and is refused going back or past
+    //! what is durable, changing nothing.
+
+    use super::common::{Bg, Harness, T, done};
+    use oplife_machine::{LifecycleError, Output, Request};
+
+    fn advance(from: u64, to: u64, durable: u64) -> Request<T> {
+        Request::AdvanceCursor { from, to, durable }
+    }
+
+    /// A registry whose feed has two entries.
+    fn fed_twice() -> Harness {
+        let mut h = Harness::new();
+        for id in [1, 2] {
+            h.running(id, Bg);
+            h.ok(done(id));
+        }
+        h
+    }
+
+    #[test]
+    fn a_cursor_moves_ahead_within_the_durable_feed() {
+        let mut h = fed_twice();
+        assert_eq!(h.ok(advance(0, 2, 2)), vec![Output::CursorMoved { to: 2 }]);
+        assert_eq!(h.ok(advance(2, 2, 2)), vec![], "asked where it is, it stays");
+    }
+
+    #[test]
+    fn a_cursor_never_goes_back_nor_passes_the_durable_feed() {
+        let mut h = fed_twice();
+        assert_eq!(h.err(advance(2, 1, 2)), LifecycleError::CursorBehind { current: 2, asked: 1 });
+        // Durable up to 1 only: 2 is applied but a crash could take it back.
+        assert_eq!(h.err(advance(0, 2, 1)), LifecycleError::CursorPastWatermark { asked: 2, durable: 1 });
+        // Never past the feed itself, whatever the caller says is durable.
+        assert_eq!(h.err(advance(0, 3, 9)), LifecycleError::CursorPastWatermark { asked: 3, durable: 2 });
+    }
+
+    #[test]
+    fn a_sealed_registry_moves_no_cursor() {
+        let mut h = fed_twice();
+        h.ok(Request::Seal);
+        assert_eq!(h.err(advance(0, 1, 2)), LifecycleError::Sealed);
     }
 }

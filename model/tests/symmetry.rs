@@ -114,14 +114,15 @@ fn permutations(v: &mut Vec<u8>, k: usize, f: &mut dyn FnMut(&[u8])) {
 }
 
 /// The orbits of every state a checker visits: `search` adds the collecting
-/// visitor to a builder and runs it.
+/// visitor to a builder and runs it, on two threads (naming each state's
+/// orbit is most of this test's time).
 fn orbits_visited(
     builder: stateright::CheckerBuilder<LifecycleModel>,
     search: fn(stateright::CheckerBuilder<LifecycleModel>),
 ) -> BTreeSet<String> {
     let seen = Arc::new(Mutex::new(BTreeSet::new()));
     let sink = seen.clone();
-    search(builder.threads(1).visitor(move |p: stateright::Path<ModelState, _>| {
+    search(builder.threads(2).visitor(move |p: stateright::Path<ModelState, _>| {
         sink.lock().unwrap().insert(orbit(p.last_state()));
     }));
     Arc::try_unwrap(seen).unwrap().into_inner().unwrap()

@@ -1,7 +1,8 @@
 //! `Sync` durability in two steps: a call's record is written under the
 //! registry's lock and synced outside it, one sync for every call written
-//! while the sync before ran. Calls made at once share syncs; a failed sync
-//! fails the calls it was to cover, and every later write, closed.
+//! while the sync before ran, and for those its leader gathered. Calls made
+//! at once share syncs, two callers taking turns too; a failed sync fails
+//! the calls it was to cover, and every later write, closed.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
@@ -14,10 +15,12 @@ use oplife_shell::{
     Claim, DurableOptions, JournalRecord, MemoryStore, Owner, Store, StoreError, Stored, StoredImage, Syncer,
 };
 
-/// A memory store whose syncs take a while and are counted.
+/// A memory store whose syncs take a while and are counted, and whose
+/// writes take `write_pause`.
 struct SlowSyncs {
     store: MemoryStore,
     syncs: Arc<AtomicU64>,
+    write_pause: Duration,
 }
 
 struct CountedSync {
@@ -44,6 +47,7 @@ impl Store for SlowSyncs {
         self.store.append(records)
     }
     fn append_unsynced(&mut self, records: &[JournalRecord]) -> Result<(), StoreError> {
+        std::thread::sleep(self.write_pause);
         self.store.append_unsynced(records)
     }
     fn compact(&mut self, records: &[JournalRecord], image: &StoredImage) -> Result<(), StoreError> {
@@ -61,7 +65,7 @@ impl Store for SlowSyncs {
 fn calls_made_at_once_share_syncs_and_each_returns_synced() {
     let syncs = Arc::new(AtomicU64::new(0));
     let store = MemoryStore::new();
-    let slow = SlowSyncs { store: store.clone(), syncs: Arc::clone(&syncs) };
+    let slow = SlowSyncs { store: store.clone(), syncs: Arc::clone(&syncs), write_pause: Duration::ZERO };
     let options = DurableOptions { compact_after: 1 << 40, ..DurableOptions::default() };
     let (registry, _) = RuntimeOpsLifecycleRegistry::open_store(slow, options).unwrap();
     let registry = Arc::new(registry);
@@ -89,6 +93,52 @@ fn calls_made_at_once_share_syncs_and_each_returns_synced() {
     // While one sync runs (5 ms), the other threads write: it takes far
     // fewer syncs than calls.
     assert!(syncs < calls / 2, "{syncs} syncs for {calls} calls");
+}
+
+#[test]
+fn two_callers_taking_turns_share_their_syncs() {
+    // Writes take 2 ms, syncs 5 ms. When a sync ends, the caller it served
+    // is writing its next call while the other starts the next sync: synced
+    // at once, each sync would cover one call. The leader gathers the two
+    // callers the sync before it saw instead.
+    let syncs = Arc::new(AtomicU64::new(0));
+    let store = MemoryStore::new();
+    let slow = SlowSyncs { store: store.clone(), syncs: Arc::clone(&syncs), write_pause: Duration::from_millis(2) };
+    let options = DurableOptions { compact_after: 1 << 40, ..DurableOptions::default() };
+    let (registry, _) = RuntimeOpsLifecycleRegistry::open_store(slow, options).unwrap();
+    let registry = Arc::new(registry);
+    let each = 20;
+    let callers: Vec<_> = (0..2)
+        .map(|_| {
+            let registry = Arc::clone(&registry);
+            std::thread::spawn(move || {
+                for _ in 0..each {
+                    registry.register_operation(OperationSpec::background_tool(SessionId::new(), "op")).unwrap();
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    let calls = 2 * each;
+    assert_eq!(registry.durable_mark().unwrap().seq, calls, "every call synced");
+    let syncs = syncs.load(Ordering::SeqCst);
+    // About one sync for two calls; one each would be 40.
+    assert!(syncs * 4 <= calls * 3, "{syncs} syncs for {calls} calls");
+}
+
+#[test]
+fn one_caller_alone_syncs_each_call_at_once() {
+    let syncs = Arc::new(AtomicU64::new(0));
+    let store = MemoryStore::new();
+    let slow = SlowSyncs { store: store.clone(), syncs: Arc::clone(&syncs), write_pause: Duration::ZERO };
+    let (registry, _) = RuntimeOpsLifecycleRegistry::open_store(slow, DurableOptions::default()).unwrap();
+    for n in 1..=10 {
+        registry.register_operation(OperationSpec::background_tool(SessionId::new(), "op")).unwrap();
+        assert_eq!(registry.durable_mark().unwrap().seq, n);
+        assert_eq!(syncs.load(Ordering::SeqCst), n, "a sync of its own for every call");
+    }
 }
 
 #[test]

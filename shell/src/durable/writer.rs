@@ -6,15 +6,18 @@
 //! `Sync` in two steps: under the registry's lock a call's record is
 //! written (not yet synced: a write the store refuses refuses the call with
 //! nothing changed), then, with the lock released, the caller waits for a
-//! sync that covers it. The first caller to wait syncs every record
-//! written so far; those who come while it syncs wait for it, and the next
-//! of them syncs what was written meanwhile. One sync thus covers every
-//! call made while the one before it ran.
+//! sync that covers it. The first caller to wait leads: it syncs every
+//! record written so far; those who come while it syncs wait for it, and
+//! the next of them leads the next sync. Before it syncs, a leader gathers
+//! its group: it waits until as many callers wait as the sync before it
+//! served or saw arrive, for at most as long as that sync took. Two callers
+//! taking turns thus share every sync instead of each syncing the other's
+//! leftovers; one caller alone never waits for anyone.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -74,7 +77,10 @@ pub(crate) struct Shared {
 struct GroupSync {
     syncer: Box<dyn Syncer>,
     syncing: Mutex<Syncing>,
+    /// Wakes the callers waiting for a sync when one ended.
     done: Condvar,
+    /// Wakes a leader gathering its group when a caller comes to wait.
+    arrived: Condvar,
 }
 
 /// How far the group sync is.
@@ -90,6 +96,13 @@ struct Syncing {
     /// A sync failed: whether the records it was to cover survive a crash
     /// is unknown, so every later write is refused.
     failed: Option<StoreError>,
+    /// Callers waiting for a sync, the leader included.
+    waiting: usize,
+    /// The callers the last sync served or saw arrive: how many the next
+    /// leader gathers before it syncs.
+    expected: usize,
+    /// How long the last sync took: the longest a leader gathers.
+    last_sync: Duration,
 }
 
 impl GroupSync {
@@ -133,44 +146,73 @@ impl Ticket {
     fn block(&self) -> Result<(), StoreError> {
         let Some(group) = &self.shared.group else { return Ok(()) };
         let mut syncing = group.syncing();
-        loop {
+        syncing.waiting += 1;
+        group.arrived.notify_one();
+        let outcome = loop {
             if let Some(error) = &syncing.failed {
-                return Err(error.clone());
+                break Err(error.clone());
             }
             if syncing.synced >= self.seq {
-                return Ok(());
+                break Ok(());
             }
             if syncing.leading {
                 syncing = group.done.wait(syncing).unwrap_or_else(std::sync::PoisonError::into_inner);
                 continue;
             }
-            syncing.leading = true;
-            let target = syncing.written;
-            drop(syncing);
-            let synced = group.syncer.sync();
-            syncing = group.syncing();
-            syncing.leading = false;
-            match synced {
-                Ok(()) => {
-                    syncing.synced = syncing.synced.max(target.seq);
-                    self.shared.reported.send_if_modified(|r| {
-                        let moved = target.seq > r.mark.seq;
-                        if moved {
-                            r.mark = target;
-                        }
-                        moved
-                    });
-                }
-                Err(error) => {
-                    syncing.failed = Some(error.clone());
-                    self.shared.reported.send_modify(|r| {
-                        r.failures += 1;
-                        r.error = Some(error);
-                    });
-                }
+            syncing = self.lead(group, syncing);
+        };
+        syncing.waiting -= 1;
+        outcome
+    }
+
+    /// Leads one sync: gathers the group the last sync had (for at most as
+    /// long as it took), syncs every record written, records the outcome
+    /// and wakes the waiting callers.
+    fn lead<'a>(&self, group: &'a GroupSync, mut syncing: MutexGuard<'a, Syncing>) -> MutexGuard<'a, Syncing> {
+        syncing.leading = true;
+        let deadline = Instant::now() + syncing.last_sync;
+        while syncing.waiting < syncing.expected {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
             }
-            group.done.notify_all();
+            syncing = match group.arrived.wait_timeout(syncing, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
+        let target = syncing.written;
+        drop(syncing);
+        let started = Instant::now();
+        let synced = group.syncer.sync();
+        let took = started.elapsed();
+        let mut syncing = group.syncing();
+        syncing.leading = false;
+        syncing.last_sync = took;
+        // Those it served have not left yet: `waiting` counts them and
+        // those that came while it ran.
+        syncing.expected = syncing.waiting;
+        match synced {
+            Ok(()) => {
+                syncing.synced = syncing.synced.max(target.seq);
+                self.shared.reported.send_if_modified(|r| {
+                    let moved = target.seq > r.mark.seq;
+                    if moved {
+                        r.mark = target;
+                    }
+                    moved
+                });
+            }
+            Err(error) => {
+                syncing.failed = Some(error.clone());
+                self.shared.reported.send_modify(|r| {
+                    r.failures += 1;
+                    r.error = Some(error);
+                });
+            }
+        }
+        group.done.notify_all();
+        syncing
     }
 }
 
@@ -273,6 +315,7 @@ impl Journal {
                 syncer,
                 syncing: Mutex::new(Syncing { written: mark, synced: last_seq, ..Syncing::default() }),
                 done: Condvar::new(),
+                arrived: Condvar::new(),
             }),
             Durability::Batched => None,
         };

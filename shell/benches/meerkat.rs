@@ -15,6 +15,9 @@
 #[path = "support/floor.rs"]
 #[allow(dead_code)]
 mod floor;
+#[macro_use]
+#[path = "support/meerkat_subject.rs"]
+mod meerkat_subject;
 #[path = "support/report.rs"]
 mod report;
 #[path = "support/scenarios.rs"]
@@ -24,100 +27,29 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oplife_shell::{
-    MeerkatRegistry, OperationId, OperationKind, OperationResult, OperationSpec, OperationStatus, OpsLifecycleConfig,
-    RuntimeOpsLifecycleRegistry,
-};
+use oplife_shell::{MeerkatRegistry, OpsLifecycleConfig, RuntimeOpsLifecycleRegistry};
 use report::{load, median, publish};
 use scenarios::{SCENARIOS, Subject, figure, run};
 
-/// The registry behind one line of Meerkat's interface, as a scenario
-/// subject: `$extra` completes that line's spec, `$wait`, `$snapshot` and
-/// `$list` read its watch, snapshot and list.
-macro_rules! subject {
-    ($name:ident, $mk:ident, { $($extra:tt)* }, |$watch:ident| $wait:expr, |$found:ident| $snapshot:expr, |$all:ident| $list:expr) => {
-        struct $name(MeerkatRegistry);
-
-        impl Subject for $name {
-            fn fresh(max_completed: usize) -> Self {
-                let config = OpsLifecycleConfig { max_completed, max_concurrent: None, ..OpsLifecycleConfig::default() };
-                $name(MeerkatRegistry::new(Arc::new(RuntimeOpsLifecycleRegistry::with_config(config))))
-            }
-            fn register(&self, spec: OperationSpec) {
-                use $mk::ops_lifecycle as mk;
-                let spec = mk::OperationSpec {
-                    id: mk::OperationId(spec.id.0),
-                    kind: match spec.kind {
-                        OperationKind::MobMemberChild => mk::OperationKind::MobMemberChild,
-                        // The scenarios register only these two kinds.
-                        _ => mk::OperationKind::BackgroundToolOp,
-                    },
-                    owner_session_id: $mk::types::SessionId(spec.owner_session_id.0),
-                    display_name: spec.display_name,
-                    source_label: spec.source_label,
-                    child_session_id: None,
-                    expect_peer_channel: spec.expect_peer_channel,
-                    $($extra)*
-                };
-                mk::OpsLifecycleRegistry::register_operation(&self.0, spec).unwrap();
-            }
-            fn start(&self, op: &OperationId) {
-                use $mk::ops_lifecycle as mk;
-                mk::OpsLifecycleRegistry::provisioning_succeeded(&self.0, &mk::OperationId(op.0)).unwrap();
-            }
-            fn complete(&self, op: &OperationId, outcome: OperationResult) {
-                use $mk::ops_lifecycle as mk;
-                let result = mk::OperationResult {
-                    id: mk::OperationId(outcome.id.0),
-                    content: outcome.content,
-                    is_error: outcome.is_error,
-                    duration_ms: outcome.duration_ms,
-                    tokens_used: outcome.tokens_used,
-                };
-                mk::OpsLifecycleRegistry::complete_operation(&self.0, &mk::OperationId(op.0), result).unwrap();
-            }
-            fn watch_complete(&self, op: &OperationId, outcome: OperationResult, runtime: &tokio::runtime::Runtime) {
-                use $mk::ops_lifecycle as mk;
-                let $watch = mk::OpsLifecycleRegistry::register_watcher(&self.0, &mk::OperationId(op.0)).unwrap();
-                self.complete(op, outcome);
-                runtime.block_on($wait);
-            }
-            fn wait_complete_all(&self, ops: &[OperationId], runtime: &tokio::runtime::Runtime) {
-                use $mk::ops_lifecycle as mk;
-                let ids: Vec<mk::OperationId> = ops.iter().map(|op| mk::OperationId(op.0)).collect();
-                let run = $mk::lifecycle::RunId(oplife_shell::uuid::Uuid::nil());
-                let wait = mk::OpsLifecycleRegistry::wait_all(&self.0, &run, &ids);
-                for op in ops {
-                    self.complete(op, scenarios::result(*op));
-                }
-                assert_eq!(runtime.block_on(wait).unwrap().outcomes.len(), ops.len());
-            }
-            fn terminate_owner(&self) {
-                use $mk::ops_lifecycle as mk;
-                mk::OpsLifecycleRegistry::terminate_owner(&self.0, "bench".into()).unwrap();
-            }
-            fn list_len(&self) -> usize {
-                use $mk::ops_lifecycle as mk;
-                let $all = mk::OpsLifecycleRegistry::list_operations(&self.0);
-                $list
-            }
-            fn status(&self, op: &OperationId) -> OperationStatus {
-                use $mk::ops_lifecycle as mk;
-                let $found = mk::OpsLifecycleRegistry::snapshot(&self.0, &mk::OperationId(op.0));
-                match $snapshot.status {
-                    mk::OperationStatus::Running => OperationStatus::Running,
-                    mk::OperationStatus::Completed => OperationStatus::Completed,
-                    other => panic!("the scenarios read running or completed operations, not {other:?}"),
-                }
-            }
-        }
-    };
+fn ours(max_completed: usize) -> RuntimeOpsLifecycleRegistry {
+    RuntimeOpsLifecycleRegistry::with_config(OpsLifecycleConfig {
+        max_completed,
+        max_concurrent: None,
+        ..OpsLifecycleConfig::default()
+    })
 }
 
-subject!(Meerkat05, meerkat_core_0_5, {}, |watch| watch.wait(), |found| found.unwrap(), |all| all.len());
-subject!(
-    Meerkat09,
+meerkat_subject!(
+    meerkat_core_0_5,
+    [Meerkat05 => |max_completed| Arc::new(MeerkatRegistry::new(Arc::new(ours(max_completed))))],
+    {},
+    |watch| watch.wait(),
+    |found| found.unwrap(),
+    |all| all.len()
+);
+meerkat_subject!(
     meerkat_core_0_9,
+    [Meerkat09 => |max_completed| Arc::new(MeerkatRegistry::new(Arc::new(ours(max_completed))))],
     { operation_source: None, },
     |watch| async { watch.await.unwrap() },
     |found| found.unwrap().unwrap(),

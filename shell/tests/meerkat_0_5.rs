@@ -263,6 +263,7 @@ async fn waits_are_satisfied_with_the_machines_token() {
     );
 }
 
+#[cfg(feature = "meerkat-0-5-feed")]
 #[tokio::test]
 async fn the_completion_feed_is_the_registrys() {
     let registry = registry();
@@ -287,7 +288,7 @@ async fn the_completion_feed_is_the_registrys() {
     assert_eq!(feed.wait_for_advance(0).await, 1, "already past: at once");
 }
 
-#[cfg(feature = "durable")]
+#[cfg(all(feature = "durable", feature = "meerkat-0-5-feed"))]
 #[test]
 fn a_durable_registry_recovers_behind_the_interface() {
     use oplife_shell::DurableOptions;

@@ -8,9 +8,10 @@
 //! because the owner terminated is in that line's words).
 
 /// Defines, over Meerkat's crate `$mk`: `id_in`, `id_out`, `status_out`,
-/// `result_in`, `outcome_out`, `entry_out` and `error_out`.
+/// `result_in`, `outcome_out`, `error_out`, and `entry_out` under `$feed`
+/// (the cfg of that line's completion feed).
 macro_rules! translations {
-    ($mk:ident) => {
+    ($mk:ident, #[$feed:meta]) => {
         fn id_in(id: &$mk::ops_lifecycle::OperationId) -> crate::types::OperationId {
             crate::types::OperationId(id.0)
         }
@@ -67,6 +68,7 @@ macro_rules! translations {
             }
         }
 
+        #[$feed]
         fn entry_out(entry: &crate::feed::CompletionFeedEntry) -> $mk::completion_feed::CompletionEntry {
             $mk::completion_feed::CompletionEntry {
                 seq: entry.seq,

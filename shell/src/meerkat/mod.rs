@@ -12,8 +12,13 @@
 //!
 //! | feature | interface |
 //! |---|---|
-//! | `meerkat-0-5` | `meerkat-core` 0.5, the line of `meerkat-runtime` 0.5.0 |
+//! | `meerkat-0-5` | `meerkat-core` 0.5 from 0.5.0, the line of `meerkat-runtime` 0.5.0 |
+//! | `meerkat-0-5-feed` | and `completion_feed()`, which `meerkat-core` 0.5.2 added to that line |
 //! | `meerkat-0-9` | `meerkat-core` 0.9.8, the current release |
+//!
+//! `meerkat-runtime` 0.5.0 builds only against `meerkat-core` 0.5.0, which
+//! has no completion feed: a build that holds both (the comparison bench)
+//! turns on `meerkat-0-5` alone.
 //!
 //! Both need Rust 1.94, Meerkat's own minimum.
 
@@ -37,7 +42,7 @@ mod v0_9;
 /// interface beside Meerkat's (its feed cursors, events, snapshots).
 ///
 /// ```
-/// # #[cfg(feature = "meerkat-0-5")] {
+/// # #[cfg(feature = "meerkat-0-5-feed")] {
 /// use std::sync::Arc;
 /// use meerkat_core_0_5::ops_lifecycle::OpsLifecycleRegistry;
 /// use oplife_shell::{MeerkatRegistry, RuntimeOpsLifecycleRegistry};

@@ -14,13 +14,16 @@ use std::pin::Pin;
 
 use meerkat_core_0_5 as mk;
 use mk::comms::TrustedPeerSpec;
+#[cfg(feature = "meerkat-0-5-feed")]
 use mk::completion_feed::{CompletionBatch, CompletionFeed, CompletionSeq};
 use mk::lifecycle::{RunId, WaitRequestId};
 use mk::ops_lifecycle as ol;
 use mk::types::SessionId;
 
+#[cfg(feature = "meerkat-0-5-feed")]
+use super::MeerkatFeed;
+use super::MeerkatRegistry;
 use super::common::translations;
-use super::{MeerkatFeed, MeerkatRegistry};
 use crate::api::OpsLifecycleRegistry as _;
 use crate::error::{OpsLifecycleError, Refusal};
 use crate::lock::StateLock;
@@ -120,6 +123,8 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
         Ok(collected.into_iter().map(|(id, outcome)| (id_out(id), outcome_out(&outcome))).collect())
     }
 
+    /// meerkat-core 0.5.2 added the feed to the interface.
+    #[cfg(feature = "meerkat-0-5-feed")]
     fn completion_feed(&self) -> Option<std::sync::Arc<dyn CompletionFeed>> {
         Some(self.feed.clone())
     }
@@ -144,6 +149,7 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 }
 
+#[cfg(feature = "meerkat-0-5-feed")]
 impl<L: StateLock<RegistryState>> CompletionFeed for MeerkatFeed<L> {
     fn watermark(&self) -> CompletionSeq {
         // Never fails today (read without the lock); 0 is "nothing yet".
@@ -240,7 +246,7 @@ fn snapshot_out(snapshot: ours::OperationLifecycleSnapshot) -> ol::OperationLife
     }
 }
 
-translations!(meerkat_core_0_5);
+translations!(meerkat_core_0_5, #[cfg(feature = "meerkat-0-5-feed")]);
 
 /// A call refused because the owner terminated. Only a registration can be
 /// (its own translation names it); any other is the registry's fault.

@@ -282,7 +282,7 @@ impl<L: StateLock<RegistryState>> CompletionFeed for MeerkatFeed<L> {
     }
 }
 
-translations!(meerkat_core_0_9);
+translations!(meerkat_core_0_9, #[cfg(all())]);
 
 /// A call refused because the owner terminated: Meerkat's `OwnerRetired`.
 fn owner_terminated() -> Refused {

@@ -2,7 +2,9 @@
 //! peer handle, watcher channels and times.
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use quanta::Instant;
 
 use oplife_machine::Operation;
 use tokio::sync::oneshot;
@@ -142,6 +144,10 @@ impl Record {
 /// from the monotonic clock after one wall-clock reading, so that it never
 /// goes backwards while the registry lives. Every call reads it once; a
 /// durable registry journals that reading, so a replay sets the same times.
+///
+/// The monotonic clock is `quanta`'s: the CPU's time-stamp counter where it
+/// is invariant (calibrated once per process), else the standard monotonic
+/// clock.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
     origin: Instant,
@@ -164,7 +170,7 @@ pub(crate) fn epoch_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-pub(crate) fn millis(from: Instant, to: Instant) -> u64 {
+fn millis(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -196,5 +202,34 @@ pub(crate) fn snapshot_of(
         started_at_ms: record.started_ms,
         completed_at_ms: record.completed_ms,
         elapsed_ms: record.elapsed_ms(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_moves_forward_and_agrees_with_the_wall_clock() {
+        let clock = Clock::starting_at_least(0);
+        let mut last = clock.now_ms();
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(300) {
+            let before = epoch_ms(SystemTime::now());
+            let now = clock.now_ms();
+            let after = epoch_ms(SystemTime::now());
+            assert!(now >= last, "the clock went back from {last} to {now}");
+            // To the millisecond: the registry's reading truncates twice
+            // (its wall-clock origin and the time since), the wall clock once.
+            assert!(before <= now + 2 && now <= after + 1, "{before} <= {now} <= {after}");
+            last = now;
+        }
+    }
+
+    #[test]
+    fn the_clock_never_starts_below_its_floor() {
+        let far = epoch_ms(SystemTime::now()) + 60_000;
+        let clock = Clock::starting_at_least(far);
+        assert!(clock.now_ms() >= far);
     }
 }

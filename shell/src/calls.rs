@@ -7,7 +7,7 @@ use crate::api::{OpsLifecycleRegistry, WaitAllFuture};
 use crate::call::{Call, WaitBegun};
 use crate::error::OpsLifecycleError;
 use crate::lock::StateLock;
-use crate::record::{Record, snapshot_of};
+use crate::record::Record;
 use crate::registry::RuntimeOpsLifecycleRegistry;
 use crate::source::Origin;
 use crate::state::RegistryState;
@@ -171,22 +171,11 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
     }
 
     fn snapshot(&self, id: &OperationId) -> Result<Option<OperationLifecycleSnapshot>, OpsLifecycleError> {
-        Ok(self.read()?.snapshot(id))
+        self.inspect(id, |seen| seen.snapshot())
     }
 
     fn list_operations(&self) -> Result<Vec<OperationLifecycleSnapshot>, OpsLifecycleError> {
-        let state = self.read()?;
-        // Sorted as references (registration order among equal names), so
-        // each snapshot is built once, in place, and never moved by the sort.
-        let mut found: Vec<_> = state
-            .machine
-            .state()
-            .operations()
-            .filter_map(|(id, op)| state.records.get(id).map(|record| (id, op, record)))
-            .collect();
-        found.sort_by(|a, b| a.2.display_name.cmp(&b.2.display_name));
-        let table = state.machine.lifecycle().table();
-        Ok(found.into_iter().map(|(id, op, record)| snapshot_of(*id, op, record, table)).collect())
+        self.inspect_all(|seen| seen.snapshot())
     }
 
     fn terminate_owner(&self, reason: String) -> Result<(), OpsLifecycleError> {

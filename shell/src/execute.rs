@@ -89,8 +89,8 @@ impl Executor<'_> {
                 if let Some(record) = self.records.get_mut(&id)
                     && let Call::PeerReady(peer) = call
                 {
-                    record.peer_handle = peer.take();
-                    if listening && let Some(peer) = record.peer_handle.clone() {
+                    record.peer_handle = peer.take().map(Box::new);
+                    if listening && let Some(peer) = record.peer_handle.as_deref().cloned() {
                         deliveries.events.push(OperationEvent::PeerReady { id, peer });
                     }
                 }

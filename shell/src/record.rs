@@ -63,7 +63,9 @@ pub(crate) struct Record {
     pub(crate) child_session_id: Option<SessionId>,
     /// Who registered it and from where.
     pub(crate) origin: Origin,
-    pub(crate) peer_handle: Option<OperationPeerHandle>,
+    /// Its peer handle, once ready (boxed: most operations have none, and
+    /// a record is moved into and out of the records table whole).
+    pub(crate) peer_handle: Option<Box<OperationPeerHandle>>,
     /// The senders of its pending watchers, by watch key.
     pub(crate) watchers: Vec<WatcherSender>,
     /// The registry clock at registration, start and end (milliseconds
@@ -98,7 +100,8 @@ impl Record {
         }
     }
 
-    fn elapsed_ms(&self) -> Option<u64> {
+    /// Monotonic time from registration to the end, once terminal.
+    pub(crate) fn elapsed_ms(&self) -> Option<u64> {
         self.completed_ms.map(|at| at.saturating_sub(self.created_ms))
     }
 
@@ -111,7 +114,7 @@ impl Record {
             owner_session_id: self.origin.owner_session_id,
             source_label: self.origin.source_label.clone(),
             operation_source: self.origin.operation_source.as_deref().cloned(),
-            peer_handle: self.peer_handle.clone(),
+            peer_handle: self.peer_handle.as_deref().cloned(),
             created_at_ms: self.created_ms,
             started_at_ms: self.started_ms,
             completed_at_ms: self.completed_ms,
@@ -130,7 +133,7 @@ impl Record {
                 source_label: snapshot.source_label,
                 operation_source: snapshot.operation_source.map(Box::new),
             },
-            peer_handle: snapshot.peer_handle,
+            peer_handle: snapshot.peer_handle.map(Box::new),
             watchers: Vec::new(),
             created_ms: snapshot.created_at_ms,
             started_ms: snapshot.started_at_ms,
@@ -174,34 +177,44 @@ fn millis(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The snapshot of operation `id`, with what `table` tells a caller of
-/// its result.
-pub(crate) fn snapshot_of(
-    id: OperationId,
-    op: &Operation<ShellDomain>,
-    record: &Record,
-    table: &oplife_spec::Table,
-) -> OperationLifecycleSnapshot {
-    OperationLifecycleSnapshot {
-        id,
-        kind: record.kind,
-        display_name: record.display_name.clone(),
-        status: op.status(),
-        public_result: table.public_result(op.status()),
-        peer_ready: op.peer_ready(),
-        peer_handle: record.peer_handle.clone(),
-        progress_count: op.progress_count(),
-        last_progress: op.last_progress().cloned(),
-        watcher_count: op.watcher_count(),
-        terminal_outcome: op.shared_outcome().cloned(),
-        child_session_id: record.child_session_id,
-        owner_session_id: record.origin.owner_session_id,
-        source_label: record.origin.source_label.clone(),
-        operation_source: record.origin.operation_source.as_deref().cloned(),
-        created_at_ms: record.created_ms,
-        started_at_ms: record.started_ms,
-        completed_at_ms: record.completed_ms,
-        elapsed_ms: record.elapsed_ms(),
+/// One operation as a read sees it, under the registry's lock: the
+/// machine's side and the shell's record, with the table that says what a
+/// caller is told of its result. A reader builds what it returns straight
+/// from it (the registry's snapshot, or an adapter's own type), copying
+/// only what that holds.
+#[derive(Clone, Copy)]
+pub(crate) struct Seen<'a> {
+    pub(crate) id: OperationId,
+    pub(crate) op: &'a Operation<ShellDomain>,
+    pub(crate) record: &'a Record,
+    pub(crate) table: &'a oplife_spec::Table,
+}
+
+impl Seen<'_> {
+    /// The registry's snapshot of the operation.
+    pub(crate) fn snapshot(self) -> OperationLifecycleSnapshot {
+        let Seen { id, op, record, table } = self;
+        OperationLifecycleSnapshot {
+            id,
+            kind: record.kind,
+            display_name: record.display_name.clone(),
+            status: op.status(),
+            public_result: table.public_result(op.status()),
+            peer_ready: op.peer_ready(),
+            peer_handle: record.peer_handle.as_deref().cloned(),
+            progress_count: op.progress_count(),
+            last_progress: op.last_progress().cloned(),
+            watcher_count: op.watcher_count(),
+            terminal_outcome: op.shared_outcome().cloned(),
+            child_session_id: record.child_session_id,
+            owner_session_id: record.origin.owner_session_id,
+            source_label: record.origin.source_label.clone(),
+            operation_source: record.origin.operation_source.as_deref().cloned(),
+            created_at_ms: record.created_ms,
+            started_at_ms: record.started_ms,
+            completed_at_ms: record.completed_ms,
+            elapsed_ms: record.elapsed_ms(),
+        }
     }
 }
 

@@ -15,9 +15,10 @@ use crate::error::OpsLifecycleError;
 use crate::events::{OperationEvents, Publisher};
 use crate::feed::FeedPage;
 use crate::lock::{RegistryLock, StateLock};
+use crate::record::Seen;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::RegistryState;
-use crate::types::{RestorePolicy, Retention, ShellDomain, WaitRequestId};
+use crate::types::{OperationId, RestorePolicy, Retention, ShellDomain, WaitRequestId};
 use crate::watch::DroppedWatchers;
 use crate::watermark::Watermark;
 
@@ -231,6 +232,33 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             drop(self.lock()?);
         }
         self.state.read().map_err(|()| OpsLifecycleError::Poisoned)
+    }
+
+    /// Reads operation `id` under the shared lock: `read` builds the answer
+    /// from the operation as it is (none if the registry does not hold it).
+    pub(crate) fn inspect<T>(
+        &self,
+        id: &OperationId,
+        read: impl FnOnce(Seen<'_>) -> T,
+    ) -> Result<Option<T>, OpsLifecycleError> {
+        Ok(self.read()?.seen(id).map(read))
+    }
+
+    /// Reads every operation under the shared lock, in display-name order
+    /// (registration order among equal names): `read` builds each answer
+    /// from the operation as it is. Sorted as references, so each answer is
+    /// built once, in place, and never moved by the sort.
+    pub(crate) fn inspect_all<T>(&self, mut read: impl FnMut(Seen<'_>) -> T) -> Result<Vec<T>, OpsLifecycleError> {
+        let state = self.read()?;
+        let table = state.machine.lifecycle().table();
+        let mut found: Vec<Seen<'_>> = state
+            .machine
+            .state()
+            .operations()
+            .filter_map(|(id, op)| state.records.get(id).map(|record| Seen { id: *id, op, record, table }))
+            .collect();
+        found.sort_by(|a, b| a.record.display_name.cmp(&b.record.display_name));
+        Ok(found.into_iter().map(&mut read).collect())
     }
 
     /// Applies one request, then, with the lock released, waits for the

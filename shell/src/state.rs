@@ -15,9 +15,9 @@ use crate::error::{CursorRefusal, OpsLifecycleError, Refusal, StoreError};
 use crate::execute::{Executor, Unstamped};
 use crate::feed::FeedDetails;
 use crate::journaling::{Journaling, Ticket};
-use crate::record::{Clock, Record, Records, snapshot_of};
+use crate::record::{Clock, Record, Records, Seen};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
-use crate::types::{OperationId, OperationLifecycleSnapshot, ShellDomain, WaitAllResult, WaitRequestId};
+use crate::types::{OperationId, ShellDomain, WaitAllResult, WaitRequestId};
 use crate::watch::DroppedWatchers;
 
 /// The state the registry keeps behind its lock: the machine and the
@@ -263,9 +263,10 @@ impl RegistryState {
         Ok(state)
     }
 
-    pub(crate) fn snapshot(&self, id: &OperationId) -> Option<OperationLifecycleSnapshot> {
+    /// Operation `id` as a read sees it, if the registry holds it.
+    pub(crate) fn seen(&self, id: &OperationId) -> Option<Seen<'_>> {
         let op = self.machine.state().operation(id)?;
         let record = self.records.get(id)?;
-        Some(snapshot_of(*id, op, record, self.machine.lifecycle().table()))
+        Some(Seen { id: *id, op, record, table: self.machine.lifecycle().table() })
     }
 }

@@ -28,6 +28,7 @@ use crate::api::OpsLifecycleRegistry as _;
 use crate::error::{OpsLifecycleError, Refusal};
 use crate::lock::StateLock;
 use crate::percent::Percent;
+use crate::record::Seen;
 use crate::state::RegistryState;
 use crate::types::{self as ours, OperationKind};
 
@@ -107,11 +108,11 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 
     fn snapshot(&self, id: &ol::OperationId) -> Option<ol::OperationLifecycleSnapshot> {
-        self.registry.snapshot(&id_in(id)).ok().flatten().map(snapshot_out)
+        self.registry.inspect(&id_in(id), |seen| snapshot_out(seen)).ok().flatten()
     }
 
     fn list_operations(&self) -> Vec<ol::OperationLifecycleSnapshot> {
-        self.registry.list_operations().map(|all| all.into_iter().map(snapshot_out).collect()).unwrap_or_default()
+        self.registry.inspect_all(|seen| snapshot_out(seen)).unwrap_or_default()
     }
 
     fn terminate_owner(&self, reason: String) -> Result<(), ol::OpsLifecycleError> {
@@ -227,22 +228,25 @@ fn peer_out(peer: ours::OperationPeerHandle) -> ol::OperationPeerHandle {
     }
 }
 
-fn snapshot_out(snapshot: ours::OperationLifecycleSnapshot) -> ol::OperationLifecycleSnapshot {
+/// Meerkat's snapshot of the operation `seen`, built from the registry's
+/// state under its lock (nothing Meerkat's type does not hold is copied).
+fn snapshot_out(seen: Seen<'_>) -> ol::OperationLifecycleSnapshot {
+    let Seen { id, op, record, .. } = seen;
     ol::OperationLifecycleSnapshot {
-        id: id_out(snapshot.id),
-        kind: kind_out(snapshot.kind),
-        display_name: snapshot.display_name,
-        status: status_out(snapshot.status),
-        peer_ready: snapshot.peer_ready,
-        progress_count: snapshot.progress_count,
-        watcher_count: snapshot.watcher_count,
-        terminal_outcome: snapshot.terminal_outcome.as_deref().map(outcome_out),
-        child_session_id: snapshot.child_session_id.map(|child| SessionId(child.0)),
-        peer_handle: snapshot.peer_handle.map(peer_out),
-        created_at_ms: snapshot.created_at_ms,
-        started_at_ms: snapshot.started_at_ms,
-        completed_at_ms: snapshot.completed_at_ms,
-        elapsed_ms: snapshot.elapsed_ms,
+        id: id_out(id),
+        kind: kind_out(record.kind),
+        display_name: record.display_name.clone(),
+        status: status_out(op.status()),
+        peer_ready: op.peer_ready(),
+        progress_count: op.progress_count(),
+        watcher_count: op.watcher_count(),
+        terminal_outcome: op.outcome().map(outcome_out),
+        child_session_id: record.child_session_id.map(|child| SessionId(child.0)),
+        peer_handle: record.peer_handle.as_deref().cloned().map(peer_out),
+        created_at_ms: record.created_ms,
+        started_at_ms: record.started_ms,
+        completed_at_ms: record.completed_ms,
+        elapsed_ms: record.elapsed_ms(),
     }
 }
 

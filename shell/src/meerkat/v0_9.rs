@@ -26,6 +26,7 @@ use crate::api::OpsLifecycleRegistry as _;
 use crate::error::{CursorRefusal, OpsLifecycleError};
 use crate::lock::StateLock;
 use crate::percent::Percent;
+use crate::record::Seen;
 use crate::registry::OwnerState;
 use crate::source::OperationSource;
 use crate::state::RegistryState;
@@ -105,19 +106,16 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 
     fn snapshot(&self, id: &ol::OperationId) -> Result<Option<ol::OperationLifecycleSnapshot>, Refused> {
-        match self.registry.snapshot(&id_in(id)).map_err(error_out)? {
-            Some(snapshot) => Ok(Some(snapshot_out(snapshot)?)),
-            None => Ok(None),
-        }
+        self.registry.inspect(&id_in(id), |seen| snapshot_out(seen)).map_err(error_out)?.transpose()
     }
 
     fn list_operations(&self) -> Result<Vec<ol::OperationLifecycleSnapshot>, Refused> {
-        let all = self.registry.list_operations().map_err(error_out)?;
+        let all = self.registry.inspect_all(|seen| snapshot_out(seen)).map_err(error_out)?;
         // Collected into a list of the right size at once (collecting
         // `Result`s cannot know the size, and these snapshots are large).
         let mut out = Vec::with_capacity(all.len());
         for snapshot in all {
-            out.push(snapshot_out(snapshot)?);
+            out.push(snapshot?);
         }
         Ok(out)
     }
@@ -232,30 +230,32 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
 }
 
 /// Meerkat's snapshot of one of the registry's.
-fn snapshot_out(snapshot: ours::OperationLifecycleSnapshot) -> Result<ol::OperationLifecycleSnapshot, Refused> {
-    let terminal = snapshot.status.is_terminal();
-    let public_result_class = class_out(snapshot.public_result);
+/// Meerkat's snapshot of the operation `seen`, built from the registry's
+/// state under its lock (nothing Meerkat's type does not hold is copied).
+fn snapshot_out(seen: Seen<'_>) -> Result<ol::OperationLifecycleSnapshot, Refused> {
+    let Seen { id, op, record, table } = seen;
+    let status = op.status();
     Ok(ol::OperationLifecycleSnapshot {
-        id: id_out(snapshot.id),
-        kind: kind_out(snapshot.kind),
-        owner_session_id: SessionId(snapshot.owner_session_id.0),
-        display_name: snapshot.display_name,
-        source_label: snapshot.source_label,
-        operation_source: snapshot.operation_source.map(source_out).transpose()?,
-        status: status_out(snapshot.status),
-        terminal,
-        public_result_class,
-        peer_ready: snapshot.peer_ready,
-        progress_count: snapshot.progress_count,
-        watcher_count: snapshot.watcher_count,
-        terminal_outcome: snapshot.terminal_outcome.as_deref().map(outcome_out),
-        child_session_id: snapshot.child_session_id.map(|child| SessionId(child.0)),
-        expect_peer_channel: snapshot.kind.expects_peer_channel(),
-        peer_handle: snapshot.peer_handle.map(peer_out).transpose()?,
-        created_at_ms: snapshot.created_at_ms,
-        started_at_ms: snapshot.started_at_ms,
-        completed_at_ms: snapshot.completed_at_ms,
-        elapsed_ms: snapshot.elapsed_ms,
+        id: id_out(id),
+        kind: kind_out(record.kind),
+        owner_session_id: SessionId(record.origin.owner_session_id.0),
+        display_name: record.display_name.clone(),
+        source_label: record.origin.source_label.clone(),
+        operation_source: record.origin.operation_source.as_deref().cloned().map(source_out).transpose()?,
+        status: status_out(status),
+        terminal: status.is_terminal(),
+        public_result_class: class_out(table.public_result(status)),
+        peer_ready: op.peer_ready(),
+        progress_count: op.progress_count(),
+        watcher_count: op.watcher_count(),
+        terminal_outcome: op.outcome().map(outcome_out),
+        child_session_id: record.child_session_id.map(|child| SessionId(child.0)),
+        expect_peer_channel: record.kind.expects_peer_channel(),
+        peer_handle: record.peer_handle.as_deref().cloned().map(peer_out).transpose()?,
+        created_at_ms: record.created_ms,
+        started_at_ms: record.started_ms,
+        completed_at_ms: record.completed_ms,
+        elapsed_ms: record.elapsed_ms(),
     })
 }
 

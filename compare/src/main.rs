@@ -19,6 +19,9 @@
 //! It writes `docs/compare.md`. `-- --quick` runs one round at 1/100 of
 //! each scenario's size and writes nothing (CI runs that, so the bench
 //! cannot rot); `-- S1 S6` runs only those scenarios and writes nothing.
+//! `-- --alone ours05 S6` runs one side alone (`own`, `floor`, `ours05`,
+//! `reference05`, `ours09`, `reference09`) and prints its figures: a
+//! profiler then sees that side's time only.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::panic)] // a benchmark: a failed unwrap is a broken run
@@ -116,6 +119,11 @@ impl Side {
         }
     }
 
+    /// The side named `name` on the command line.
+    fn named(name: &str) -> Option<Side> {
+        SIDES.iter().copied().find(|side| format!("{side:?}").eq_ignore_ascii_case(name))
+    }
+
     fn title(self) -> &'static str {
         match self {
             Side::Own => "ours, own API",
@@ -144,6 +152,15 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let only: Vec<&String> = args.iter().filter(|a| a.starts_with('S')).collect();
     let (rounds, scale) = if quick { (1, 100) } else { (7, 1) };
+    if let Some(at) = args.iter().position(|a| a == "--alone") {
+        let name = args.get(at + 1).map_or("", String::as_str);
+        let Some(side) = Side::named(name) else {
+            eprintln!("--alone takes one of: {SIDES:?}");
+            std::process::exit(2);
+        };
+        alone(side, &only, rounds, scale);
+        return;
+    }
     let load_before = load();
     let mut table = String::from("scenario");
     for side in SIDES {
@@ -194,4 +211,16 @@ fn main() {
         &load_before,
         quick || !only.is_empty(),
     );
+}
+
+/// Runs the scenarios named in `only` (all if none) on `side` alone and
+/// prints each median, for a profiler to see that side only.
+fn alone(side: Side, only: &[&String], rounds: usize, scale: usize) {
+    for (which, scenario) in SCENARIOS.iter().enumerate() {
+        if !only.is_empty() && !only.iter().any(|o| scenario.name.starts_with(o.as_str())) {
+            continue;
+        }
+        let took = median((0..rounds).map(|_| side.run(which, scale)).collect());
+        println!("{} | {}: {}", scenario.name, side.title(), figure(which, scale, took));
+    }
 }

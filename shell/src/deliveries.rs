@@ -11,41 +11,75 @@ use crate::types::{SharedTerminalOutcome, WaitAllResult};
 /// Sends to carry out, and senders to drop, once the lock is released: a
 /// send or a dropped sender wakes the receiver's task, and no waker runs
 /// while the lock is held.
+///
+/// What most calls deliver (nothing, the watchers of the one operation
+/// they ended, the watermark) is held inline; the rest, which few calls
+/// have, is made on first use, so a call that has none of it neither
+/// builds nor drops its lists.
 #[derive(Default)]
 pub(crate) struct Deliveries {
     /// The pending watchers of the first operation the transition ended,
     /// with its outcome (most transitions end one: no list is allocated).
     pub(crate) watchers: Option<(Vec<WatcherSender>, SharedTerminalOutcome)>,
-    /// Those of the other operations it ended (owner termination).
-    pub(crate) more_watchers: Vec<(Vec<WatcherSender>, SharedTerminalOutcome)>,
-    pub(crate) waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
-    /// Senders of cancelled waits, dropped unsent.
-    pub(crate) cancelled: Vec<oneshot::Sender<WaitAllResult>>,
-    /// Events of the transition, when anyone subscribes.
-    pub(crate) events: Vec<OperationEvent>,
     /// The feed watermark, when the transition minted sequence numbers.
     pub(crate) watermark: Option<u64>,
     /// The group sync that makes the call durable (`Sync`): waited for
     /// before anything else is delivered.
     pub(crate) synced: Option<Ticket>,
+    /// Everything else, once there is any.
+    more: Option<Box<More>>,
+}
+
+/// What few calls deliver.
+#[derive(Default)]
+pub(crate) struct More {
+    /// The watchers of the other operations the transition ended (owner
+    /// termination).
+    pub(crate) watchers: Vec<(Vec<WatcherSender>, SharedTerminalOutcome)>,
+    /// Satisfied waits and their results.
+    pub(crate) waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
+    /// Senders of cancelled waits, dropped unsent.
+    pub(crate) cancelled: Vec<oneshot::Sender<WaitAllResult>>,
+    /// Events of the transition, when anyone subscribes.
+    pub(crate) events: Vec<OperationEvent>,
 }
 
 impl Deliveries {
+    /// The rarer deliveries, made on first use.
+    pub(crate) fn more(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    /// Takes the transition's events (none if nobody listens).
+    pub(crate) fn take_events(&mut self) -> Vec<OperationEvent> {
+        self.more.as_mut().map(|more| std::mem::take(&mut more.events)).unwrap_or_default()
+    }
+
     /// Carries out the sends, leaving `self` empty (taken by reference: a
     /// struct this size would be copied on a move).
     pub(crate) fn send(&mut self) {
-        let more = std::mem::take(&mut self.more_watchers);
-        for (mut senders, outcome) in self.watchers.take().into_iter().chain(more) {
-            if let Some((_, last)) = senders.pop() {
-                for (_, sender) in senders {
-                    sender.send(outcome.clone());
-                }
-                last.send(outcome);
+        if let Some((senders, outcome)) = self.watchers.take() {
+            notify(senders, outcome);
+        }
+        if let Some(more) = self.more.take() {
+            let More { watchers, waits, cancelled, .. } = *more;
+            for (senders, outcome) in watchers {
+                notify(senders, outcome);
             }
+            for (sender, result) in waits {
+                let _ = sender.send(result);
+            }
+            drop(cancelled);
         }
-        for (sender, result) in self.waits.drain(..) {
-            let _ = sender.send(result);
+    }
+}
+
+/// Tells each of `senders` the `outcome` (the last one takes it).
+fn notify(mut senders: Vec<WatcherSender>, outcome: SharedTerminalOutcome) {
+    if let Some((_, last)) = senders.pop() {
+        for (_, sender) in senders {
+            sender.send(outcome.clone());
         }
-        self.cancelled.clear();
+        last.send(outcome);
     }
 }

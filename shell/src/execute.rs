@@ -7,7 +7,7 @@ use std::sync::Arc;
 use oplife_machine::{Output, WaitReport};
 use tokio::sync::oneshot;
 
-use crate::call::{At, Call, WaitBegun};
+use crate::call::{Call, Now, WaitBegun};
 use crate::deliveries::Deliveries;
 use crate::events::OperationEvent;
 use crate::feed::FeedDetails;
@@ -55,34 +55,34 @@ impl Executor<'_> {
         &mut self,
         output: Output<ShellDomain>,
         call: &mut Call,
-        at: At,
+        now: &Now<'_>,
         deliveries: &mut Deliveries,
     ) {
-        let At { now_ms, listening } = at;
+        let listening = now.listening;
         match output {
             Output::Registered { id, kind } => {
                 if let Call::Register(registering) = call
                     && let Some(mut record) = registering.take()
                 {
-                    record.created_ms = now_ms;
+                    record.created_ms = now.ms();
                     if listening {
                         let display_name = record.display_name.clone();
-                        deliveries.events.push(OperationEvent::Registered { id, kind, display_name });
+                        deliveries.more().events.push(OperationEvent::Registered { id, kind, display_name });
                     }
                     self.records.insert(id, record);
                 }
             }
             Output::Started { id } => {
                 if let Some(record) = self.records.get_mut(&id) {
-                    record.started_ms = Some(now_ms);
+                    record.started_ms = Some(now.ms());
                 }
                 if listening {
-                    deliveries.events.push(OperationEvent::Started { id });
+                    deliveries.more().events.push(OperationEvent::Started { id });
                 }
             }
             Output::Progress { id, update } => {
                 if listening && let Some(update) = update {
-                    deliveries.events.push(OperationEvent::Progress { id, update });
+                    deliveries.more().events.push(OperationEvent::Progress { id, update });
                 }
             }
             Output::PeerExposed { id } => {
@@ -91,7 +91,7 @@ impl Executor<'_> {
                 {
                     record.peer_handle = peer.take().map(Box::new);
                     if listening && let Some(peer) = record.peer_handle.as_deref().cloned() {
-                        deliveries.events.push(OperationEvent::PeerReady { id, peer });
+                        deliveries.more().events.push(OperationEvent::PeerReady { id, peer });
                     }
                 }
             }
@@ -99,9 +99,9 @@ impl Executor<'_> {
                 // Stamped later, at the time it ended (this call's).
                 self.unstamped.push((id, seq));
                 if let Some(seq) = seq {
-                    self.feed_details.push(seq, id, now_ms);
+                    self.feed_details.push(seq, id, now.ms());
                     if listening {
-                        deliveries.events.push(OperationEvent::Ended { id, outcome, seq });
+                        deliveries.more().events.push(OperationEvent::Ended { id, outcome, seq });
                     }
                     deliveries.watermark = Some(seq);
                 }
@@ -136,7 +136,7 @@ impl Executor<'_> {
                     let notified = (std::mem::take(&mut record.watchers), outcome);
                     match deliveries.watchers {
                         None => deliveries.watchers = Some(notified),
-                        Some(_) => deliveries.more_watchers.push(notified),
+                        Some(_) => deliveries.more().watchers.push(notified),
                     }
                 }
             }
@@ -153,23 +153,23 @@ impl Executor<'_> {
                 }
                 _ => {
                     if let Some(sender) = self.waits.remove(&report.wait) {
-                        deliveries.waits.push((sender, wait_result(report)));
+                        deliveries.more().waits.push((sender, wait_result(report)));
                     }
                 }
             },
             Output::WaitCancelled { wait } => {
                 if let Some(sender) = self.waits.remove(&wait) {
-                    deliveries.cancelled.push(sender);
+                    deliveries.more().cancelled.push(sender);
                 }
             }
             Output::Evicted { id } | Output::RolledBack { id } | Output::Dropped { id } => {
                 // A record is stamped before it is forgotten: its feed entry
                 // keeps its name through it.
-                self.stamp(now_ms);
+                self.stamp(now);
                 self.forget(&id);
             }
             Output::Collected { id, outcome } => {
-                self.stamp(now_ms);
+                self.stamp(now);
                 self.forget(&id);
                 if let Call::Collect(collected) = call {
                     collected.push((id, outcome));
@@ -182,11 +182,15 @@ impl Executor<'_> {
     }
 
     /// Stamps the records of the operations ended and not stamped yet: the
-    /// end time `now_ms` and their feed entry. Many at once are stamped in
+    /// end time (the call's) and their feed entry. Many at once are stamped in
     /// one pass over the records, which reads them in memory order (one
     /// lookup each would miss the cache once per record of a large
     /// registry). Call it once the machine is done, too.
-    pub(crate) fn stamp(&mut self, now_ms: u64) {
+    pub(crate) fn stamp(&mut self, now: &Now<'_>) {
+        if self.unstamped.is_empty() {
+            return;
+        }
+        let now_ms = now.ms();
         let stamp = |record: &mut Record, seq: Option<u64>| {
             record.completed_ms = Some(now_ms);
             if seq.is_some() {

@@ -16,7 +16,7 @@ mod nothing {
 
     use oplife_machine::{Machine, Request};
 
-    use crate::call::Call;
+    use crate::call::{Call, Now};
     use crate::error::StoreError;
     use crate::snapshot::RegistrySnapshot;
     use crate::types::ShellDomain;
@@ -48,7 +48,7 @@ mod nothing {
             _: &Machine<ShellDomain>,
             _: &Request<ShellDomain>,
             _: &Call,
-            _: u64,
+            _: &Now<'_>,
         ) -> Result<Prepared, StoreError> {
             Ok(Prepared)
         }

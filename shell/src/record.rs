@@ -2,9 +2,8 @@
 //! peer handle, watcher channels and times.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use quanta::Instant;
 
 use oplife_machine::Operation;
 use tokio::sync::oneshot;
@@ -145,15 +144,18 @@ impl Record {
 
 /// A registry's clock: wall-clock milliseconds since the Unix epoch, read
 /// from the monotonic clock after one wall-clock reading, so that it never
-/// goes backwards while the registry lives. Every call reads it once; a
+/// goes backwards while the registry lives. A call reads it at most once; a
 /// durable registry journals that reading, so a replay sets the same times.
 ///
 /// The monotonic clock is `quanta`'s: the CPU's time-stamp counter where it
-/// is invariant (calibrated once per process), else the standard monotonic
-/// clock.
-#[derive(Debug, Clone, Copy)]
+/// is invariant, else the standard monotonic clock. One clock is calibrated
+/// per process; a reading is its raw counter, scaled from the registry's
+/// origin (no per-thread override is looked up, as `quanta::Instant::now`
+/// does).
+#[derive(Debug, Clone)]
 pub(crate) struct Clock {
-    origin: Instant,
+    counter: quanta::Clock,
+    origin: u64,
     origin_ms: u64,
 }
 
@@ -161,20 +163,20 @@ impl Clock {
     /// A clock reading the wall clock now, and never less than `floor_ms`
     /// (the last time a durable store recorded).
     pub(crate) fn starting_at_least(floor_ms: u64) -> Clock {
-        Clock { origin: Instant::now(), origin_ms: epoch_ms(SystemTime::now()).max(floor_ms) }
+        static CALIBRATED: OnceLock<quanta::Clock> = OnceLock::new();
+        let counter = CALIBRATED.get_or_init(quanta::Clock::new).clone();
+        let origin = counter.raw();
+        Clock { counter, origin, origin_ms: epoch_ms(SystemTime::now()).max(floor_ms) }
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
-        self.origin_ms.saturating_add(millis(self.origin, Instant::now()))
+        let nanos = self.counter.delta_as_nanos(self.origin, self.counter.raw());
+        self.origin_ms.saturating_add(nanos / 1_000_000)
     }
 }
 
 pub(crate) fn epoch_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn millis(from: Instant, to: Instant) -> u64 {
-    u64::try_from(to.saturating_duration_since(from).as_millis()).unwrap_or(u64::MAX)
 }
 
 /// One operation as a read sees it, under the registry's lock: the

@@ -266,11 +266,10 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// waits.
     pub(crate) fn call(&self, request: Request<ShellDomain>, call: &mut Call) -> Result<(), OpsLifecycleError> {
         let mut state = self.lock()?;
-        let now_ms = state.clock.now_ms();
-        let at = if self.events.listening() { At::heard(now_ms) } else { At::quietly(now_ms) };
+        let at = if self.events.listening() { At::heard() } else { At::quietly() };
         let mut deliveries = Deliveries::default();
         state.apply(request, call, at, &mut deliveries)?;
-        let events = std::mem::take(&mut deliveries.events);
+        let events = deliveries.take_events();
         let publish = !events.is_empty();
         if publish {
             let state = &mut *state;

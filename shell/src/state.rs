@@ -80,7 +80,8 @@ impl RegistryState {
         at: At,
         deliveries: &mut Deliveries,
     ) -> Result<(), OpsLifecycleError> {
-        let prepared = match self.journal.prepare(&self.machine, &request, call, at.now_ms) {
+        let now = at.on(&self.clock);
+        let prepared = match self.journal.prepare(&self.machine, &request, call, &now) {
             Ok(prepared) => prepared,
             Err(error) => return Err(self.store_failed(error)),
         };
@@ -100,8 +101,8 @@ impl RegistryState {
             next_watch_key: &mut self.next_watch_key,
             dropped: &self.dropped,
         };
-        accepted.commit(&mut |output| executor.execute(output, call, at, deliveries));
-        executor.stamp(at.now_ms);
+        accepted.commit(&mut |output| executor.execute(output, call, &now, deliveries));
+        executor.stamp(&now);
         let feed = self.machine.state().feed();
         if deliveries.watermark.is_some() {
             self.feed_details.trim(feed);
@@ -176,8 +177,7 @@ impl RegistryState {
     /// Seals the registry through the table's `seal` row (accepted in every
     /// phase, journaled never): a newer owner holds its store.
     pub(crate) fn seal(&mut self) {
-        let now_ms = self.clock.now_ms();
-        let _ = self.apply(Request::Seal, &mut Call::Plain, At::quietly(now_ms), &mut Deliveries::default());
+        let _ = self.apply(Request::Seal, &mut Call::Plain, At::quietly(), &mut Deliveries::default());
     }
 
     /// The queue of watches dropped since the last call.
@@ -194,7 +194,6 @@ impl RegistryState {
         if dropped.is_empty() {
             return;
         }
-        let now_ms = self.clock.now_ms();
         for (id, key) in dropped {
             let Some(record) = self.records.get_mut(&id) else { continue };
             let Some(at) = record.watchers.iter().position(|(k, _)| *k == key) else { continue };
@@ -202,12 +201,8 @@ impl RegistryState {
             record.watchers.swap_remove(at);
             // The machine refuses only if nothing is pending, which the
             // sender just found here rules out.
-            let _ = self.apply(
-                Request::ReleaseWatcher { id },
-                &mut Call::Plain,
-                At::quietly(now_ms),
-                &mut Deliveries::default(),
-            );
+            let _ =
+                self.apply(Request::ReleaseWatcher { id }, &mut Call::Plain, At::quietly(), &mut Deliveries::default());
         }
     }
 
@@ -249,9 +244,8 @@ impl RegistryState {
         state.clock = Clock::starting_at_least(latest);
         let minted = snapshot.image.feed.iter().map(|entry| (entry.seq, entry.id));
         state.feed_details = FeedDetails::from_details(snapshot.feed_details, minted);
-        let now = state.clock.now_ms();
         state
-            .apply(load(Box::new(snapshot.image)), &mut Call::Plain, At::quietly(now), &mut Deliveries::default())
+            .apply(load(Box::new(snapshot.image)), &mut Call::Plain, At::quietly(), &mut Deliveries::default())
             .map_err(|error| match error {
                 OpsLifecycleError::Refused(Refusal::RetentionMismatch { id, kind }) => {
                     SnapshotError::RetentionMismatch { id, kind }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use oplife_machine::{Machine, Request};
 
-use crate::call::Call;
+use crate::call::{Call, Now};
 use crate::codec::encode;
 use crate::durable::journal::{ChangeRef, DurableImage, EntryRef};
 use crate::durable::writer::{Journal, Ticket};
@@ -56,7 +56,7 @@ impl Journaling {
         machine: &Machine<ShellDomain>,
         request: &Request<ShellDomain>,
         call: &Call,
-        now_ms: u64,
+        now: &Now<'_>,
     ) -> Result<Prepared, StoreError> {
         let Some(journal) = &self.journal else { return Ok(Prepared(None)) };
         if !machine.lifecycle().journals(machine.state(), request) {
@@ -73,7 +73,7 @@ impl Journaling {
             _ => (None, None, None),
         };
         let change = ChangeRef::Call { request, registered, peer, origin };
-        Ok(Prepared(Some(encoded(&EntryRef { at_ms: now_ms, change })?)))
+        Ok(Prepared(Some(encoded(&EntryRef { at_ms: now.ms(), change })?)))
     }
 
     /// Writes a call the machine accepted: `Sync` writes it now and

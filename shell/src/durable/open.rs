@@ -241,7 +241,7 @@ impl RegistryState {
                     (Request::PeerReady { .. }, _) => Call::PeerReady(peer.map(|peer| *peer)),
                     _ => Call::Plain,
                 };
-                self.apply(request, &mut call, At::quietly(entry.at_ms), &mut Deliveries::default())
+                self.apply(request, &mut call, At::replayed(entry.at_ms), &mut Deliveries::default())
                     .map_err(|e| e.to_string())
             }
             Change::Cursor { consumer, seq } => {

@@ -108,11 +108,11 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 
     fn snapshot(&self, id: &ol::OperationId) -> Option<ol::OperationLifecycleSnapshot> {
-        self.registry.inspect(&id_in(id), |seen| snapshot_out(seen)).ok().flatten()
+        self.registry.inspect(&id_in(id), snapshot_out).ok().flatten()
     }
 
     fn list_operations(&self) -> Vec<ol::OperationLifecycleSnapshot> {
-        self.registry.inspect_all(|seen| snapshot_out(seen)).unwrap_or_default()
+        self.registry.inspect_all(snapshot_out).unwrap_or_default()
     }
 
     fn terminate_owner(&self, reason: String) -> Result<(), ol::OpsLifecycleError> {

@@ -106,11 +106,11 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 
     fn snapshot(&self, id: &ol::OperationId) -> Result<Option<ol::OperationLifecycleSnapshot>, Refused> {
-        self.registry.inspect(&id_in(id), |seen| snapshot_out(seen)).map_err(error_out)?.transpose()
+        self.registry.inspect(&id_in(id), snapshot_out).map_err(error_out)?.transpose()
     }
 
     fn list_operations(&self) -> Result<Vec<ol::OperationLifecycleSnapshot>, Refused> {
-        let all = self.registry.inspect_all(|seen| snapshot_out(seen)).map_err(error_out)?;
+        let all = self.registry.inspect_all(snapshot_out).map_err(error_out)?;
         // Collected into a list of the right size at once (collecting
         // `Result`s cannot know the size, and these snapshots are large).
         let mut out = Vec::with_capacity(all.len());

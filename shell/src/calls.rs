@@ -171,7 +171,10 @@ impl<L: StateLock<RegistryState>> OpsLifecycleRegistry for RuntimeOpsLifecycleRe
     }
 
     fn snapshot(&self, id: &OperationId) -> Result<Option<OperationLifecycleSnapshot>, OpsLifecycleError> {
-        self.inspect(id, |seen| seen.snapshot())
+        // Built where it is returned: a snapshot is large, and each move
+        // through `Option` and `Result` would copy it.
+        let state = self.read()?;
+        Ok(state.seen(id).map(|seen| seen.snapshot()))
     }
 
     fn list_operations(&self) -> Result<Vec<OperationLifecycleSnapshot>, OpsLifecycleError> {

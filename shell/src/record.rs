@@ -193,7 +193,9 @@ pub(crate) struct Seen<'a> {
 }
 
 impl Seen<'_> {
-    /// The registry's snapshot of the operation.
+    /// The registry's snapshot of the operation (inlined into its reader,
+    /// which builds it where it returns it: a snapshot is large).
+    #[inline(always)]
     pub(crate) fn snapshot(self) -> OperationLifecycleSnapshot {
         let Seen { id, op, record, table } = self;
         OperationLifecycleSnapshot {

@@ -18,7 +18,7 @@ use crate::lock::{RegistryLock, StateLock};
 use crate::record::Seen;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::RegistryState;
-use crate::types::{OperationId, RestorePolicy, Retention, ShellDomain, WaitRequestId};
+use crate::types::{RestorePolicy, Retention, ShellDomain, WaitRequestId};
 use crate::watch::DroppedWatchers;
 use crate::watermark::Watermark;
 
@@ -232,16 +232,6 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
             drop(self.lock()?);
         }
         self.state.read().map_err(|()| OpsLifecycleError::Poisoned)
-    }
-
-    /// Reads operation `id` under the shared lock: `read` builds the answer
-    /// from the operation as it is (none if the registry does not hold it).
-    pub(crate) fn inspect<T>(
-        &self,
-        id: &OperationId,
-        read: impl FnOnce(Seen<'_>) -> T,
-    ) -> Result<Option<T>, OpsLifecycleError> {
-        Ok(self.read()?.seen(id).map(read))
     }
 
     /// Reads every operation under the shared lock, in display-name order

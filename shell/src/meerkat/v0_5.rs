@@ -108,7 +108,11 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 
     fn snapshot(&self, id: &ol::OperationId) -> Option<ol::OperationLifecycleSnapshot> {
-        self.registry.inspect(&id_in(id), snapshot_out).ok().flatten()
+        // Built where it is returned: each move through `Option` and
+        // `Result` would copy it.
+        let state = self.registry.read().ok()?;
+        let seen = state.seen(&id_in(id))?;
+        Some(snapshot_out(seen))
     }
 
     fn list_operations(&self) -> Vec<ol::OperationLifecycleSnapshot> {
@@ -230,6 +234,7 @@ fn peer_out(peer: ours::OperationPeerHandle) -> ol::OperationPeerHandle {
 
 /// Meerkat's snapshot of the operation `seen`, built from the registry's
 /// state under its lock (nothing Meerkat's type does not hold is copied).
+#[inline]
 fn snapshot_out(seen: Seen<'_>) -> ol::OperationLifecycleSnapshot {
     let Seen { id, op, record, .. } = seen;
     ol::OperationLifecycleSnapshot {

@@ -106,7 +106,13 @@ impl<L: StateLock<RegistryState> + 'static> ol::OpsLifecycleRegistry for Meerkat
     }
 
     fn snapshot(&self, id: &ol::OperationId) -> Result<Option<ol::OperationLifecycleSnapshot>, Refused> {
-        self.registry.inspect(&id_in(id), snapshot_out).map_err(error_out)?.transpose()
+        // Built where it is returned: each move through `Option` and
+        // `Result` would copy it.
+        let state = self.registry.read().map_err(error_out)?;
+        match state.seen(&id_in(id)) {
+            Some(seen) => snapshot_out(seen).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn list_operations(&self) -> Result<Vec<ol::OperationLifecycleSnapshot>, Refused> {

@@ -5,7 +5,7 @@ use tokio::sync::oneshot;
 
 use crate::events::OperationEvent;
 use crate::journaling::Ticket;
-use crate::record::WatcherSender;
+use crate::record::Watchers;
 use crate::types::{SharedTerminalOutcome, WaitAllResult};
 
 /// Sends to carry out, and senders to drop, once the lock is released: a
@@ -20,7 +20,7 @@ use crate::types::{SharedTerminalOutcome, WaitAllResult};
 pub(crate) struct Deliveries {
     /// The pending watchers of the first operation the transition ended,
     /// with its outcome (most transitions end one: no list is allocated).
-    pub(crate) watchers: Option<(Vec<WatcherSender>, SharedTerminalOutcome)>,
+    pub(crate) watchers: Option<(Watchers, SharedTerminalOutcome)>,
     /// The feed watermark, when the transition minted sequence numbers.
     pub(crate) watermark: Option<u64>,
     /// The group sync that makes the call durable (`Sync`): waited for
@@ -35,7 +35,7 @@ pub(crate) struct Deliveries {
 pub(crate) struct More {
     /// The watchers of the other operations the transition ended (owner
     /// termination).
-    pub(crate) watchers: Vec<(Vec<WatcherSender>, SharedTerminalOutcome)>,
+    pub(crate) watchers: Vec<(Watchers, SharedTerminalOutcome)>,
     /// Satisfied waits and their results.
     pub(crate) waits: Vec<(oneshot::Sender<WaitAllResult>, WaitAllResult)>,
     /// Senders of cancelled waits, dropped unsent.
@@ -58,28 +58,18 @@ impl Deliveries {
     /// Carries out the sends, leaving `self` empty (taken by reference: a
     /// struct this size would be copied on a move).
     pub(crate) fn send(&mut self) {
-        if let Some((senders, outcome)) = self.watchers.take() {
-            notify(senders, outcome);
+        if let Some((watchers, outcome)) = self.watchers.take() {
+            watchers.notify(outcome);
         }
         if let Some(more) = self.more.take() {
             let More { watchers, waits, cancelled, .. } = *more;
-            for (senders, outcome) in watchers {
-                notify(senders, outcome);
+            for (watchers, outcome) in watchers {
+                watchers.notify(outcome);
             }
             for (sender, result) in waits {
                 let _ = sender.send(result);
             }
             drop(cancelled);
         }
-    }
-}
-
-/// Tells each of `senders` the `outcome` (the last one takes it).
-fn notify(mut senders: Vec<WatcherSender>, outcome: SharedTerminalOutcome) {
-    if let Some((_, last)) = senders.pop() {
-        for (_, sender) in senders {
-            sender.send(outcome.clone());
-        }
-        last.send(outcome);
     }
 }

@@ -21,6 +21,58 @@ pub(crate) type Records = HashMap<OperationId, Record, foldhash::fast::RandomSta
 /// A pending watcher's sender, with its watch key.
 pub(crate) type WatcherSender = (u64, Notify);
 
+/// The pending watchers of one operation. Most operations have none or
+/// one, kept inline; a list is made only for a second.
+#[derive(Debug, Default)]
+pub(crate) enum Watchers {
+    #[default]
+    None,
+    One(WatcherSender),
+    Many(Vec<WatcherSender>),
+}
+
+impl Watchers {
+    /// Adds a pending watcher.
+    pub(crate) fn push(&mut self, watcher: WatcherSender) {
+        *self = match std::mem::take(self) {
+            Watchers::None => Watchers::One(watcher),
+            Watchers::One(first) => Watchers::Many(vec![first, watcher]),
+            Watchers::Many(mut all) => {
+                all.push(watcher);
+                Watchers::Many(all)
+            }
+        };
+    }
+
+    /// Takes out the watcher of watch `key`, if it is pending.
+    pub(crate) fn remove(&mut self, key: u64) -> Option<WatcherSender> {
+        match self {
+            Watchers::One((k, _)) if *k == key => match std::mem::take(self) {
+                Watchers::One(watcher) => Some(watcher),
+                _ => None,
+            },
+            Watchers::Many(all) => all.iter().position(|(k, _)| *k == key).map(|at| all.swap_remove(at)),
+            _ => None,
+        }
+    }
+
+    /// Tells every watcher `outcome` (the last one takes it).
+    pub(crate) fn notify(self, outcome: SharedTerminalOutcome) {
+        match self {
+            Watchers::None => {}
+            Watchers::One((_, only)) => only.send(outcome),
+            Watchers::Many(mut all) => {
+                if let Some((_, last)) = all.pop() {
+                    for (_, sender) in all {
+                        sender.send(outcome.clone());
+                    }
+                    last.send(outcome);
+                }
+            }
+        }
+    }
+}
+
 /// A function that takes a watched operation's outcome, for a caller that
 /// brings its own channel (an adapter to another registry interface).
 pub(crate) type Forward = Box<dyn FnOnce(SharedTerminalOutcome) + Send + Sync>;
@@ -66,7 +118,7 @@ pub(crate) struct Record {
     /// a record is moved into and out of the records table whole).
     pub(crate) peer_handle: Option<Box<OperationPeerHandle>>,
     /// The senders of its pending watchers, by watch key.
-    pub(crate) watchers: Vec<WatcherSender>,
+    pub(crate) watchers: Watchers,
     /// The registry clock at registration, start and end (milliseconds
     /// since the Unix epoch, see [`Clock`]).
     pub(crate) created_ms: u64,
@@ -91,7 +143,7 @@ impl Record {
             child_session_id,
             origin,
             peer_handle: None,
-            watchers: Vec::new(),
+            watchers: Watchers::None,
             created_ms: 0,
             started_ms: None,
             completed_ms: None,
@@ -133,7 +185,7 @@ impl Record {
                 operation_source: snapshot.operation_source.map(Box::new),
             },
             peer_handle: snapshot.peer_handle.map(Box::new),
-            watchers: Vec::new(),
+            watchers: Watchers::None,
             created_ms: snapshot.created_at_ms,
             started_ms: snapshot.started_at_ms,
             completed_ms: snapshot.completed_at_ms,
@@ -225,6 +277,34 @@ impl Seen<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A watcher that records the outcome it is told, by watch key.
+    fn recording(key: u64, told: &std::sync::Arc<std::sync::Mutex<Vec<u64>>>) -> WatcherSender {
+        let told = std::sync::Arc::clone(told);
+        (key, Notify::Forward(Box::new(move |_| told.lock().unwrap().push(key))))
+    }
+
+    #[test]
+    fn watchers_inline_one_list_many_and_tell_each_once() {
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let outcome: SharedTerminalOutcome = std::sync::Arc::new(crate::types::OperationTerminalOutcome::Retired);
+        let mut watchers = Watchers::default();
+        assert!(watchers.remove(0).is_none());
+        watchers.push(recording(1, &told));
+        assert!(matches!(watchers, Watchers::One(_)));
+        assert!(watchers.remove(2).is_none());
+        assert_eq!(watchers.remove(1).map(|(key, _)| key), Some(1));
+        assert!(matches!(watchers, Watchers::None));
+        for key in [3, 4, 5] {
+            watchers.push(recording(key, &told));
+        }
+        assert!(matches!(watchers, Watchers::Many(_)));
+        assert_eq!(watchers.remove(4).map(|(key, _)| key), Some(4));
+        watchers.notify(outcome);
+        let mut told = told.lock().unwrap().clone();
+        told.sort_unstable();
+        assert_eq!(told, vec![3, 5]);
+    }
 
     #[test]
     fn the_clock_moves_forward_and_agrees_with_the_wall_clock() {

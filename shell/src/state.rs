@@ -196,9 +196,10 @@ impl RegistryState {
         }
         for (id, key) in dropped {
             let Some(record) = self.records.get_mut(&id) else { continue };
-            let Some(at) = record.watchers.iter().position(|(k, _)| *k == key) else { continue };
             // Its receiver is gone: dropping the sender wakes nobody.
-            record.watchers.swap_remove(at);
+            if record.watchers.remove(key).is_none() {
+                continue;
+            }
             // The machine refuses only if nothing is pending, which the
             // sender just found here rules out.
             let _ =

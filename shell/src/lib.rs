@@ -86,6 +86,8 @@ pub use durable::{
     Claim, CutRecord, DEFAULT_BUSY_TIMEOUT, Durability, DurableMark, DurableOptions, JournalRecord, MemoryStore,
     RecoveryError, RecoveryReport, SqliteStore, Store, Stored, StoredImage, Syncer,
 };
+#[cfg(feature = "postgres")]
+pub use durable::{MAX_REGISTRY_ID, PostgresOptions, PostgresStore};
 pub use error::{CursorRefusal, OpsLifecycleError, Owner, Refusal, StoreError};
 pub use events::{ObservedEvent, OperationEvent, OperationEvents};
 pub use feed::{CompletionFeedEntry, FeedPage};

@@ -5,6 +5,7 @@
 //! so neither can drift from the code.
 
 pub mod meerkat;
+pub mod postgres;
 pub mod workload;
 
 #[doc = include_str!("../../README.md")]

@@ -24,6 +24,8 @@ pub(crate) mod journal;
 pub(crate) mod journaling;
 pub(crate) mod open;
 pub(crate) mod options;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 pub(crate) mod store;
 pub(crate) mod writer;
@@ -35,6 +37,8 @@ use crate::state::RegistryState;
 
 pub use open::{CutRecord, RecoveryError, RecoveryReport};
 pub use options::{Claim, Durability, DurableOptions};
+#[cfg(feature = "postgres")]
+pub use postgres::{MAX_REGISTRY_ID, PostgresOptions, PostgresStore};
 pub use sqlite::{DEFAULT_BUSY_TIMEOUT, SqliteStore};
 pub use store::{JournalRecord, MemoryStore, Store, Stored, StoredImage, Syncer};
 pub use writer::DurableMark;

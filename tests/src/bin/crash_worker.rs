@@ -3,6 +3,10 @@
 //!
 //! `crash_worker PATH SEED sync|batched COMPACT_AFTER [takeover|meerkat]`
 //!
+//! A `PATH` of the form `postgres:ID` is registry `ID` in the PostgreSQL
+//! database that `OPLIFE_PG_PARAMS` names, with a lease of
+//! `OPLIFE_PG_LEASE_MS` milliseconds (1000 if unset).
+//!
 //! With `meerkat`, every call goes through Meerkat's registry interface
 //! (meerkat-core 0.5) where it has a method for it.
 //!
@@ -26,8 +30,8 @@ use std::time::Duration;
 use oplife_shell::MeerkatRegistry;
 use oplife_shell::Refusal;
 use oplife_shell::{
-    Claim, Durability, DurableOptions, OpsLifecycleError, OpsLifecycleRegistry, OwnerState, RecoveryError,
-    RuntimeOpsLifecycleRegistry, SqliteStore, StoreError,
+    Claim, Durability, DurableOptions, OpsLifecycleError, OpsLifecycleRegistry, OwnerState, PostgresOptions,
+    PostgresStore, RecoveryError, RuntimeOpsLifecycleRegistry, SqliteStore, StoreError,
 };
 use oplife_tests::meerkat;
 use oplife_tests::workload::{Rng, Step, crash_config};
@@ -73,13 +77,27 @@ fn run() -> Result<(), String> {
         ..DurableOptions::default()
     };
     let mut out = std::io::stdout().lock();
-    let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
-    if claim == Claim::TakeOver {
-        // A takeover that meets a commit of the old owner under way gives
-        // up soon: the test stops the owner again and retries.
-        store.set_busy_timeout(Duration::from_millis(100)).map_err(|e| e.to_string())?;
-    }
-    let registry = match RuntimeOpsLifecycleRegistry::open_store(store, options) {
+    let opened = match path.strip_prefix("postgres:") {
+        Some(id) => {
+            let params = std::env::var("OPLIFE_PG_PARAMS").map_err(|_| "OPLIFE_PG_PARAMS is not set".to_owned())?;
+            let lease_ms: u64 = std::env::var("OPLIFE_PG_LEASE_MS")
+                .map_or(Ok(1000), |ms| ms.parse())
+                .map_err(|e| format!("lease: {e}"))?;
+            let store = PostgresStore::connect(&params, id, PostgresOptions { lease: Duration::from_millis(lease_ms) })
+                .map_err(|e| e.to_string())?;
+            RuntimeOpsLifecycleRegistry::open_store(store, options)
+        }
+        None => {
+            let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
+            if claim == Claim::TakeOver {
+                // A takeover that meets a commit of the old owner under way
+                // gives up soon: the test stops the owner again and retries.
+                store.set_busy_timeout(Duration::from_millis(100)).map_err(|e| e.to_string())?;
+            }
+            RuntimeOpsLifecycleRegistry::open_store(store, options)
+        }
+    };
+    let registry = match opened {
         Ok((registry, _)) => registry,
         Err(RecoveryError::Store(StoreError::Owned { .. })) => {
             writeln!(out, "owned").map_err(|e| e.to_string())?;

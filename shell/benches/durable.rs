@@ -7,6 +7,13 @@
 //! `cargo bench -p oplife-shell --features durable --bench durable`; it
 //! writes `docs/durable.md`.
 //!
+//! With `--features postgres` (and PostgreSQL's binaries installed), the
+//! bench starts a throwaway PostgreSQL server of its own (as the tests do,
+//! Unix socket only) and adds `Sync` and `Batched` on it, each run a
+//! registry of its own in that one database, and the time a registry
+//! takes to be claimed again after its owner is killed (SIGKILL) with a
+//! 1-second lease.
+//!
 //! `-- --callers N` instead runs S1 in `Sync` mode from N callers at once,
 //! tasks on a tokio runtime of two worker threads (N = 1: one task), each
 //! making 3,000 / N operations of its own (9,000 transitions in all), and
@@ -17,6 +24,10 @@
 
 #[path = "support/report.rs"]
 mod report;
+#[cfg(feature = "postgres")]
+#[path = "../../tests/src/postgres.rs"]
+#[allow(dead_code)] // the tests' server helper: the bench restarts nothing
+mod server;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -38,7 +49,27 @@ enum Kind {
     Memory,
     Sync,
     Batched,
+    /// `Sync` on PostgreSQL (the bench's own server).
+    PgSync,
+    /// `Batched` on PostgreSQL.
+    PgBatched,
 }
+
+impl Kind {
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Memory => "in memory",
+            Kind::Sync => "Sync, SQLite",
+            Kind::Batched => "Batched, SQLite",
+            Kind::PgSync => "Sync, PostgreSQL",
+            Kind::PgBatched => "Batched, PostgreSQL",
+        }
+    }
+}
+
+/// The connection parameters of the bench's PostgreSQL server, once
+/// started.
+static POSTGRES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn spec(n: u64) -> OperationSpec {
     OperationSpec {
@@ -66,11 +97,77 @@ fn scratch(round: usize, kind: Kind) -> PathBuf {
 fn registry(kind: Kind, round: usize) -> RuntimeOpsLifecycleRegistry {
     let durability = match kind {
         Kind::Memory => return RuntimeOpsLifecycleRegistry::new(),
-        Kind::Sync => Durability::Sync,
-        Kind::Batched => Durability::Batched,
+        Kind::Sync | Kind::PgSync => Durability::Sync,
+        Kind::Batched | Kind::PgBatched => Durability::Batched,
     };
     let options = DurableOptions { durability, ..DurableOptions::default() };
-    RuntimeOpsLifecycleRegistry::open(scratch(round, kind), options).unwrap().0
+    match kind {
+        Kind::PgSync | Kind::PgBatched => {
+            // A registry of its own each run, in the one database.
+            static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            on_postgres(&format!("bench-{round}-{kind:?}-{run}"), options)
+        }
+        _ => RuntimeOpsLifecycleRegistry::open(scratch(round, kind), options).unwrap().0,
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn on_postgres(id: &str, options: DurableOptions) -> RuntimeOpsLifecycleRegistry {
+    let params = POSTGRES.get().expect("the bench's PostgreSQL server");
+    let store = oplife_shell::PostgresStore::connect(params, id, oplife_shell::PostgresOptions::default()).unwrap();
+    RuntimeOpsLifecycleRegistry::open_store(store, options).unwrap().0
+}
+
+#[cfg(not(feature = "postgres"))]
+fn on_postgres(_: &str, _: DurableOptions) -> RuntimeOpsLifecycleRegistry {
+    unreachable!("PostgreSQL kinds run only with the postgres feature")
+}
+
+/// Child mode (`--hold ID`): opens registry `ID` on the bench's server
+/// (`OPLIFE_PG_PARAMS`) with a 1-second lease, says `open`, and waits to be
+/// killed.
+#[cfg(feature = "postgres")]
+fn hold(id: &str) {
+    let params = std::env::var("OPLIFE_PG_PARAMS").unwrap();
+    let lease = oplife_shell::PostgresOptions { lease: std::time::Duration::from_secs(1) };
+    let store = oplife_shell::PostgresStore::connect(&params, id, lease).unwrap();
+    let _registry = RuntimeOpsLifecycleRegistry::open_store(store, DurableOptions::default()).unwrap();
+    println!("open");
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
+
+/// Seconds from killing (SIGKILL) the owner of a registry with a 1-second
+/// lease to claiming it without a takeover, polling every 5 ms.
+#[cfg(feature = "postgres")]
+fn takeover_after_kill(params: &str, round: usize) -> f64 {
+    use oplife_shell::{Claim, PostgresOptions, PostgresStore, Store, StoreError};
+    use std::io::BufRead;
+    let id = format!("killed-{round}");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--hold", &id])
+        .env("OPLIFE_PG_PARAMS", params)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "open");
+    // Past its first renewal, as an owner that has been running is.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap();
+    let killed = Instant::now();
+    child.wait().unwrap();
+    let mut store = PostgresStore::connect(params, &id, PostgresOptions::default()).unwrap();
+    loop {
+        match store.claim(Claim::IfFree) {
+            Ok(_) => return killed.elapsed().as_secs_f64(),
+            Err(StoreError::Owned { .. }) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            Err(other) => panic!("claim after the kill: {other}"),
+        }
+    }
 }
 
 /// Operations per second of `ops` operations, with a watcher each when
@@ -140,6 +237,11 @@ fn sync_callers(callers: u64, total_ops: u64) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    #[cfg(feature = "postgres")]
+    if let Some(at) = args.iter().position(|a| a == "--hold") {
+        hold(&args[at + 1]);
+        return;
+    }
     if let Some(at) = args.iter().position(|a| a == "--callers") {
         let callers: u64 = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1).max(1);
         let rate = sync_callers(callers, 3_000);
@@ -152,14 +254,22 @@ fn main() {
     let scale = if quick { 100 } else { 1 };
     let load_before = load();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let kinds = [Kind::Memory, Kind::Sync, Kind::Batched];
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+    let mut kinds = vec![Kind::Memory, Kind::Sync, Kind::Batched];
+    #[cfg(feature = "postgres")]
+    let server = server::Cluster::start("the durable bench").unwrap();
+    #[cfg(feature = "postgres")]
+    if let Some(server) = &server {
+        let _ = POSTGRES.set(server.params());
+        kinds.extend([Kind::PgSync, Kind::PgBatched]);
+    }
     // Sync commits (and syncs) every transition: fewer operations.
-    let ops = |kind| if kind == Kind::Sync { 2_000 / scale } else { 100_000 / scale };
+    let ops = |kind| if matches!(kind, Kind::Sync | Kind::PgSync) { 2_000 / scale } else { 100_000 / scale };
     let mut table =
         format!("scenario | registry | ops/s | transitions/s | vs in-memory (median of {rounds} alternating rounds)\n");
     table.push_str("---|---|---|---|---\n");
     for (name, watch) in [("S1 register→start→complete", false), ("S6 … with an awaited watcher", true)] {
-        let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+        let mut samples = vec![Vec::new(); kinds.len()];
         for round in 0..rounds {
             // Alternate the order, so no registry always runs first.
             for k in 0..kinds.len() {
@@ -170,8 +280,14 @@ fn main() {
         }
         let rates: Vec<f64> = samples.into_iter().map(median).collect();
         for (kind, rate) in kinds.iter().zip(&rates) {
-            let _ =
-                writeln!(table, "{name} | {kind:?} | {:.0} | {:.0} | {:.3}", rate, rate * TRANSITIONS, rate / rates[0]);
+            let _ = writeln!(
+                table,
+                "{name} | {} | {:.0} | {:.0} | {:.3}",
+                kind.title(),
+                rate,
+                rate * TRANSITIONS,
+                rate / rates[0]
+            );
         }
     }
     // Sync from many callers at once: one task, two on two threads, 64.
@@ -180,6 +296,23 @@ fn main() {
     for callers in [1, 2, 64] {
         let _ = writeln!(table, "{callers} | {:.0}", sync_callers(callers, 3_000 / scale as u64));
     }
+    #[cfg(feature = "postgres")]
+    match &server {
+        Some(server) => {
+            let times: Vec<f64> =
+                (0..if quick { 1 } else { 3 }).map(|round| takeover_after_kill(&server.params(), round)).collect();
+            let _ = write!(
+                table,
+                "\nPostgreSQL: a registry claimed again {:.2} s after its owner was killed (SIGKILL) with a 1 s \
+                 lease (median of {}; the owner renews every third of a lease).\n",
+                median(times.clone()),
+                times.len()
+            );
+        }
+        None => table.push_str("\nPostgreSQL: not measured (its binaries are not installed).\n"),
+    }
+    #[cfg(not(feature = "postgres"))]
+    table.push_str("\nPostgreSQL: not measured (run with `--features postgres`).\n");
     publish("durable", "The durable registry beside the in-memory one", &table, &load_before, quick);
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("oplife-bench-{}", std::process::id())));
 }

@@ -45,6 +45,7 @@ use oplife_shell::{
 const TRANSITIONS: f64 = 3.0;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL's kinds need its feature
 enum Kind {
     Memory,
     Sync,

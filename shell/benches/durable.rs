@@ -70,6 +70,7 @@ impl Kind {
 
 /// The connection parameters of the bench's PostgreSQL server, once
 /// started.
+#[cfg(feature = "postgres")]
 static POSTGRES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn spec(n: u64) -> OperationSpec {
@@ -255,15 +256,19 @@ fn main() {
     let scale = if quick { 100 } else { 1 };
     let load_before = load();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
-    let mut kinds = vec![Kind::Memory, Kind::Sync, Kind::Batched];
     #[cfg(feature = "postgres")]
     let server = server::Cluster::start("the durable bench").unwrap();
     #[cfg(feature = "postgres")]
-    if let Some(server) = &server {
-        let _ = POSTGRES.set(server.params());
-        kinds.extend([Kind::PgSync, Kind::PgBatched]);
-    }
+    let on_postgres: &[Kind] = match &server {
+        Some(server) => {
+            let _ = POSTGRES.set(server.params());
+            &[Kind::PgSync, Kind::PgBatched]
+        }
+        None => &[],
+    };
+    #[cfg(not(feature = "postgres"))]
+    let on_postgres: &[Kind] = &[];
+    let kinds: Vec<Kind> = [Kind::Memory, Kind::Sync, Kind::Batched].iter().chain(on_postgres).copied().collect();
     // Sync commits (and syncs) every transition: fewer operations.
     let ops = |kind| if matches!(kind, Kind::Sync | Kind::PgSync) { 2_000 / scale } else { 100_000 / scale };
     let mut table =

@@ -6,10 +6,12 @@
 //!
 //! - the store's contract: one owner, a refused second claim, a takeover
 //!   that fences the old owner's next write, compaction and cuts, and many
-//!   registries in one database kept apart;
+//!   registries in one database kept apart; the same ownership scenario,
+//!   through the `Store` trait, on the memory, SQLite and PostgreSQL stores;
 //! - a registry recovers what it acknowledged, `Sync` and `Batched`;
-//! - with real processes: 100 owners killed with SIGKILL lose no
-//!   acknowledged call; two processes racing to open one registry; an
+//! - with real processes: 100 `Sync` owners killed with SIGKILL lose no
+//!   acknowledged call, 20 `Batched` ones nothing flushed; two processes
+//!   racing to open one registry; an
 //!   owner stopped (SIGSTOP), taken over once its lease ran out, continued
 //!   (SIGCONT) and fenced at its first write;
 //! - the server restarted at once (`pg_ctl restart -m immediate`) under
@@ -91,6 +93,44 @@ fn the_store_keeps_one_owner_fences_the_old_one_and_keeps_registries_apart() {
     ));
 }
 
+/// The ownership contract of the `Store` trait, on handles `open` makes on
+/// one store: one owner, a refused second claim, a takeover that fences
+/// the first owner's next write, and a store free at once when its owner's
+/// handle is dropped.
+fn keeps_the_ownership_contract(name: &str, open: &dyn Fn() -> Box<dyn Store>) {
+    let (mut a, mut b) = (open(), open());
+    let first = a.claim(Claim::IfFree).unwrap().epoch;
+    a.append(&records(1..=2)).unwrap();
+    match b.claim(Claim::IfFree) {
+        Err(StoreError::Owned { owner }) => assert_eq!(owner.epoch, first, "{name}"),
+        other => panic!("{name}: a second claim: {other:?}"),
+    }
+    assert!(matches!(b.append(&records(3..=3)), Err(StoreError::Fenced { .. })), "{name}: an unclaimed write");
+    assert_eq!(b.claim(Claim::TakeOver).unwrap().epoch, first + 1, "{name}");
+    assert_eq!(a.append(&records(3..=3)), Err(StoreError::Fenced { epoch: first, current: first + 1 }), "{name}");
+    b.append(&records(3..=3)).unwrap();
+    assert_eq!(b.load().unwrap().journal, records(1..=3), "{name}");
+    drop(a);
+    drop(b);
+    assert_eq!(open().claim(Claim::IfFree).unwrap().epoch, first + 2, "{name}: free once its owner is dropped");
+}
+
+#[test]
+fn every_store_keeps_the_same_ownership_contract() {
+    keeps_the_ownership_contract("memory", &{
+        let memory = oplife_shell::MemoryStore::new();
+        move || Box::new(memory.clone())
+    });
+    let dir = std::env::temp_dir().join(format!("oplife-pg-contract-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ops.db");
+    keeps_the_ownership_contract("sqlite", &|| Box::new(oplife_shell::SqliteStore::open(&path).unwrap()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(cluster) = Cluster::start("postgres ownership contract").unwrap() else { return };
+    keeps_the_ownership_contract("postgres", &|| Box::new(store(&cluster, "contract", Duration::from_secs(30))));
+}
+
 #[test]
 fn a_registry_recovers_what_it_acknowledged_sync_and_batched() {
     let Some(cluster) = Cluster::start("postgres recovery").unwrap() else { return };
@@ -127,7 +167,12 @@ struct Worker {
 
 impl Worker {
     fn start(cluster: &Cluster, id: &str, seed: u64, claim: Claim, lease_ms: u64) -> Worker {
-        let mut args = vec![format!("postgres:{id}"), seed.to_string(), "sync".into(), "40".into()];
+        Worker::start_in(cluster, id, seed, claim, lease_ms, "sync")
+    }
+
+    /// A worker in `mode` (`sync` or `batched`).
+    fn start_in(cluster: &Cluster, id: &str, seed: u64, claim: Claim, lease_ms: u64, mode: &str) -> Worker {
+        let mut args = vec![format!("postgres:{id}"), seed.to_string(), mode.into(), "40".into()];
         if claim == Claim::TakeOver {
             args.push("takeover".into());
         }
@@ -183,7 +228,12 @@ impl Worker {
 }
 
 fn last_ack(lines: &[String]) -> u64 {
-    lines.iter().filter_map(|l| l.strip_prefix("ack ")).filter_map(|n| n.parse().ok()).max().unwrap_or(0)
+    last(lines, "ack ")
+}
+
+/// The last number printed after `prefix` among `lines` (0 without one).
+fn last(lines: &[String], prefix: &str) -> u64 {
+    lines.iter().filter_map(|l| l.strip_prefix(prefix)).filter_map(|n| n.parse().ok()).max().unwrap_or(0)
 }
 
 fn options() -> DurableOptions {
@@ -194,13 +244,20 @@ fn options() -> DurableOptions {
 /// may still run) and checks it holds the first `acked` (or one more:
 /// the call in flight) calls of the workload of `seed`.
 fn holds_what_was_acknowledged(cluster: &Cluster, id: &str, seed: u64, acked: u64) {
+    holds_a_prefix(cluster, id, seed, true, (acked, acked + 1));
+}
+
+/// Reopens registry `id` as [`holds_what_was_acknowledged`] does and checks
+/// it holds the first `m` calls of the workload of `seed`, for an `m` from
+/// `floor` to `ceiling`.
+fn holds_a_prefix(cluster: &Cluster, id: &str, seed: u64, sync: bool, (floor, ceiling): (u64, u64)) {
     let lease = Duration::from_secs(1);
     let (recovered, _) =
         RuntimeOpsLifecycleRegistry::open_store(store(cluster, id, lease), options().taking_over()).unwrap();
     let view = durable_view(&recovered).unwrap();
     let replay = RuntimeOpsLifecycleRegistry::with_config(crash_config());
-    let found = matching_prefix(&replay, seed, true, (acked, acked + 1), &view);
-    assert!(found.is_some(), "{id}: the database lost an acknowledged call ({acked} acknowledged)");
+    let found = matching_prefix(&replay, seed, sync, (floor, ceiling), &view);
+    assert!(found.is_some(), "{id}: the database lost a durable call ({floor} durable, {ceiling} at most)");
 }
 
 #[test]
@@ -215,6 +272,30 @@ fn a_hundred_killed_owners_lose_no_acknowledged_call() {
         worker.wait_for_ack(wait_for);
         let acked = last_ack(&worker.kill()).max(wait_for);
         holds_what_was_acknowledged(&cluster, &id, seed, acked);
+    }
+}
+
+#[test]
+fn killed_batched_owners_lose_nothing_flushed() {
+    let Some(cluster) = Cluster::start("postgres SIGKILL, batched").unwrap() else { return };
+    for round in 0..20u64 {
+        let id = format!("killed-batched-{round}");
+        let seed = 2000 + round;
+        let worker = Worker::start_in(&cluster, &id, seed, Claim::IfFree, 1000, "batched");
+        assert_eq!(worker.next().as_deref(), Some("open"), "round {round}");
+        let wait_for = 17 + round % 30;
+        let mut lines = Vec::new();
+        while let Some(line) = worker.next() {
+            let done = line == format!("ack {wait_for}");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines.extend(worker.kill());
+        let (durable, acked) = (last(&lines, "durable "), last_ack(&lines));
+        assert!(durable >= 16, "round {round}: no flush before the kill: {lines:?}");
+        holds_a_prefix(&cluster, &id, seed, false, (durable, acked + 1));
     }
 }
 

@@ -349,7 +349,9 @@ fn two_owners(seed_a: u64, a: u64, seed_b: u64, b: u64) -> DurableView {
 #[test]
 fn a_stopped_owner_is_taken_over_after_its_lease_and_fenced_when_continued() {
     let Some(cluster) = Cluster::start("postgres SIGSTOP").unwrap() else { return };
-    let lease_ms = 1000;
+    // Long enough that a second worker starts and is refused while the
+    // stopped owner's lease still runs, even on a loaded machine.
+    let lease_ms = 3000;
     for round in 0..3u64 {
         let id = format!("stopped-{round}");
         let (seed_a, seed_b) = (300 + round, 400 + round);

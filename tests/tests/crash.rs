@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use oplife_shell::MeerkatRegistry;
 use oplife_shell::{DurableOptions, OpsLifecycleRegistry, RuntimeOpsLifecycleRegistry};
 use oplife_tests::meerkat;
+use oplife_tests::scratch::Scratch;
 use oplife_tests::workload::{self, DurableView, Rng, crash_config, durable_view};
 
 /// What one killed worker had printed.
@@ -73,8 +74,7 @@ fn matching_prefix(seed: u64, cursors: bool, floor: u64, ceiling: u64, recovered
 }
 
 fn kills(mode: &str, compact_after: u64, count: u64, first_seed: u64) -> (u64, u64) {
-    let dir = std::env::temp_dir().join(format!("oplife-crash-{}-{mode}-{compact_after}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::dir(&format!("crash-{mode}-{compact_after}")).unwrap();
     let mut timing = Rng::new(first_seed ^ 0x5eed);
     let (mut acked_total, mut cut) = (0, 0);
     for seed in first_seed..first_seed + count {
@@ -103,7 +103,6 @@ fn kills(mode: &str, compact_after: u64, count: u64, first_seed: u64) -> (u64, u
         let _ = std::fs::remove_file(path.with_extension("db-wal"));
         let _ = std::fs::remove_file(path.with_extension("db-shm"));
     }
-    let _ = std::fs::remove_dir_all(&dir);
     (acked_total, cut)
 }
 
@@ -152,8 +151,7 @@ fn killed_batched_workers_lose_nothing_flushed() {
 #[test]
 fn killed_workers_driving_meerkats_interface_lose_no_acknowledged_call() {
     let count = kill_count() / 5;
-    let dir = std::env::temp_dir().join(format!("oplife-crash-{}-meerkat", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::dir("crash-meerkat").unwrap();
     let mut timing = Rng::new(0xfeed);
     let mut acked_total = 0;
     for seed in 3_000_000..3_000_000 + count {
@@ -173,6 +171,5 @@ fn killed_workers_driving_meerkats_interface_lose_no_acknowledged_call() {
             let _ = std::fs::remove_file(path.with_extension(suffix));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(acked_total > count, "the workers were killed before they did anything");
 }

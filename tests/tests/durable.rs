@@ -10,6 +10,7 @@ use oplife_shell::prelude::*;
 use oplife_shell::{
     CursorRefusal, DurableOptions, JournalRecord, MemoryStore, RecoveryError, SqliteStore, Store, StoreError,
 };
+use oplife_tests::scratch::Scratch;
 use oplife_tests::workload::{Rng, Step, crash_config, durable_view, reopened_view};
 
 fn options(compact_after: u64) -> DurableOptions {
@@ -53,10 +54,7 @@ fn a_reopened_store_is_the_live_registry_restored_after_every_call() {
 
 #[test]
 fn a_sqlite_file_survives_the_process_and_reopens_through_the_journal() {
-    let dir = std::env::temp_dir().join(format!("oplife-durable-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ops.db");
-    let _ = std::fs::remove_file(&path);
+    let path = Scratch::file("durable", "ops.db").unwrap();
     let seed = 11;
     let (live, _) = RuntimeOpsLifecycleRegistry::open(&path, options(25)).unwrap();
     let mut rng = Rng::new(seed);
@@ -72,7 +70,6 @@ fn a_sqlite_file_survives_the_process_and_reopens_through_the_journal() {
     let stored = SqliteStore::open(&path).unwrap().load().unwrap();
     assert!(stored.journal.is_empty());
     drop(reopened);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A store after a few registrations, with its journal.

@@ -7,11 +7,11 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use oplife_shell::prelude::*;
 use oplife_shell::{DurableOptions, MemoryStore, SqliteStore, Store, StoreError};
+use oplife_tests::scratch::Scratch;
 
 type Call = fn(&RuntimeOpsLifecycleRegistry, &[OperationId]) -> Result<(), OpsLifecycleError>;
 
@@ -78,11 +78,9 @@ fn futures_poll<F: std::future::Future + Unpin>(future: &mut F) -> Option<F::Out
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("oplife-fail-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("ops.db")
+/// A store file in a directory of its own, deleted when dropped.
+fn scratch(name: &str) -> Scratch {
+    Scratch::file(&format!("fail-{name}"), "ops.db").unwrap()
 }
 
 /// Registers ops until the store refuses one; returns the refusal, after

@@ -11,12 +11,11 @@ use oplife_shell::{
     DurableOptions, OperationSpec, OpsLifecycleConfig, OpsLifecycleRegistry, RecoveryError,
     RuntimeOpsLifecycleRegistry, SessionId, StoreError,
 };
+use oplife_tests::scratch::Scratch;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("oplife-foreign-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory of its own, deleted when dropped.
+fn scratch(name: &str) -> Scratch {
+    Scratch::dir(&format!("foreign-{name}")).unwrap()
 }
 
 /// Every file in `dir`, with its bytes.

@@ -15,7 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -25,13 +25,12 @@ use oplife_shell::{
     Claim, DurableOptions, MemoryStore, OperationSpec, OpsLifecycleError, OpsLifecycleRegistry, OwnerState,
     RecoveryError, RestorePolicy, RuntimeOpsLifecycleRegistry, SessionId, SqliteStore, Store, StoreError,
 };
+use oplife_tests::scratch::Scratch;
 use oplife_tests::workload::{DurableView, Rng, Step, crash_config, durable_view, reopened_view};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("oplife-ownership-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("ops.db")
+/// A store file in a directory of its own, deleted when dropped.
+fn scratch(name: &str) -> Scratch {
+    Scratch::file(&format!("ownership-{name}"), "ops.db").unwrap()
 }
 
 fn options() -> DurableOptions {
@@ -155,7 +154,6 @@ fn two_processes_racing_for_one_file_one_owns_it_and_the_other_is_refused() {
         let found = oplife_tests::workload::matching_prefix(&replay, seed, true, (acked, acked + 1), &view);
         assert!(found.is_some(), "round {round}: the store lost an acknowledged call of the owner ({acked} acked)");
         drop(recovered);
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }
 
@@ -221,7 +219,6 @@ fn a_stopped_owner_is_taken_over_and_its_next_write_is_fenced() {
         });
         assert!(holds, "round {round}: the store is not A's {a_before} calls then B's {b_acked}");
         drop(recovered);
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }
 

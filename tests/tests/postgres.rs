@@ -32,6 +32,7 @@ use oplife_shell::{
     StoreError, StoredImage,
 };
 use oplife_tests::postgres::Cluster;
+use oplife_tests::scratch::Scratch;
 use oplife_tests::workload::{DurableView, Rng, Step, crash_config, durable_view, matching_prefix, reopened_view};
 
 fn store(cluster: &Cluster, registry: &str, lease: Duration) -> PostgresStore {
@@ -121,12 +122,8 @@ fn every_store_keeps_the_same_ownership_contract() {
         let memory = oplife_shell::MemoryStore::new();
         move || Box::new(memory.clone())
     });
-    let dir = std::env::temp_dir().join(format!("oplife-pg-contract-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ops.db");
+    let path = Scratch::file("contract", "ops.db").unwrap();
     keeps_the_ownership_contract("sqlite", &|| Box::new(oplife_shell::SqliteStore::open(&path).unwrap()));
-    let _ = std::fs::remove_dir_all(&dir);
     let Some(cluster) = Cluster::start("postgres ownership contract").unwrap() else { return };
     keeps_the_ownership_contract("postgres", &|| Box::new(store(&cluster, "contract", Duration::from_secs(30))));
 }

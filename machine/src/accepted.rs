@@ -100,6 +100,12 @@ impl<'s, D: Domain> Accepted<'s, D> {
         self.compiled.table().row(self.row()).map_or(&[], |rule| rule.effects.as_slice())
     }
 
+    /// The table the request's rows come from (for a caller that looks up
+    /// the rows [`Accepted::commit_traced`] reports, while committing).
+    pub fn table(&self) -> &'s oplife_spec::Table {
+        self.compiled.table()
+    }
+
     /// The input the request makes.
     pub fn input(&self) -> Input {
         self.input

@@ -5,6 +5,7 @@ use tokio::sync::oneshot;
 
 use crate::events::OperationEvent;
 use crate::journaling::Ticket;
+use crate::observe::Noted;
 use crate::record::Watchers;
 use crate::types::{SharedTerminalOutcome, WaitAllResult};
 
@@ -28,6 +29,9 @@ pub(crate) struct Deliveries {
     pub(crate) synced: Option<Ticket>,
     /// Everything else, once there is any.
     more: Option<Box<More>>,
+    /// What observers are told of the call, noted under the lock (nothing
+    /// without the `tracing` and `metrics` features).
+    pub(crate) noted: Noted,
 }
 
 /// What few calls deliver.
@@ -45,6 +49,11 @@ pub(crate) struct More {
 }
 
 impl Deliveries {
+    /// Nothing to deliver yet, for a call whose observers noted `noted`.
+    pub(crate) fn noting(noted: Noted) -> Deliveries {
+        Deliveries { noted, ..Deliveries::default() }
+    }
+
     /// The rarer deliveries, made on first use.
     pub(crate) fn more(&mut self) -> &mut More {
         self.more.get_or_insert_with(Box::default)

@@ -23,6 +23,12 @@
 //! [`RuntimeOpsLifecycleRegistry::restore`]), serialisable with the `serde`
 //! feature (off by default).
 //!
+//! Observable with the `tracing` and `metrics` features: a span per call,
+//! events for transitions, refusals, journal commits, recovery, store
+//! failures and fencing, counters, sampled gauges and commit histograms,
+//! none emitted while the registry's lock is held. The repository's
+//! `docs/OBSERVABILITY.md` lists every name, field and unit.
+//!
 //! ```
 //! use oplife_shell::prelude::*;
 //!
@@ -66,6 +72,7 @@ mod journaling;
 mod lock;
 #[cfg(any(feature = "meerkat-0-5", feature = "meerkat-0-9"))]
 mod meerkat;
+mod observe;
 mod percent;
 mod record;
 mod registry;

@@ -15,6 +15,7 @@ use crate::error::OpsLifecycleError;
 use crate::events::{OperationEvents, Publisher};
 use crate::feed::FeedPage;
 use crate::lock::{RegistryLock, StateLock};
+use crate::observe::{CallSignals, Counts, Gauges};
 use crate::record::Seen;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::RegistryState;
@@ -70,6 +71,8 @@ pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = RegistryLoc
     dropped: Arc<DroppedWatchers>,
     events: Publisher,
     watermark: Watermark,
+    /// What the sampled gauges last showed of this registry.
+    gauges: Gauges,
 }
 
 /// Whether a registry's owner may still change it (see
@@ -212,7 +215,8 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         let watermark = Watermark::new(state.machine.state().feed().watermark());
         let events = Publisher::new(state.config.event_window());
         let dropped = state.dropped_watchers();
-        RuntimeOpsLifecycleRegistry { state: L::new(state), dropped, events, watermark }
+        crate::observe::describe();
+        RuntimeOpsLifecycleRegistry { state: L::new(state), dropped, events, watermark, gauges: Gauges::default() }
     }
 
     /// The state behind the lock, after releasing the watchers whose watch
@@ -255,10 +259,29 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// sync that makes it durable (`Sync`) and delivers to watchers and
     /// waits.
     pub(crate) fn call(&self, request: Request<ShellDomain>, call: &mut Call) -> Result<(), OpsLifecycleError> {
+        // Observers hear of the call outside the lock: its span is entered
+        // before, its events emitted after (nothing without the features).
+        let (signals, noted) = CallSignals::begin(&request);
+        let mut deliveries = Deliveries::noting(noted);
+        let result = self.call_locked(request, call, &mut deliveries);
+        signals.end(&result, &deliveries.noted);
+        if self.gauges.due() {
+            let _ = self.refresh_gauges();
+        }
+        result
+    }
+
+    /// [`Self::call`] under the lock, then what it delivers once the lock
+    /// is released.
+    fn call_locked(
+        &self,
+        request: Request<ShellDomain>,
+        call: &mut Call,
+        deliveries: &mut Deliveries,
+    ) -> Result<(), OpsLifecycleError> {
         let mut state = self.lock()?;
         let at = if self.events.listening() { At::heard() } else { At::quietly() };
-        let mut deliveries = Deliveries::default();
-        state.apply(request, call, at, &mut deliveries)?;
+        state.apply(request, call, at, deliveries)?;
         let events = deliveries.take_events();
         let publish = !events.is_empty();
         if publish {
@@ -277,6 +300,14 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         if let Some(seq) = watermark {
             self.watermark.advance(seq);
         }
+        Ok(())
+    }
+
+    /// Counts the registry under the shared lock, then moves the sampled
+    /// gauges with no lock held.
+    fn refresh_gauges(&self) -> Result<(), OpsLifecycleError> {
+        let counts = Counts::of(&*self.read()?);
+        self.gauges.publish(counts);
         Ok(())
     }
 

@@ -83,13 +83,19 @@ impl RegistryState {
         let now = at.on(&self.clock);
         let prepared = match self.journal.prepare(&self.machine, &request, call, &now) {
             Ok(prepared) => prepared,
-            Err(error) => return Err(self.store_failed(error)),
+            Err(error) => {
+                deliveries.noted.store_failed(&error);
+                return Err(self.store_failed(error));
+            }
         };
+        deliveries.noted.before(self, &request);
+        let id = request.operation().copied();
         let accepted = self.machine.accept(request)?;
         match self.journal.write(prepared) {
             Ok(synced) => deliveries.synced = synced,
             Err(error) => {
                 drop(accepted);
+                deliveries.noted.store_failed(&error);
                 return Err(self.store_failed(error));
             }
         }
@@ -101,8 +107,20 @@ impl RegistryState {
             next_watch_key: &mut self.next_watch_key,
             dropped: &self.dropped,
         };
-        accepted.commit(&mut |output| executor.execute(output, call, &now, deliveries));
+        let mut noted = std::mem::take(&mut deliveries.noted);
+        if noted.counts_rows() {
+            let table = accepted.table();
+            accepted.commit_traced(&mut |output| executor.execute(output, call, &now, deliveries), &mut |row| {
+                if let Some(rule) = table.row(row) {
+                    noted.fired(rule.input);
+                }
+            });
+        } else {
+            accepted.commit(&mut |output| executor.execute(output, call, &now, deliveries));
+        }
         executor.stamp(&now);
+        noted.after(self, id.as_ref());
+        deliveries.noted = noted;
         let feed = self.machine.state().feed();
         if deliveries.watermark.is_some() {
             self.feed_details.trim(feed);

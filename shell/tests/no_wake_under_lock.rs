@@ -10,55 +10,13 @@ mod common;
 
 use std::cell::Cell;
 use std::future::Future;
-use std::ops::{Deref, DerefMut};
 use std::pin::pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 
-use common::{background_spec, result};
-use oplife_shell::{
-    OpsLifecycleConfig, OpsLifecycleRegistry, RegistryState, RunId, RuntimeOpsLifecycleRegistry, StateLock,
-};
-
-thread_local! {
-    /// Whether this thread holds the registry lock.
-    static HELD: Cell<bool> = const { Cell::new(false) };
-}
-
-struct Flagged(Mutex<RegistryState>);
-
-struct FlaggedGuard<'a>(MutexGuard<'a, RegistryState>);
-
-impl Drop for FlaggedGuard<'_> {
-    fn drop(&mut self) {
-        HELD.with(|held| held.set(false));
-    }
-}
-
-impl Deref for FlaggedGuard<'_> {
-    type Target = RegistryState;
-    fn deref(&self) -> &RegistryState {
-        &self.0
-    }
-}
-
-impl DerefMut for FlaggedGuard<'_> {
-    fn deref_mut(&mut self) -> &mut RegistryState {
-        &mut self.0
-    }
-}
-
-impl StateLock<RegistryState> for Flagged {
-    fn new(value: RegistryState) -> Self {
-        Flagged(Mutex::new(value))
-    }
-    fn lock(&self) -> Result<impl DerefMut<Target = RegistryState> + '_, ()> {
-        let guard = self.0.lock().map_err(|_| ())?;
-        HELD.with(|held| held.set(true));
-        Ok(FlaggedGuard(guard))
-    }
-}
+use common::{Flagged, HELD, background_spec, result};
+use oplife_shell::{OpsLifecycleConfig, OpsLifecycleRegistry, RunId, RuntimeOpsLifecycleRegistry};
 
 /// Counts wakes, and wakes that ran under the registry lock.
 #[derive(Default)]

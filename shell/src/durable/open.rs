@@ -217,6 +217,7 @@ impl RuntimeOpsLifecycleRegistry {
         store.compact(&[], &StoredImage { upto: last, bytes })?;
         let watermark = state.machine.state().feed().watermark();
         state.journal = Journaling::to(Journal::start(Box::new(store), &options, last, watermark)?);
+        crate::observe::recovered(&report);
         Ok((Self::from_state(state), report))
     }
 }

@@ -182,10 +182,12 @@ impl Ticket {
             };
         }
         let target = syncing.written;
+        let covered = target.seq.saturating_sub(syncing.synced);
         drop(syncing);
         let started = Instant::now();
         let synced = group.syncer.sync();
         let took = started.elapsed();
+        crate::observe::journal_committed(covered, took, synced.as_ref().err());
         let mut syncing = group.syncing();
         syncing.leading = false;
         syncing.last_sync = took;
@@ -242,6 +244,7 @@ impl Shared {
             });
             return;
         }
+        let started = Instant::now();
         let written = self.store().and_then(|mut store| match &image {
             Some((upto, durable)) => {
                 let bytes = encode(durable).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -249,6 +252,7 @@ impl Shared {
             }
             None => store.append(&records),
         });
+        crate::observe::journal_committed(records.len() as u64, started.elapsed(), written.as_ref().err());
         match written {
             Ok(()) => {
                 self.queue().failed = None;

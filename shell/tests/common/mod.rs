@@ -48,3 +48,46 @@ pub fn running(registry: &impl OpsLifecycleRegistry, name: &str) -> OperationId 
     registry.provisioning_succeeded(&id).unwrap();
     id
 }
+
+thread_local! {
+    /// Whether this thread holds the registry lock (of a [`Flagged`] registry).
+    pub static HELD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A registry lock that flags, per thread, when it is held: a test's
+/// waker, subscriber or recorder reads [`HELD`] to tell whether it runs
+/// under the lock.
+pub struct Flagged(std::sync::Mutex<oplife_shell::RegistryState>);
+
+/// The guard of a [`Flagged`] lock: clears the flag when dropped.
+pub struct FlaggedGuard<'a>(std::sync::MutexGuard<'a, oplife_shell::RegistryState>);
+
+impl Drop for FlaggedGuard<'_> {
+    fn drop(&mut self) {
+        HELD.with(|held| held.set(false));
+    }
+}
+
+impl std::ops::Deref for FlaggedGuard<'_> {
+    type Target = oplife_shell::RegistryState;
+    fn deref(&self) -> &oplife_shell::RegistryState {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for FlaggedGuard<'_> {
+    fn deref_mut(&mut self) -> &mut oplife_shell::RegistryState {
+        &mut self.0
+    }
+}
+
+impl oplife_shell::StateLock<oplife_shell::RegistryState> for Flagged {
+    fn new(value: oplife_shell::RegistryState) -> Self {
+        Flagged(std::sync::Mutex::new(value))
+    }
+    fn lock(&self) -> Result<impl std::ops::DerefMut<Target = oplife_shell::RegistryState> + '_, ()> {
+        let guard = self.0.lock().map_err(|_| ())?;
+        HELD.with(|held| held.set(true));
+        Ok(FlaggedGuard(guard))
+    }
+}

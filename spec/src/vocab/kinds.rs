@@ -18,6 +18,16 @@ pub enum OperationKind {
 }
 
 impl OperationKind {
+    /// Its name, as rendered tables and observability labels give it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OperationKind::MobMemberChild => "MobMemberChild",
+            OperationKind::BackgroundToolOp => "BackgroundToolOp",
+            OperationKind::BackgroundToolCapacitySlot => "BackgroundToolCapacitySlot",
+            OperationKind::DetachedJobWait => "DetachedJobWait",
+        }
+    }
+
     /// Every kind, in declaration order.
     pub const ALL: [OperationKind; 4] = [
         OperationKind::MobMemberChild,
@@ -211,8 +221,57 @@ impl ErrorKind {
     }
 }
 
+impl ErrorKind {
+    /// Its name, as rendered tables and observability labels give it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::AlreadyRegistered => "AlreadyRegistered",
+            ErrorKind::InvalidTransition => "InvalidTransition",
+            ErrorKind::PeerNotExpected => "PeerNotExpected",
+            ErrorKind::AlreadyPeerReady => "AlreadyPeerReady",
+            ErrorKind::MaxConcurrentExceeded => "MaxConcurrentExceeded",
+            ErrorKind::AdmissionLimitExceeded => "AdmissionLimitExceeded",
+            ErrorKind::DuplicateWaitOperation => "DuplicateWaitOperation",
+            ErrorKind::WaitNotActive => "WaitNotActive",
+            ErrorKind::DuplicateWaitRequest => "DuplicateWaitRequest",
+            ErrorKind::WatcherNotPending => "WatcherNotPending",
+            ErrorKind::RegistrationObserved => "RegistrationObserved",
+            ErrorKind::OwnerTerminated => "OwnerTerminated",
+            ErrorKind::PeerExpectationMismatch => "PeerExpectationMismatch",
+            ErrorKind::SourceMismatch => "SourceMismatch",
+            ErrorKind::RegistryInUse => "RegistryInUse",
+            ErrorKind::InvalidImage => "InvalidImage",
+            ErrorKind::Sealed => "Sealed",
+            ErrorKind::RetentionMismatch => "RetentionMismatch",
+            ErrorKind::CursorBehind => "CursorBehind",
+            ErrorKind::CursorPastWatermark => "CursorPastWatermark",
+            ErrorKind::Internal => "Internal",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Retry;
+
+    #[test]
+    fn names_are_the_variants_names() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(kind.name(), format!("{kind:?}"));
+        }
+        for kind in OperationKind::ALL {
+            assert_eq!(kind.name(), format!("{kind:?}"));
+        }
+        for retry in [Retry::Repeat, Retry::Conflict, Retry::Invalid] {
+            assert_eq!(retry.name(), format!("{retry:?}"));
+        }
     }
 }

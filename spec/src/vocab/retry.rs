@@ -18,6 +18,17 @@ pub enum Retry {
     Invalid,
 }
 
+impl Retry {
+    /// Its name, as observability labels give it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Retry::Repeat => "Repeat",
+            Retry::Conflict => "Conflict",
+            Retry::Invalid => "Invalid",
+        }
+    }
+}
+
 /// How a row of [`crate::Table::retries`] classifies a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RetryRule {

@@ -28,6 +28,7 @@ pub mod properties;
 pub mod simulate;
 pub mod state;
 pub mod verdict;
+mod view;
 
 pub use action::Action;
 pub use config::ModelConfig;

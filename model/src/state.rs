@@ -211,7 +211,7 @@ pub mod witness {
 }
 
 /// One state of the model.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct ModelState {
     /// How many ids the configuration uses (constant; the representative
     /// keeps ids beyond it out of the renaming).
@@ -239,6 +239,43 @@ pub struct ModelState {
     pub faults: u32,
     /// What the step into this state showed.
     pub witnessed: u32,
+}
+
+impl std::fmt::Debug for ModelState {
+    /// `{:?}`: every field. `{:#?}`, what stateright's Explorer shows of a
+    /// state: the state as a reader thinks of it (operations as a table,
+    /// the pending waits, the feed and the cursor).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return crate::view::render(self, f);
+        }
+        let ModelState {
+            ops,
+            wait_slots,
+            machine,
+            kinds,
+            completion,
+            watchers,
+            waits,
+            fenced,
+            cursor,
+            faults,
+            witnessed,
+        } = self;
+        f.debug_struct("ModelState")
+            .field("ops", ops)
+            .field("wait_slots", wait_slots)
+            .field("machine", machine)
+            .field("kinds", kinds)
+            .field("completion", completion)
+            .field("watchers", watchers)
+            .field("waits", waits)
+            .field("fenced", fenced)
+            .field("cursor", cursor)
+            .field("faults", faults)
+            .field("witnessed", witnessed)
+            .finish()
+    }
 }
 
 impl std::hash::Hash for ModelState {

@@ -112,6 +112,25 @@ impl Model for LifecycleModel {
         action.to_string()
     }
 
+    /// What the call did (accepted with the machine's outputs, or refused
+    /// with its error and retry class), then the registry it leaves as a
+    /// reader thinks of it: the Explorer shows this in place of the state.
+    fn format_step(&self, last_state: &ModelState, action: Action) -> Option<String> {
+        let (next, result) = self.step(last_state, action);
+        Some(match result {
+            Ok(outputs) if outputs.is_empty() => format!("accepted\n\n{next:#?}"),
+            Ok(outputs) => {
+                let outputs: Vec<String> = outputs.iter().map(|output| format!("{output:?}")).collect();
+                format!("accepted: {}\n\n{next:#?}", outputs.join(", "))
+            }
+            Err(error) => format!(
+                "refused: {} ({}): {error}\nnothing changed\n\n{last_state:#?}",
+                error.kind().name(),
+                error.retry().name()
+            ),
+        })
+    }
+
     fn properties(&self) -> Vec<Property<Self>> {
         match (self.all_properties, self.witnesses) {
             (true, _) => properties::invariants().into_iter().chain(properties::examples()).collect(),

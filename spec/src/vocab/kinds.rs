@@ -221,6 +221,20 @@ impl ErrorKind {
     }
 }
 
+impl OutcomeKind {
+    /// Its name, as rendered tables give it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Completed => "Completed",
+            OutcomeKind::Failed => "Failed",
+            OutcomeKind::Aborted => "Aborted",
+            OutcomeKind::Cancelled => "Cancelled",
+            OutcomeKind::Retired => "Retired",
+            OutcomeKind::Terminated => "Terminated",
+        }
+    }
+}
+
 impl ErrorKind {
     /// Its name, as rendered tables and observability labels give it.
     pub const fn name(self) -> &'static str {
@@ -268,6 +282,16 @@ mod tests {
             assert_eq!(kind.name(), format!("{kind:?}"));
         }
         for kind in OperationKind::ALL {
+            assert_eq!(kind.name(), format!("{kind:?}"));
+        }
+        for kind in [
+            OutcomeKind::Completed,
+            OutcomeKind::Failed,
+            OutcomeKind::Aborted,
+            OutcomeKind::Cancelled,
+            OutcomeKind::Retired,
+            OutcomeKind::Terminated,
+        ] {
             assert_eq!(kind.name(), format!("{kind:?}"));
         }
         for retry in [Retry::Repeat, Retry::Conflict, Retry::Invalid] {

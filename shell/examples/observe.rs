@@ -33,10 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Err(refused) = registry.complete_operation(&id, OperationResult::new(id, "4,113 files")) {
         println!("refused as {:?}: {refused}", refused.retry());
     }
-    // The gauges are sampled at most every 100 ms, by the calls.
+    // Calls publish the metrics at most every 100 ms (the counters they
+    // tallied, the gauges sampled); a scrape can ask for the latest.
     std::thread::sleep(Duration::from_millis(120));
     let other = OperationSpec::background_tool(SessionId::new(), "lint");
     registry.register_operation(other)?;
+    registry.publish_metrics()?;
 
     println!("\nmetrics:");
     let mut lines: Vec<String> = snapshotter

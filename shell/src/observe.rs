@@ -100,11 +100,13 @@ impl CallSignals {
     }
 
     /// After the lock is released: the transition or the refusal, and the
-    /// counters.
+    /// counts `sampled` tallies for the next publication.
     #[inline]
-    pub(crate) fn end(self, result: &Result<(), OpsLifecycleError>, noted: &Noted) {
+    pub(crate) fn end(self, result: &Result<(), OpsLifecycleError>, noted: &Noted, sampled: &Sampled) {
         #[cfg(not(any(feature = "tracing", feature = "metrics")))]
         let _ = (result, noted);
+        #[cfg(not(feature = "metrics"))]
+        let _ = sampled;
         #[cfg(feature = "tracing")]
         {
             match result {
@@ -129,7 +131,7 @@ impl CallSignals {
                     tracing::error!(oplife.input = self.input.name(), error.type = "store", error.message = %error, "call failed");
                 }
             }
-            if let Some(StoreError::Fenced { epoch, current }) = &noted.fenced {
+            if let Some((epoch, current)) = noted.fenced {
                 tracing::warn!(
                     oplife.epoch = epoch,
                     oplife.current_epoch = current,
@@ -140,18 +142,7 @@ impl CallSignals {
         }
         #[cfg(feature = "metrics")]
         {
-            for (input, count) in Input::ALL.iter().zip(noted.fired) {
-                if count > 0 {
-                    metrics::counter!("oplife_transitions_total", "input" => input.name()).increment(u64::from(count));
-                }
-            }
-            match result {
-                Ok(()) => {}
-                Err(OpsLifecycleError::Refused(refusal)) => {
-                    metrics::counter!("oplife_refusals_total", "error" => refusal.kind().name()).increment(1);
-                }
-                Err(_) => metrics::counter!("oplife_store_failures_total").increment(1),
-            }
+            sampled.tally(result, noted);
             let _ = self.input;
         }
     }
@@ -163,13 +154,46 @@ pub(crate) struct Noted {
     /// The operation's status before and after, when debug events are on.
     #[cfg(feature = "tracing")]
     statuses: Option<(Option<Status>, Option<Status>)>,
-    /// The rows fired, by input (cascades included), when they are
-    /// counted.
+    /// The rows fired (cascades included), when they are counted.
     #[cfg(any(feature = "tracing", feature = "metrics"))]
-    fired: [u32; Input::ALL.len()],
-    /// The store refused a write as fenced: the registry sealed.
+    fired: Fired,
+    /// The store refused a write as fenced (this owner's epoch, the
+    /// store's): the registry sealed.
     #[cfg(feature = "tracing")]
-    fenced: Option<StoreError>,
+    fenced: Option<(u64, u64)>,
+}
+
+/// The inputs of the rows one call fired: the first few inline, a list
+/// only for a cascade over many operations.
+#[derive(Debug, Default)]
+pub(crate) struct Fired {
+    first: [Option<Input>; 4],
+    more: Vec<Input>,
+}
+
+impl Fired {
+    /// Notes a row of `input`.
+    #[inline]
+    pub(crate) fn push(&mut self, input: Input) {
+        match self.first.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(input),
+            None => self.more.push(input),
+        }
+    }
+
+    /// Each input fired, with how many rows of it fired in a row.
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    fn runs(&self) -> impl Iterator<Item = (Input, u64)> + '_ {
+        let mut all = self.first.iter().flatten().chain(&self.more).copied().peekable();
+        std::iter::from_fn(move || {
+            let input = all.next()?;
+            let mut count = 1;
+            while all.next_if_eq(&input).is_some() {
+                count += 1;
+            }
+            Some((input, count))
+        })
+    }
 }
 
 impl Noted {
@@ -206,31 +230,31 @@ impl Noted {
         let _ = (state, id);
     }
 
-    /// Notes a row of `input` fired.
+    /// Notes the rows the call fired.
     #[inline]
-    pub(crate) fn fired(&mut self, input: Input) {
+    pub(crate) fn fired(&mut self, fired: Fired) {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
-        if let Some(count) = self.fired.get_mut(input.index()) {
-            *count = count.saturating_add(1);
+        {
+            self.fired = fired;
         }
         #[cfg(not(any(feature = "tracing", feature = "metrics")))]
-        let _ = input;
+        let _ = fired;
     }
 
     /// Notes the store refused the call's write.
     #[inline]
     pub(crate) fn store_failed(&mut self, error: &StoreError) {
         #[cfg(feature = "tracing")]
-        if matches!(error, StoreError::Fenced { .. }) {
-            self.fenced = Some(error.clone());
+        if let StoreError::Fenced { epoch, current } = error {
+            self.fenced = Some((*epoch, *current));
         }
         #[cfg(not(feature = "tracing"))]
         let _ = error;
     }
 
     #[cfg(feature = "tracing")]
-    fn transitions(&self) -> u32 {
-        self.fired.iter().sum()
+    fn transitions(&self) -> u64 {
+        self.fired.runs().map(|(_, count)| count).sum()
     }
 }
 
@@ -286,20 +310,29 @@ pub(crate) fn recovered(report: &crate::durable::RecoveryReport) {
     let _ = report;
 }
 
-/// The sampled gauges of one registry: what it last published, so that a
-/// refresh moves each gauge by the difference and the gauges of many
-/// registries add up.
-#[derive(Debug, Default)]
-pub(crate) struct Gauges {
+/// One registry's metrics between publications: the counters it tallied
+/// since the last (atomics, so a call records without a lock or the
+/// recorder), and the gauges it last showed, so that a publication moves
+/// each gauge by the difference and the gauges of many registries add up.
+/// Calls publish at most every [`GAUGES_EVERY`], checked against the CPU's
+/// counter; [`crate::RuntimeOpsLifecycleRegistry::publish_metrics`] at once.
+#[derive(Debug)]
+pub(crate) struct Sampled {
     #[cfg(feature = "metrics")]
-    published: std::sync::Mutex<Published>,
-}
-
-#[cfg(feature = "metrics")]
-#[derive(Debug, Default)]
-struct Published {
-    counts: Counts,
-    at: Option<std::time::Instant>,
+    published: std::sync::Mutex<Counts>,
+    /// The raw counter reading of the last publication (0: none yet).
+    #[cfg(feature = "metrics")]
+    refreshed: std::sync::atomic::AtomicU64,
+    #[cfg(feature = "metrics")]
+    clock: quanta::Clock,
+    /// Rows fired by input since the last publication.
+    #[cfg(feature = "metrics")]
+    transitions: Vec<std::sync::atomic::AtomicU64>,
+    /// Refusals by error kind since the last publication.
+    #[cfg(feature = "metrics")]
+    refusals: Vec<std::sync::atomic::AtomicU64>,
+    #[cfg(feature = "metrics")]
+    store_failures: std::sync::atomic::AtomicU64,
 }
 
 /// What the gauges count, read under the registry's shared lock.
@@ -334,42 +367,110 @@ impl Counts {
     }
 }
 
-impl Gauges {
-    /// Whether the calls should refresh the gauges now (every
-    /// [`GAUGES_EVERY`] at most); never without the `metrics` feature.
+impl Sampled {
+    /// A registry's metrics, nothing tallied or published yet.
+    pub(crate) fn new() -> Sampled {
+        #[cfg(feature = "metrics")]
+        {
+            let zeros = |n: usize| (0..n).map(|_| std::sync::atomic::AtomicU64::new(0)).collect();
+            Sampled {
+                published: std::sync::Mutex::default(),
+                refreshed: std::sync::atomic::AtomicU64::new(0),
+                clock: crate::record::calibrated(),
+                transitions: zeros(Input::ALL.len()),
+                refusals: zeros(oplife_spec::ErrorKind::ALL.len()),
+                store_failures: std::sync::atomic::AtomicU64::new(0),
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        Sampled {}
+    }
+
+    /// Tallies one call: the rows it fired, its refusal or store failure.
+    #[cfg(feature = "metrics")]
+    fn tally(&self, result: &Result<(), OpsLifecycleError>, noted: &Noted) {
+        use std::sync::atomic::Ordering::Relaxed;
+        for (input, count) in noted.fired.runs() {
+            if let Some(tally) = self.transitions.get(input.index()) {
+                tally.fetch_add(count, Relaxed);
+            }
+        }
+        match result {
+            Ok(()) => {}
+            Err(OpsLifecycleError::Refused(refusal)) => {
+                let at = oplife_spec::ErrorKind::ALL.iter().position(|kind| *kind == refusal.kind());
+                if let Some(tally) = at.and_then(|at| self.refusals.get(at)) {
+                    tally.fetch_add(1, Relaxed);
+                }
+            }
+            Err(_) => {
+                self.store_failures.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Whether the calls should publish now (every [`GAUGES_EVERY`] at
+    /// most); never without the `metrics` feature.
     #[inline]
     pub(crate) fn due(&self) -> bool {
         #[cfg(feature = "metrics")]
-        return self
-            .published
-            .lock()
-            .map(|published| published.at.is_none_or(|at| at.elapsed() >= GAUGES_EVERY))
-            .unwrap_or(false);
+        {
+            let last = self.refreshed.load(std::sync::atomic::Ordering::Relaxed);
+            last == 0 || self.clock.delta_as_nanos(last, self.clock.raw()) >= GAUGES_EVERY.as_nanos() as u64
+        }
         #[cfg(not(feature = "metrics"))]
         false
     }
 
-    /// Moves every gauge to `counts` (called with no lock of the
-    /// registry's held).
+    /// Publishes: the counters tallied since the last publication, and
+    /// every gauge moved to `counts` (called with no lock of the registry's
+    /// held).
     pub(crate) fn publish(&self, counts: Counts) {
         #[cfg(feature = "metrics")]
         if let Ok(mut published) = self.published.lock() {
-            let before = std::mem::replace(&mut published.counts, counts.clone());
-            published.at = Some(std::time::Instant::now());
+            self.refreshed.store(self.clock.raw().max(1), std::sync::atomic::Ordering::Relaxed);
+            let before = std::mem::replace(&mut *published, counts.clone());
             drop(published);
+            self.flush_counters();
             move_gauges(&before, &counts);
         }
         #[cfg(not(feature = "metrics"))]
         let _ = counts;
     }
+
+    /// Adds the tallies to the counters, and zeroes them.
+    #[cfg(feature = "metrics")]
+    fn flush_counters(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        for (input, tally) in Input::ALL.iter().zip(&self.transitions) {
+            let count = tally.swap(0, Relaxed);
+            if count > 0 {
+                metrics::counter!("oplife_transitions_total", "input" => input.name()).increment(count);
+            }
+        }
+        for (kind, tally) in oplife_spec::ErrorKind::ALL.iter().zip(&self.refusals) {
+            let count = tally.swap(0, Relaxed);
+            if count > 0 {
+                metrics::counter!("oplife_refusals_total", "error" => kind.name()).increment(count);
+            }
+        }
+        let failures = self.store_failures.swap(0, Relaxed);
+        if failures > 0 {
+            metrics::counter!("oplife_store_failures_total").increment(failures);
+        }
+    }
 }
 
-impl Drop for Gauges {
-    /// A registry dropped takes its share out of the gauges.
+impl Drop for Sampled {
+    /// A registry dropped publishes what it tallied and takes its share
+    /// out of the gauges.
     fn drop(&mut self) {
         #[cfg(feature = "metrics")]
-        if let Ok(published) = self.published.get_mut() {
-            move_gauges(&published.counts, &Counts::default());
+        {
+            self.flush_counters();
+            if let Ok(published) = self.published.get_mut() {
+                move_gauges(published, &Counts::default());
+            }
         }
     }
 }

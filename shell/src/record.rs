@@ -215,8 +215,7 @@ impl Clock {
     /// A clock reading the wall clock now, and never less than `floor_ms`
     /// (the last time a durable store recorded).
     pub(crate) fn starting_at_least(floor_ms: u64) -> Clock {
-        static CALIBRATED: OnceLock<quanta::Clock> = OnceLock::new();
-        let counter = CALIBRATED.get_or_init(quanta::Clock::new).clone();
+        let counter = calibrated();
         let origin = counter.raw();
         Clock { counter, origin, origin_ms: epoch_ms(SystemTime::now()).max(floor_ms) }
     }
@@ -225,6 +224,12 @@ impl Clock {
         let nanos = self.counter.delta_as_nanos(self.origin, self.counter.raw());
         self.origin_ms.saturating_add(nanos / 1_000_000)
     }
+}
+
+/// The process's one calibrated counter (calibrating takes a while).
+pub(crate) fn calibrated() -> quanta::Clock {
+    static CALIBRATED: OnceLock<quanta::Clock> = OnceLock::new();
+    CALIBRATED.get_or_init(quanta::Clock::new).clone()
 }
 
 pub(crate) fn epoch_ms(time: SystemTime) -> u64 {

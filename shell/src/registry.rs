@@ -15,7 +15,7 @@ use crate::error::OpsLifecycleError;
 use crate::events::{OperationEvents, Publisher};
 use crate::feed::FeedPage;
 use crate::lock::{RegistryLock, StateLock};
-use crate::observe::{CallSignals, Counts, Gauges};
+use crate::observe::{CallSignals, Counts, Sampled};
 use crate::record::Seen;
 use crate::snapshot::{RegistrySnapshot, SnapshotError};
 use crate::state::RegistryState;
@@ -71,8 +71,8 @@ pub struct RuntimeOpsLifecycleRegistry<L: StateLock<RegistryState> = RegistryLoc
     dropped: Arc<DroppedWatchers>,
     events: Publisher,
     watermark: Watermark,
-    /// What the sampled gauges last showed of this registry.
-    gauges: Gauges,
+    /// The metrics tallied and last published (nothing without `metrics`).
+    sampled: Sampled,
 }
 
 /// Whether a registry's owner may still change it (see
@@ -216,7 +216,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         let events = Publisher::new(state.config.event_window());
         let dropped = state.dropped_watchers();
         crate::observe::describe();
-        RuntimeOpsLifecycleRegistry { state: L::new(state), dropped, events, watermark, gauges: Gauges::default() }
+        RuntimeOpsLifecycleRegistry { state: L::new(state), dropped, events, watermark, sampled: Sampled::new() }
     }
 
     /// The state behind the lock, after releasing the watchers whose watch
@@ -264,9 +264,9 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         let (signals, noted) = CallSignals::begin(&request);
         let mut deliveries = Deliveries::noting(noted);
         let result = self.call_locked(request, call, &mut deliveries);
-        signals.end(&result, &deliveries.noted);
-        if self.gauges.due() {
-            let _ = self.refresh_gauges();
+        signals.end(&result, &deliveries.noted, &self.sampled);
+        if self.sampled.due() {
+            let _ = self.publish_sampled();
         }
         result
     }
@@ -303,12 +303,27 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
         Ok(())
     }
 
-    /// Counts the registry under the shared lock, then moves the sampled
-    /// gauges with no lock held.
-    fn refresh_gauges(&self) -> Result<(), OpsLifecycleError> {
+    /// Counts the registry under the shared lock, then publishes its
+    /// metrics with no lock held.
+    fn publish_sampled(&self) -> Result<(), OpsLifecycleError> {
         let counts = Counts::of(&*self.read()?);
-        self.gauges.publish(counts);
+        self.sampled.publish(counts);
         Ok(())
+    }
+
+    /// Publishes the registry's metrics now (feature `metrics`): the
+    /// counters it tallied since the last publication, and its gauges
+    /// sampled from its state. Calls publish at most every 100 ms by
+    /// themselves; this is for a scrape that must see the latest, or a
+    /// registry that sits idle. `docs/OBSERVABILITY.md` lists the metrics.
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn publish_metrics(&self) -> Result<(), OpsLifecycleError> {
+        self.publish_sampled()
     }
 
     pub(crate) fn simple(&self, request: Request<ShellDomain>) -> Result<(), OpsLifecycleError> {

@@ -15,6 +15,7 @@ use crate::error::{CursorRefusal, OpsLifecycleError, Refusal, StoreError};
 use crate::execute::{Executor, Unstamped};
 use crate::feed::FeedDetails;
 use crate::journaling::{Journaling, Ticket};
+use crate::observe::Fired;
 use crate::record::{Clock, Record, Records, Seen};
 use crate::snapshot::{RegistrySnapshot, SNAPSHOT_VERSION, SnapshotError};
 use crate::types::{OperationId, ShellDomain, WaitAllResult, WaitRequestId};
@@ -107,20 +108,19 @@ impl RegistryState {
             next_watch_key: &mut self.next_watch_key,
             dropped: &self.dropped,
         };
-        let mut noted = std::mem::take(&mut deliveries.noted);
-        if noted.counts_rows() {
-            let table = accepted.table();
+        if deliveries.noted.counts_rows() {
+            let (table, mut fired) = (accepted.table(), Fired::default());
             accepted.commit_traced(&mut |output| executor.execute(output, call, &now, deliveries), &mut |row| {
                 if let Some(rule) = table.row(row) {
-                    noted.fired(rule.input);
+                    fired.push(rule.input);
                 }
             });
+            deliveries.noted.fired(fired);
         } else {
             accepted.commit(&mut |output| executor.execute(output, call, &now, deliveries));
         }
         executor.stamp(&now);
-        noted.after(self, id.as_ref());
-        deliveries.noted = noted;
+        deliveries.noted.after(self, id.as_ref());
         let feed = self.machine.state().feed();
         if deliveries.watermark.is_some() {
             self.feed_details.trim(feed);

@@ -126,6 +126,9 @@ fn transitions_refusals_gauges_and_journal_commits_are_recorded_after_the_lock()
     }
     registry.provisioning_succeeded(&ids[4]).unwrap_err();
     registry.complete_operation(&ids[4], result(ids[4], "other")).unwrap_err();
+    // Calls tally their counts and publish at most every 100 ms: the
+    // first call published at once, the rest wait for the next.
+    registry.publish_metrics().unwrap();
     let values = recorded(&snapshotter);
     assert_eq!(counter(&values, "oplife_transitions_total", &[("input", "register_operation")]), 5);
     assert_eq!(counter(&values, "oplife_transitions_total", &[("input", "provisioning_succeeded")]), 5);
@@ -143,6 +146,7 @@ fn transitions_refusals_gauges_and_journal_commits_are_recorded_after_the_lock()
     registry.provisioning_succeeded(&running_id).unwrap();
     let _watch = registry.register_watcher(&running_id).unwrap();
     let _wait = registry.wait_all(&RunId::new(), &[running_id]);
+    // Past 100 ms, a call publishes by itself.
     std::thread::sleep(Duration::from_millis(150));
     registry.register_operation(background_spec("provisioning")).unwrap();
     for (key, value) in recorded(&snapshotter) {
@@ -180,6 +184,7 @@ fn transitions_refusals_gauges_and_journal_commits_are_recorded_after_the_lock()
         if durability == Durability::Sync {
             store.fail_writes(StoreError::Full);
             durable.register_operation(background_spec("refused")).unwrap_err();
+            durable.publish_metrics().unwrap();
             assert_eq!(counter(&recorded(&snapshotter), "oplife_store_failures_total", &[]), 1);
         }
     }

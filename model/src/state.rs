@@ -241,43 +241,6 @@ pub struct ModelState {
     pub witnessed: u32,
 }
 
-impl std::fmt::Debug for ModelState {
-    /// `{:?}`: every field. `{:#?}`, what stateright's Explorer shows of a
-    /// state: the state as a reader thinks of it (operations as a table,
-    /// the pending waits, the feed and the cursor).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if f.alternate() {
-            return crate::view::render(self, f);
-        }
-        let ModelState {
-            ops,
-            wait_slots,
-            machine,
-            kinds,
-            completion,
-            watchers,
-            waits,
-            fenced,
-            cursor,
-            faults,
-            witnessed,
-        } = self;
-        f.debug_struct("ModelState")
-            .field("ops", ops)
-            .field("wait_slots", wait_slots)
-            .field("machine", machine)
-            .field("kinds", kinds)
-            .field("completion", completion)
-            .field("watchers", watchers)
-            .field("waits", waits)
-            .field("fenced", fenced)
-            .field("cursor", cursor)
-            .field("faults", faults)
-            .field("witnessed", witnessed)
-            .finish()
-    }
-}
-
 impl std::hash::Hash for ModelState {
     /// The machine's state, then the environment with its small fields
     /// packed into words: every state the search makes is hashed, and a

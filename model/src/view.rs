@@ -12,6 +12,43 @@ use oplife_machine::Operation;
 use crate::domain::Tiny;
 use crate::state::ModelState;
 
+impl std::fmt::Debug for ModelState {
+    /// `{:?}`: every field. `{:#?}`, what stateright's Explorer shows of a
+    /// state: the state as a reader thinks of it (operations as a table,
+    /// the pending waits, the feed and the cursor).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return render(self, f);
+        }
+        let ModelState {
+            ops,
+            wait_slots,
+            machine,
+            kinds,
+            completion,
+            watchers,
+            waits,
+            fenced,
+            cursor,
+            faults,
+            witnessed,
+        } = self;
+        f.debug_struct("ModelState")
+            .field("ops", ops)
+            .field("wait_slots", wait_slots)
+            .field("machine", machine)
+            .field("kinds", kinds)
+            .field("completion", completion)
+            .field("watchers", watchers)
+            .field("waits", waits)
+            .field("fenced", fenced)
+            .field("cursor", cursor)
+            .field("faults", faults)
+            .field("witnessed", witnessed)
+            .finish()
+    }
+}
+
 /// Writes `state` as a reader thinks of it.
 pub(crate) fn render(state: &ModelState, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let machine = &state.machine;

@@ -16,8 +16,10 @@ use oplife_machine::Request;
 use oplife_spec::{Input, Status};
 
 use crate::error::{OpsLifecycleError, StoreError};
-use crate::state::RegistryState;
 use crate::types::ShellDomain;
+
+/// The machine's state, as observers read it.
+type MachineState = oplife_machine::State<ShellDomain>;
 
 /// How often the sampled gauges are refreshed at most, by the calls.
 #[cfg(feature = "metrics")]
@@ -210,7 +212,7 @@ impl Noted {
 
     /// Notes the operation's status before the call's transition.
     #[inline]
-    pub(crate) fn before(&mut self, state: &RegistryState, request: &Request<ShellDomain>) {
+    pub(crate) fn before(&mut self, state: &MachineState, request: &Request<ShellDomain>) {
         #[cfg(feature = "tracing")]
         if let Some(statuses) = &mut self.statuses {
             statuses.0 = status_of(state, request);
@@ -221,10 +223,10 @@ impl Noted {
 
     /// Notes the operation's status after the call's transition.
     #[inline]
-    pub(crate) fn after(&mut self, state: &RegistryState, id: Option<&crate::types::OperationId>) {
+    pub(crate) fn after(&mut self, state: &MachineState, id: Option<&crate::types::OperationId>) {
         #[cfg(feature = "tracing")]
         if let Some(statuses) = &mut self.statuses {
-            statuses.1 = id.and_then(|id| state.machine.state().operation(id)).map(oplife_machine::Operation::status);
+            statuses.1 = id.and_then(|id| state.operation(id)).map(oplife_machine::Operation::status);
         }
         #[cfg(not(feature = "tracing"))]
         let _ = (state, id);
@@ -259,8 +261,8 @@ impl Noted {
 }
 
 #[cfg(feature = "tracing")]
-fn status_of(state: &RegistryState, request: &Request<ShellDomain>) -> Option<Status> {
-    request.operation().and_then(|id| state.machine.state().operation(id)).map(oplife_machine::Operation::status)
+fn status_of(state: &MachineState, request: &Request<ShellDomain>) -> Option<Status> {
+    request.operation().and_then(|id| state.operation(id)).map(oplife_machine::Operation::status)
 }
 
 /// A group of journal records made durable (or not) by one commit or
@@ -292,22 +294,35 @@ pub(crate) fn journal_committed(records: u64, took: std::time::Duration, failed:
     }
 }
 
-/// A durable registry recovered: the image it resumed, the records
-/// replayed, the torn tail cut and the operations the old process lost.
+/// What a durable registry's recovery did.
+#[cfg(feature = "durable")]
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))] // read by the event only
+pub(crate) struct Recovery<'a> {
+    /// The last journal record the image it resumed includes.
+    pub(crate) image_upto: u64,
+    /// Journal records replayed after it.
+    pub(crate) replayed: u64,
+    /// The torn tail cut, if any: its position and why.
+    pub(crate) cut: Option<(u64, &'a str)>,
+    /// Operations the old process lost, ended on reopening.
+    pub(crate) ended: usize,
+}
+
+/// A durable registry recovered.
 #[cfg(feature = "durable")]
 #[inline]
-pub(crate) fn recovered(report: &crate::durable::RecoveryReport) {
+pub(crate) fn recovered(recovery: &Recovery<'_>) {
     #[cfg(feature = "tracing")]
     tracing::info!(
-        oplife.recovery.image_upto = report.image_upto,
-        oplife.recovery.replayed = report.replayed,
-        oplife.recovery.cut = report.cut.as_ref().map(|cut| cut.seq),
-        oplife.recovery.cut_reason = report.cut.as_ref().map(|cut| cut.reason.as_str()),
-        oplife.recovery.ended = report.lost,
+        oplife.recovery.image_upto = recovery.image_upto,
+        oplife.recovery.replayed = recovery.replayed,
+        oplife.recovery.cut = recovery.cut.map(|(seq, _)| seq),
+        oplife.recovery.cut_reason = recovery.cut.map(|(_, reason)| reason),
+        oplife.recovery.ended = recovery.ended,
         "recovered"
     );
     #[cfg(not(feature = "tracing"))]
-    let _ = report;
+    let _ = recovery;
 }
 
 /// One registry's metrics between publications: the counters it tallied
@@ -346,10 +361,9 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    /// Counts `state` (one pass over its operations).
-    pub(crate) fn of(state: &RegistryState) -> Counts {
+    /// Counts `machine` (one pass over its operations).
+    pub(crate) fn of(machine: &MachineState) -> Counts {
         use oplife_spec::OperationKind;
-        let machine = state.machine.state();
         let mut operations = vec![0; OperationKind::ALL.len() * Status::ALL.len()];
         let mut watchers = 0;
         for (_, op) in machine.operations() {

@@ -306,7 +306,7 @@ impl<L: StateLock<RegistryState>> RuntimeOpsLifecycleRegistry<L> {
     /// Counts the registry under the shared lock, then publishes its
     /// metrics with no lock held.
     fn publish_sampled(&self) -> Result<(), OpsLifecycleError> {
-        let counts = Counts::of(&*self.read()?);
+        let counts = Counts::of(self.read()?.machine.state());
         self.sampled.publish(counts);
         Ok(())
     }

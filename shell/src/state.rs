@@ -89,7 +89,7 @@ impl RegistryState {
                 return Err(self.store_failed(error));
             }
         };
-        deliveries.noted.before(self, &request);
+        deliveries.noted.before(self.machine.state(), &request);
         let id = request.operation().copied();
         let accepted = self.machine.accept(request)?;
         match self.journal.write(prepared) {
@@ -120,7 +120,7 @@ impl RegistryState {
             accepted.commit(&mut |output| executor.execute(output, call, &now, deliveries));
         }
         executor.stamp(&now);
-        deliveries.noted.after(self, id.as_ref());
+        deliveries.noted.after(self.machine.state(), id.as_ref());
         let feed = self.machine.state().feed();
         if deliveries.watermark.is_some() {
             self.feed_details.trim(feed);

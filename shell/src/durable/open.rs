@@ -217,7 +217,12 @@ impl RuntimeOpsLifecycleRegistry {
         store.compact(&[], &StoredImage { upto: last, bytes })?;
         let watermark = state.machine.state().feed().watermark();
         state.journal = Journaling::to(Journal::start(Box::new(store), &options, last, watermark)?);
-        crate::observe::recovered(&report);
+        crate::observe::recovered(&crate::observe::Recovery {
+            image_upto: report.image_upto,
+            replayed: report.replayed,
+            cut: report.cut.as_ref().map(|cut| (cut.seq, cut.reason.as_str())),
+            ended: report.lost,
+        });
         Ok((Self::from_state(state), report))
     }
 }

@@ -7,6 +7,7 @@
 pub mod meerkat;
 pub mod postgres;
 pub mod scratch;
+pub mod worker;
 pub mod workload;
 
 #[doc = include_str!("../../README.md")]

@@ -14,19 +14,17 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use oplife_shell::Refusal;
 use oplife_shell::{
     Claim, DurableOptions, MemoryStore, OperationSpec, OpsLifecycleError, OpsLifecycleRegistry, OwnerState,
-    RecoveryError, RestorePolicy, RuntimeOpsLifecycleRegistry, SessionId, SqliteStore, Store, StoreError,
+    RecoveryError, RuntimeOpsLifecycleRegistry, SessionId, SqliteStore, Store, StoreError,
 };
 use oplife_tests::scratch::Scratch;
-use oplife_tests::workload::{DurableView, Rng, Step, crash_config, durable_view, reopened_view};
+use oplife_tests::worker::{self, Worker, last};
+use oplife_tests::workload::{DurableView, crash_config, durable_view};
 
 /// A store file in a directory of its own, deleted when dropped.
 fn scratch(name: &str) -> Scratch {
@@ -37,106 +35,29 @@ fn options() -> DurableOptions {
     DurableOptions { config: crash_config(), ..DurableOptions::default() }
 }
 
-/// A worker process and the lines it prints, as they come.
-struct Worker {
-    child: Child,
-    lines: mpsc::Receiver<String>,
+/// A worker on the store at `path`, in `Sync` mode, compacting every 40
+/// calls.
+fn start(path: &Path, seed: u64, claim: Claim) -> Worker {
+    let mut args = vec![path.to_str().unwrap().to_owned(), seed.to_string(), "sync".into(), "40".into()];
+    if claim == Claim::TakeOver {
+        args.push("takeover".into());
+    }
+    Worker::spawn(env!("CARGO_BIN_EXE_crash_worker"), &args, &[]).unwrap()
 }
 
-impl Worker {
-    fn start(path: &Path, seed: u64, claim: Claim) -> Worker {
-        let mut args = vec![path.to_str().unwrap().to_owned(), seed.to_string(), "sync".into(), "40".into()];
-        if claim == Claim::TakeOver {
-            args.push("takeover".into());
-        }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crash_worker"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout: ChildStdout = child.stdout.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Worker { child, lines }
-    }
-
-    /// The next line, waiting up to ten seconds.
-    fn next(&self) -> Option<String> {
-        self.lines.recv_timeout(Duration::from_secs(10)).ok()
-    }
-
-    /// Waits for the `n`th acknowledgement; panics if the worker stops first.
-    fn wait_for_ack(&self, n: u64) {
-        while let Some(line) = self.next() {
-            if line == format!("ack {n}") {
-                return;
-            }
-        }
-        panic!("the worker stopped before acknowledging call {n}");
-    }
-
-    /// Every line printed so far, without waiting.
-    fn drain(&self) -> Vec<String> {
-        self.lines.try_iter().collect()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success(), "kill {signal} failed");
-    }
-
-    fn kill(mut self) -> Vec<String> {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The reader thread ends with the pipe: collect what is left.
-        self.lines.iter().collect()
-    }
-}
-
-/// The last `ack N` among `lines` (0 without one).
 fn last_ack(lines: &[String]) -> u64 {
-    lines.iter().filter_map(|l| l.strip_prefix("ack ")).filter_map(|n| n.parse().ok()).max().unwrap_or(0)
+    last(lines, "ack ")
 }
 
-/// What a store must hold after the first `a` calls of the workload of
-/// `seed_a` made by one owner and, after a takeover (which ends the first
-/// owner's unfinished operations as a reopening does), the first `b` calls
-/// of the workload of `seed_b`.
 fn two_owners(seed_a: u64, a: u64, seed_b: u64, b: u64) -> DurableView {
-    let first = RuntimeOpsLifecycleRegistry::with_config(crash_config());
-    let mut rng = Rng::new(seed_a);
-    for _ in 0..a {
-        Step::draw(&mut rng, true).run(seed_a, &first).unwrap();
-    }
-    let second = RuntimeOpsLifecycleRegistry::restore(first.capture().unwrap(), RestorePolicy::default()).unwrap();
-    for c in 0..3 {
-        let name = format!("consumer {c}");
-        let at = first.cursor(&name).unwrap();
-        if at > 0 {
-            second.advance_cursor(&name, at).unwrap();
-        }
-    }
-    let mut rng = Rng::new(seed_b);
-    for _ in 0..b {
-        Step::draw(&mut rng, true).run(seed_b, &second).unwrap();
-    }
-    reopened_view(&second).unwrap()
+    worker::two_owners(seed_a, a, seed_b, b).unwrap()
 }
 
 #[test]
 fn two_processes_racing_for_one_file_one_owns_it_and_the_other_is_refused() {
     for round in 0..10u64 {
         let path = scratch(&format!("race-{round}"));
-        let (a, b) =
-            (Worker::start(&path, 100 + round, Claim::IfFree), Worker::start(&path, 200 + round, Claim::IfFree));
+        let (a, b) = (start(&path, 100 + round, Claim::IfFree), start(&path, 200 + round, Claim::IfFree));
         let (first_a, first_b) = (a.next(), b.next());
         let opened: Vec<bool> = [&first_a, &first_b].iter().map(|l| l.as_deref() == Some("open")).collect();
         let refused: Vec<bool> = [&first_a, &first_b].iter().map(|l| l.as_deref() == Some("owned")).collect();
@@ -145,7 +66,7 @@ fn two_processes_racing_for_one_file_one_owns_it_and_the_other_is_refused() {
         let (owner, other, seed) = if opened[0] { (a, b, 100 + round) } else { (b, a, 200 + round) };
         let mut other = other;
         assert_eq!(other.child.wait().unwrap().code(), Some(4), "round {round}: the refused worker's status");
-        owner.wait_for_ack(20);
+        assert!(owner.wait_for_ack(20), "the worker stopped before acknowledging call {}", 20);
         let lines = owner.kill();
         let acked = last_ack(&lines).max(20);
         let (recovered, _) = RuntimeOpsLifecycleRegistry::open(&path, options()).unwrap();
@@ -162,20 +83,20 @@ fn a_stopped_owner_is_taken_over_and_its_next_write_is_fenced() {
     for round in 0..5u64 {
         let path = scratch(&format!("stop-{round}"));
         let (seed_a, seed_b) = (300 + round, 400 + round);
-        let a = Worker::start(&path, seed_a, Claim::IfFree);
+        let a = start(&path, seed_a, Claim::IfFree);
         assert_eq!(a.next().as_deref(), Some("open"));
         let (mut acked, mut busy) = (15, 0);
-        a.wait_for_ack(acked);
+        assert!(a.wait_for_ack(acked), "the worker stopped before acknowledging call {}", acked);
         let (b, a_before) = loop {
-            a.signal("-STOP");
+            assert!(a.signal("-STOP"), "kill {} failed", "-STOP");
             // Stopped, it prints nothing more: let the reader take what is
             // already in the pipe.
             std::thread::sleep(Duration::from_millis(100));
             let a_before = last_ack(&a.drain()).max(acked);
             // Without a takeover the stopped owner still holds the store.
-            let refused = Worker::start(&path, seed_b, Claim::IfFree);
+            let refused = start(&path, seed_b, Claim::IfFree);
             assert_eq!(refused.next().as_deref(), Some("owned"), "round {round}: a stopped owner is alive");
-            let b = Worker::start(&path, seed_b, Claim::TakeOver);
+            let b = start(&path, seed_b, Claim::TakeOver);
             match b.next().as_deref() {
                 Some("open") => break (b, a_before),
                 // Stopped in the middle of a commit, the owner holds
@@ -183,16 +104,16 @@ fn a_stopped_owner_is_taken_over_and_its_next_write_is_fenced() {
                 // it go on a little, and stop it again.
                 Some("busy") => {
                     busy += 1;
-                    a.signal("-CONT");
+                    assert!(a.signal("-CONT"), "kill {} failed", "-CONT");
                     acked = a_before + 1;
-                    a.wait_for_ack(acked);
+                    assert!(a.wait_for_ack(acked), "the worker stopped before acknowledging call {}", acked);
                 }
                 other => panic!("round {round}: the takeover printed {other:?}"),
             }
         };
         eprintln!("round {round}: {busy} takeovers met a commit under way and changed nothing");
-        b.wait_for_ack(15);
-        a.signal("-CONT");
+        assert!(b.wait_for_ack(15), "the worker stopped before acknowledging call {}", 15);
+        assert!(a.signal("-CONT"), "kill {} failed", "-CONT");
         // A's next write is fenced: it reports its registry sealed and stops.
         let mut a_lines = Vec::new();
         while let Some(line) = a.next() {
@@ -208,7 +129,7 @@ fn a_stopped_owner_is_taken_over_and_its_next_write_is_fenced() {
         );
         let mut a = a;
         assert_eq!(a.child.wait().unwrap().code(), Some(3));
-        b.wait_for_ack(25);
+        assert!(b.wait_for_ack(25), "the worker stopped before acknowledging call {}", 25);
         let b_lines = b.kill();
         let b_acked = last_ack(&b_lines).max(25);
         // Every call A had acknowledged when it was stopped, then B's.

@@ -20,20 +20,19 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use oplife_shell::{
     Claim, Durability, DurableOptions, JournalRecord, OperationSpec, OpsLifecycleConfig, OpsLifecycleError,
-    OpsLifecycleRegistry, PostgresOptions, PostgresStore, RestorePolicy, RuntimeOpsLifecycleRegistry, SessionId, Store,
-    StoreError, StoredImage,
+    OpsLifecycleRegistry, PostgresOptions, PostgresStore, RuntimeOpsLifecycleRegistry, SessionId, Store, StoreError,
+    StoredImage,
 };
 use oplife_tests::postgres::Cluster;
 use oplife_tests::scratch::Scratch;
-use oplife_tests::workload::{DurableView, Rng, Step, crash_config, durable_view, matching_prefix, reopened_view};
+use oplife_tests::worker::{Worker, last, two_owners};
+use oplife_tests::workload::{Rng, Step, crash_config, durable_view, matching_prefix, reopened_view};
 
 fn store(cluster: &Cluster, registry: &str, lease: Duration) -> PostgresStore {
     PostgresStore::connect(&cluster.params(), registry, PostgresOptions { lease }).unwrap()
@@ -155,82 +154,23 @@ fn a_registry_recovers_what_it_acknowledged_sync_and_batched() {
     }
 }
 
-/// A crash worker on registry `id` of `cluster`'s database, and the lines
-/// it prints.
-struct Worker {
-    child: Child,
-    lines: mpsc::Receiver<String>,
+/// A crash worker on registry `id` of `cluster`'s database, in `Sync` mode.
+fn start(cluster: &Cluster, id: &str, seed: u64, claim: Claim, lease_ms: u64) -> Worker {
+    start_in(cluster, id, seed, claim, lease_ms, "sync")
 }
 
-impl Worker {
-    fn start(cluster: &Cluster, id: &str, seed: u64, claim: Claim, lease_ms: u64) -> Worker {
-        Worker::start_in(cluster, id, seed, claim, lease_ms, "sync")
+/// A crash worker in `mode` (`sync` or `batched`), compacting every 40 calls.
+fn start_in(cluster: &Cluster, id: &str, seed: u64, claim: Claim, lease_ms: u64, mode: &str) -> Worker {
+    let mut args = vec![format!("postgres:{id}"), seed.to_string(), mode.into(), "40".into()];
+    if claim == Claim::TakeOver {
+        args.push("takeover".into());
     }
-
-    /// A worker in `mode` (`sync` or `batched`).
-    fn start_in(cluster: &Cluster, id: &str, seed: u64, claim: Claim, lease_ms: u64, mode: &str) -> Worker {
-        let mut args = vec![format!("postgres:{id}"), seed.to_string(), mode.into(), "40".into()];
-        if claim == Claim::TakeOver {
-            args.push("takeover".into());
-        }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crash_worker"))
-            .args(args)
-            .env("OPLIFE_PG_PARAMS", cluster.params())
-            .env("OPLIFE_PG_LEASE_MS", lease_ms.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Worker { child, lines }
-    }
-
-    fn next(&self) -> Option<String> {
-        self.lines.recv_timeout(Duration::from_secs(20)).ok()
-    }
-
-    fn wait_for_ack(&self, n: u64) {
-        while let Some(line) = self.next() {
-            if line == format!("ack {n}") {
-                return;
-            }
-        }
-        panic!("the worker stopped before acknowledging call {n}");
-    }
-
-    fn drain(&self) -> Vec<String> {
-        self.lines.try_iter().collect()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-
-    /// Kills it (SIGKILL) and returns every line it printed.
-    fn kill(mut self) -> Vec<String> {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.lines.iter().collect()
-    }
+    let env = [("OPLIFE_PG_PARAMS", cluster.params()), ("OPLIFE_PG_LEASE_MS", lease_ms.to_string())];
+    Worker::spawn(env!("CARGO_BIN_EXE_crash_worker"), &args, &env).unwrap()
 }
 
 fn last_ack(lines: &[String]) -> u64 {
     last(lines, "ack ")
-}
-
-/// The last number printed after `prefix` among `lines` (0 without one).
-fn last(lines: &[String], prefix: &str) -> u64 {
-    lines.iter().filter_map(|l| l.strip_prefix(prefix)).filter_map(|n| n.parse().ok()).max().unwrap_or(0)
 }
 
 fn options() -> DurableOptions {
@@ -263,10 +203,10 @@ fn a_hundred_killed_owners_lose_no_acknowledged_call() {
     for round in 0..100u64 {
         let id = format!("killed-{round}");
         let seed = 1000 + round;
-        let worker = Worker::start(&cluster, &id, seed, Claim::IfFree, 1000);
+        let worker = start(&cluster, &id, seed, Claim::IfFree, 1000);
         assert_eq!(worker.next().as_deref(), Some("open"), "round {round}");
         let wait_for = 3 + round % 17;
-        worker.wait_for_ack(wait_for);
+        assert!(worker.wait_for_ack(wait_for), "the worker stopped before acknowledging call {}", wait_for);
         let acked = last_ack(&worker.kill()).max(wait_for);
         holds_what_was_acknowledged(&cluster, &id, seed, acked);
     }
@@ -278,7 +218,7 @@ fn killed_batched_owners_lose_nothing_flushed() {
     for round in 0..20u64 {
         let id = format!("killed-batched-{round}");
         let seed = 2000 + round;
-        let worker = Worker::start_in(&cluster, &id, seed, Claim::IfFree, 1000, "batched");
+        let worker = start_in(&cluster, &id, seed, Claim::IfFree, 1000, "batched");
         assert_eq!(worker.next().as_deref(), Some("open"), "round {round}");
         let wait_for = 17 + round % 30;
         let mut lines = Vec::new();
@@ -302,8 +242,8 @@ fn two_processes_racing_for_one_registry_one_owns_it() {
     for round in 0..10u64 {
         let id = format!("race-{round}");
         let (a, b) = (
-            Worker::start(&cluster, &id, 100 + round, Claim::IfFree, 1000),
-            Worker::start(&cluster, &id, 200 + round, Claim::IfFree, 1000),
+            start(&cluster, &id, 100 + round, Claim::IfFree, 1000),
+            start(&cluster, &id, 200 + round, Claim::IfFree, 1000),
         );
         let (first_a, first_b) = (a.next(), b.next());
         let firsts = [first_a.as_deref(), first_b.as_deref()];
@@ -312,35 +252,10 @@ fn two_processes_racing_for_one_registry_one_owns_it() {
         let (owner, mut other, seed) =
             if firsts[0] == Some("open") { (a, b, 100 + round) } else { (b, a, 200 + round) };
         assert_eq!(other.child.wait().unwrap().code(), Some(4), "round {round}: the refused worker's status");
-        owner.wait_for_ack(10);
+        assert!(owner.wait_for_ack(10), "the worker stopped before acknowledging call {}", 10);
         let acked = last_ack(&owner.kill()).max(10);
         holds_what_was_acknowledged(&cluster, &id, seed, acked);
     }
-}
-
-/// What a registry must hold after the first `a` calls of the workload of
-/// `seed_a` by one owner and, after a takeover (which ends the first
-/// owner's unfinished operations as a reopening does), the first `b` calls
-/// of `seed_b`'s.
-fn two_owners(seed_a: u64, a: u64, seed_b: u64, b: u64) -> DurableView {
-    let first = RuntimeOpsLifecycleRegistry::with_config(crash_config());
-    let mut rng = Rng::new(seed_a);
-    for _ in 0..a {
-        Step::draw(&mut rng, true).run(seed_a, &first).unwrap();
-    }
-    let second = RuntimeOpsLifecycleRegistry::restore(first.capture().unwrap(), RestorePolicy::default()).unwrap();
-    for c in 0..3 {
-        let name = format!("consumer {c}");
-        let at = first.cursor(&name).unwrap();
-        if at > 0 {
-            second.advance_cursor(&name, at).unwrap();
-        }
-    }
-    let mut rng = Rng::new(seed_b);
-    for _ in 0..b {
-        Step::draw(&mut rng, true).run(seed_b, &second).unwrap();
-    }
-    reopened_view(&second).unwrap()
 }
 
 #[test]
@@ -352,35 +267,35 @@ fn a_stopped_owner_is_taken_over_after_its_lease_and_fenced_when_continued() {
     for round in 0..3u64 {
         let id = format!("stopped-{round}");
         let (seed_a, seed_b) = (300 + round, 400 + round);
-        let a = Worker::start(&cluster, &id, seed_a, Claim::IfFree, lease_ms);
+        let a = start(&cluster, &id, seed_a, Claim::IfFree, lease_ms);
         assert_eq!(a.next().as_deref(), Some("open"));
         let mut acked = 15;
-        a.wait_for_ack(acked);
+        assert!(a.wait_for_ack(acked), "the worker stopped before acknowledging call {}", acked);
         let (b, a_before, waited) = loop {
-            a.signal("-STOP");
+            assert!(a.signal("-STOP"), "kill {} failed", "-STOP");
             let stopped = Instant::now();
             std::thread::sleep(Duration::from_millis(100));
             let a_before = last_ack(&a.drain()).max(acked);
             // While its lease runs, the stopped owner still holds the registry.
-            let refused = Worker::start(&cluster, &id, seed_b, Claim::IfFree, lease_ms);
+            let refused = start(&cluster, &id, seed_b, Claim::IfFree, lease_ms);
             assert_eq!(refused.next().as_deref(), Some("owned"), "round {round}: the lease still runs");
             std::thread::sleep(Duration::from_millis(lease_ms + 200).saturating_sub(stopped.elapsed()));
-            let b = Worker::start(&cluster, &id, seed_b, Claim::IfFree, lease_ms);
+            let b = start(&cluster, &id, seed_b, Claim::IfFree, lease_ms);
             match b.next().as_deref() {
                 Some("open") => break (b, a_before, stopped.elapsed()),
                 // Stopped in the middle of a write, A holds its owner row:
                 // the claim gave up, changing nothing. Let A go on a little.
                 Some("busy") => {
-                    a.signal("-CONT");
+                    assert!(a.signal("-CONT"), "kill {} failed", "-CONT");
                     acked = a_before + 1;
-                    a.wait_for_ack(acked);
+                    assert!(a.wait_for_ack(acked), "the worker stopped before acknowledging call {}", acked);
                 }
                 other => panic!("round {round}: the claim after the lease printed {other:?}"),
             }
         };
         eprintln!("round {round}: taken over {waited:?} after the owner stopped ({lease_ms} ms lease)");
-        b.wait_for_ack(15);
-        a.signal("-CONT");
+        assert!(b.wait_for_ack(15), "the worker stopped before acknowledging call {}", 15);
+        assert!(a.signal("-CONT"), "kill {} failed", "-CONT");
         let mut a_lines = Vec::new();
         while let Some(line) = a.next() {
             let sealed = line.starts_with("sealed ");
@@ -395,7 +310,7 @@ fn a_stopped_owner_is_taken_over_after_its_lease_and_fenced_when_continued() {
         );
         let mut a = a;
         assert_eq!(a.child.wait().unwrap().code(), Some(3));
-        b.wait_for_ack(25);
+        assert!(b.wait_for_ack(25), "the worker stopped before acknowledging call {}", 25);
         let b_acked = last_ack(&b.kill()).max(25);
         let (recovered, _) = RuntimeOpsLifecycleRegistry::open_store(
             store(&cluster, &id, Duration::from_secs(1)),
@@ -404,7 +319,9 @@ fn a_stopped_owner_is_taken_over_after_its_lease_and_fenced_when_continued() {
         .unwrap();
         let view = durable_view(&recovered).unwrap();
         let holds = [a_before, a_before + 1].into_iter().any(|a_calls| {
-            [b_acked, b_acked + 1].into_iter().any(|b_calls| two_owners(seed_a, a_calls, seed_b, b_calls) == view)
+            [b_acked, b_acked + 1]
+                .into_iter()
+                .any(|b_calls| two_owners(seed_a, a_calls, seed_b, b_calls).unwrap() == view)
         });
         assert!(holds, "round {round}: the registry is not A's {a_before} calls then B's {b_acked}");
     }

@@ -444,14 +444,7 @@ impl Session {
     }
 
     fn compact(&mut self, seqs: &[i64], bodies: &[Vec<u8>], upto: i64, body: &[u8]) -> Result<(), StoreError> {
-        self.writable()?;
-        let (registry, lease, epoch) = (self.registry.clone(), self.lease_secs(), as_sql(self.epoch)?);
-        let (client, statements) = self.connected()?;
-        let written = (|| -> Result<bool, postgres::Error> {
-            let mut tx = client.transaction()?;
-            if tx.query(&statements.hold, &[&registry, &epoch, &lease])?.is_empty() {
-                return Ok(false);
-            }
+        self.held_write("cannot compact", |tx, registry| {
             tx.execute(
                 "INSERT INTO oplife_journal (registry, seq, body)
                     SELECT $1, seq, body FROM unnest($2::BIGINT[], $3::BYTEA[]) AS records(seq, body)",
@@ -463,19 +456,24 @@ impl Session {
                 &[&registry, &upto, &body],
             )?;
             tx.execute("DELETE FROM oplife_journal WHERE registry = $1 AND seq <= $2", &[&registry, &upto])?;
-            tx.commit()?;
-            Ok(true)
-        })();
-        match written.map_err(|e| self.write_failed("cannot compact", &e))? {
-            true => {
-                self.renewed = Instant::now();
-                Ok(())
-            }
-            false => Err(self.fenced()),
-        }
+            Ok(())
+        })
     }
 
     fn truncate_after(&mut self, seq: i64) -> Result<(), StoreError> {
+        self.held_write("cannot cut", |tx, registry| {
+            tx.execute("DELETE FROM oplife_journal WHERE registry = $1 AND seq > $2", &[&registry, &seq])?;
+            Ok(())
+        })
+    }
+
+    /// Runs `write` in one transaction that first checks (and renews) this
+    /// store's hold on the registry: fenced, it writes nothing.
+    fn held_write(
+        &mut self,
+        what: &str,
+        write: impl FnOnce(&mut postgres::Transaction<'_>, &str) -> Result<(), postgres::Error>,
+    ) -> Result<(), StoreError> {
         self.writable()?;
         let (registry, lease, epoch) = (self.registry.clone(), self.lease_secs(), as_sql(self.epoch)?);
         let (client, statements) = self.connected()?;
@@ -484,12 +482,15 @@ impl Session {
             if tx.query(&statements.hold, &[&registry, &epoch, &lease])?.is_empty() {
                 return Ok(false);
             }
-            tx.execute("DELETE FROM oplife_journal WHERE registry = $1 AND seq > $2", &[&registry, &seq])?;
+            write(&mut tx, &registry)?;
             tx.commit()?;
             Ok(true)
         })();
-        match written.map_err(|e| self.write_failed("cannot cut", &e))? {
-            true => Ok(()),
+        match written.map_err(|e| self.write_failed(what, &e))? {
+            true => {
+                self.renewed = Instant::now();
+                Ok(())
+            }
             false => Err(self.fenced()),
         }
     }

@@ -25,7 +25,7 @@
 #[path = "support/report.rs"]
 mod report;
 #[cfg(feature = "postgres")]
-#[path = "../../tests/src/postgres.rs"]
+#[path = "support/postgres.rs"]
 #[allow(dead_code)] // the tests' server helper: the bench restarts nothing
 mod server;
 

@@ -5,6 +5,9 @@
 //! so neither can drift from the code.
 
 pub mod meerkat;
+/// The throwaway PostgreSQL server the tests and the durable bench start
+/// (kept with the bench, which is published with the shell).
+#[path = "../../shell/benches/support/postgres.rs"]
 pub mod postgres;
 pub mod scratch;
 pub mod worker;
